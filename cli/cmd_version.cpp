@@ -16,7 +16,7 @@ void add_version_command(CLI::App& app, Action& action) {
                 << "blas      " << s.blas_kind << " (" << (s.blas_library.empty() ? "not found" : s.blas_library)
                 << ")\n";
       if (!s.openblas_config.empty()) std::cout << "openblas  " << s.openblas_config << "\n";
-      std::cout << fmt::format("gemm      {:.1f} GFLOP/s (float32, 512x512)\n", s.gemm_gflops);
+      std::cout << fmt::format("gemm      {:.1f} GFLOP/s (float32, 1024x1024)\n", s.gemm_gflops);
       if (s.slow_blas)
         std::cerr << "WARNING: libtorch is running on the reference BLAS (" << s.blas_library
                   << "): training is ~20x slower.\n"

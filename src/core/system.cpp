@@ -1,7 +1,6 @@
 #include "rebalance/core/system.hpp"
 
 #include <dlfcn.h>
-#include <link.h>
 #include <torch/torch.h>
 #include <torch/version.h>
 
@@ -11,16 +10,6 @@
 #include <vector>
 
 namespace rebalance {
-
-namespace {
-
-int collect_library(dl_phdr_info* info, size_t, void* data) {
-  auto* out = static_cast<std::vector<std::string>*>(data);
-  if (info->dlpi_name && *info->dlpi_name) out->push_back(info->dlpi_name);
-  return 0;
-}
-
-}  // namespace
 
 int configure_threads(int threads) {
   const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -37,39 +26,37 @@ SystemInfo system_info(bool measure_gemm) {
   s.hardware_threads = static_cast<int>(std::thread::hardware_concurrency());
   s.cuda_available = torch::cuda::is_available();
 
-  // libtorch's BLAS is whatever libblas.so.3 resolves to at load time (Debian alternatives), so
-  // ask the dynamic linker rather than the build configuration.
-  std::vector<std::string> libs;
-  dl_iterate_phdr(collect_library, &libs);
-  for (const auto& lib : libs) {
-    std::error_code ec;
-    const auto real = std::filesystem::canonical(lib, ec).string();
-    const auto& path = ec ? lib : real;
-    const bool is_blas = path.find("blas") != std::string::npos || path.find("libmkl") != std::string::npos;
-    if (!is_blas) continue;
-    s.blas_library = path;
-    if (path.find("openblas") != std::string::npos) {
-      s.blas_kind = "openblas";
-      break;
+  // libtorch's BLAS is whatever libblas.so.3 resolves to at load time (Debian alternatives,
+  // LD_LIBRARY_PATH), so ask the dynamic linker which object provides sgemm_, not the build.
+  if (void* sym = dlsym(RTLD_DEFAULT, "sgemm_")) {
+    Dl_info info{};
+    if (dladdr(sym, &info) && info.dli_fname) {
+      std::error_code ec;
+      const auto real = std::filesystem::canonical(info.dli_fname, ec);
+      s.blas_library = ec ? info.dli_fname : real.string();
     }
-    if (path.find("mkl") != std::string::npos) {
-      s.blas_kind = "mkl";
-      break;
-    }
-    if (path.find("/blas/") != std::string::npos || path.find("libblas.so") != std::string::npos)
-      s.blas_kind = "reference";
+  }
+  const auto& path = s.blas_library;
+  if (path.find("openblas") != std::string::npos) {
+    s.blas_kind = "openblas";
+  } else if (path.find("mkl") != std::string::npos) {
+    s.blas_kind = "mkl";
+  } else if (path.find("/blas/") != std::string::npos || path.find("libblas.so") != std::string::npos) {
+    s.blas_kind = "reference";
   }
   if (s.blas_kind.empty()) s.blas_kind = "unknown";
   s.slow_blas = s.blas_kind == "reference";
   using ConfigFn = char* (*)();
-  if (auto fn = reinterpret_cast<ConfigFn>(dlsym(RTLD_DEFAULT, "openblas_get_config"))) s.openblas_config = fn();
+  if (auto fn = reinterpret_cast<ConfigFn>(dlsym(RTLD_DEFAULT, "openblas_get_config"));
+      fn && s.blas_kind == "openblas")
+    s.openblas_config = fn();
 
   if (measure_gemm) {
     torch::NoGradGuard no_grad;
-    const int64_t n = 512;
+    const int64_t n = 1024;
     auto a = torch::rand({n, n}), b = torch::rand({n, n});
     auto c = torch::mm(a, b);  // warm up the pool
-    const int reps = 5;
+    const int reps = 3;
     const auto t0 = std::chrono::steady_clock::now();
     for (int i = 0; i < reps; ++i) c = torch::mm(a, b);
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

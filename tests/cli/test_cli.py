@@ -1,0 +1,180 @@
+#!/usr/bin/env python3
+"""The rebalance program as a user runs it: exit codes, messages, files written.
+
+Usage: test_cli.py PATH_TO_rebalance
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+import numpy as np
+
+BIN = None
+
+
+def run(*args, env=None, ok=True):
+    e = dict(os.environ)
+    e.update(env or {})
+    p = subprocess.run([BIN, *args], capture_output=True, text=True, env=e, timeout=300)
+    for stream in (p.stdout, p.stderr):
+        assert "terminate called" not in stream and "Exception raised from" not in stream, stream
+    if ok:
+        assert p.returncode == 0, f"{args}: exit {p.returncode}\n{p.stdout}\n{p.stderr}"
+    return p
+
+
+class Usage(unittest.TestCase):
+    def test_help_lists_commands(self):
+        p = run("--help")
+        for cmd in ("version", "datasets", "evaluate", "demo"):
+            self.assertIn(cmd, p.stdout)
+
+    def test_usage_errors_exit_2(self):
+        self.assertEqual(run(ok=False).returncode, 2)
+        p = run("datasets", "show", ok=False)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("name is required", p.stderr)
+        p = run("evaluate", "--true", "a.npy", "--format", "xml", ok=False)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("xml", p.stderr)
+        self.assertEqual(run("version", "--bogus", ok=False).returncode, 2)
+
+
+class Version(unittest.TestCase):
+    def test_prints_versions_threads_and_blas(self):
+        p = run("version")
+        self.assertIn("libtorch  1.", p.stdout)
+        self.assertIn(f"threads   {os.cpu_count()} of {os.cpu_count()}", p.stdout)
+        self.assertIn("blas      openblas", p.stdout)
+        self.assertNotIn("WARNING", p.stderr)
+
+    def test_warns_loudly_on_reference_blas(self):
+        ref = "/usr/lib/x86_64-linux-gnu/blas"
+        if not os.path.exists(os.path.join(ref, "libblas.so.3")):
+            self.fail("reference BLAS not installed; scripts/setup installs libopenblas which pulls it in")
+        p = run("version", env={"LD_LIBRARY_PATH": ref})
+        self.assertIn("blas      reference", p.stdout)
+        self.assertIn("WARNING: libtorch is running on the reference BLAS", p.stderr)
+
+
+class Datasets(unittest.TestCase):
+    def test_list_names_sizes_and_counts(self):
+        p = run("datasets", "list")
+        self.assertIn("fashion-mnist", p.stdout)
+        self.assertIn("60000 rows", p.stdout)
+        self.assertIn("mnist-digits", p.stdout)
+        self.assertIn("10000 rows", p.stdout)
+        self.assertIn("synthetic", p.stdout)
+        self.assertIn("weights", p.stdout)
+
+    def test_show_builtin(self):
+        p = run("datasets", "show", "fashion-mnist:split=test")
+        self.assertIn("rows      10000", p.stdout)
+        self.assertIn("Shirt", p.stdout)
+        p = run("datasets", "show", "synthetic:n=1000,weights=[0.99,0.01]")
+        self.assertIn("imbalance ratio (max/min) 99.00", p.stdout)
+
+    def test_unknown_dataset_exit_1(self):
+        p = run("datasets", "show", "imagenet", ok=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertTrue(p.stderr.startswith("error: unknown data set \"imagenet\""), p.stderr)
+
+    def test_csv_file_and_its_errors(self):
+        with tempfile.TemporaryDirectory() as d:
+            good = os.path.join(d, "good.csv")
+            with open(good, "w") as f:
+                f.write("a,b,label\n1,2,x\n3,4,y\n5,6,x\n")
+            p = run("datasets", "show", good, "--label", "label")
+            self.assertIn("rows      3", p.stdout)
+            bad = os.path.join(d, "bad.csv")
+            with open(bad, "w") as f:
+                f.write("a,b,label\n1,2,x\n3,oops,y\n5,6,x\n7,8,y\n")
+            p = run("datasets", "show", bad, ok=False)
+            self.assertEqual(p.returncode, 1)
+            self.assertIn("bad.csv:3: column 2 (\"b\"): cannot parse \"oops\"", p.stderr)
+            p = run("datasets", "show", good, "--label", "target", ok=False)
+            self.assertIn("no label column \"target\"", p.stderr)
+            p = run("datasets", "show", os.path.join(d, "missing.csv"), ok=False)
+            self.assertEqual(p.returncode, 1)
+            self.assertIn("missing.csv", p.stderr)
+
+    def test_npy_features_with_labels(self):
+        with tempfile.TemporaryDirectory() as d:
+            np.save(os.path.join(d, "x.npy"), np.random.rand(20, 3).astype(np.float32))
+            np.save(os.path.join(d, "y.npy"), np.array([0] * 15 + [1] * 5, dtype=np.int64))
+            p = run("datasets", "show", os.path.join(d, "x.npy"), "--label", os.path.join(d, "y.npy"))
+            self.assertIn("rows      20", p.stdout)
+            np.save(os.path.join(d, "c.npy"), np.zeros(3, dtype=np.complex64))
+            p = run("datasets", "show", os.path.join(d, "c.npy"), "--label", os.path.join(d, "y.npy"), ok=False)
+            self.assertIn("unsupported .npy dtype", p.stderr)
+
+
+class Evaluate(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.d = self.tmp.name
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def path(self, name):
+        return os.path.join(self.d, name)
+
+    def test_text_files_with_class_names(self):
+        with open(self.path("t.txt"), "w") as f:
+            f.write("label\ncat\ndog\ndog\ncat\n")
+        with open(self.path("p.txt"), "w") as f:
+            f.write("cat\ndog\ncat\ncat\n")
+        p = run("evaluate", "--true", self.path("t.txt"), "--pred", self.path("p.txt"), "--class-names", "cat,dog")
+        self.assertIn("avg / total", p.stdout)
+        self.assertIn("misclassified         1 of 4", p.stdout)
+
+    def test_json_and_atomic_output(self):
+        np.save(self.path("t.npy"), np.array([0, 1, 1, 0, 2], dtype=np.int64))
+        np.save(self.path("s.npy"), np.eye(3)[[0, 1, 0, 0, 2]].astype(np.float64))
+        out = self.path("report.json")
+        run("evaluate", "--true", self.path("t.npy"), "--scores", self.path("s.npy"), "--format", "json", "-o", out)
+        with open(out) as f:
+            r = json.load(f)
+        self.assertEqual(r["misclassified"], 1)
+        self.assertEqual(r["confusion_matrix"], [[2, 0, 0], [1, 1, 0], [0, 0, 1]])
+        self.assertEqual(sorted(os.listdir(self.d)), ["report.json", "s.npy", "t.npy"])
+
+    def test_bad_input_exit_1_with_message(self):
+        np.save(self.path("t.npy"), np.array([0, 1, 1], dtype=np.int64))
+        np.save(self.path("p.npy"), np.array([0, 1], dtype=np.int64))
+        p = run("evaluate", "--true", self.path("t.npy"), "--pred", self.path("p.npy"), ok=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertTrue(p.stderr.startswith("error: "), p.stderr)
+        np.save(self.path("p3.npy"), np.array([0, 1, 7], dtype=np.int64))
+        p = run("evaluate", "--true", self.path("t.npy"), "--pred", self.path("p3.npy"), "--classes", "2", ok=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("7", p.stderr)
+        with open(self.path("bad.txt"), "w") as f:
+            f.write("0\n1\nseven\n")
+        p = run("evaluate", "--true", self.path("bad.txt"), "--pred", self.path("p3.npy"), ok=False)
+        self.assertIn("bad.txt:3: cannot parse \"seven\"", p.stderr)
+        p = run("evaluate", "--true", self.path("nope.npy"), "--pred", self.path("p3.npy"), ok=False)
+        self.assertIn("nope.npy: no such file", p.stderr)
+        out = self.path("never.json")
+        run("evaluate", "--true", self.path("t.npy"), "--pred", self.path("p.npy"), "-o", out, ok=False)
+        self.assertFalse(os.path.exists(out))
+
+
+class Demo(unittest.TestCase):
+    def test_demo_runs_end_to_end(self):
+        p = run("demo")
+        self.assertIn("train (imbalanced): {0: 801, 6: 16}", p.stdout)
+        self.assertIn("== nearest-centroid ==", p.stdout)
+        self.assertIn("G-mean", p.stdout)
+
+
+if __name__ == "__main__":
+    BIN = os.path.abspath(sys.argv.pop(1))
+    result = unittest.main(exit=False, verbosity=2).result
+    failed = len(result.failures) + len(result.errors)
+    print(f"{result.testsRun - failed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
