@@ -1,4 +1,5 @@
 #include "rebalance/metrics/classification.hpp"
+#include "detail.hpp"
 
 #include <torch/torch.h>
 

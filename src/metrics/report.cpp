@@ -1,4 +1,5 @@
 #include "rebalance/metrics/report.hpp"
+#include "detail.hpp"
 
 #include <torch/torch.h>
 

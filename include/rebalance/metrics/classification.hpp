@@ -74,12 +74,4 @@ double mcc(const at::Tensor& confusion);
 /// Number of samples off the diagonal.
 int64_t misclassified(const at::Tensor& confusion);
 
-namespace detail {
-// Shared by the metrics sources, not part of the API: validate a [N] label tensor (integer
-// dtype, 1-D, N > 0, values in 0..n_classes-1; `name` is used in messages) and return its values.
-std::vector<int64_t> read_labels(const at::Tensor& labels, int64_t n_classes, std::string_view name);
-// "[N, C]" for error messages.
-std::string shape_of(const at::Tensor& t);
-}  // namespace detail
-
 }  // namespace rebalance::metrics

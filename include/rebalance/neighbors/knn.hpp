@@ -1,0 +1,41 @@
+// Exact k-nearest neighbours on tensors: the engine under every neighbour-based sampler.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+
+namespace rebalance::neighbors {
+
+struct KnnOptions {
+  /// Bound on the scratch distance tile, in bytes (never an N x N matrix).
+  int64_t tile_bytes = int64_t(32) << 20;
+};
+
+/// The k nearest rows of `base` for each row of `query`, in Euclidean distance.
+struct KnnResult {
+  at::Tensor indices;    ///< [Q, k] int64, nearest first
+  at::Tensor distances;  ///< [Q, k] float64 Euclidean distances, ascending
+};
+
+/// Exact k-NN by blocked GEMM (|q|^2 + |b|^2 - 2 q.b in float32) with every candidate re-ranked on
+/// exact float64 distances. A row whose float32 ranking is too close to call falls back to an
+/// exact search of that row, so the result is exact, not approximate.
+///
+/// Ties (equal float64 distances, e.g. duplicate rows) are broken by the lower base index. This is
+/// the order scikit-learn's brute-force search gives for distinct distances; for exact ties
+/// scikit-learn's order depends on its tree, so on data with duplicate rows the neighbour *sets*
+/// agree while the order among equals follows this rule.
+///
+///   auto r = knn(x, x, 6);              // includes each row itself first (distance 0)
+///   auto nn = r.indices.slice(1, 1);    // imbalanced-learn's kneighbors(X)[:, 1:]
+///
+/// @param base  [N, D] float32 (CPU or CUDA)
+/// @param query [Q, D] float32, same device
+/// @param k     1 <= k <= N
+KnnResult knn(const at::Tensor& base, const at::Tensor& query, int64_t k, const KnnOptions& options = {});
+
+/// Squared Euclidean distances [Q, N] in float64, computed directly (for tests and small inputs).
+at::Tensor exact_sq_distances(const at::Tensor& base, const at::Tensor& query);
+
+}  // namespace rebalance::neighbors
