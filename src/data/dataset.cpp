@@ -39,6 +39,9 @@ void Dataset::validate() const {
   REBALANCE_CHECK(x.size(0) == y.size(0), "{}: {} feature rows but {} labels", name, x.size(0), y.size(0));
   REBALANCE_CHECK(origin.size(0) == y.size(0), "{}: {} origin entries but {} labels", name,
                   origin.size(0), y.size(0));
+  if (parents.defined())
+    REBALANCE_CHECK(parents.dim() == 2 && parents.size(0) == y.size(0) && parents.size(1) == 2,
+                    "{}: parents must be [{}, 2], got [{}]", name, y.size(0), fmt::join(parents.sizes(), ", "));
   if (!feature_names.empty())
     REBALANCE_CHECK(static_cast<int64_t>(feature_names.size()) == num_features(),
                     "{}: {} feature names for {} features", name, feature_names.size(), num_features());
@@ -106,6 +109,7 @@ Dataset Dataset::subset(const at::Tensor& index) const {
   d.x = x.index_select(0, idx);
   d.y = y.index_select(0, idx);
   d.origin = origin.index_select(0, idx);
+  if (parents.defined()) d.parents = parents.index_select(0, idx);
   return d;
 }
 
@@ -126,7 +130,14 @@ Dataset Dataset::concat(const Dataset& a, const Dataset& b) {
   d.x = torch::cat({a.x, b.x.to(a.x.device())});
   d.y = torch::cat({a.y, b.y.to(a.y.device())});
   d.origin = torch::cat({a.origin, b.origin.to(a.origin.device())});
+  if (a.parents.defined() || b.parents.defined())
+    d.parents = torch::cat({a.parents_or_none(), b.parents_or_none().to(a.origin.device())});
   return d;
+}
+
+at::Tensor Dataset::parents_or_none() const {
+  if (parents.defined()) return parents;
+  return torch::full({size(), 2}, int64_t(-1), torch::TensorOptions().dtype(torch::kInt64).device(y.device()));
 }
 
 std::string format_counts(const std::vector<int64_t>& counts, const std::vector<std::string>& names) {

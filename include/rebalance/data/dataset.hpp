@@ -15,6 +15,9 @@ namespace rebalance {
 ///   x:      [N, D] or [N, C, H, W] float32 features
 ///   y:      [N] int64 labels in 0..num_classes()-1
 ///   origin: [N] int64 index of the source row each row came from, -1 for synthetic rows
+///   parents: [N, 2] int64, optional: for a synthetic row the source rows it was made from
+///            (SMOTE: the sample and its neighbour; MGVAE: the majority row it translates),
+///            -1 where there is none; undefined until a generating sampler runs
 ///
 /// Usage:
 ///   auto ds = Dataset::from_tensors(x, y, {"zero", "six"}, "digits");
@@ -24,6 +27,7 @@ struct Dataset {
   at::Tensor x;
   at::Tensor y;
   at::Tensor origin;
+  at::Tensor parents;
   std::vector<std::string> class_names;
   std::vector<std::string> feature_names;  ///< may be empty (images)
   std::string name;
@@ -52,6 +56,8 @@ struct Dataset {
   Dataset shuffled(uint64_t seed) const;
   /// Features as a [N, D] matrix (a view when possible).
   at::Tensor x2d() const;
+  /// Parents as [N, 2], filled with -1 where none were recorded.
+  at::Tensor parents_or_none() const;
   /// Rows of `a` followed by rows of `b`; both must share class names and feature shape.
   static Dataset concat(const Dataset& a, const Dataset& b);
 

@@ -1,0 +1,8 @@
+// The over_sampling family's samplers, as the factory sees them: one declaration per method.
+#include "rebalance/sampling/sampler.hpp"
+
+namespace rebalance {
+
+void add_over_samplers(std::vector<SamplerInfo>& out) { (void)out; }
+
+}  // namespace rebalance

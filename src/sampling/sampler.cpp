@@ -1,0 +1,117 @@
+#include "rebalance/sampling/sampler.hpp"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cctype>
+
+#include "rebalance/core/error.hpp"
+#include "rebalance/core/rng.hpp"
+
+namespace rebalance {
+
+Dataset Sampler::fit_resample(const Dataset& data) {
+  data.validate();
+  REBALANCE_CHECK(data.size() > 0, "{}: the data set is empty", name_);
+  resolved_ = strategy_.resolve(data, type_);
+  Dataset out = resample_impl(data, resolved_);
+  out.validate();
+  return out;
+}
+
+namespace {
+
+std::string normalise(const std::string& s) {
+  std::string out;
+  for (char c : s)
+    if (c != '_' && c != '-' && c != ' ') out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+/// Sequential composition "a+b+c": each part sees the previous part's output.
+class Pipeline final : public Sampler {
+ public:
+  Pipeline(std::string name, std::vector<std::unique_ptr<Sampler>> parts)
+      : Sampler(std::move(name), parts.front()->type(), SamplingStrategy("auto"), 0), parts_(std::move(parts)) {}
+
+ private:
+  Dataset resample_impl(const Dataset& data, const std::map<int64_t, int64_t>&) override {
+    Dataset d = data;
+    for (auto& p : parts_) d = p->fit_resample(d);
+    return d;
+  }
+  std::vector<std::unique_ptr<Sampler>> parts_;
+};
+
+std::vector<ParamDecl> full_params(const SamplerInfo& info) {
+  auto params = info.params;
+  params.insert(params.begin(), {"sampling_strategy", "auto",
+                                 "auto, minority, majority, not_minority, not_majority, all, a float (binary), "
+                                 "{class:count} or [class,...] (cleaning)"});
+  params.push_back({"seed", "", "random seed (default: the --seed given to the command)"});
+  return params;
+}
+
+}  // namespace
+
+const std::vector<SamplerInfo>& sampler_registry() {
+  static const std::vector<SamplerInfo> all = [] {
+    std::vector<SamplerInfo> v;
+    add_over_samplers(v);
+    add_under_samplers(v);
+    add_combined_samplers(v);
+    return v;
+  }();
+  return all;
+}
+
+const SamplerInfo* find_sampler(const std::string& name) {
+  const auto n = normalise(name);
+  for (const auto& info : sampler_registry()) {
+    if (normalise(info.name) == n || normalise(info.class_name) == n) return &info;
+    for (const auto& a : info.aliases)
+      if (normalise(a) == n) return &info;
+  }
+  return nullptr;
+}
+
+std::unique_ptr<Sampler> make_sampler(const std::string& text, uint64_t seed) {
+  const auto parts = split_top_level(text, '+');
+  if (parts.size() > 1) {
+    std::vector<std::unique_ptr<Sampler>> made;
+    for (size_t i = 0; i < parts.size(); ++i) made.push_back(make_sampler(parts[i], Rng(seed).fork(i).next_u64()));
+    return std::make_unique<Pipeline>(text, std::move(made));
+  }
+  const auto spec = parse_spec(text);
+  const SamplerInfo* info = find_sampler(spec.name);
+  if (!info) {
+    std::string names;
+    for (const auto& i : sampler_registry()) names += (names.empty() ? "" : ", ") + i.name;
+    REBALANCE_THROW("unknown sampler \"{}\" (known: {}; `rebalance methods` lists them with their parameters)",
+                    spec.name, names);
+  }
+  const Params params(spec, full_params(*info), "sampler");
+  const uint64_t s = params.has("seed") ? static_cast<uint64_t>(params.get_int_in("seed", 0, INT64_MAX)) : seed;
+  return info->create(params, SamplingStrategy(params.get_string("sampling_strategy")), s);
+}
+
+std::string describe_samplers() {
+  std::string out;
+  const std::pair<const char*, void (*)(std::vector<SamplerInfo>&)> families[] = {
+      {"over-sampling", add_over_samplers}, {"under-sampling and cleaning", add_under_samplers},
+      {"combined", add_combined_samplers}};
+  for (const auto& [title, add] : families) {
+    std::vector<SamplerInfo> infos;
+    add(infos);
+    out += fmt::format("{}== {} ==\n", out.empty() ? "" : "\n", title);
+    for (const auto& info : infos) {
+      std::string names = info.class_name;
+      for (const auto& a : info.aliases) names += ", " + a;
+      out += fmt::format("{:<20} {}\n{:<20} ({}; {})\n", info.name, info.description, "", names, to_string(info.type));
+      out += describe_params(full_params(info), std::string(21, ' '));
+    }
+  }
+  return out;
+}
+
+}  // namespace rebalance
