@@ -15,5 +15,7 @@ void add_version_command(CLI::App& app, Action& action);
 void add_datasets_command(CLI::App& app, Action& action);
 void add_evaluate_command(CLI::App& app, Action& action);
 void add_demo_command(CLI::App& app, Action& action);
+void add_resample_command(CLI::App& app, Action& action);
+void add_methods_command(CLI::App& app, Action& action);
 
 }  // namespace rebalance::cli

@@ -48,7 +48,7 @@ std::vector<ParamDecl> full_params(const SamplerInfo& info) {
   params.insert(params.begin(), {"sampling_strategy", "auto",
                                  "auto, minority, majority, not_minority, not_majority, all, a float (binary), "
                                  "{class:count} or [class,...] (cleaning)"});
-  params.push_back({"seed", "", "random seed (default: the --seed given to the command)"});
+  params.push_back({"seed", "from --seed", "random seed of this sampler"});
   return params;
 }
 
