@@ -9,6 +9,7 @@
 #include "rebalance/data/csv.hpp"
 #include "rebalance/data/npy.hpp"
 #include "rebalance/data/registry.hpp"
+#include "rebalance/neighbors/knn.hpp"
 #include "rebalance/sampling/sampler.hpp"
 
 namespace rebalance::cli {
@@ -25,7 +26,7 @@ std::string labels_path(const std::string& out) {
 
 void add_resample_command(CLI::App& app, Action& action) {
   auto* cmd = app.add_subcommand("resample", "apply a sampler (or a composition a+b) to a data set and write the result");
-  static std::string method, input, label, output, provenance, categorical = "error";
+  static std::string method, input, label, output, provenance, categorical = "error", backend = "exact";
   static std::vector<std::string> drop;
   static uint64_t seed = 0;
   cmd->add_option("-m,--method", method, "sampler spec, e.g. smote:k_neighbors=5 or smote+tomek (see `rebalance methods`)")
@@ -40,6 +41,9 @@ void add_resample_command(CLI::App& app, Action& action) {
       ->check(CLI::IsMember({"error", "ordinal"}))
       ->capture_default_str();
   cmd->add_option("--drop", drop, "CSV columns to ignore");
+  cmd->add_option("--neighbors", backend, "k-NN backend: exact, or hnsw (approximate, for very large data)")
+      ->check(CLI::IsMember({"exact", "hnsw"}))
+      ->capture_default_str();
   cmd->callback([&action] {
     action = [] {
       const auto ext = std::filesystem::path(output).extension().string();
@@ -47,6 +51,7 @@ void add_resample_command(CLI::App& app, Action& action) {
       if (!provenance.empty())
         REBALANCE_CHECK(std::filesystem::path(provenance).extension() == ".npy", "--provenance {}: expected a .npy file",
                         provenance);
+      neighbors::set_default_backend(neighbors::parse_backend(backend));
       CsvOptions csv;
       csv.label = label;
       csv.categorical_ordinal = categorical == "ordinal";

@@ -72,6 +72,8 @@ KnnResult knn_generic(const at::Tensor& base, const at::Tensor& query, int64_t k
 
 }  // namespace
 
+KnnResult knn_hnsw(const at::Tensor& base, const at::Tensor& query, int64_t k, const KnnOptions& o);
+
 at::Tensor exact_sq_distances(const at::Tensor& base, const at::Tensor& query) {
   const auto b = base.to(torch::kFloat64), q = query.to(torch::kFloat64);
   return (q.unsqueeze(1) - b.unsqueeze(0)).pow(2).sum(2);
@@ -87,6 +89,7 @@ KnnResult knn(const at::Tensor& base_in, const at::Tensor& query_in, int64_t k, 
   REBALANCE_CHECK(base_in.device() == query_in.device(), "knn: base and query are on different devices");
   if (q == 0)
     return {torch::empty({0, k}, torch::kInt64), torch::empty({0, k}, torch::kFloat64)};
+  if (o.backend.value_or(default_backend()) == Backend::Hnsw) return knn_hnsw(base_in, query_in, k, o);
   if (!base_in.device().is_cpu()) return knn_generic(base_in, query_in, k, o);
 
   const auto base = base_in.to(torch::kFloat32).contiguous();

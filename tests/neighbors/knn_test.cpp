@@ -70,3 +70,22 @@ TEST(KnnErrors, BadArguments) {
   EXPECT_ERROR_MENTIONS(knn(x, torch::randn({2, 4}), 1), "base has 3 features, query has 4");
   EXPECT_ERROR_MENTIONS(knn(x.flatten(), x, 1), "must be 2-D");
 }
+
+TEST(KnnHnsw, ApproximateBackendFindsMostTrueNeighbours) {
+  torch::manual_seed(4);
+  const auto base = torch::randn({3000, 10}), query = torch::randn({200, 10});
+  const auto exact = knn(base, query, 5);
+  const auto approx = knn(base, query, 5, {.backend = Backend::Hnsw});
+  EXPECT_EQ(approx.indices.sizes(), exact.indices.sizes());
+  // Recall@5 of HNSW at these settings is close to 1 on this size.
+  int64_t hits = 0;
+  for (int64_t r = 0; r < 200; ++r)
+    for (int64_t j = 0; j < 5; ++j) hits += (exact.indices[r] == approx.indices[r][j]).any().item<bool>();
+  EXPECT_GT(hits, 0.95 * 1000);
+  // Distances are true distances of the returned rows.
+  const auto d = exact_sq_distances(base, query).gather(1, approx.indices).sqrt();
+  EXPECT_TRUE(torch::allclose(d, approx.distances, 1e-4, 1e-4));
+  // Deterministic: the graph is built on one thread from a fixed seed.
+  EXPECT_TRUE(torch::equal(approx.indices, knn(base, query, 5, {.backend = Backend::Hnsw}).indices));
+  EXPECT_ERROR_MENTIONS(parse_backend("annoy"), "unknown neighbours backend \"annoy\"");
+}

@@ -4,12 +4,32 @@
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
+#include <optional>
+#include <string>
 
 namespace rebalance::neighbors {
+
+/// Exact (default) or approximate search. The approximate backend is hnswlib's HNSW graph
+/// (Malkov & Yashunin, TPAMI 2018), for data too large for exact search; results may miss true
+/// neighbours, so parity with imbalanced-learn holds only for the exact backend.
+enum class Backend { Exact, Hnsw };
+
+/// The backend `knn` uses when options do not say; the CLI's --neighbors sets it process-wide.
+Backend default_backend();
+void set_default_backend(Backend backend);
+Backend parse_backend(const std::string& name);  ///< "exact" or "hnsw"; Error otherwise
 
 struct KnnOptions {
   /// Bound on the scratch distance tile, in bytes (never an N x N matrix).
   int64_t tile_bytes = int64_t(32) << 20;
+  /// Unset: default_backend().
+  std::optional<Backend> backend;
+  /// HNSW graph degree, build and search beam widths, and the seed of its level draws. The
+  /// graph is built on one thread so that the same seed gives the same graph.
+  int64_t hnsw_m = 16;
+  int64_t hnsw_ef_construction = 200;
+  int64_t hnsw_ef_search = 64;
+  uint64_t hnsw_seed = 100;
 };
 
 /// The k nearest rows of `base` for each row of `query`, in Euclidean distance.
