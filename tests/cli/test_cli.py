@@ -26,6 +26,20 @@ def run(*args, env=None, ok=True):
     return p
 
 
+class TempCase(unittest.TestCase):
+    """A test with a scratch folder."""
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.d = self.tmp.name
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def path(self, name):
+        return os.path.join(self.d, name)
+
+
 class Usage(unittest.TestCase):
     def test_help_lists_commands(self):
         p = run("--help")
@@ -112,17 +126,7 @@ class Datasets(unittest.TestCase):
             self.assertIn("unsupported .npy dtype", p.stderr)
 
 
-class Evaluate(unittest.TestCase):
-    def setUp(self):
-        self.tmp = tempfile.TemporaryDirectory()
-        self.d = self.tmp.name
-
-    def tearDown(self):
-        self.tmp.cleanup()
-
-    def path(self, name):
-        return os.path.join(self.d, name)
-
+class Evaluate(TempCase):
     def test_text_files_with_class_names(self):
         with open(self.path("t.txt"), "w") as f:
             f.write("label\ncat\ndog\ndog\ncat\n")
@@ -162,6 +166,65 @@ class Evaluate(unittest.TestCase):
         out = self.path("never.json")
         run("evaluate", "--true", self.path("t.npy"), "--pred", self.path("p.npy"), "-o", out, ok=False)
         self.assertFalse(os.path.exists(out))
+
+
+class Resample(TempCase):
+    def test_methods_lists_every_sampler_with_parameters(self):
+        p = run("methods")
+        for name in ("smote", "borderline_smote", "adasyn", "tomek_links", "enn", "near_miss", "smote_tomek"):
+            self.assertIn(name, p.stdout)
+        self.assertIn("k_neighbors", p.stdout)
+        self.assertIn("sampling_strategy", p.stdout)
+
+    def test_builtin_to_npy_with_provenance(self):
+        out, prov = self.path("o.npy"), self.path("prov.npy")
+        p = run("resample", "--method", "smote", "--input", "synthetic:n=1000,weights=[0.9,0.1],seed=1",
+                "--output", out, "--provenance", prov, "--seed", "3")
+        self.assertIn("{0: 900, 1: 100}", p.stdout)
+        self.assertIn("{0: 900, 1: 900} (800 synthetic)", p.stdout)
+        x, y, pv = np.load(out), np.load(self.path("o_labels.npy")), np.load(prov)
+        self.assertEqual(x.shape, (1800, 20))
+        self.assertEqual(x.dtype, np.float32)
+        self.assertEqual(np.bincount(y).tolist(), [900, 900])
+        self.assertEqual(pv.shape, (1800, 3))
+        self.assertTrue((pv[:1000, 0] == np.arange(1000)).all())
+        self.assertTrue((pv[1000:, 0] == -1).all() and (pv[1000:, 1] >= 0).all())
+        again = self.path("again.npy")
+        run("resample", "--method", "smote", "--input", "synthetic:n=1000,weights=[0.9,0.1],seed=1",
+            "--output", again, "--seed", "3")
+        self.assertTrue(np.array_equal(np.load(again), x), "same seed, same bytes")
+
+    def test_csv_in_csv_out_and_composition(self):
+        src = self.path("in.csv")
+        rng = np.random.default_rng(0)
+        with open(src, "w") as f:
+            f.write("f1,f2,kind\n")
+            for i in range(60):
+                f.write(f"{rng.normal():.5f},{rng.normal() + (i < 10) * 2:.5f},{'rare' if i < 10 else 'common'}\n")
+        out = self.path("out.csv")
+        p = run("resample", "--method", "smote+tomek", "--input", src, "--label", "kind", "--output", out)
+        self.assertIn("{common: 50, rare: 10}", p.stdout)
+        with open(out) as f:
+            header = f.readline().strip()
+            rows = f.readlines()
+        self.assertEqual(header, "f1,f2,label")
+        self.assertLessEqual(len(rows), 100)
+        self.assertGreater(sum(r.strip().endswith("rare") for r in rows), 40)
+
+    def test_errors_exit_1(self):
+        base = ["resample", "--input", "synthetic:n=100,weights=[0.95,0.05]", "--output", self.path("o.npy")]
+        p = run(*base, "--method", "smoote", ok=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("unknown sampler \"smoote\"", p.stderr)
+        p = run(*base, "--method", "smote:k_neighbors=10", ok=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("k_neighbors", p.stderr)
+        self.assertIn("5", p.stderr)
+        p = run("resample", "--method", "smote", "--input", "synthetic", "--output", self.path("o.txt"), ok=False)
+        self.assertIn("expected a .csv or .npy", p.stderr)
+        p = run(*base, "--method", "smote:sampling_strategy={0:10}", ok=False)
+        self.assertIn("greater or equal", p.stderr)
+        self.assertFalse(os.path.exists(self.path("o.npy")))
 
 
 class Demo(unittest.TestCase):

@@ -1,0 +1,59 @@
+// Imbalance-aware training losses behind one interface and one factory:
+// make_loss("cb:beta=0.999,base=focal,gamma=2", class_counts).
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "rebalance/core/spec.hpp"
+
+namespace rebalance::losses {
+
+/// A loss on logits [B, C] and integer targets [B], reduced to a scalar (mean over the batch).
+class Loss {
+ public:
+  virtual ~Loss() = default;
+  virtual at::Tensor forward(const at::Tensor& logits, const at::Tensor& target) = 0;
+  /// Called at the start of every epoch (0-based); LDAM's deferred re-weighting switches here.
+  virtual void set_epoch(int64_t epoch) { (void)epoch; }
+  /// Per-class weights in use now ([C] float64), or empty when the loss has none.
+  virtual std::vector<double> class_weights() const { return {}; }
+  const std::string& spec() const { return spec_; }
+  void set_spec(std::string s) { spec_ = std::move(s); }
+
+ private:
+  std::string spec_;
+};
+
+/// Class-balanced weights of Cui et al. (CVPR 2019): w_c = (1 - beta) / (1 - beta^n_c), the
+/// inverse effective number of samples, normalised so that sum_c w_c = C. beta in [0, 1);
+/// beta = 0 gives equal weights, beta -> 1 inverse frequency.
+std::vector<double> class_balanced_weights(const std::vector<int64_t>& counts, double beta);
+
+/// LDAM margins (Cao et al., NeurIPS 2019): Delta_c proportional to n_c^(-1/4), largest = max_margin.
+std::vector<double> ldam_margins(const std::vector<int64_t>& counts, double max_margin);
+
+struct LossInfo {
+  std::string name;
+  std::string description;
+  std::vector<ParamDecl> params;
+};
+
+/// Every loss with its parameters (the one declaration list behind help, parsing and docs).
+const std::vector<LossInfo>& loss_registry();
+
+/// Build a loss for a training set with `class_counts` rows per class:
+///   "ce"                                   cross-entropy
+///   "weighted_ce:weights=inverse|ratio|[w,...]"  cost-sensitive CE; ratio = n_max / n_c, i.e.
+///                                          seed 004's L_B + (1/gamma) L_A for two classes
+///   "focal:gamma=2"                        focal loss (Lin et al., ICCV 2017)
+///   "cb:beta=0.999,base=softmax|sigmoid|focal,gamma=2"  class-balanced loss (Cui et al.)
+///   "la:tau=1"                             logit-adjusted loss (Menon et al., ICLR 2021)
+///   "ldam:max_margin=0.5,s=30,drw_epoch=-1,beta=0.9999"  LDAM with deferred re-weighting
+std::unique_ptr<Loss> make_loss(const std::string& spec, const std::vector<int64_t>& class_counts);
+
+}  // namespace rebalance::losses

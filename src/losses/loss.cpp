@@ -1,0 +1,257 @@
+#include "rebalance/losses/loss.hpp"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "rebalance/core/error.hpp"
+
+namespace rebalance::losses {
+
+namespace F = torch::nn::functional;
+
+namespace {
+
+at::Tensor weight_tensor(const std::vector<double>& w, const at::Tensor& like) {
+  return torch::tensor(w, torch::kFloat64).to(like.device(), like.scalar_type());
+}
+
+/// How per-sample weights reduce: PyTorch's weighted mean sum(w_y l) / sum(w_y) (what
+/// nn.CrossEntropyLoss(weight=w) and the LDAM reference code compute), or the class-balanced
+/// paper's mean(w_y l) over the batch, where a class weight of 2 really doubles a sample's pull.
+enum class Reduction { PyTorch, Paper };
+
+at::Tensor weighted_mean(const at::Tensor& per_sample, const at::Tensor& target, const std::vector<double>& w,
+                         Reduction r) {
+  if (w.empty()) return per_sample.mean();
+  const auto wy = weight_tensor(w, per_sample).index_select(0, target);
+  const auto total = (per_sample * wy).sum();
+  return r == Reduction::PyTorch ? total / wy.sum() : total / per_sample.size(0);
+}
+
+void check_inputs(const at::Tensor& logits, const at::Tensor& target, int64_t classes, const std::string& spec) {
+  REBALANCE_CHECK(logits.dim() == 2 && target.dim() == 1 && logits.size(0) == target.size(0),
+                  "loss \"{}\": logits must be [B, C] and targets [B], got {}-D and {}-D", spec, logits.dim(),
+                  target.dim());
+  REBALANCE_CHECK(logits.size(1) == classes, "loss \"{}\": built for {} classes, logits have {}", spec, classes,
+                  logits.size(1));
+}
+
+class CrossEntropy : public Loss {
+ public:
+  CrossEntropy(int64_t classes, std::vector<double> w, Reduction r = Reduction::PyTorch)
+      : classes_(classes), w_(std::move(w)), reduction_(r) {}
+  at::Tensor forward(const at::Tensor& logits, const at::Tensor& target) override {
+    check_inputs(logits, target, classes_, spec());
+    return weighted_mean(F::cross_entropy(logits, target, F::CrossEntropyFuncOptions().reduction(torch::kNone)), target,
+                         w_, reduction_);
+  }
+  std::vector<double> class_weights() const override { return w_; }
+
+ private:
+  int64_t classes_;
+  std::vector<double> w_;
+  Reduction reduction_;
+};
+
+/// Softmax focal loss: -(1 - p_t)^gamma log p_t.
+class Focal : public Loss {
+ public:
+  Focal(int64_t classes, double gamma, std::vector<double> w) : classes_(classes), gamma_(gamma), w_(std::move(w)) {}
+  at::Tensor forward(const at::Tensor& logits, const at::Tensor& target) override {
+    check_inputs(logits, target, classes_, spec());
+    const auto logp = torch::log_softmax(logits, 1).gather(1, target.unsqueeze(1)).squeeze(1);
+    const auto per = -torch::pow(1.0 - logp.exp(), gamma_) * logp;
+    return weighted_mean(per, target, w_, Reduction::Paper);
+  }
+  std::vector<double> class_weights() const override { return w_; }
+
+ private:
+  int64_t classes_;
+  double gamma_;
+  std::vector<double> w_;
+};
+
+/// Sigmoid (one-vs-all) losses of the class-balanced paper: sum over classes of the binary loss,
+/// optionally focal, weighted by the sample's class weight.
+class SigmoidCB : public Loss {
+ public:
+  SigmoidCB(int64_t classes, std::vector<double> w, double gamma) : classes_(classes), w_(std::move(w)), gamma_(gamma) {}
+  at::Tensor forward(const at::Tensor& logits, const at::Tensor& target) override {
+    check_inputs(logits, target, classes_, spec());
+    const auto onehot = F::one_hot(target, classes_).to(logits.scalar_type());
+    auto bce = F::binary_cross_entropy_with_logits(
+        logits, onehot, F::BinaryCrossEntropyWithLogitsFuncOptions().reduction(torch::kNone));
+    if (gamma_ > 0) {
+      // (1 - p_t)^gamma with p_t = sigmoid(z) for the true class and 1 - sigmoid(z) otherwise.
+      const auto p = torch::sigmoid(logits);
+      const auto pt = onehot * p + (1 - onehot) * (1 - p);
+      bce = torch::pow(1 - pt, gamma_) * bce;
+    }
+    return weighted_mean(bce.sum(1), target, w_, Reduction::Paper);
+  }
+  std::vector<double> class_weights() const override { return w_; }
+
+ private:
+  int64_t classes_;
+  std::vector<double> w_;
+  double gamma_;
+};
+
+/// Logit adjustment: cross-entropy on z + tau * log(prior).
+class LogitAdjusted : public Loss {
+ public:
+  LogitAdjusted(const std::vector<int64_t>& counts, double tau) : classes_(static_cast<int64_t>(counts.size())) {
+    const double n = std::accumulate(counts.begin(), counts.end(), 0.0);
+    for (auto c : counts) offset_.push_back(tau * std::log(std::max<double>(c, 1) / n));
+  }
+  at::Tensor forward(const at::Tensor& logits, const at::Tensor& target) override {
+    check_inputs(logits, target, classes_, spec());
+    return F::cross_entropy(logits + weight_tensor(offset_, logits), target);
+  }
+
+ private:
+  int64_t classes_;
+  std::vector<double> offset_;
+};
+
+/// LDAM: cross-entropy on s * (z - Delta_y e_y); from `drw_epoch` on, class-balanced weights.
+class LDAM : public Loss {
+ public:
+  LDAM(const std::vector<int64_t>& counts, double max_margin, double s, int64_t drw_epoch, double beta)
+      : classes_(static_cast<int64_t>(counts.size())),
+        margins_(ldam_margins(counts, max_margin)),
+        s_(s),
+        drw_epoch_(drw_epoch),
+        drw_weights_(class_balanced_weights(counts, beta)) {}
+  at::Tensor forward(const at::Tensor& logits, const at::Tensor& target) override {
+    check_inputs(logits, target, classes_, spec());
+    const auto onehot = F::one_hot(target, classes_).to(logits.scalar_type());
+    const auto adjusted = logits - onehot * weight_tensor(margins_, logits);
+    const auto per = F::cross_entropy(s_ * adjusted, target, F::CrossEntropyFuncOptions().reduction(torch::kNone));
+    return weighted_mean(per, target, active_ ? drw_weights_ : std::vector<double>{}, Reduction::PyTorch);
+  }
+  void set_epoch(int64_t epoch) override { active_ = drw_epoch_ >= 0 && epoch >= drw_epoch_; }
+  std::vector<double> class_weights() const override { return active_ ? drw_weights_ : std::vector<double>{}; }
+
+ private:
+  int64_t classes_;
+  std::vector<double> margins_;
+  double s_;
+  int64_t drw_epoch_;
+  std::vector<double> drw_weights_;
+  bool active_ = false;
+};
+
+std::vector<double> cost_weights(const Params& p, const std::vector<int64_t>& counts) {
+  const auto mode = p.get_string("weights");
+  const int64_t c = static_cast<int64_t>(counts.size());
+  std::vector<double> w(c);
+  if (mode == "inverse" || mode == "ratio") {
+    const double n = std::accumulate(counts.begin(), counts.end(), 0.0);
+    const double n_max = *std::max_element(counts.begin(), counts.end());
+    for (int64_t i = 0; i < c; ++i) {
+      REBALANCE_CHECK(counts[i] > 0, "loss weights \"{}\": class {} has no training rows", mode, i);
+      w[i] = mode == "inverse" ? n / (static_cast<double>(c) * counts[i]) : n_max / counts[i];
+    }
+    return w;
+  }
+  w = p.get_doubles("weights");
+  REBALANCE_CHECK(static_cast<int64_t>(w.size()) == c, "loss weights: {} given for {} classes", w.size(), c);
+  for (size_t i = 0; i < w.size(); ++i)
+    REBALANCE_CHECK(w[i] >= 0, "loss weights: weight of class {} is {}; weights must be >= 0", i, w[i]);
+  return w;
+}
+
+}  // namespace
+
+std::vector<double> class_balanced_weights(const std::vector<int64_t>& counts, double beta) {
+  REBALANCE_CHECK(beta >= 0.0 && beta < 1.0, "class-balanced beta must be in [0, 1), got {}", beta);
+  std::vector<double> w;
+  for (size_t i = 0; i < counts.size(); ++i) {
+    REBALANCE_CHECK(counts[i] > 0, "class-balanced weights: class {} has no training rows", i);
+    w.push_back((1.0 - beta) / (1.0 - std::pow(beta, static_cast<double>(counts[i]))));
+  }
+  const double sum = std::accumulate(w.begin(), w.end(), 0.0);
+  for (auto& v : w) v *= static_cast<double>(counts.size()) / sum;
+  return w;
+}
+
+std::vector<double> ldam_margins(const std::vector<int64_t>& counts, double max_margin) {
+  REBALANCE_CHECK(max_margin > 0, "LDAM max_margin must be > 0, got {}", max_margin);
+  std::vector<double> m;
+  for (size_t i = 0; i < counts.size(); ++i) {
+    REBALANCE_CHECK(counts[i] > 0, "LDAM margins: class {} has no training rows", i);
+    m.push_back(1.0 / std::pow(static_cast<double>(counts[i]), 0.25));
+  }
+  const double top = *std::max_element(m.begin(), m.end());
+  for (auto& v : m) v *= max_margin / top;
+  return m;
+}
+
+const std::vector<LossInfo>& loss_registry() {
+  static const std::vector<LossInfo> list = {
+      {"ce", "cross-entropy", {}},
+      {"weighted_ce", "cost-sensitive cross-entropy",
+       {{"weights", "inverse", "inverse (N / (C n_c)), ratio (n_max / n_c: seed 004's CS) or [w0,w1,...]"}}},
+      {"focal", "focal loss -(1-p_t)^gamma log p_t", {{"gamma", "2.0", "focusing parameter >= 0"}}},
+      {"cb", "class-balanced loss, weights (1-beta)/(1-beta^n_c)",
+       {{"beta", "0.999", "in [0, 1)"},
+        {"base", "softmax", "softmax, sigmoid or focal"},
+        {"gamma", "2.0", "focal exponent (base=focal)"}}},
+      {"la", "logit-adjusted cross-entropy on z + tau log prior", {{"tau", "1.0", "adjustment strength"}}},
+      {"ldam", "label-distribution-aware margin loss with deferred re-weighting",
+       {{"max_margin", "0.5", "largest class margin"},
+        {"s", "30.0", "logit scale"},
+        {"drw_epoch", "-1", "epoch from which class-balanced weights apply (-1: never)"},
+        {"beta", "0.9999", "class-balanced beta of the deferred weights"}}},
+  };
+  return list;
+}
+
+std::unique_ptr<Loss> make_loss(const std::string& text, const std::vector<int64_t>& counts) {
+  const auto spec = parse_spec(text);
+  const LossInfo* info = nullptr;
+  for (const auto& l : loss_registry())
+    if (l.name == spec.name) info = &l;
+  if (!info) {
+    std::string names;
+    for (const auto& l : loss_registry()) names += (names.empty() ? "" : ", ") + l.name;
+    REBALANCE_THROW("unknown loss \"{}\" (known: {})", spec.name, names);
+  }
+  REBALANCE_CHECK(counts.size() >= 2, "loss \"{}\": need at least 2 classes, got {}", text, counts.size());
+  const Params p(spec, info->params, "loss");
+  const int64_t c = static_cast<int64_t>(counts.size());
+  std::unique_ptr<Loss> loss;
+  if (spec.name == "ce") {
+    loss = std::make_unique<CrossEntropy>(c, std::vector<double>{});
+  } else if (spec.name == "weighted_ce") {
+    loss = std::make_unique<CrossEntropy>(c, cost_weights(p, counts));
+  } else if (spec.name == "focal") {
+    loss = std::make_unique<Focal>(c, p.get_double_in("gamma", 0.0, 100.0), std::vector<double>{});
+  } else if (spec.name == "cb") {
+    const double beta = p.get_double("beta");
+    REBALANCE_CHECK(beta >= 0.0 && beta < 1.0, "parameter \"beta\" of loss \"{}\" must be in [0, 1), got {}", text, beta);
+    const auto w = class_balanced_weights(counts, beta);
+    const auto base = p.get_string("base");
+    const double gamma = p.get_double_in("gamma", 0.0, 100.0);
+    if (base == "softmax") loss = std::make_unique<CrossEntropy>(c, w, Reduction::Paper);
+    else if (base == "sigmoid") loss = std::make_unique<SigmoidCB>(c, w, 0.0);
+    else if (base == "focal") loss = std::make_unique<SigmoidCB>(c, w, gamma);
+    else REBALANCE_THROW("parameter \"base\" of loss \"{}\" must be softmax, sigmoid or focal, got \"{}\"", text, base);
+  } else if (spec.name == "la") {
+    loss = std::make_unique<LogitAdjusted>(counts, p.get_double_in("tau", 0.0, 100.0));
+  } else {
+    const double beta = p.get_double("beta");
+    REBALANCE_CHECK(beta >= 0.0 && beta < 1.0, "parameter \"beta\" of loss \"{}\" must be in [0, 1), got {}", text, beta);
+    loss = std::make_unique<LDAM>(counts, p.get_double("max_margin"), p.get_double_in("s", 1e-6, 1e6),
+                                  p.get_int("drw_epoch"), beta);
+  }
+  loss->set_spec(text);
+  loss->set_epoch(0);
+  return loss;
+}
+
+}  // namespace rebalance::losses

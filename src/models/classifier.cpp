@@ -1,0 +1,154 @@
+#include "rebalance/models/classifier.hpp"
+
+#include <numeric>
+
+#include <fmt/ranges.h>
+
+#include "rebalance/core/error.hpp"
+
+namespace rebalance::models {
+
+namespace nn = torch::nn;
+
+namespace {
+int64_t numel(const std::vector<int64_t>& shape) {
+  return std::accumulate(shape.begin(), shape.end(), int64_t(1), std::multiplies<>());
+}
+}  // namespace
+
+LogisticRegressionImpl::LogisticRegressionImpl(int64_t in_features, int64_t num_classes) {
+  fc_ = register_module("fc", nn::Linear(in_features, num_classes));
+}
+
+torch::Tensor LogisticRegressionImpl::forward(torch::Tensor x) { return fc_->forward(x.flatten(1)); }
+
+MLPImpl::MLPImpl(int64_t in_features, std::vector<int64_t> hidden, int64_t num_classes, double dropout) {
+  body_ = nn::Sequential();
+  int64_t width = in_features;
+  for (auto h : hidden) {
+    body_->push_back(nn::Linear(width, h));
+    body_->push_back(nn::ReLU());
+    if (dropout > 0) body_->push_back(nn::Dropout(dropout));
+    width = h;
+  }
+  body_->push_back(nn::Linear(width, num_classes));
+  register_module("body", body_);
+}
+
+torch::Tensor MLPImpl::forward(torch::Tensor x) { return body_->forward(x.flatten(1)); }
+
+LeNetImpl::LeNetImpl(int64_t in_channels, int64_t num_classes) {
+  conv1_ = register_module("conv1", nn::Conv2d(nn::Conv2dOptions(in_channels, 6, 5).padding(2)));
+  conv2_ = register_module("conv2", nn::Conv2d(nn::Conv2dOptions(6, 16, 5)));
+  fc1_ = register_module("fc1", nn::Linear(16 * 5 * 5, 120));
+  fc2_ = register_module("fc2", nn::Linear(120, 84));
+  fc3_ = register_module("fc3", nn::Linear(84, num_classes));
+}
+
+torch::Tensor LeNetImpl::forward(torch::Tensor x) {
+  x = torch::max_pool2d(torch::relu(conv1_->forward(x)), 2);
+  x = torch::max_pool2d(torch::relu(conv2_->forward(x)), 2);
+  x = torch::relu(fc1_->forward(x.flatten(1)));
+  x = torch::relu(fc2_->forward(x));
+  return fc3_->forward(x);
+}
+
+BasicBlockImpl::BasicBlockImpl(int64_t in_planes, int64_t planes, int64_t stride) {
+  conv1_ = register_module("conv1", nn::Conv2d(nn::Conv2dOptions(in_planes, planes, 3).stride(stride).padding(1).bias(false)));
+  bn1_ = register_module("bn1", nn::BatchNorm2d(planes));
+  conv2_ = register_module("conv2", nn::Conv2d(nn::Conv2dOptions(planes, planes, 3).padding(1).bias(false)));
+  bn2_ = register_module("bn2", nn::BatchNorm2d(planes));
+  shortcut_ = nn::Sequential();
+  if (stride != 1 || in_planes != planes) {
+    shortcut_->push_back(nn::Conv2d(nn::Conv2dOptions(in_planes, planes, 1).stride(stride).bias(false)));
+    shortcut_->push_back(nn::BatchNorm2d(planes));
+  }
+  register_module("shortcut", shortcut_);
+}
+
+torch::Tensor BasicBlockImpl::forward(torch::Tensor x) {
+  auto out = torch::relu(bn1_->forward(conv1_->forward(x)));
+  out = bn2_->forward(conv2_->forward(out));
+  return torch::relu(out + (shortcut_->is_empty() ? x : shortcut_->forward(x)));
+}
+
+ResNetImpl::ResNetImpl(int64_t in_channels, int64_t num_classes, int64_t depth) {
+  REBALANCE_CHECK(depth >= 8 && (depth - 2) % 6 == 0, "resnet: depth must be 6n+2 (20, 32, 44, 56, 110), got {}", depth);
+  const int64_t n = (depth - 2) / 6;
+  stem_ = register_module("stem", nn::Conv2d(nn::Conv2dOptions(in_channels, 16, 3).padding(1).bias(false)));
+  bn_ = register_module("bn", nn::BatchNorm2d(16));
+  stages_ = nn::Sequential();
+  int64_t planes_in = 16;
+  for (int64_t stage = 0; stage < 3; ++stage) {
+    const int64_t planes = 16 << stage;
+    for (int64_t b = 0; b < n; ++b) {
+      stages_->push_back(BasicBlock(planes_in, planes, b == 0 && stage > 0 ? 2 : 1));
+      planes_in = planes;
+    }
+  }
+  register_module("stages", stages_);
+  head_ = register_module("head", nn::Linear(64, num_classes));
+  for (auto& m : modules(/*include_self=*/false))
+    if (auto* conv = m->as<nn::Conv2d>()) nn::init::kaiming_normal_(conv->weight, 0.0, torch::kFanOut, torch::kReLU);
+}
+
+torch::Tensor ResNetImpl::forward(torch::Tensor x) {
+  x = torch::relu(bn_->forward(stem_->forward(x)));
+  x = stages_->forward(x);
+  x = torch::adaptive_avg_pool2d(x, {1, 1}).flatten(1);
+  return head_->forward(x);
+}
+
+const std::vector<ModelInfo>& model_registry() {
+  static const std::vector<ModelInfo> list = {
+      {"logreg", "multinomial logistic regression on the flattened input", {}},
+      {"mlp", "multi-layer perceptron, ReLU, optional dropout",
+       {{"hidden", "[512,256]", "hidden layer widths"}, {"dropout", "0.0", "dropout after each hidden layer"}}},
+      {"lenet", "LeNet-5-style CNN for 28x28 images", {}},
+      {"resnet", "CIFAR-style ResNet (depth 6n+2) for images", {{"depth", "20", "20, 32, 44, 56 or 110"}}},
+  };
+  return list;
+}
+
+std::shared_ptr<Classifier> make_model(const std::string& text, const std::vector<int64_t>& input_shape,
+                                       int64_t num_classes, uint64_t seed, torch::Device device) {
+  const auto spec = parse_spec(text);
+  const ModelInfo* info = nullptr;
+  for (const auto& m : model_registry())
+    if (m.name == spec.name) info = &m;
+  if (!info) {
+    std::string names;
+    for (const auto& m : model_registry()) names += (names.empty() ? "" : ", ") + m.name;
+    REBALANCE_THROW("unknown model \"{}\" (known: {})", spec.name, names);
+  }
+  REBALANCE_CHECK(num_classes >= 2, "model \"{}\": need at least 2 classes, got {}", text, num_classes);
+  REBALANCE_CHECK(!input_shape.empty(), "model \"{}\": empty input shape", text);
+  const Params p(spec, info->params, "model");
+  torch::manual_seed(seed);  // initial weights
+  std::shared_ptr<Classifier> model;
+  const int64_t features = numel(input_shape);
+  auto need_image = [&](const char* what) {
+    REBALANCE_CHECK(input_shape.size() == 3, "model \"{}\" needs images [C, H, W]; the data has shape [{}]", what,
+                    fmt::join(input_shape, ", "));
+  };
+  if (spec.name == "logreg") {
+    model = LogisticRegression(features, num_classes).ptr();
+  } else if (spec.name == "mlp") {
+    const auto hidden = p.get_ints("hidden");
+    for (auto h : hidden) REBALANCE_CHECK(h > 0, "model \"{}\": hidden widths must be > 0, got {}", text, h);
+    model = MLP(features, hidden, num_classes, p.get_double_in("dropout", 0.0, 0.99)).ptr();
+  } else if (spec.name == "lenet") {
+    need_image("lenet");
+    REBALANCE_CHECK(input_shape[1] == 28 && input_shape[2] == 28, "model \"lenet\" expects 28x28 images, got {}x{}",
+                    input_shape[1], input_shape[2]);
+    model = LeNet(input_shape[0], num_classes).ptr();
+  } else {
+    need_image("resnet");
+    model = ResNet(input_shape[0], num_classes, p.get_int("depth")).ptr();
+  }
+  model->set_spec(text);
+  model->to(device);
+  return model;
+}
+
+}  // namespace rebalance::models

@@ -1,0 +1,92 @@
+#include "rebalance/losses/loss.hpp"
+
+#include <torch/torch.h>
+
+#include "../test_util.hpp"
+
+using namespace rebalance;
+using namespace rebalance::losses;
+
+namespace {
+// Four samples, three classes with 100 / 10 / 1 training rows. Expected values below were worked
+// out in float64 from the formulas (numpy, independent of this code).
+const std::vector<int64_t> kCounts = {100, 10, 1};
+at::Tensor logits() {
+  return torch::tensor({2.0, 0.0, -1.0, 0.5, 1.0, 0.0, 0.0, 0.0, 3.0, 1.0, -1.0, 0.5}, torch::kFloat64).view({4, 3});
+}
+at::Tensor target() { return torch::tensor({0, 1, 2, 0}, torch::kInt64); }
+double value(const std::string& spec) { return make_loss(spec, kCounts)->forward(logits(), target()).item<double>(); }
+}  // namespace
+
+TEST(Losses, CrossEntropyAndCostSensitive) {
+  EXPECT_NEAR(value("ce"), 0.37499889156524285, 1e-12);
+  // PyTorch's weighted mean: sum(w_y l) / sum(w_y); inverse and ratio weights are proportional here.
+  EXPECT_NEAR(value("weighted_ce:weights=[1,10,100]"), 0.1519624579259972, 1e-12);
+  EXPECT_NEAR(value("weighted_ce:weights=inverse"), 0.1519624579259972, 1e-12);
+  EXPECT_NEAR(value("weighted_ce:weights=ratio"), 0.1519624579259972, 1e-12);
+  const auto ref = torch::nn::functional::cross_entropy(
+      logits(), target(), torch::nn::functional::CrossEntropyFuncOptions().weight(torch::tensor({1.0, 10.0, 100.0}, torch::kFloat64)));
+  EXPECT_NEAR(value("weighted_ce:weights=[1,10,100]"), ref.item<double>(), 1e-12);
+  EXPECT_EQ(make_loss("weighted_ce:weights=ratio", kCounts)->class_weights(), (std::vector<double>{1.0, 10.0, 100.0}));
+}
+
+TEST(Losses, FocalLoss) {
+  EXPECT_NEAR(value("focal:gamma=2"), 0.06781893968944513, 1e-12);
+  EXPECT_NEAR(value("focal:gamma=0"), value("ce"), 1e-12);
+}
+
+TEST(Losses, ClassBalancedWeightsFollowThePaper) {
+  const auto w = class_balanced_weights(kCounts, 0.9);
+  ASSERT_EQ(w.size(), 3u);
+  // (1 - beta) / (1 - beta^n), normalised to sum to C = 3.
+  EXPECT_NEAR(w[0], 0.23932924, 1e-8);
+  EXPECT_NEAR(w[1], 0.36744197, 1e-8);
+  EXPECT_NEAR(w[2], 2.39322879, 1e-8);
+  EXPECT_NEAR(w[0] + w[1] + w[2], 3.0, 1e-12);
+  const auto equal = class_balanced_weights(kCounts, 0.0);
+  for (double v : equal) EXPECT_NEAR(v, 1.0, 1e-12);
+  // beta -> 1 approaches inverse frequency.
+  const auto near_one = class_balanced_weights({100, 10}, 0.999999);
+  EXPECT_NEAR(near_one[1] / near_one[0], 10.0, 1e-3);
+}
+
+TEST(Losses, ClassBalancedVariants) {
+  EXPECT_NEAR(value("cb:beta=0.9"), 0.16264962898417365, 1e-12);
+  EXPECT_NEAR(value("cb:beta=0.9,base=sigmoid"), 1.2040062415343113, 1e-12);
+  EXPECT_NEAR(value("cb:beta=0.9,base=focal,gamma=2"), 0.2972161848662061, 1e-12);
+}
+
+TEST(Losses, LogitAdjustedAndLDAM) {
+  EXPECT_NEAR(value("la:tau=1"), 0.9654812694458521, 1e-12);
+  const auto m = ldam_margins(kCounts, 0.5);
+  EXPECT_NEAR(m[0], 0.15811388, 1e-8);
+  EXPECT_NEAR(m[2], 0.5, 1e-12);
+  EXPECT_NEAR(value("ldam:max_margin=0.5,s=30"), 0.0003607816128265995, 1e-12);
+  auto drw = make_loss("ldam:drw_epoch=3", kCounts);
+  EXPECT_TRUE(drw->class_weights().empty());
+  drw->set_epoch(3);
+  EXPECT_EQ(drw->class_weights().size(), 3u);
+  EXPECT_NEAR(drw->forward(logits(), target()).item<double>(), 0.00012606994983565214, 1e-12);
+}
+
+TEST(Losses, GradientsFlow) {
+  for (const auto& info : loss_registry()) {
+    auto z = logits().clone().requires_grad_(true);
+    auto loss = make_loss(info.name, kCounts);
+    auto l = loss->forward(z, target());
+    l.backward();
+    EXPECT_TRUE(torch::isfinite(l).item<bool>()) << info.name;
+    EXPECT_GT(z.grad().abs().sum().item<double>(), 0.0) << info.name;
+  }
+}
+
+TEST(LossesErrors, BadSpecs) {
+  EXPECT_ERROR_MENTIONS(make_loss("hinge", kCounts), "unknown loss \"hinge\"", "focal");
+  EXPECT_ERROR_MENTIONS(make_loss("cb:beta=1.0", kCounts), "beta", "[0, 1)", "1");
+  EXPECT_ERROR_MENTIONS(make_loss("cb:beta=-0.1", kCounts), "beta", "-0.1");
+  EXPECT_ERROR_MENTIONS(make_loss("cb:base=tanh", kCounts), "softmax, sigmoid or focal", "tanh");
+  EXPECT_ERROR_MENTIONS(make_loss("weighted_ce:weights=[1,2]", kCounts), "2 given for 3 classes");
+  EXPECT_ERROR_MENTIONS(make_loss("weighted_ce", {5, 0}), "class 1 has no training rows");
+  EXPECT_ERROR_MENTIONS(make_loss("focal:alpha=1", kCounts), "unknown parameter \"alpha\"");
+  EXPECT_ERROR_MENTIONS(make_loss("ce", kCounts)->forward(torch::zeros({4, 2}), target()), "built for 3 classes");
+}
