@@ -1,0 +1,51 @@
+// Decision rules: turning a classifier's logits into labels. Argmax, threshold moving tuned on
+// validation data (binary), and prior correction of the logits.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "rebalance/core/spec.hpp"
+
+namespace rebalance::train {
+
+class DecisionRule {
+ public:
+  virtual ~DecisionRule() = default;
+  /// Tune on validation logits [N, C] and labels [N]; `train_counts` are the training class sizes.
+  virtual void fit(const at::Tensor& logits, const at::Tensor& labels, const std::vector<int64_t>& train_counts) {
+    (void)logits, (void)labels, (void)train_counts;
+  }
+  /// Labels [N] int64 for logits [N, C].
+  virtual at::Tensor predict(const at::Tensor& logits) const = 0;
+  /// The tuned numbers (threshold, or the logit offsets), for summaries and saved models.
+  virtual std::vector<double> state() const { return {}; }
+  virtual void set_state(const std::vector<double>& s) { (void)s; }
+  const std::string& spec() const { return spec_; }
+  void set_spec(std::string s) { spec_ = std::move(s); }
+
+ private:
+  std::string spec_;
+};
+
+/// The threshold on p(class 1) = softmax(logits)[:, 1] that maximises `metric` ("f1": F1 of class
+/// 1, the positive class; "balanced_accuracy") on (scores, labels). Candidates are the midpoints
+/// between consecutive distinct scores plus 0.5; ties go to the candidate closest to 0.5.
+double best_threshold(const at::Tensor& p1, const at::Tensor& labels, const std::string& metric);
+
+struct DecisionInfo {
+  std::string name;
+  std::string description;
+  std::vector<ParamDecl> params;
+};
+const std::vector<DecisionInfo>& decision_registry();
+
+/// "argmax", "threshold:metric=f1|balanced_accuracy" (binary only: seed 004's TS),
+/// "prior:tau=1" (argmax of logits - tau * log training prior).
+std::unique_ptr<DecisionRule> make_decision_rule(const std::string& spec);
+
+}  // namespace rebalance::train

@@ -1,0 +1,140 @@
+#include "rebalance/train/decision.hpp"
+
+#include <torch/torch.h>
+
+#include <cmath>
+#include <numeric>
+
+#include "rebalance/core/error.hpp"
+
+namespace rebalance::train {
+
+namespace {
+
+class Argmax : public DecisionRule {
+ public:
+  at::Tensor predict(const at::Tensor& logits) const override { return logits.argmax(1); }
+};
+
+class Threshold : public DecisionRule {
+ public:
+  explicit Threshold(std::string metric) : metric_(std::move(metric)) {}
+  void fit(const at::Tensor& logits, const at::Tensor& labels, const std::vector<int64_t>&) override {
+    REBALANCE_CHECK(logits.size(1) == 2, "decision rule \"{}\": threshold moving is for binary tasks; the model has {} "
+                    "classes (use argmax or prior)", spec(), logits.size(1));
+    threshold_ = best_threshold(torch::softmax(logits.to(torch::kFloat64), 1).select(1, 1), labels, metric_);
+  }
+  at::Tensor predict(const at::Tensor& logits) const override {
+    REBALANCE_CHECK(logits.size(1) == 2, "threshold rule on {} classes", logits.size(1));
+    return (torch::softmax(logits.to(torch::kFloat64), 1).select(1, 1) >= threshold_).to(torch::kInt64);
+  }
+  std::vector<double> state() const override { return {threshold_}; }
+  void set_state(const std::vector<double>& s) override {
+    REBALANCE_CHECK(s.size() == 1, "threshold rule state must hold one number");
+    threshold_ = s[0];
+  }
+
+ private:
+  std::string metric_;
+  double threshold_ = 0.5;
+};
+
+class Prior : public DecisionRule {
+ public:
+  explicit Prior(double tau) : tau_(tau) {}
+  void fit(const at::Tensor&, const at::Tensor&, const std::vector<int64_t>& counts) override {
+    const double n = std::accumulate(counts.begin(), counts.end(), 0.0);
+    offset_.clear();
+    for (auto c : counts) offset_.push_back(tau_ * std::log(std::max<double>(c, 1) / n));
+  }
+  at::Tensor predict(const at::Tensor& logits) const override {
+    REBALANCE_CHECK(static_cast<int64_t>(offset_.size()) == logits.size(1),
+                    "prior rule fitted on {} classes, logits have {}", offset_.size(), logits.size(1));
+    const auto off = torch::tensor(offset_, torch::kFloat64).to(logits.device());
+    return (logits.to(torch::kFloat64) - off).argmax(1);
+  }
+  std::vector<double> state() const override { return offset_; }
+  void set_state(const std::vector<double>& s) override { offset_ = s; }
+
+ private:
+  double tau_;
+  std::vector<double> offset_;
+};
+
+}  // namespace
+
+double best_threshold(const at::Tensor& p1_in, const at::Tensor& labels_in, const std::string& metric) {
+  REBALANCE_CHECK(metric == "f1" || metric == "balanced_accuracy",
+                  "threshold metric must be f1 or balanced_accuracy, got \"{}\"", metric);
+  const auto p1 = p1_in.to(torch::kCPU, torch::kFloat64).contiguous();
+  const auto y = labels_in.to(torch::kCPU, torch::kInt64).contiguous();
+  const int64_t n = p1.size(0);
+  const int64_t pos = y.sum().item<int64_t>(), neg = n - pos;
+  REBALANCE_CHECK(pos > 0 && neg > 0, "threshold moving needs both classes in the validation set (it has {} of class "
+                  "1 and {} of class 0)", pos, neg);
+  // Sort by score descending; sweeping the threshold down admits one distinct score at a time.
+  const auto order = std::get<1>(p1.sort(/*stable=*/true, 0, /*descending=*/true));
+  const auto* pp = p1.data_ptr<double>();
+  const auto* yy = y.data_ptr<int64_t>();
+  const auto* oo = order.data_ptr<int64_t>();
+  auto score = [&](int64_t tp, int64_t fp) {
+    if (metric == "f1") return tp == 0 ? 0.0 : 2.0 * tp / (2.0 * tp + fp + (pos - tp));
+    return 0.5 * (static_cast<double>(tp) / pos + static_cast<double>(neg - fp) / neg);
+  };
+  // Candidate t admits scores >= t. Start above every score (nothing predicted positive).
+  double best_t = pp[oo[0]] + 1.0, best = score(0, 0);
+  auto consider = [&](double t, double s) {
+    if (s > best + 1e-15 || (std::fabs(s - best) <= 1e-15 && std::fabs(t - 0.5) < std::fabs(best_t - 0.5))) {
+      best = s;
+      best_t = t;
+    }
+  };
+  int64_t tp = 0, fp = 0;
+  for (int64_t i = 0; i < n;) {
+    const double v = pp[oo[i]];
+    while (i < n && pp[oo[i]] == v) (yy[oo[i]] == 1 ? tp : fp)++, ++i;
+    const double next = i < n ? pp[oo[i]] : v - 1.0;
+    consider(0.5 * (v + next), score(tp, fp));  // midpoint below v: admits exactly the scores >= v
+  }
+  // 0.5 itself, the default rule, when it scores as well.
+  int64_t tp5 = 0, fp5 = 0;
+  for (int64_t i = 0; i < n; ++i)
+    if (pp[i] >= 0.5) (yy[i] == 1 ? tp5 : fp5)++;
+  consider(0.5, score(tp5, fp5));
+  return best_t;
+}
+
+const std::vector<DecisionInfo>& decision_registry() {
+  static const std::vector<DecisionInfo> list = {
+      {"argmax", "the class with the largest logit", {}},
+      {"threshold", "binary threshold on p(class 1) tuned on the validation set (threshold moving)",
+       {{"metric", "f1", "f1 (of class 1) or balanced_accuracy"}}},
+      {"prior", "argmax of logits - tau * log(training prior) (prior correction)", {{"tau", "1.0", "strength"}}},
+  };
+  return list;
+}
+
+std::unique_ptr<DecisionRule> make_decision_rule(const std::string& text) {
+  const auto spec = parse_spec(text);
+  const DecisionInfo* info = nullptr;
+  for (const auto& d : decision_registry())
+    if (d.name == spec.name) info = &d;
+  if (!info) {
+    std::string names;
+    for (const auto& d : decision_registry()) names += (names.empty() ? "" : ", ") + d.name;
+    REBALANCE_THROW("unknown decision rule \"{}\" (known: {})", spec.name, names);
+  }
+  const Params p(spec, info->params, "decision rule");
+  std::unique_ptr<DecisionRule> rule;
+  if (spec.name == "argmax") rule = std::make_unique<Argmax>();
+  else if (spec.name == "threshold") {
+    const auto metric = p.get_string("metric");
+    REBALANCE_CHECK(metric == "f1" || metric == "balanced_accuracy",
+                    "parameter \"metric\" of decision rule \"{}\" must be f1 or balanced_accuracy, got \"{}\"", text, metric);
+    rule = std::make_unique<Threshold>(metric);
+  } else rule = std::make_unique<Prior>(p.get_double_in("tau", 0.0, 100.0));
+  rule->set_spec(text);
+  return rule;
+}
+
+}  // namespace rebalance::train

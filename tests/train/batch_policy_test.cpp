@@ -1,0 +1,72 @@
+#include "rebalance/train/batch_policy.hpp"
+
+#include <numeric>
+
+#include "../test_util.hpp"
+
+using namespace rebalance;
+using namespace rebalance::train;
+
+namespace {
+/// 90 rows of class 0, 9 of class 1, 1 of class 2.
+std::vector<int64_t> labels() {
+  std::vector<int64_t> y(90, 0);
+  y.insert(y.end(), 9, 1);
+  y.push_back(2);
+  return y;
+}
+std::vector<int64_t> per_class(const std::vector<int64_t>& rows, const std::vector<int64_t>& y, int64_t c) {
+  std::vector<int64_t> n(c, 0);
+  for (auto r : rows) ++n[y[r]];
+  return n;
+}
+}  // namespace
+
+TEST(BatchPolicies, DynamicCountsFollowTheF1Vector) {
+  // weights (1 - F1) = 0.1, 0.5, 0.9 -> shares 1/15, 5/15, 9/15 of 1000, largest remainder to class 0.
+  EXPECT_EQ(dynamic_sample_counts({0.9, 0.5, 0.1}, 1000), (std::vector<int64_t>{67, 333, 600}));
+  EXPECT_EQ(dynamic_sample_counts({1.0, 1.0}, 10), (std::vector<int64_t>{5, 5}));
+  EXPECT_EQ(dynamic_sample_counts({1.0, 0.0}, 100, 0.5), (std::vector<int64_t>{25, 75}));  // floor: half an equal share
+  EXPECT_ERROR_MENTIONS(dynamic_sample_counts({1.5, 0.0}, 10), "F1 of class 0 is 1.5");
+
+  auto policy = make_batch_policy("dynamic");
+  Rng rng(1);
+  const auto y = labels();
+  EXPECT_EQ(policy->epoch_rows(y, 3, 10, rng).size(), 100u);  // first epoch: every row once
+  policy->observe({0.9, 0.5, 0.1});
+  const auto rows = policy->epoch_rows(y, 3, 10, rng);
+  EXPECT_EQ(per_class(rows, y, 3), (std::vector<int64_t>{7, 33, 60}));
+  EXPECT_EQ(policy->state(), (std::vector<double>{0.9, 0.5, 0.1}));
+}
+
+TEST(BatchPolicies, BalancedBatchesHoldEqualClassCounts) {
+  auto policy = make_batch_policy("balanced");
+  Rng rng(2);
+  const auto y = labels();
+  const auto rows = policy->epoch_rows(y, 3, 30, rng);
+  ASSERT_EQ(rows.size(), 120u);  // ceil(100 / 30) = 4 batches of 30
+  for (size_t b = 0; b < 4; ++b) {
+    std::vector<int64_t> batch(rows.begin() + b * 30, rows.begin() + (b + 1) * 30);
+    EXPECT_EQ(per_class(batch, y, 3), (std::vector<int64_t>{10, 10, 10}));
+  }
+}
+
+TEST(BatchPolicies, SqrtAndUniform) {
+  Rng rng(3);
+  const auto y = labels();
+  const auto rows = make_batch_policy("sqrt")->epoch_rows(y, 3, 10, rng);
+  // sqrt(90) : sqrt(9) : sqrt(1) = 9.49 : 3 : 1 of 100 rows.
+  EXPECT_EQ(per_class(rows, y, 3), (std::vector<int64_t>{70, 22, 8}));
+  auto uni = make_batch_policy("uniform")->epoch_rows(y, 3, 10, rng);
+  std::sort(uni.begin(), uni.end());
+  std::vector<int64_t> all(100);
+  std::iota(all.begin(), all.end(), 0);
+  EXPECT_EQ(uni, all);
+  Rng a(9), b(9);
+  EXPECT_EQ(make_batch_policy("balanced")->epoch_rows(y, 3, 8, a), make_batch_policy("balanced")->epoch_rows(y, 3, 8, b));
+}
+
+TEST(BatchPoliciesErrors, UnknownPolicy) {
+  EXPECT_ERROR_MENTIONS(make_batch_policy("stratified"), "unknown batch policy \"stratified\"", "dynamic");
+  EXPECT_ERROR_MENTIONS(make_batch_policy("dynamic:floor=2"), "floor", "[0, 1]");
+}
