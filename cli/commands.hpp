@@ -17,5 +17,7 @@ void add_evaluate_command(CLI::App& app, Action& action);
 void add_demo_command(CLI::App& app, Action& action);
 void add_resample_command(CLI::App& app, Action& action);
 void add_methods_command(CLI::App& app, Action& action);
+void add_train_command(CLI::App& app, Action& action);
+void add_predict_command(CLI::App& app, Action& action);
 
 }  // namespace rebalance::cli

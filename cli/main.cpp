@@ -20,6 +20,8 @@ int main(int argc, char** argv) {
   rebalance::cli::add_evaluate_command(app, action);
   rebalance::cli::add_resample_command(app, action);
   rebalance::cli::add_methods_command(app, action);
+  rebalance::cli::add_train_command(app, action);
+  rebalance::cli::add_predict_command(app, action);
   rebalance::cli::add_demo_command(app, action);
   try {
     app.parse(argc, argv);

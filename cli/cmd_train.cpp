@@ -1,0 +1,140 @@
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <fmt/ranges.h>
+
+#include <iostream>
+
+#include "commands.hpp"
+#include "rebalance/core/atomic_file.hpp"
+#include "rebalance/core/error.hpp"
+#include "rebalance/data/npy.hpp"
+#include "rebalance/data/registry.hpp"
+#include "rebalance/experiment/task.hpp"
+#include "rebalance/metrics/report.hpp"
+#include "rebalance/sampling/sampler.hpp"
+#include "rebalance/train/trainer.hpp"
+
+namespace rebalance::cli {
+
+void add_train_command(CLI::App& app, Action& action) {
+  auto* cmd = app.add_subcommand("train", "train a classifier on (imbalanced) data and report on the test set");
+  static TaskOptions task;
+  static train::TrainOptions opt;
+  static std::string sampler, output, summary;
+  cmd->add_option("--data", task.data, "built-in data set spec or file")->capture_default_str();
+  cmd->add_option("--test", task.test, "separate test set (default: a stratified split of --data)");
+  cmd->add_option("--label", task.label, "CSV label column / labels .npy");
+  cmd->add_option("--pair", task.pair, "binary task A:N_A,B:N_B, e.g. \"T-shirt/top:5000,Shirt:100\"");
+  cmd->add_option("--keep", task.keep, "per-class training counts CLASS:N,...");
+  cmd->add_option("--long-tail", task.long_tail, "long-tailed training profile with imbalance ratio rho");
+  cmd->add_option("--val-fraction", task.val_fraction, "validation share of the training data")
+      ->check(CLI::Range(0.01, 0.9))->capture_default_str();
+  cmd->add_option("--test-fraction", task.test_fraction, "test share when no --test is given")
+      ->check(CLI::Range(0.01, 0.9))->capture_default_str();
+  cmd->add_option("--sampler", sampler, "resample the training set first (any `rebalance methods` spec)");
+  cmd->add_option("--model", opt.model, "logreg, mlp:hidden=[..],dropout=.., lenet, resnet:depth=20")->capture_default_str();
+  cmd->add_option("--loss", opt.loss, "ce, weighted_ce, focal, cb, la, ldam (with parameters)")->capture_default_str();
+  cmd->add_option("--batch-policy", opt.batch_policy, "uniform, balanced, sqrt, dynamic")->capture_default_str();
+  cmd->add_option("--decision", opt.decision, "argmax, threshold:metric=f1, prior:tau=1")->capture_default_str();
+  cmd->add_option("--optimizer", opt.optimizer, "adam or sgd")->check(CLI::IsMember({"adam", "sgd"}))->capture_default_str();
+  cmd->add_option("--lr", opt.lr, "learning rate")->capture_default_str();
+  cmd->add_option("--momentum", opt.momentum, "SGD momentum")->capture_default_str();
+  cmd->add_option("--weight-decay", opt.weight_decay, "L2 weight decay")->capture_default_str();
+  cmd->add_option("--schedule", opt.schedule, "none, step:every=30,gamma=0.1, cosine")->capture_default_str();
+  cmd->add_option("--epochs", opt.epochs, "epochs")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--batch-size", opt.batch_size, "batch size")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--monitor", opt.monitor, "validation metric for model selection")
+      ->check(CLI::IsMember({"f1_macro", "acsa", "gmean", "mcc", "accuracy"}))->capture_default_str();
+  cmd->add_option("--patience", opt.patience, "early stopping patience in epochs (0: off)")->capture_default_str();
+  cmd->add_option("--seed", opt.seed, "random seed (data splits, sampler, initialisation, batches)")->capture_default_str();
+  cmd->add_option("--checkpoint", opt.checkpoint_dir, "directory for per-epoch checkpoints");
+  cmd->add_flag("--resume", opt.resume, "continue the run in --checkpoint");
+  cmd->add_option("--device", opt.device, "cpu or cuda")->capture_default_str();
+  cmd->add_option("-o,--output", output, "write the trained model here");
+  cmd->add_option("--summary", summary, "write a JSON summary (options, counts, history, test report)");
+  cmd->callback([&action] {
+    action = [] {
+      REBALANCE_CHECK(!opt.resume || !opt.checkpoint_dir.empty(), "--resume needs --checkpoint DIR");
+      task.seed = opt.seed;
+      Task t = build_task(task);
+      std::cout << fmt::format("train {}\nvalidation {}\ntest {}\n", format_counts(t.train.class_counts(), t.train.class_names),
+                               format_counts(t.validation.class_counts(), t.validation.class_names),
+                               format_counts(t.test.class_counts(), t.test.class_names));
+      if (!sampler.empty()) {
+        t.train = make_sampler(sampler, opt.seed)->fit_resample(t.train);
+        std::cout << fmt::format("after {}: {}\n", sampler, format_counts(t.train.class_counts(), t.train.class_names));
+      }
+      auto result = train::fit(t.train, t.validation, opt, std::cout);
+      const auto logits = train::predict_logits(*result.model, t.test.x);
+      const auto report = metrics::evaluate(t.test.y, result.decision->predict(logits), torch::softmax(logits, 1),
+                                            t.test.num_classes(), t.test.class_names);
+      std::cout << "== test ==\n" << metrics::format_report(report, 4);
+      if (!output.empty()) {
+        train::save_model(output, result, t.train);
+        std::cout << "wrote " << output << "\n";
+      }
+      if (!summary.empty()) {
+        nlohmann::json s = {{"options", train::options_to_json(opt)},
+                            {"sampler", sampler},
+                            {"train_counts", t.train.class_counts()},
+                            {"best_epoch", result.best_epoch},
+                            {"best_metric", result.best_metric},
+                            {"decision_state", result.decision->state()},
+                            {"test", metrics::report_to_json(report)}};
+        s["history"] = nlohmann::json::array();
+        for (const auto& h : result.history)
+          s["history"].push_back({{"epoch", h.epoch}, {"train_loss", h.train_loss}, {"val_metric", h.val_metric},
+                                  {"val_f1", h.val_f1}, {"seconds", h.seconds}});
+        write_atomic(summary, [&](std::ostream& out) { out << s.dump(2) << "\n"; }, false);
+      }
+    };
+  });
+}
+
+void add_predict_command(CLI::App& app, Action& action) {
+  auto* cmd = app.add_subcommand("predict", "apply a trained model: class scores and labels, and a report if labels exist");
+  static std::string model_path, data, label, output;
+  cmd->add_option("--model", model_path, "a model written by `rebalance train -o`")->required();
+  cmd->add_option("--data", data, "built-in data set spec or file")->required();
+  cmd->add_option("--label", label, "CSV label column / labels .npy");
+  cmd->add_option("-o,--output", output, "scores [N, C] as .npy (labels to NAME_labels.npy) or .csv")->required();
+  cmd->callback([&action] {
+    action = [] {
+      auto m = train::load_model(model_path);
+      CsvOptions csv;
+      csv.label = label;
+      const Dataset d = load_dataset(data, csv);
+      REBALANCE_CHECK(d.feature_shape() == m.input_shape, "{} has features [{}], the model expects [{}]", data,
+                      fmt::join(d.feature_shape(), ", "), fmt::join(m.input_shape, ", "));
+      const auto logits = train::predict_logits(*m.model, d.x);
+      const auto scores = torch::softmax(logits, 1);
+      const auto pred = m.decision->predict(logits);
+      const auto ext = std::filesystem::path(output).extension().string();
+      if (ext == ".npy") {
+        write_npy(output, scores);
+        const std::filesystem::path p(output);
+        write_npy((p.parent_path() / (p.stem().string() + "_labels.npy")).string(), pred);
+      } else {
+        REBALANCE_CHECK(ext == ".csv", "--output {}: expected .npy or .csv", output);
+        write_atomic(output, [&](std::ostream& out) {
+          out << "prediction";
+          for (const auto& n : m.class_names) out << ",score_" << n;
+          out << "\n";
+          auto s = scores.accessor<float, 2>();
+          auto p = pred.accessor<int64_t, 1>();
+          for (int64_t i = 0; i < scores.size(0); ++i) {
+            out << m.class_names[p[i]];
+            for (int64_t j = 0; j < scores.size(1); ++j) out << fmt::format(",{}", s[i][j]);
+            out << "\n";
+          }
+        }, false);
+      }
+      if (d.class_names == m.class_names)
+        std::cout << metrics::format_report(metrics::evaluate(d.y, pred, scores, d.num_classes(), d.class_names), 4);
+      std::cout << "wrote " << output << "\n";
+    };
+  });
+}
+
+}  // namespace rebalance::cli

@@ -1,0 +1,84 @@
+// The training loop: a classifier, a loss, a batch policy and a decision rule trained on an
+// imbalanced set, with early stopping on a validation metric, atomic per-epoch checkpoints and
+// resume that ends with the same weights as an uninterrupted run.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "rebalance/data/dataset.hpp"
+#include "rebalance/models/classifier.hpp"
+#include "rebalance/train/decision.hpp"
+
+namespace rebalance::train {
+
+struct TrainOptions {
+  std::string model = "mlp";
+  std::string loss = "ce";
+  std::string batch_policy = "uniform";
+  std::string decision = "argmax";
+  std::string optimizer = "adam";  ///< adam or sgd (with momentum)
+  double lr = 1e-3;
+  double momentum = 0.9;
+  double weight_decay = 0.0;
+  std::string schedule = "none";   ///< none, "step:every=30,gamma=0.1" or cosine
+  int64_t epochs = 10;
+  int64_t batch_size = 128;
+  std::string monitor = "f1_macro";  ///< validation metric: f1_macro, acsa, gmean, mcc or accuracy
+  int64_t patience = 0;              ///< stop after this many epochs without improvement; 0 = never
+  uint64_t seed = 0;
+  std::string checkpoint_dir;        ///< empty: no checkpoints
+  bool resume = false;               ///< continue from checkpoint_dir
+  std::string device = "cpu";
+  bool progress = true;              ///< a progress bar when stderr is a terminal
+  int64_t stop_after_epochs = -1;    ///< end this process after so many epochs (tests: a "kill")
+};
+
+/// Everything that decides the result, as JSON (the checkpoint refuses to resume if it differs).
+nlohmann::json options_to_json(const TrainOptions& o);
+
+struct EpochRecord {
+  int64_t epoch = 0;  ///< 0-based
+  double train_loss = 0;
+  double lr = 0;
+  double val_metric = 0;
+  std::vector<double> val_f1;  ///< per class
+  double seconds = 0;
+};
+
+struct TrainResult {
+  std::shared_ptr<models::Classifier> model;  ///< the best epoch's weights
+  std::unique_ptr<DecisionRule> decision;     ///< fitted on the validation set with the best model
+  std::vector<EpochRecord> history;
+  int64_t best_epoch = -1;
+  double best_metric = 0;
+  std::vector<int64_t> train_counts;
+  bool finished = false;  ///< false when stop_after_epochs ended the run early
+};
+
+/// Train on `train`, choosing the epoch by `monitor` on `validation`. Every class of `train` must
+/// appear in `validation` (an F1 of a class without validation rows is undefined; the error names
+/// the class). With checkpoint_dir, after every epoch model, optimizer and progress are written
+/// atomically; with resume, training continues from the last complete epoch.
+TrainResult fit(const Dataset& train, const Dataset& validation, const TrainOptions& options, std::ostream& log);
+
+/// Logits [N, C] of `model` on `x` in evaluation mode, in batches, as float32 on the CPU.
+at::Tensor predict_logits(models::Classifier& model, const at::Tensor& x, int64_t batch_size = 1024);
+
+/// Save a trained model (weights, spec, input shape, class names, decision rule) to one file, and
+/// load it back. Files are written atomically.
+void save_model(const std::string& path, const TrainResult& result, const Dataset& train);
+struct LoadedModel {
+  std::shared_ptr<models::Classifier> model;
+  std::unique_ptr<DecisionRule> decision;
+  std::vector<std::string> class_names;
+  std::vector<int64_t> input_shape;
+};
+LoadedModel load_model(const std::string& path);
+
+}  // namespace rebalance::train

@@ -1,0 +1,70 @@
+#include "rebalance/experiment/task.hpp"
+
+#include <fmt/ranges.h>
+
+#include <map>
+
+#include "rebalance/core/error.hpp"
+#include "rebalance/core/spec.hpp"
+#include "rebalance/data/imbalance.hpp"
+#include "rebalance/data/registry.hpp"
+
+namespace rebalance {
+
+namespace {
+
+/// "A:N,B:M" -> [(A, N), (B, M)] with classes by name or number; N = "all" or -1 keeps every row.
+std::vector<std::pair<int64_t, int64_t>> class_counts_arg(const std::string& text, const Dataset& d, const char* what) {
+  std::vector<std::pair<int64_t, int64_t>> out;
+  for (const auto& item : split_top_level(text, ',')) {
+    const auto colon = item.rfind(':');
+    REBALANCE_CHECK(colon != std::string::npos, "{} \"{}\": entry \"{}\" is not CLASS:COUNT", what, text, item);
+    const auto cls = d.class_index(item.substr(0, colon));
+    const auto count_text = item.substr(colon + 1);
+    const auto n = count_text == "all" ? std::optional<int64_t>(-1) : parse_int(count_text);
+    REBALANCE_CHECK(n && *n >= -1, "{} \"{}\": count \"{}\" is not a row count", what, text, count_text);
+    out.emplace_back(cls, *n);
+  }
+  return out;
+}
+
+}  // namespace
+
+Task build_task(const TaskOptions& o) {
+  CsvOptions csv;
+  csv.label = o.label;
+  Dataset pool = load_dataset(o.data, csv);
+  Dataset test;
+  if (!o.test.empty()) {
+    test = load_dataset(o.test, csv);
+    REBALANCE_CHECK(test.class_names == pool.class_names, "test set {} has classes [{}], training data [{}]", o.test,
+                    fmt::join(test.class_names, ", "), fmt::join(pool.class_names, ", "));
+  } else {
+    const auto split = stratified_split(pool, 0.0, o.test_fraction, o.seed);
+    pool = split.train;
+    test = split.test;
+  }
+  if (!o.pair.empty()) {
+    const auto pc = class_counts_arg(o.pair, pool, "--pair");
+    REBALANCE_CHECK(pc.size() == 2, "--pair \"{}\" must name two classes, A:N_A,B:N_B", o.pair);
+    // Split before cutting counts so validation keeps the pool's class mix of the pair.
+    const auto [a, n_a] = pc[0];
+    const auto [b, n_b] = pc[1];
+    pool = binary_pair(pool, a, n_a, b, n_b, o.seed);
+    test = binary_pair(test, a, -1, b, -1, o.seed);
+  }
+  if (!o.keep.empty()) {
+    std::map<int64_t, int64_t> counts;
+    for (const auto& [c, n] : class_counts_arg(o.keep, pool, "--keep")) counts[c] = n < 0 ? pool.class_counts()[c] : n;
+    pool = make_imbalance(pool, counts, o.seed);
+  }
+  if (o.long_tail > 0) {
+    const auto counts = pool.class_counts();
+    const auto n_max = *std::min_element(counts.begin(), counts.end());
+    pool = apply_profile(pool, long_tail_counts(n_max, pool.num_classes(), o.long_tail), o.seed);
+  }
+  const auto split = stratified_split(pool, o.val_fraction, 0.0, o.seed + 1);
+  return {split.train, split.validation, test};
+}
+
+}  // namespace rebalance

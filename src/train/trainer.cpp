@@ -1,0 +1,350 @@
+#include "rebalance/train/trainer.hpp"
+
+#include <unistd.h>
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "rebalance/core/atomic_file.hpp"
+#include "rebalance/core/error.hpp"
+#include "rebalance/core/rng.hpp"
+#include "rebalance/losses/loss.hpp"
+#include "rebalance/metrics/classification.hpp"
+#include "rebalance/sampling/util.hpp"
+#include "rebalance/train/batch_policy.hpp"
+
+namespace rebalance::train {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr int kCheckpointFormat = 1;
+
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+/// Learning rate of `epoch` under the schedule.
+double scheduled_lr(const TrainOptions& o, int64_t epoch) {
+  const auto spec = parse_spec(o.schedule);
+  if (spec.name == "none") {
+    Params(spec, {}, "schedule");
+    return o.lr;
+  }
+  if (spec.name == "cosine") {
+    Params(spec, {}, "schedule");
+    return o.lr * 0.5 * (1.0 + std::cos(M_PI * static_cast<double>(epoch) / static_cast<double>(o.epochs)));
+  }
+  if (spec.name == "step") {
+    const Params p(spec, {{"every", "30", "epochs between drops"}, {"gamma", "0.1", "factor per drop"}}, "schedule");
+    return o.lr * std::pow(p.get_double_in("gamma", 0.0, 1.0), static_cast<double>(epoch / p.get_int_in("every", 1, 1 << 30)));
+  }
+  REBALANCE_THROW("unknown schedule \"{}\" (none, step:every=N,gamma=G, cosine)", o.schedule);
+}
+
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainOptions& o, models::Classifier& model) {
+  if (o.optimizer == "adam")
+    return std::make_unique<torch::optim::Adam>(model.parameters(),
+                                                torch::optim::AdamOptions(o.lr).weight_decay(o.weight_decay));
+  if (o.optimizer == "sgd")
+    return std::make_unique<torch::optim::SGD>(
+        model.parameters(), torch::optim::SGDOptions(o.lr).momentum(o.momentum).weight_decay(o.weight_decay));
+  REBALANCE_THROW("unknown optimizer \"{}\" (adam or sgd)", o.optimizer);
+}
+
+double monitored(const std::string& name, const at::Tensor& confusion) {
+  if (name == "f1_macro") return metrics::f1_macro(confusion);
+  if (name == "acsa") return metrics::acsa(confusion);
+  if (name == "gmean") return metrics::geometric_mean(confusion);
+  if (name == "mcc") return metrics::mcc(confusion);
+  if (name == "accuracy") return metrics::accuracy(confusion);
+  REBALANCE_THROW("unknown monitor metric \"{}\" (f1_macro, acsa, gmean, mcc, accuracy)", name);
+}
+
+/// A cheap fingerprint of the data, so a checkpoint is not resumed on other data.
+nlohmann::json fingerprint(const Dataset& d) {
+  return {{"rows", d.size()},
+          {"shape", d.feature_shape()},
+          {"classes", d.class_names},
+          {"x_sum", d.x.to(torch::kFloat64).sum().item<double>()},
+          {"y_sum", d.y.sum().item<int64_t>()}};
+}
+
+void save_archive(const std::string& path, const std::function<void(torch::serialize::OutputArchive&)>& fill) {
+  torch::serialize::OutputArchive archive;
+  fill(archive);
+  const std::string tmp = path + ".partial";
+  archive.save_to(tmp);
+  fs::rename(tmp, path);
+}
+
+void load_module(models::Classifier& model, const std::string& path) {
+  try {
+    torch::serialize::InputArchive archive;
+    archive.load_from(path);
+    model.load(archive);
+  } catch (const c10::Error& e) {
+    std::string what = e.what_without_backtrace();
+    REBALANCE_THROW("{} does not fit model \"{}\": {}", path, model.spec(), what.substr(0, what.find('\n')));
+  }
+}
+
+void copy_parameters(models::Classifier& to, models::Classifier& from) {
+  torch::NoGradGuard guard;
+  auto a = to.named_parameters(), b = from.named_parameters();
+  for (auto& item : b) a[item.key()].copy_(item.value());
+  auto ab = to.named_buffers(), bb = from.named_buffers();
+  for (auto& item : bb) ab[item.key()].copy_(item.value());
+}
+
+/// Progress on a terminal: one line redrawn per batch; plain lines per epoch otherwise.
+class Progress {
+ public:
+  Progress(bool enabled, int64_t epochs) : tty_(enabled && ::isatty(::fileno(stderr))), epochs_(epochs) {}
+  void batch(int64_t epoch, int64_t done, int64_t total, double loss, double eta) {
+    if (!tty_ || (done % 5 != 0 && done != total)) return;
+    const int width = 24;
+    const int fill = static_cast<int>(width * done / std::max<int64_t>(total, 1));
+    std::fprintf(stderr, "\r epoch %lld/%lld [%s%s] %3lld%% loss %.4f  ~%.0fs left   ", (long long)epoch + 1,
+                 (long long)epochs_, std::string(fill, '=').c_str(), std::string(width - fill, ' ').c_str(),
+                 (long long)(100 * done / std::max<int64_t>(total, 1)), loss, eta);
+    std::fflush(stderr);
+  }
+  void end_epoch() {
+    if (tty_) std::fprintf(stderr, "\r%80s\r", "");
+  }
+
+ private:
+  bool tty_;
+  int64_t epochs_;
+};
+
+}  // namespace
+
+nlohmann::json options_to_json(const TrainOptions& o) {
+  return {{"model", o.model},         {"loss", o.loss},         {"batch_policy", o.batch_policy},
+          {"decision", o.decision},   {"optimizer", o.optimizer}, {"lr", o.lr},
+          {"momentum", o.momentum},   {"weight_decay", o.weight_decay}, {"schedule", o.schedule},
+          {"epochs", o.epochs},       {"batch_size", o.batch_size}, {"monitor", o.monitor},
+          {"patience", o.patience},   {"seed", o.seed}};
+}
+
+at::Tensor predict_logits(models::Classifier& model, const at::Tensor& x, int64_t batch_size) {
+  torch::NoGradGuard guard;
+  const bool was_training = model.is_training();
+  model.eval();
+  const auto device = model.parameters().empty() ? torch::Device(torch::kCPU) : model.parameters()[0].device();
+  std::vector<at::Tensor> out;
+  for (int64_t b = 0; b < x.size(0); b += batch_size)
+    out.push_back(model.forward(x.slice(0, b, std::min(x.size(0), b + batch_size)).to(device)).to(torch::kCPU, torch::kFloat32));
+  model.train(was_training);
+  return out.empty() ? torch::empty({0, 0}) : torch::cat(out);
+}
+
+TrainResult fit(const Dataset& train, const Dataset& val, const TrainOptions& o, std::ostream& log) {
+  train.validate();
+  val.validate();
+  REBALANCE_CHECK(train.class_names == val.class_names, "training and validation sets have different classes");
+  REBALANCE_CHECK(o.epochs >= 1 && o.batch_size >= 1, "epochs and batch size must be >= 1 (got {} and {})", o.epochs,
+                  o.batch_size);
+  REBALANCE_CHECK(o.lr > 0 && std::isfinite(o.lr), "learning rate must be > 0, got {}", o.lr);
+  const int64_t c = train.num_classes();
+  const auto train_counts = train.class_counts(), val_counts = val.class_counts();
+  for (int64_t k = 0; k < c; ++k) {
+    REBALANCE_CHECK(train_counts[k] > 0, "the training set has no rows of class {} (\"{}\")", k, train.class_names[k]);
+    REBALANCE_CHECK(val_counts[k] > 0, "the validation set has no rows of class {} (\"{}\"): its recall and F1 are "
+                    "undefined, so {} could not be monitored (scikit-learn would count them as 0 and warn). Use a "
+                    "validation split that holds every class", k, train.class_names[k], o.monitor);
+  }
+  // Build everything (and so validate every string) before touching any checkpoint.
+  const torch::Device device(o.device);
+  auto model = models::make_model(o.model, train.feature_shape(), c, o.seed, device);
+  auto best_model = models::make_model(o.model, train.feature_shape(), c, o.seed, device);
+  auto loss = losses::make_loss(o.loss, train_counts);
+  auto policy = make_batch_policy(o.batch_policy);
+  auto decision = make_decision_rule(o.decision);
+  auto optimizer = make_optimizer(o, *model);
+  (void)scheduled_lr(o, 0);
+  (void)monitored(o.monitor, torch::eye(2, torch::kInt64));
+
+  nlohmann::json config = options_to_json(o);
+  config["train"] = fingerprint(train);
+  config["validation"] = fingerprint(val);
+  TrainResult result;
+  result.train_counts = train_counts;
+  int64_t start = 0, since_best = 0;
+  const fs::path dir = o.checkpoint_dir;
+  const fs::path state_path = dir / "state.json";
+  if (!o.checkpoint_dir.empty()) {
+    fs::create_directories(dir);
+    if (o.resume && fs::exists(state_path)) {
+      nlohmann::json state;
+      try {
+        state = nlohmann::json::parse(read_file(state_path.string()));
+      } catch (const nlohmann::json::exception& e) {
+        REBALANCE_THROW("{}: unreadable checkpoint state: {}", state_path.string(), e.what());
+      }
+      REBALANCE_CHECK(state.value("format", 0) == kCheckpointFormat, "{}: unknown checkpoint format",
+                      state_path.string());
+      for (const auto& [key, value] : config.items()) {
+        const auto saved = state["config"].value(key, nlohmann::json());
+        REBALANCE_CHECK(saved == value, "cannot resume from {}: it was trained with {} = {}, this run has {} = {}. "
+                        "Use the same configuration, or another checkpoint directory", dir.string(), key, saved.dump(),
+                        key, value.dump());
+      }
+      load_module(*model, (dir / state["model"].get<std::string>()).string());
+      load_module(*best_model, (dir / state["best"].get<std::string>()).string());
+      torch::serialize::InputArchive archive;
+      archive.load_from((dir / state["optimizer"].get<std::string>()).string());
+      optimizer->load(archive);
+      start = state["epochs_done"].get<int64_t>();
+      since_best = state["since_best"].get<int64_t>();
+      result.best_epoch = state["best_epoch"].get<int64_t>();
+      result.best_metric = state["best_metric"].get<double>();
+      policy->set_state(state["policy_state"].get<std::vector<double>>());
+      for (const auto& h : state["history"])
+        result.history.push_back({h["epoch"], h["train_loss"], h["lr"], h["val_metric"],
+                                  h["val_f1"].get<std::vector<double>>(), h["seconds"]});
+      log << fmt::format("resuming {} after epoch {}\n", dir.string(), start);
+    } else if (o.resume) {
+      log << fmt::format("no checkpoint in {}; starting afresh\n", dir.string());
+    } else {
+      REBALANCE_CHECK(!fs::exists(state_path), "{} already holds a checkpoint; pass --resume to continue it, or choose "
+                      "another directory (it is never overwritten by a new run)", dir.string());
+    }
+  }
+
+  const auto x = train.x.to(device);
+  const auto y = train.y.to(device);
+  const auto labels = to_index_vector(train.y);
+  Progress progress(o.progress, o.epochs);
+  int64_t ran = 0;
+  bool stopped_early = false;
+  for (int64_t epoch = start; epoch < o.epochs; ++epoch) {
+    if (o.patience > 0 && since_best >= o.patience) {
+      stopped_early = true;
+      break;
+    }
+    if (o.stop_after_epochs >= 0 && ran >= o.stop_after_epochs) return result;
+    const auto t0 = Clock::now();
+    // Each epoch draws from streams of its own, so a resumed run repeats the same draws.
+    Rng rng = Rng(o.seed).fork(static_cast<uint64_t>(epoch));
+    torch::manual_seed(Rng(o.seed).fork(1u << 20 | static_cast<uint64_t>(epoch)).next_u64() >> 1);
+    const double lr = scheduled_lr(o, epoch);
+    for (auto& group : optimizer->param_groups()) group.options().set_lr(lr);
+    loss->set_epoch(epoch);
+    const auto rows = policy->epoch_rows(labels, c, o.batch_size, rng);
+    const auto order = to_index_tensor(rows).to(device);
+    model->train();
+    double total = 0;
+    const int64_t batches = (order.size(0) + o.batch_size - 1) / o.batch_size;
+    for (int64_t b = 0; b < batches; ++b) {
+      const auto idx = order.slice(0, b * o.batch_size, std::min(order.size(0), (b + 1) * o.batch_size));
+      optimizer->zero_grad();
+      auto l = loss->forward(model->forward(x.index_select(0, idx)), y.index_select(0, idx));
+      l.backward();
+      optimizer->step();
+      total += l.item<double>() * idx.size(0);
+      const double per_batch = seconds_since(t0) / (b + 1);
+      progress.batch(epoch, b + 1, batches, total / std::min(order.size(0), (b + 1) * o.batch_size),
+                     per_batch * (batches - b - 1 + (o.epochs - epoch - 1) * batches));
+    }
+    progress.end_epoch();
+    const auto logits = predict_logits(*model, val.x);
+    const auto confusion = metrics::confusion_matrix(val.y.cpu(), logits.argmax(1), c);
+    const auto per_class = metrics::per_class_metrics(confusion);
+    EpochRecord rec{epoch, total / std::max<int64_t>(order.size(0), 1), lr, monitored(o.monitor, confusion), {}, 0};
+    for (const auto& m : per_class) rec.val_f1.push_back(m.f1);
+    policy->observe(rec.val_f1);
+    if (result.best_epoch < 0 || rec.val_metric > result.best_metric) {
+      result.best_epoch = epoch;
+      result.best_metric = rec.val_metric;
+      copy_parameters(*best_model, *model);
+      since_best = 0;
+    } else {
+      ++since_best;
+    }
+    rec.seconds = seconds_since(t0);
+    result.history.push_back(rec);
+    log << fmt::format("epoch {}/{}  loss {:.4f}  lr {:.2e}  val {} {:.4f}{}  {:.1f}s\n", epoch + 1, o.epochs,
+                       rec.train_loss, lr, o.monitor, rec.val_metric, since_best == 0 ? " *" : "", rec.seconds);
+    ++ran;
+
+    if (!o.checkpoint_dir.empty()) {
+      // Files named by epoch, then state.json renamed over the old one: the commit point. A crash
+      // at any moment leaves the previous complete epoch loadable.
+      const std::string m = fmt::format("model-{}.pt", epoch), op = fmt::format("optimizer-{}.pt", epoch),
+                        best = fmt::format("best-{}.pt", result.best_epoch);
+      save_archive((dir / m).string(), [&](auto& a) { model->save(a); });
+      save_archive((dir / op).string(), [&](auto& a) { optimizer->save(a); });
+      if (!fs::exists(dir / best)) save_archive((dir / best).string(), [&](auto& a) { best_model->save(a); });
+      nlohmann::json state = {{"format", kCheckpointFormat}, {"config", config},        {"epochs_done", epoch + 1},
+                              {"model", m},                  {"optimizer", op},         {"best", best},
+                              {"best_epoch", result.best_epoch}, {"best_metric", result.best_metric},
+                              {"since_best", since_best},    {"policy_state", policy->state()}};
+      state["history"] = nlohmann::json::array();
+      for (const auto& h : result.history)
+        state["history"].push_back({{"epoch", h.epoch}, {"train_loss", h.train_loss}, {"lr", h.lr},
+                                    {"val_metric", h.val_metric}, {"val_f1", h.val_f1}, {"seconds", h.seconds}});
+      write_atomic(state_path.string(), [&](std::ostream& out) { out << state.dump(1); }, false);
+      for (const auto& entry : fs::directory_iterator(dir)) {
+        const auto name = entry.path().filename().string();
+        if (name.ends_with(".pt") && name != m && name != op && name != best) fs::remove(entry.path());
+      }
+    }
+  }
+  if (stopped_early) log << fmt::format("early stop: no improvement for {} epochs\n", o.patience);
+  result.model = best_model;
+  decision->fit(predict_logits(*best_model, val.x), val.y.cpu(), train_counts);
+  result.decision = std::move(decision);
+  result.finished = true;
+  log << fmt::format("best epoch {} ({} {:.4f})\n", result.best_epoch + 1, o.monitor, result.best_metric);
+  return result;
+}
+
+void save_model(const std::string& path, const TrainResult& r, const Dataset& train) {
+  REBALANCE_CHECK(r.model && r.decision, "save_model: the training run did not finish");
+  nlohmann::json meta = {{"format", kCheckpointFormat},        {"spec", r.model->spec()},
+                         {"input_shape", train.feature_shape()}, {"class_names", train.class_names},
+                         {"decision", r.decision->spec()},      {"decision_state", r.decision->state()}};
+  torch::serialize::OutputArchive archive;
+  r.model->save(archive);
+  archive.write("rebalance_meta", torch::tensor(std::vector<int64_t>{0}));  // marks a rebalance model file
+  std::ostringstream weights;
+  archive.save_to(weights);
+  const std::string blob = weights.str();
+  const std::string header = meta.dump();
+  write_atomic(path, [&](std::ostream& out) {
+    out << "REBALANCE-MODEL 1\n" << header.size() << "\n" << header << blob;
+  });
+}
+
+LoadedModel load_model(const std::string& path) {
+  const std::string bytes = read_file(path);
+  REBALANCE_CHECK(bytes.rfind("REBALANCE-MODEL 1\n", 0) == 0, "{}: not a rebalance model file", path);
+  size_t pos = bytes.find('\n') + 1;
+  const size_t nl = bytes.find('\n', pos);
+  REBALANCE_CHECK(nl != std::string::npos, "{}: truncated model file", path);
+  const size_t len = std::stoull(bytes.substr(pos, nl - pos));
+  REBALANCE_CHECK(nl + 1 + len <= bytes.size(), "{}: truncated model file", path);
+  const auto meta = nlohmann::json::parse(bytes.substr(nl + 1, len));
+  LoadedModel m;
+  m.class_names = meta["class_names"].get<std::vector<std::string>>();
+  m.input_shape = meta["input_shape"].get<std::vector<int64_t>>();
+  m.model = models::make_model(meta["spec"].get<std::string>(), m.input_shape,
+                               static_cast<int64_t>(m.class_names.size()), 0);
+  std::istringstream weights(bytes.substr(nl + 1 + len));
+  torch::serialize::InputArchive archive;
+  archive.load_from(weights);
+  m.model->load(archive);
+  m.decision = make_decision_rule(meta["decision"].get<std::string>());
+  m.decision->set_state(meta["decision_state"].get<std::vector<double>>());
+  return m;
+}
+
+}  // namespace rebalance::train

@@ -1,0 +1,175 @@
+#include "rebalance/train/trainer.hpp"
+
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <sstream>
+
+#include "../test_util.hpp"
+#include "rebalance/core/atomic_file.hpp"
+#include "rebalance/experiment/task.hpp"
+#include "rebalance/metrics/classification.hpp"
+
+using namespace rebalance;
+using namespace rebalance::train;
+using rebalance::testing::TempDir;
+
+namespace {
+
+/// Real data: MNIST digits 0 (all ~720 training rows) vs 6 (18 rows), balanced test set.
+const Task& digits_task() {
+  static const Task t = [] {
+    TaskOptions o;
+    o.data = "mnist-digits";
+    o.pair = "0:all,6:20";
+    o.seed = 1;
+    return build_task(o);
+  }();
+  return t;
+}
+
+TrainOptions small(const std::string& dir = "") {
+  TrainOptions o;
+  o.model = "mlp:hidden=[16],dropout=0.1";
+  o.epochs = 4;
+  o.batch_size = 64;
+  o.seed = 5;
+  o.checkpoint_dir = dir;
+  o.progress = false;
+  return o;
+}
+
+double minority_recall(const TrainResult& r) {
+  const auto& t = digits_task();
+  const auto pred = r.decision->predict(predict_logits(*r.model, t.test.x));
+  return metrics::per_class_metrics(metrics::confusion_matrix(t.test.y, pred, 2))[1].recall;
+}
+
+void expect_same_weights(const TrainResult& a, const TrainResult& b) {
+  const auto pa = a.model->parameters(), pb = b.model->parameters();
+  ASSERT_EQ(pa.size(), pb.size());
+  for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(torch::equal(pa[i], pb[i])) << "parameter " << i;
+}
+
+}  // namespace
+
+TEST(Trainer, ClassAwareTrainingRaisesMinorityRecall) {
+  // Plain cross-entropy on 720 vs 18 learns to say "0"; cost-sensitive weights and class-balanced
+  // batches recover the minority on the balanced test set.
+  const auto& t = digits_task();
+  std::ostringstream log;
+  auto o = small();
+  o.model = "logreg";
+  o.epochs = 5;
+  const double ce = minority_recall(fit(t.train, t.validation, o, log));
+  o.loss = "weighted_ce:weights=ratio";
+  const double cs = minority_recall(fit(t.train, t.validation, o, log));
+  o.loss = "ce";
+  o.batch_policy = "balanced";
+  const double bal = minority_recall(fit(t.train, t.validation, o, log));
+  EXPECT_LT(ce, 0.5);
+  EXPECT_GT(cs, ce + 0.3);
+  EXPECT_GT(bal, ce + 0.3);
+}
+
+TEST(Trainer, ResumeEndsWithTheSameWeightsAsAnUninterruptedRun) {
+  const auto& t = digits_task();
+  TempDir a, b;
+  std::ostringstream log;
+  for (const std::string policy : {"uniform", "dynamic"}) {
+    auto whole_opts = small((a.path() / policy).string());
+    whole_opts.batch_policy = policy;
+    const auto whole = fit(t.train, t.validation, whole_opts, log);
+    auto part = small((b.path() / policy).string());
+    part.batch_policy = policy;
+    part.stop_after_epochs = 1;  // the "kill": this process ends after one epoch
+    EXPECT_FALSE(fit(t.train, t.validation, part, log).finished);
+    part.resume = true;
+    part.stop_after_epochs = 2;  // killed again one epoch... later
+    EXPECT_FALSE(fit(t.train, t.validation, part, log).finished);
+    part.stop_after_epochs = -1;
+    const auto resumed = fit(t.train, t.validation, part, log);
+    ASSERT_TRUE(resumed.finished);
+    expect_same_weights(whole, resumed);
+    ASSERT_EQ(whole.history.size(), resumed.history.size());
+    for (size_t e = 0; e < whole.history.size(); ++e)
+      EXPECT_EQ(whole.history[e].train_loss, resumed.history[e].train_loss) << policy << " epoch " << e;
+    EXPECT_EQ(whole.best_epoch, resumed.best_epoch);
+  }
+}
+
+TEST(TrainerErrors, ResumingWithAnotherConfigurationLeavesTheCheckpointAlone) {
+  const auto& t = digits_task();
+  TempDir dir;
+  std::ostringstream log;
+  auto o = small(dir.path().string());
+  o.epochs = 1;
+  fit(t.train, t.validation, o, log);
+  const auto before = read_file(dir.file("state.json"));
+  auto other = o;
+  other.resume = true;
+  other.lr = 0.1;
+  EXPECT_ERROR_MENTIONS(fit(t.train, t.validation, other, log), "cannot resume", "lr = 0.001", "lr = 0.1");
+  other = o;
+  EXPECT_ERROR_MENTIONS(fit(t.train, t.validation, other, log), "already holds a checkpoint", "--resume");
+  EXPECT_EQ(read_file(dir.file("state.json")), before);
+}
+
+TEST(TrainerErrors, CheckpointOfAnotherModelShape) {
+  const auto& t = digits_task();
+  TempDir a, b;
+  std::ostringstream log;
+  auto o = small(a.path().string());
+  o.epochs = 1;
+  o.model = "mlp:hidden=[8]";
+  fit(t.train, t.validation, o, log);
+  auto p = small(b.path().string());
+  p.epochs = 2;
+  p.stop_after_epochs = 1;
+  fit(t.train, t.validation, p, log);
+  // A weights file of the 8-unit model where the 16-unit model's should be.
+  std::filesystem::copy_file(a.file("model-0.pt"), b.file("model-0.pt"), std::filesystem::copy_options::overwrite_existing);
+  p.resume = true;
+  p.stop_after_epochs = -1;
+  EXPECT_ERROR_MENTIONS(fit(t.train, t.validation, p, log), "model-0.pt", "does not fit model", "hidden=[16]");
+}
+
+TEST(TrainerErrors, ValidationMissingAClassAndBadStrings) {
+  const auto& t = digits_task();
+  std::ostringstream log;
+  const auto only_zero = t.validation.subset(t.validation.indices_of(0));
+  EXPECT_ERROR_MENTIONS(fit(t.train, only_zero, small(), log), "validation set has no rows of class 1 (\"6\")",
+                        "undefined", "f1_macro");
+  for (const auto& [field, value, fragment] : std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"model", "transformer", "unknown model"},
+           {"loss", "cb:beta=1", "beta"},
+           {"batch_policy", "random", "unknown batch policy"},
+           {"decision", "vote", "unknown decision rule"},
+           {"schedule", "linear", "unknown schedule"},
+           {"monitor", "auc", "unknown monitor"}}) {
+    auto o = small();
+    if (field == "model") o.model = value;
+    if (field == "loss") o.loss = value;
+    if (field == "batch_policy") o.batch_policy = value;
+    if (field == "decision") o.decision = value;
+    if (field == "schedule") o.schedule = value;
+    if (field == "monitor") o.monitor = value;
+    EXPECT_ERROR_MENTIONS(fit(t.train, t.validation, o, log), fragment);
+  }
+}
+
+TEST(Trainer, SavedModelPredictsTheSame) {
+  const auto& t = digits_task();
+  TempDir dir;
+  std::ostringstream log;
+  auto o = small();
+  o.decision = "threshold:metric=f1";
+  const auto r = fit(t.train, t.validation, o, log);
+  save_model(dir.file("m.rbm"), r, t.train);
+  const auto loaded = load_model(dir.file("m.rbm"));
+  const auto a = predict_logits(*r.model, t.test.x), b = predict_logits(*loaded.model, t.test.x);
+  EXPECT_TRUE(torch::equal(a, b));
+  EXPECT_TRUE(torch::equal(r.decision->predict(a), loaded.decision->predict(b)));
+  EXPECT_EQ(loaded.class_names, t.train.class_names);
+  EXPECT_ERROR_MENTIONS(load_model(dir.write("bad.rbm", "hello")), "not a rebalance model file");
+}
