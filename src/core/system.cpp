@@ -5,6 +5,7 @@
 #include <torch/version.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <thread>
 #include <vector>
@@ -13,7 +14,8 @@ namespace rebalance {
 
 int configure_threads(int threads) {
   const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  const int n = threads > 0 ? threads : hw;
+  int n = threads > 0 ? threads : hw;
+  if (const char* env = std::getenv("REBALANCE_THREADS"); threads <= 0 && env && std::atoi(env) > 0) n = std::atoi(env);
   torch::set_num_threads(n);
   return n;
 }

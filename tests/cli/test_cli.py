@@ -227,6 +227,53 @@ class Resample(TempCase):
         self.assertFalse(os.path.exists(self.path("o.npy")))
 
 
+class Train(TempCase):
+    def test_train_predict_and_summary(self):
+        model, summary = self.path("m.rbm"), self.path("s.json")
+        p = run("train", "--data", "mnist-digits", "--pair", "0:all,6:20", "--model", "logreg", "--epochs", "3",
+                "--loss", "weighted_ce:weights=ratio", "--decision", "threshold:metric=f1", "--seed", "1",
+                "-o", model, "--summary", summary)
+        self.assertIn("train {0: 721, 6: 18}", p.stdout)
+        self.assertIn("epoch 3/3", p.stdout)
+        self.assertIn("== test ==", p.stdout)
+        with open(summary) as f:
+            s = json.load(f)
+        self.assertEqual(len(s["history"]), 3)
+        self.assertEqual(s["options"]["loss"], "weighted_ce:weights=ratio")
+        self.assertEqual(len(s["decision_state"]), 1)
+        self.assertGreater(s["test"]["per_class"]["6"]["recall"], 0.5)
+        x = np.random.default_rng(0).random((5, 1, 28, 28), dtype=np.float32)
+        np.save(self.path("x.npy"), x)
+        np.save(self.path("y.npy"), np.array([0, 1, 0, 1, 1], np.int64))
+        out = self.path("scores.npy")
+        p = run("predict", "--model", model, "--data", self.path("x.npy"), "--label", self.path("y.npy"), "-o", out)
+        scores = np.load(out)
+        self.assertEqual(scores.shape, (5, 2))
+        self.assertTrue(np.allclose(scores.sum(1), 1.0, atol=1e-5))
+        self.assertEqual(np.load(self.path("scores_labels.npy")).shape, (5,))
+
+    def test_resume_and_errors(self):
+        ck = self.path("ck")
+        base = ["train", "--data", "mnist-digits", "--pair", "0:200,6:20", "--model", "logreg", "--epochs", "2",
+                "--checkpoint", ck]
+        run(*base)
+        p = run(*base, ok=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("already holds a checkpoint", p.stderr)
+        p = run(*base, "--resume", "--lr", "0.5", ok=False)
+        self.assertIn("cannot resume", p.stderr)
+        p = run(*base, "--resume")
+        self.assertIn("resuming", p.stdout)
+        for flag, value, msg in [("--model", "vgg", "unknown model"), ("--loss", "cb:beta=1.5", "beta"),
+                                 ("--batch-policy", "random", "unknown batch policy"),
+                                 ("--pair", "0:all,ten:5", "no class named \"ten\"")]:
+            pair = [] if flag == "--pair" else ["--pair", "0:100,6:10"]
+            p = run("train", "--data", "mnist-digits", *pair, "--epochs", "1", flag, value, ok=False)
+            self.assertEqual(p.returncode, 1, flag)
+            self.assertIn(msg, p.stderr)
+        self.assertEqual(run("train", "--epochs", "0", ok=False).returncode, 2)
+
+
 class Demo(unittest.TestCase):
     def test_demo_runs_end_to_end(self):
         p = run("demo")

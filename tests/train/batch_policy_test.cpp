@@ -70,3 +70,18 @@ TEST(BatchPoliciesErrors, UnknownPolicy) {
   EXPECT_ERROR_MENTIONS(make_batch_policy("stratified"), "unknown batch policy \"stratified\"", "dynamic");
   EXPECT_ERROR_MENTIONS(make_batch_policy("dynamic:floor=2"), "floor", "[0, 1]");
 }
+
+TEST(BatchPolicies, ConformanceOfEveryRegisteredPolicy) {
+  const auto y = labels();
+  for (const auto& info : batch_policy_registry()) {
+    auto policy = make_batch_policy(info.name);
+    Rng a(4), b(4);
+    const auto rows = policy->epoch_rows(y, 3, 16, a);
+    EXPECT_FALSE(rows.empty()) << info.name;
+    for (auto r : rows) ASSERT_TRUE(r >= 0 && r < 100) << info.name;
+    EXPECT_EQ(rows, make_batch_policy(info.name)->epoch_rows(y, 3, 16, b)) << info.name << ": same seed, same rows";
+    policy->observe({0.5, 0.5, 0.5});
+    Rng c(5);
+    EXPECT_FALSE(policy->epoch_rows(y, 3, 16, c).empty()) << info.name;
+  }
+}

@@ -6,7 +6,8 @@
 
 namespace rebalance {
 
-/// Use every hardware thread (or `threads` if > 0) for libtorch's intra-op pool.
+/// Use every hardware thread (or `threads` if > 0, else $REBALANCE_THREADS if set) for libtorch's
+/// intra-op pool.
 /// Returns the number set.
 int configure_threads(int threads = 0);
 
