@@ -19,5 +19,7 @@ void add_resample_command(CLI::App& app, Action& action);
 void add_methods_command(CLI::App& app, Action& action);
 void add_train_command(CLI::App& app, Action& action);
 void add_predict_command(CLI::App& app, Action& action);
+void add_run_command(CLI::App& app, Action& action);
+void add_table_command(CLI::App& app, Action& action);
 
 }  // namespace rebalance::cli

@@ -22,6 +22,8 @@ int main(int argc, char** argv) {
   rebalance::cli::add_methods_command(app, action);
   rebalance::cli::add_train_command(app, action);
   rebalance::cli::add_predict_command(app, action);
+  rebalance::cli::add_run_command(app, action);
+  rebalance::cli::add_table_command(app, action);
   rebalance::cli::add_demo_command(app, action);
   try {
     app.parse(argc, argv);

@@ -4,7 +4,10 @@
 
 #include <map>
 
+#include <torch/torch.h>
+
 #include "rebalance/core/error.hpp"
+#include "rebalance/core/rng.hpp"
 #include "rebalance/core/spec.hpp"
 #include "rebalance/data/imbalance.hpp"
 #include "rebalance/data/registry.hpp"
@@ -29,6 +32,40 @@ std::vector<std::pair<int64_t, int64_t>> class_counts_arg(const std::string& tex
 }
 
 }  // namespace
+
+std::pair<Dataset, Dataset> draw_train_validation(const Dataset& pool, const std::map<int64_t, int64_t>& counts,
+                                                  double val_fraction, uint64_t seed) {
+  const auto available = pool.class_counts();
+  std::map<int64_t, int64_t> total, val;
+  for (const auto& [c, n_asked] : counts) {
+    REBALANCE_CHECK(c >= 0 && c < pool.num_classes(), "{}: class {} does not exist", pool.name, c);
+    const int64_t n = n_asked < 0 ? available[c] : n_asked;
+    int64_t v = std::max<int64_t>(1, std::llround(n * val_fraction));
+    // Spare rows beyond the asked count hold the validation rows; otherwise they come out of it.
+    total[c] = std::min(available[c], n + v);
+    REBALANCE_CHECK(total[c] >= 2, "{}: class {} (\"{}\") has {} row(s): need at least 2 (training and validation)",
+                    pool.name, c, pool.class_names[c], available[c]);
+    val[c] = std::min(v, total[c] - 1);
+  }
+  std::map<int64_t, int64_t> drop;
+  for (int64_t c = 0; c < pool.num_classes(); ++c)
+    if (!counts.count(c)) drop[c] = 0;
+  auto chosen = make_imbalance(pool, total, seed);
+  chosen = make_imbalance(chosen, drop, seed);
+  // Exact per-class validation counts: the first val[c] rows of a seeded shuffle of each class.
+  Rng rng(seed ^ 0x5eedULL);
+  std::vector<int64_t> train_rows, val_rows;
+  for (const auto& [c, v] : val) {
+    const auto idx = chosen.indices_of(c);
+    auto r = rng.fork(static_cast<uint64_t>(c));
+    const auto perm = r.permutation(idx.size(0));
+    auto acc = idx.accessor<int64_t, 1>();
+    for (int64_t i = 0; i < idx.size(0); ++i) (i < v ? val_rows : train_rows).push_back(acc[perm[i]]);
+  }
+  std::sort(train_rows.begin(), train_rows.end());
+  std::sort(val_rows.begin(), val_rows.end());
+  return {chosen.subset(torch::tensor(train_rows, torch::kInt64)), chosen.subset(torch::tensor(val_rows, torch::kInt64))};
+}
 
 Task build_task(const TaskOptions& o) {
   CsvOptions csv;

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <utility>
 #include <string>
 
 #include "rebalance/data/dataset.hpp"
@@ -28,5 +30,12 @@ struct Task {
 /// Load, make imbalanced and split. The imbalance applies to the training pool only; the test
 /// set keeps its distribution (restricted to the pair's classes for a binary task).
 Task build_task(const TaskOptions& options);
+
+/// Training rows per class exactly as asked, plus a validation set of the same class mix
+/// (max(1, round(n_c * val_fraction)) rows of class c) drawn from rows the training set does not
+/// use; where the pool has no spare rows, validation rows come out of the asked count instead.
+/// `counts[c]` = -1 takes every row of c; classes absent from `counts` are dropped.
+std::pair<Dataset, Dataset> draw_train_validation(const Dataset& pool, const std::map<int64_t, int64_t>& counts,
+                                                  double val_fraction, uint64_t seed);
 
 }  // namespace rebalance

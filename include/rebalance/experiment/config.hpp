@@ -1,0 +1,57 @@
+// Experiment configs (TOML): data, imbalance levels, methods, training and seeds; validated up
+// front with errors that name the key and its line.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "rebalance/train/trainer.hpp"
+
+namespace rebalance {
+
+/// One compared method: a named combination of sampler, loss, batch policy and decision rule,
+/// all given as factory strings.
+struct MethodConfig {
+  std::string name;
+  std::string sampler;  ///< empty: none
+  std::string loss = "ce";
+  std::string batch_policy = "uniform";
+  std::string decision = "argmax";
+};
+
+/// How the imbalanced training set of one grid cell is made.
+struct ImbalanceLevel {
+  std::string label;               ///< column heading, e.g. "100" or "rho=100"
+  int64_t minority = -1;           ///< minority rows (binary pair) or rows per minority class (groups)
+  double rho = 0.0;                ///< long-tailed profile ratio
+};
+
+struct ExperimentConfig {
+  std::string path;
+  std::string name;
+  // [data]
+  std::string dataset;
+  std::string test;                 ///< built-in spec/file of the test set; empty: split off the data
+  double test_fraction = 0.2;
+  std::string pair_majority, pair_minority;  ///< binary pair task
+  std::vector<std::string> majority_classes, minority_classes;  ///< grouped binary task (seed 003)
+  int64_t majority = -1;            ///< majority rows (-1: all)
+  std::vector<ImbalanceLevel> levels;
+  double val_fraction = 0.1;        ///< validation rows per class, as a share of the training rows
+  // [train]
+  train::TrainOptions train;
+  // [run]
+  std::vector<uint64_t> seeds = {0};
+  std::string metric = "f1_macro";  ///< the table's default metric
+  std::vector<MethodConfig> methods;
+};
+
+/// Parse and validate. Errors name the file, the key and its line ("exp.toml:12: [train].epochs
+/// must be >= 1, got 0"); every factory string is built once to be checked.
+ExperimentConfig load_experiment(const std::string& path);
+
+/// A stable hash of everything that decides the results (not the file's formatting).
+std::string experiment_hash(const ExperimentConfig& config);
+
+}  // namespace rebalance

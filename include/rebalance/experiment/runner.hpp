@@ -1,0 +1,35 @@
+// The experiment runner: expand a config's grid (imbalance level x seed x method), run every
+// cell, append each result atomically to results.jsonl, and skip finished cells on a rerun.
+#pragma once
+
+#include <cstdint>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "rebalance/experiment/config.hpp"
+
+namespace rebalance {
+
+struct RunOptions {
+  std::string out_dir;
+  int64_t stop_after_cells = -1;  ///< end after this many newly run cells (tests: a "kill")
+  bool progress = true;
+};
+
+struct RunSummary {
+  int64_t total = 0, skipped = 0, ran = 0;
+  std::string results_path;
+};
+
+/// Run the grid. Cells run one after another with all cores each; data sets are loaded once.
+/// Each result line holds the cell (level, method, seed), the config hash, versions, every test
+/// metric, the confusion matrix, the test scores of binary tasks (for curves) and timings.
+RunSummary run_experiment(const ExperimentConfig& config, const RunOptions& options, std::ostream& log);
+
+/// results.jsonl as a list of JSON objects (a torn last line is an error naming the line).
+std::vector<nlohmann::json> read_results(const std::string& path);
+
+}  // namespace rebalance

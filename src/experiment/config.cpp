@@ -1,0 +1,213 @@
+#include "rebalance/experiment/config.hpp"
+
+#include <toml++/toml.h>
+
+#include <functional>
+#include <set>
+
+#include "rebalance/core/atomic_file.hpp"
+#include "rebalance/core/error.hpp"
+#include "rebalance/losses/loss.hpp"
+#include "rebalance/sampling/sampler.hpp"
+#include "rebalance/train/batch_policy.hpp"
+
+namespace rebalance {
+
+namespace {
+
+/// Reads one TOML table, remembering which keys were used so unknown ones can be refused.
+class Table {
+ public:
+  Table(const toml::table* t, std::string name, std::string path) : t_(t), name_(std::move(name)), path_(std::move(path)) {}
+
+  std::string where(const std::string& key) const {
+    const toml::node* n = t_ ? t_->get(key) : nullptr;
+    const auto line = n ? n->source().begin.line : (t_ ? t_->source().begin.line : 0);
+    return fmt::format("{}:{}: {}{}", path_, line, name_.empty() ? "" : "[" + name_ + "].", key);
+  }
+  bool has(const std::string& key) {
+    used_.insert(key);
+    return t_ && t_->contains(key);
+  }
+  std::string str(const std::string& key, const std::string& fallback) {
+    if (!has(key)) return fallback;
+    auto v = t_->get(key)->value<std::string>();
+    REBALANCE_CHECK(v.has_value(), "{} must be a string", where(key));
+    return *v;
+  }
+  int64_t integer(const std::string& key, int64_t fallback, int64_t lo, int64_t hi) {
+    if (!has(key)) return fallback;
+    auto v = t_->get(key)->value<int64_t>();
+    REBALANCE_CHECK(v.has_value() && t_->get(key)->is_integer(), "{} must be an integer", where(key));
+    REBALANCE_CHECK(*v >= lo && *v <= hi, "{} must be in [{}, {}], got {}", where(key), lo, hi, *v);
+    return *v;
+  }
+  double number(const std::string& key, double fallback, double lo, double hi) {
+    if (!has(key)) return fallback;
+    auto v = t_->get(key)->value<double>();
+    REBALANCE_CHECK(v.has_value(), "{} must be a number", where(key));
+    REBALANCE_CHECK(*v >= lo && *v <= hi, "{} must be in [{}, {}], got {}", where(key), lo, hi, *v);
+    return *v;
+  }
+  template <typename T>
+  std::vector<T> list(const std::string& key) {
+    std::vector<T> out;
+    if (!has(key)) return out;
+    const auto* arr = t_->get(key)->as_array();
+    REBALANCE_CHECK(arr, "{} must be a list", where(key));
+    for (const auto& item : *arr) {
+      auto v = item.value<T>();
+      REBALANCE_CHECK(v.has_value(), "{}: element {} has the wrong type", where(key), out.size() + 1);
+      out.push_back(*v);
+    }
+    return out;
+  }
+  /// Values that may be strings or integers (class names or numbers).
+  std::vector<std::string> names(const std::string& key) {
+    std::vector<std::string> out;
+    if (!has(key)) return out;
+    const auto* arr = t_->get(key)->as_array();
+    REBALANCE_CHECK(arr, "{} must be a list", where(key));
+    for (const auto& item : *arr) {
+      if (auto s = item.value<std::string>(); s && item.is_string()) out.push_back(*s);
+      else if (auto i = item.value<int64_t>(); i && item.is_integer()) out.push_back(std::to_string(*i));
+      else REBALANCE_THROW("{}: element {} must be a class name or number", where(key), out.size() + 1);
+    }
+    return out;
+  }
+  void finish() const {
+    if (!t_) return;
+    for (const auto& [k, v] : *t_) {
+      const std::string key(k.str());
+      REBALANCE_CHECK(used_.count(key), "{}:{}: unknown key {}{}", path_, v.source().begin.line,
+                      name_.empty() ? "" : "[" + name_ + "].", key);
+    }
+  }
+
+ private:
+  const toml::table* t_;
+  std::string name_, path_;
+  std::set<std::string> used_;
+};
+
+/// Build a factory string once so a typo fails before any cell runs, naming the key.
+void check_spec(const std::string& where, const std::function<void()>& make) {
+  try {
+    make();
+  } catch (const Error& e) {
+    REBALANCE_THROW("{}: {}", where, e.what());
+  }
+}
+
+}  // namespace
+
+ExperimentConfig load_experiment(const std::string& path) {
+  const std::string text = read_file(path);
+  toml::table root;
+  try {
+    root = toml::parse(text, path);
+  } catch (const toml::parse_error& e) {
+    REBALANCE_THROW("{}:{}:{}: {}", path, e.source().begin.line, e.source().begin.column, e.description());
+  }
+  ExperimentConfig c;
+  c.path = path;
+  Table top(&root, "", path);
+  c.name = top.str("name", path);
+  for (const char* section : {"data", "train", "run"}) {
+    top.has(section);
+    if (root.contains(section))
+      REBALANCE_CHECK(root.get(section)->is_table(), "{} must be a table [{}]", top.where(section), section);
+  }
+  top.has("method");
+
+  Table data(root["data"].as_table(), "data", path);
+  REBALANCE_CHECK(root["data"].as_table(), "{}: missing [data] table", path);
+  c.dataset = data.str("dataset", "");
+  REBALANCE_CHECK(!c.dataset.empty(), "{} is required (a built-in data set or a file)", data.where("dataset"));
+  c.test = data.str("test", "");
+  c.test_fraction = data.number("test_fraction", 0.2, 0.01, 0.9);
+  const auto pair = data.names("pair");
+  REBALANCE_CHECK(pair.empty() || pair.size() == 2, "{} must name two classes [majority, minority]", data.where("pair"));
+  if (!pair.empty()) c.pair_majority = pair[0], c.pair_minority = pair[1];
+  c.majority_classes = data.names("majority_classes");
+  c.minority_classes = data.names("minority_classes");
+  REBALANCE_CHECK(c.majority_classes.empty() == c.minority_classes.empty(),
+                  "{}: give both majority_classes and minority_classes", data.where("majority_classes"));
+  REBALANCE_CHECK(pair.empty() || c.majority_classes.empty(), "{}: give either pair or majority/minority_classes",
+                  data.where("pair"));
+  c.majority = data.integer("majority", -1, -1, int64_t(1) << 40);
+  for (auto m : data.list<int64_t>("minority")) {
+    REBALANCE_CHECK(m >= 1, "{}: minority sizes must be >= 1, got {}", data.where("minority"), m);
+    c.levels.push_back({std::to_string(m), m, 0.0});
+  }
+  for (auto r : data.list<double>("long_tail")) {
+    REBALANCE_CHECK(r >= 1.0, "{}: imbalance ratios must be >= 1, got {}", data.where("long_tail"), r);
+    c.levels.push_back({fmt::format("rho={}", r), -1, r});
+  }
+  if (c.levels.empty()) c.levels.push_back({"all", -1, 0.0});
+  c.val_fraction = data.number("val_fraction", 0.1, 0.01, 0.9);
+  data.finish();
+
+  Table tr(root["train"].as_table(), "train", path);
+  auto& o = c.train;
+  o.model = tr.str("model", o.model);
+  o.optimizer = tr.str("optimizer", o.optimizer);
+  REBALANCE_CHECK(o.optimizer == "adam" || o.optimizer == "sgd", "{} must be adam or sgd, got \"{}\"",
+                  tr.where("optimizer"), o.optimizer);
+  o.lr = tr.number("lr", o.lr, 1e-12, 100.0);
+  o.momentum = tr.number("momentum", o.momentum, 0.0, 1.0);
+  o.weight_decay = tr.number("weight_decay", o.weight_decay, 0.0, 10.0);
+  o.schedule = tr.str("schedule", o.schedule);
+  o.epochs = tr.integer("epochs", o.epochs, 1, 100000);
+  o.batch_size = tr.integer("batch_size", o.batch_size, 1, 1 << 20);
+  o.monitor = tr.str("monitor", o.monitor);
+  o.patience = tr.integer("patience", o.patience, 0, 100000);
+  o.device = tr.str("device", o.device);
+  tr.finish();
+  check_spec(tr.where("model"), [&] { models::make_model(o.model, {1, 28, 28}, 2, 0); });
+
+  Table run(root["run"].as_table(), "run", path);
+  const auto seeds = run.list<int64_t>("seeds");
+  if (!seeds.empty()) c.seeds.assign(seeds.begin(), seeds.end());
+  for (auto s : seeds) REBALANCE_CHECK(s >= 0, "{}: seeds must be >= 0, got {}", run.where("seeds"), s);
+  c.metric = run.str("metric", c.metric);
+  run.finish();
+
+  const auto* methods = root["method"].as_array();
+  REBALANCE_CHECK(methods && !methods->empty(), "{}: no [[method]] given: list the methods to compare", path);
+  std::set<std::string> names;
+  for (const auto& node : *methods) {
+    REBALANCE_CHECK(node.is_table(), "{}:{}: [[method]] entries must be tables", path, node.source().begin.line);
+    Table m(node.as_table(), "method", path);
+    MethodConfig mc;
+    mc.name = m.str("name", "");
+    REBALANCE_CHECK(!mc.name.empty(), "{} is required", m.where("name"));
+    REBALANCE_CHECK(names.insert(mc.name).second, "{}: method \"{}\" is listed twice", m.where("name"), mc.name);
+    mc.sampler = m.str("sampler", "");
+    mc.loss = m.str("loss", mc.loss);
+    mc.batch_policy = m.str("batch_policy", mc.batch_policy);
+    mc.decision = m.str("decision", mc.decision);
+    m.finish();
+    if (!mc.sampler.empty()) check_spec(m.where("sampler"), [&] { make_sampler(mc.sampler, 0); });
+    check_spec(m.where("loss"), [&] { losses::make_loss(mc.loss, {10, 1}); });
+    check_spec(m.where("batch_policy"), [&] { train::make_batch_policy(mc.batch_policy); });
+    check_spec(m.where("decision"), [&] { train::make_decision_rule(mc.decision); });
+    c.methods.push_back(mc);
+  }
+  top.finish();
+  return c;
+}
+
+std::string experiment_hash(const ExperimentConfig& c) {
+  nlohmann::json j = {{"dataset", c.dataset},  {"test", c.test},           {"test_fraction", c.test_fraction},
+                      {"pair", {c.pair_majority, c.pair_minority}},     {"majority_classes", c.majority_classes},
+                      {"minority_classes", c.minority_classes},         {"majority", c.majority},
+                      {"val_fraction", c.val_fraction},                 {"train", train::options_to_json(c.train)}};
+  // Per-cell keys carry the level, method and seed; the hash covers what all cells share.
+  const std::string s = j.dump();
+  uint64_t h = 1469598103934665603ULL;  // FNV-1a
+  for (unsigned char ch : s) h = (h ^ ch) * 1099511628211ULL;
+  return fmt::format("{:016x}", h);
+}
+
+}  // namespace rebalance

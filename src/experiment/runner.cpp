@@ -1,0 +1,189 @@
+#include "rebalance/experiment/runner.hpp"
+
+#include <torch/torch.h>
+#include <torch/version.h>
+
+#include "rebalance/sampling/util.hpp"
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "rebalance/core/atomic_file.hpp"
+#include "rebalance/core/error.hpp"
+#include "rebalance/core/rng.hpp"
+#include "rebalance/data/imbalance.hpp"
+#include "rebalance/data/registry.hpp"
+#include "rebalance/experiment/task.hpp"
+#include "rebalance/metrics/report.hpp"
+#include "rebalance/sampling/sampler.hpp"
+
+namespace rebalance {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+std::string cell_key(const std::string& hash, const ImbalanceLevel& level, const MethodConfig& m, uint64_t seed) {
+  return fmt::format("{}|{}|{}|{}|{}|{}|{}|{}", hash, level.label, m.name, m.sampler, m.loss, m.batch_policy,
+                     m.decision, seed);
+}
+
+/// The training/validation/test sets of one (level, seed): built once, shared by every method.
+Task make_cell_task(const ExperimentConfig& c, const Dataset& pool, const Dataset& test, const ImbalanceLevel& level,
+                    uint64_t seed) {
+  Task t;
+  if (!c.pair_majority.empty()) {
+    const auto a = pool.class_index(c.pair_majority), b = pool.class_index(c.pair_minority);
+    const auto binary = binary_pair(pool, a, -1, b, -1, seed);
+    auto [train, val] = draw_train_validation(binary, {{0, c.majority}, {1, level.minority}}, c.val_fraction, seed);
+    t = {train, val, binary_pair(test, a, -1, b, -1, seed)};
+  } else if (!c.majority_classes.empty()) {
+    std::vector<int64_t> maj, min;
+    std::map<int64_t, int64_t> counts;
+    for (const auto& n : c.majority_classes) maj.push_back(pool.class_index(n)), counts[maj.back()] = c.majority;
+    for (const auto& n : c.minority_classes) min.push_back(pool.class_index(n)), counts[min.back()] = level.minority;
+    auto [train, val] = draw_train_validation(pool, counts, c.val_fraction, seed);
+    t = {binary_groups(train, maj, min, {}, seed), binary_groups(val, maj, min, {}, seed),
+         binary_groups(test, maj, min, {}, seed)};
+  } else {
+    std::map<int64_t, int64_t> counts;
+    const auto available = pool.class_counts();
+    std::vector<int64_t> profile;
+    if (level.rho > 0) profile = long_tail_counts(*std::min_element(available.begin(), available.end()),
+                                                  pool.num_classes(), level.rho);
+    for (int64_t k = 0; k < pool.num_classes(); ++k) counts[k] = profile.empty() ? -1 : profile[k];
+    auto [train, val] = draw_train_validation(pool, counts, c.val_fraction, seed);
+    t = {train, val, test};
+  }
+  return t;
+}
+
+std::string versions() {
+  return fmt::format("rebalance {} / libtorch {}", REBALANCE_VERSION, TORCH_VERSION);
+}
+
+}  // namespace
+
+std::vector<nlohmann::json> read_results(const std::string& path) {
+  std::vector<nlohmann::json> out;
+  if (!fs::exists(path)) return out;
+  std::istringstream in(read_file(path));
+  std::string line;
+  int64_t n = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    if (line.empty()) continue;
+    try {
+      out.push_back(nlohmann::json::parse(line));
+    } catch (const nlohmann::json::exception& e) {
+      REBALANCE_THROW("{}:{}: not a JSON result line: {}", path, n, e.what());
+    }
+  }
+  return out;
+}
+
+RunSummary run_experiment(const ExperimentConfig& c, const RunOptions& o, std::ostream& log) {
+  REBALANCE_CHECK(!o.out_dir.empty(), "run_experiment: no output directory");
+  fs::create_directories(o.out_dir);
+  RunSummary s;
+  s.results_path = (fs::path(o.out_dir) / "results.jsonl").string();
+  auto results = read_results(s.results_path);
+  const auto hash = experiment_hash(c);
+  std::set<std::string> done;
+  for (const auto& r : results) done.insert(r.value("key", ""));
+  s.total = static_cast<int64_t>(c.levels.size() * c.seeds.size() * c.methods.size());
+
+  // Data sets are loaded once for the whole grid.
+  Dataset pool = load_dataset(c.dataset), test;
+  if (!c.test.empty()) {
+    test = load_dataset(c.test);
+  } else {
+    auto split = stratified_split(pool, 0.0, c.test_fraction, 0);
+    pool = split.train;
+    test = split.test;
+  }
+  const auto t_start = Clock::now();
+  int64_t index = 0;
+  for (const auto& level : c.levels) {
+    for (const auto seed : c.seeds) {
+      std::optional<Task> task;  // built on first need: a fully finished (level, seed) loads nothing
+      for (const auto& m : c.methods) {
+        ++index;
+        const auto key = cell_key(hash, level, m, seed);
+        if (done.count(key)) {
+          ++s.skipped;
+          continue;
+        }
+        if (o.stop_after_cells >= 0 && s.ran >= o.stop_after_cells) return s;
+        if (!task) task = make_cell_task(c, pool, test, level, seed);
+        const double elapsed = since(t_start);
+        const double eta = s.ran > 0 ? elapsed / s.ran * (s.total - index + 1) : 0.0;
+        log << fmt::format("[{}/{}] {} {} seed {}{}\n", index, s.total, level.label, m.name, seed,
+                           s.ran > 0 ? fmt::format("  (~{:.0f}s left)", eta) : "");
+        const auto t0 = Clock::now();
+        Dataset train = task->train;
+        double sampler_s = 0;
+        if (!m.sampler.empty()) {
+          const auto ts = Clock::now();
+          train = make_sampler(m.sampler, seed)->fit_resample(train);
+          sampler_s = since(ts);
+        }
+        auto opts = c.train;
+        opts.loss = m.loss;
+        opts.batch_policy = m.batch_policy;
+        opts.decision = m.decision;
+        opts.seed = seed;
+        opts.progress = o.progress;
+        std::ostringstream train_log;
+        const auto ts = Clock::now();
+        auto result = train::fit(train, task->validation, opts, train_log);
+        const double train_s = since(ts);
+        const auto logits = train::predict_logits(*result.model, task->test.x);
+        const auto scores = torch::softmax(logits, 1);
+        const auto pred = result.decision->predict(logits);
+        const auto report = metrics::evaluate(task->test.y, pred, scores, task->test.num_classes(),
+                                              task->test.class_names);
+        nlohmann::json row = {{"key", key},
+                              {"experiment", c.name},
+                              {"config_hash", hash},
+                              {"versions", versions()},
+                              {"level", level.label},
+                              {"minority", level.minority},
+                              {"rho", level.rho},
+                              {"method", m.name},
+                              {"spec", {{"sampler", m.sampler}, {"loss", m.loss}, {"batch_policy", m.batch_policy},
+                                        {"decision", m.decision}}},
+                              {"seed", seed},
+                              {"train_counts", train.class_counts()},
+                              {"best_epoch", result.best_epoch},
+                              {"decision_state", result.decision->state()},
+                              {"metrics", metrics::report_to_json(report)}};
+        if (task->test.num_classes() == 2) {
+          std::vector<double> p1;
+          const auto col = scores.select(1, 1).to(torch::kFloat64).contiguous();
+          p1.assign(col.data_ptr<double>(), col.data_ptr<double>() + col.numel());
+          for (auto& v : p1) v = std::round(v * 1e6) / 1e6;  // 6 decimals: enough for curves
+          row["test_scores"] = p1;
+          row["test_labels"] = to_index_vector(task->test.y);
+        }
+        row["timings"] = {{"sampler_s", sampler_s}, {"train_s", train_s}, {"total_s", since(t0)}};
+        results.push_back(row);
+        write_atomic(s.results_path, [&](std::ostream& out) {
+          for (const auto& r : results) out << r.dump() << "\n";
+        }, false);
+        ++s.ran;
+        log << fmt::format("    {} {:.4f}  misclassified {}  ({:.1f}s)\n", c.metric,
+                           metrics::report_to_json(report).value(c.metric, 0.0), report.misclassified, since(t0));
+      }
+    }
+  }
+  return s;
+}
+
+}  // namespace rebalance

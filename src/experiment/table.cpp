@@ -1,0 +1,116 @@
+#include "rebalance/experiment/table.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include "rebalance/core/error.hpp"
+#include "rebalance/core/spec.hpp"
+
+namespace rebalance {
+
+namespace {
+
+std::optional<double> metric_of(const nlohmann::json& r, const std::string& metric) {
+  const auto& m = r.at("metrics");
+  // "per_class.NAME.field" reaches into the per-class block (class names may hold dots).
+  if (metric.rfind("per_class.", 0) == 0) {
+    const auto last = metric.rfind('.');
+    const auto cls = metric.substr(10, last - 10), field = metric.substr(last + 1);
+    if (m.contains("per_class") && m["per_class"].contains(cls) && m["per_class"][cls].contains(field))
+      return m["per_class"][cls][field].get<double>();
+    return std::nullopt;
+  }
+  if (m.contains(metric) && m[metric].is_number()) return m[metric].get<double>();
+  return std::nullopt;
+}
+
+}  // namespace
+
+ResultTable make_table(const std::vector<nlohmann::json>& results, const std::string& metric) {
+  ResultTable t;
+  t.metric = metric;
+  t.lower_is_better = metric == "misclassified";
+  std::map<std::pair<std::string, std::string>, std::vector<double>> values;
+  for (const auto& r : results) {
+    const auto method = r.at("method").get<std::string>(), level = r.at("level").get<std::string>();
+    const auto v = metric_of(r, metric);
+    REBALANCE_CHECK(v.has_value(), "results have no metric \"{}\" (method {}, level {}); metrics present: {}", metric,
+                    method, level, [&] {
+                      std::string keys;
+                      for (const auto& [k, val] : r.at("metrics").items())
+                        if (val.is_number()) keys += (keys.empty() ? "" : ", ") + k;
+                      return keys;
+                    }());
+    if (std::find(t.methods.begin(), t.methods.end(), method) == t.methods.end()) t.methods.push_back(method);
+    if (std::find(t.levels.begin(), t.levels.end(), level) == t.levels.end()) t.levels.push_back(level);
+    values[{method, level}].push_back(*v);
+  }
+  REBALANCE_CHECK(!t.methods.empty(), "no results to tabulate");
+  t.cells.assign(t.methods.size(), std::vector<std::optional<TableCell>>(t.levels.size()));
+  for (size_t i = 0; i < t.methods.size(); ++i)
+    for (size_t j = 0; j < t.levels.size(); ++j) {
+      const auto it = values.find({t.methods[i], t.levels[j]});
+      if (it == values.end()) continue;
+      const auto& v = it->second;
+      TableCell c;
+      c.n = static_cast<int64_t>(v.size());
+      for (double x : v) c.mean += x;
+      c.mean /= c.n;
+      if (c.n > 1) {
+        for (double x : v) c.std += (x - c.mean) * (x - c.mean);
+        c.std = std::sqrt(c.std / (c.n - 1));
+      }
+      t.cells[i][j] = c;
+    }
+  for (size_t j = 0; j < t.levels.size(); ++j) {
+    std::optional<double> best;
+    for (size_t i = 0; i < t.methods.size(); ++i)
+      if (const auto& c = t.cells[i][j]; c && (!best || (t.lower_is_better ? c->mean < *best : c->mean > *best)))
+        best = c->mean;
+    for (size_t i = 0; i < t.methods.size(); ++i)
+      if (auto& c = t.cells[i][j]; c && best && std::fabs(c->mean - *best) <= 1e-12) c->best = true;
+  }
+  return t;
+}
+
+std::string table_markdown(const ResultTable& t, int digits) {
+  const int d = t.metric == "misclassified" ? 1 : digits;
+  std::string out = fmt::format("{} (mean ± std over seeds; best per column in bold{})\n\n| method |", t.metric,
+                                t.lower_is_better ? ", lower is better" : "");
+  for (const auto& l : t.levels) out += " " + l + " |";
+  out += "\n|---|";
+  for (size_t j = 0; j < t.levels.size(); ++j) out += "---|";
+  out += "\n";
+  for (size_t i = 0; i < t.methods.size(); ++i) {
+    out += "| " + t.methods[i] + " |";
+    for (size_t j = 0; j < t.levels.size(); ++j) {
+      const auto& c = t.cells[i][j];
+      if (!c) {
+        out += " – |";
+        continue;
+      }
+      std::string v = c->n > 1 ? fmt::format("{:.{}f} ± {:.{}f}", c->mean, d, c->std, d) : fmt::format("{:.{}f}", c->mean, d);
+      out += c->best ? " **" + v + "** |" : " " + v + " |";
+    }
+    out += "\n";
+  }
+  return out;
+}
+
+std::string table_csv(const ResultTable& t) {
+  std::string out = "method";
+  for (const auto& l : t.levels) out += fmt::format(",{0} mean,{0} std,{0} n,{0} best", l);
+  out += "\n";
+  for (size_t i = 0; i < t.methods.size(); ++i) {
+    out += t.methods[i];
+    for (size_t j = 0; j < t.levels.size(); ++j) {
+      const auto& c = t.cells[i][j];
+      out += c ? fmt::format(",{},{},{},{}", c->mean, c->std, c->n, c->best ? 1 : 0) : ",,,0,0";
+    }
+    out += "\n";
+  }
+  return out;
+}
+
+}  // namespace rebalance
