@@ -1,0 +1,121 @@
+#include "rebalance/experiment/runner.hpp"
+
+#include <sstream>
+
+#include "../test_util.hpp"
+#include "rebalance/experiment/table.hpp"
+
+using namespace rebalance;
+using rebalance::testing::TempDir;
+
+namespace {
+
+const char* kTiny = R"(name = "t"
+[data]
+dataset = "mnist-digits"
+pair = ["0", "6"]
+majority = 150
+minority = [8, 30]
+[train]
+model = "logreg"
+epochs = 2
+batch_size = 64
+[run]
+seeds = [0, 1]
+[[method]]
+name = "Vanilla"
+[[method]]
+name = "CS"
+loss = "weighted_ce:weights=ratio"
+)";
+
+/// Results without the timings, which differ between any two runs.
+std::vector<nlohmann::json> without_timings(std::vector<nlohmann::json> rows) {
+  for (auto& r : rows) r.erase("timings");
+  return rows;
+}
+
+}  // namespace
+
+TEST(ExperimentConfig, ParsesTheGrid) {
+  TempDir dir;
+  const auto c = load_experiment(dir.write("t.toml", kTiny));
+  EXPECT_EQ(c.name, "t");
+  EXPECT_EQ(c.pair_majority, "0");
+  EXPECT_EQ(c.majority, 150);
+  ASSERT_EQ(c.levels.size(), 2u);
+  EXPECT_EQ(c.levels[1].minority, 30);
+  EXPECT_EQ(c.seeds, (std::vector<uint64_t>{0, 1}));
+  ASSERT_EQ(c.methods.size(), 2u);
+  EXPECT_EQ(c.methods[1].loss, "weighted_ce:weights=ratio");
+  EXPECT_EQ(c.train.epochs, 2);
+  EXPECT_EQ(experiment_hash(c), experiment_hash(load_experiment(dir.write("u.toml", std::string(kTiny) + "\n# note\n"))));
+}
+
+TEST(ExperimentConfigErrors, NameTheKeyAndLine) {
+  TempDir dir;
+  auto with = [&](const std::string& from, const std::string& to) {
+    std::string s = kTiny;
+    s.replace(s.find(from), from.size(), to);
+    return dir.write("bad.toml", s);
+  };
+  EXPECT_ERROR_MENTIONS(load_experiment(with("epochs = 2", "epochs = 0")), "bad.toml:9", "[train].epochs", "got 0");
+  EXPECT_ERROR_MENTIONS(load_experiment(with("epochs = 2", "epoch = 2")), "bad.toml:9", "unknown key [train].epoch");
+  EXPECT_ERROR_MENTIONS(load_experiment(with("weighted_ce:weights=ratio", "wce")), "bad.toml:17", "[method].loss",
+                        "unknown loss \"wce\"");
+  EXPECT_ERROR_MENTIONS(load_experiment(with("name = \"CS\"", "name = \"Vanilla\"")), "listed twice");
+  EXPECT_ERROR_MENTIONS(load_experiment(with("minority = [8, 30]", "minority = [8, \"x\"]")), "[data].minority",
+                        "element 2");
+  EXPECT_ERROR_MENTIONS(load_experiment(with("batch_size = 64", "batch_size = 64\n[[")), "bad.toml:11");
+  EXPECT_ERROR_MENTIONS(load_experiment(dir.file("missing.toml")), "no such file");
+}
+
+TEST(ExperimentRunner, KilledRunResumesToTheSameResults) {
+  TempDir dir;
+  const auto c = load_experiment(dir.write("t.toml", kTiny));
+  std::ostringstream log;
+  const auto whole = run_experiment(c, {.out_dir = dir.file("whole"), .progress = false}, log);
+  EXPECT_EQ(whole.ran, 8);
+  // "Kill" after 3 cells, then after 2 more, then finish.
+  EXPECT_EQ(run_experiment(c, {.out_dir = dir.file("part"), .stop_after_cells = 3, .progress = false}, log).ran, 3);
+  EXPECT_EQ(read_results(dir.file("part/results.jsonl")).size(), 3u);
+  EXPECT_EQ(run_experiment(c, {.out_dir = dir.file("part"), .stop_after_cells = 2, .progress = false}, log).skipped, 3);
+  const auto last = run_experiment(c, {.out_dir = dir.file("part"), .progress = false}, log);
+  EXPECT_EQ(last.skipped, 5);
+  EXPECT_EQ(last.ran, 3);
+  EXPECT_EQ(without_timings(read_results(dir.file("part/results.jsonl"))),
+            without_timings(read_results(dir.file("whole/results.jsonl"))));
+  // A rerun of a finished grid runs nothing.
+  EXPECT_EQ(run_experiment(c, {.out_dir = dir.file("whole"), .progress = false}, log).ran, 0);
+  const auto rows = read_results(dir.file("whole/results.jsonl"));
+  EXPECT_EQ(rows[0]["train_counts"], nlohmann::json({150, 8}));
+  EXPECT_EQ(rows[0]["test_scores"].size(), rows[0]["test_labels"].size());
+}
+
+TEST(ResultTables, MeansStdsAndBestAgainstHandComputedValues) {
+  auto row = [](const std::string& method, const std::string& level, double f1, int64_t mis) {
+    return nlohmann::json{{"method", method}, {"level", level},
+                          {"metrics", {{"f1_macro", f1}, {"misclassified", mis}, {"per_class", {{"6", {{"recall", f1 / 2}}}}}}}};
+  };
+  const std::vector<nlohmann::json> rows = {row("A", "25", 0.5, 10), row("A", "25", 0.7, 20), row("B", "25", 0.8, 30),
+                                            row("B", "50", 0.9, 4),  row("A", "50", 0.6, 2),  row("B", "25", 0.6, 40)};
+  const auto t = make_table(rows, "f1_macro");
+  EXPECT_EQ(t.methods, (std::vector<std::string>{"A", "B"}));
+  EXPECT_EQ(t.levels, (std::vector<std::string>{"25", "50"}));
+  EXPECT_DOUBLE_EQ(t.cells[0][0]->mean, 0.6);
+  EXPECT_NEAR(t.cells[0][0]->std, 0.1414213562373095, 1e-12);  // sample std of {0.5, 0.7}
+  EXPECT_DOUBLE_EQ(t.cells[1][0]->mean, 0.7);
+  EXPECT_TRUE(t.cells[1][0]->best);
+  EXPECT_FALSE(t.cells[0][0]->best);
+  EXPECT_TRUE(t.cells[1][1]->best);
+  const auto mis = make_table(rows, "misclassified");
+  EXPECT_TRUE(mis.lower_is_better);
+  EXPECT_TRUE(mis.cells[0][0]->best);  // 15 < 35
+  EXPECT_TRUE(mis.cells[0][1]->best);  // 2 < 4
+  EXPECT_DOUBLE_EQ(make_table(rows, "per_class.6.recall").cells[0][0]->mean, 0.3);
+  const auto md = table_markdown(t);
+  EXPECT_NE(md.find("| A | 0.6000 ± 0.1414 |"), std::string::npos) << md;
+  EXPECT_NE(md.find("**0.7000 ± 0.1414**"), std::string::npos) << md;
+  EXPECT_NE(table_csv(t).find("A,0.6"), std::string::npos);
+  EXPECT_ERROR_MENTIONS(make_table(rows, "auc"), "no metric \"auc\"", "f1_macro");
+}
