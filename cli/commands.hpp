@@ -21,5 +21,6 @@ void add_train_command(CLI::App& app, Action& action);
 void add_predict_command(CLI::App& app, Action& action);
 void add_run_command(CLI::App& app, Action& action);
 void add_table_command(CLI::App& app, Action& action);
+void add_report_command(CLI::App& app, Action& action);
 
 }  // namespace rebalance::cli

@@ -16,6 +16,7 @@
 #include "rebalance/core/rng.hpp"
 #include "rebalance/data/imbalance.hpp"
 #include "rebalance/data/registry.hpp"
+#include "rebalance/experiment/png.hpp"
 #include "rebalance/experiment/task.hpp"
 #include "rebalance/metrics/report.hpp"
 #include "rebalance/sampling/sampler.hpp"
@@ -64,6 +65,25 @@ Task make_cell_task(const ExperimentConfig& c, const Dataset& pool, const Datase
   return t;
 }
 
+/// File-name-safe text: letters, digits, '-', '.', others as '_'.
+std::string safe_name(const std::string& s) {
+  std::string out;
+  for (char ch : s) out += (std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '.') ? ch : '_';
+  return out;
+}
+
+/// For image data, a PNG grid of the minority class: 8 real rows, then up to 24 synthetic ones.
+void save_sample_grid(const Dataset& resampled, const std::string& path) {
+  if (resampled.x.dim() != 4) return;
+  const int64_t minority = resampled.num_classes() - 1;
+  const auto is_min = resampled.y == minority;
+  const auto real = (is_min & (resampled.origin >= 0)).nonzero().flatten().slice(0, 0, 8);
+  const auto synth = (is_min & (resampled.origin < 0)).nonzero().flatten().slice(0, 0, 24);
+  if (synth.numel() == 0) return;
+  const auto rows = torch::cat({real, synth});
+  write_image_grid_png(path, resampled.x.index_select(0, rows).clamp(0.0, 1.0), 8);
+}
+
 std::string versions() {
   return fmt::format("rebalance {} / libtorch {}", REBALANCE_VERSION, TORCH_VERSION);
 }
@@ -94,6 +114,10 @@ RunSummary run_experiment(const ExperimentConfig& c, const RunOptions& o, std::o
   RunSummary s;
   s.results_path = (fs::path(o.out_dir) / "results.jsonl").string();
   auto results = read_results(s.results_path);
+  if (!c.path.empty() && fs::exists(c.path)) {  // the report shows the config the results came from
+    const auto text = read_file(c.path);
+    write_atomic((fs::path(o.out_dir) / "config.toml").string(), [&](std::ostream& out) { out << text; }, false);
+  }
   const auto hash = experiment_hash(c);
   std::set<std::string> done;
   for (const auto& r : results) done.insert(r.value("key", ""));
@@ -133,6 +157,11 @@ RunSummary run_experiment(const ExperimentConfig& c, const RunOptions& o, std::o
           const auto ts = Clock::now();
           train = make_sampler(m.sampler, seed)->fit_resample(train);
           sampler_s = since(ts);
+          if (seed == c.seeds.front()) {
+            fs::create_directories(fs::path(o.out_dir) / "samples");
+            save_sample_grid(train, (fs::path(o.out_dir) / "samples" /
+                                     (safe_name(level.label + "_" + m.name) + ".png")).string());
+          }
         }
         auto opts = c.train;
         opts.loss = m.loss;

@@ -1,0 +1,517 @@
+#include "rebalance/neighbors/search.hpp"
+
+#include <ATen/Parallel.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <vector>
+
+#include "rebalance/core/error.hpp"
+
+namespace rebalance::neighbors {
+
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+/// Unit roundoff of float32, for the rounding bound of the GEMM-based distances.
+constexpr double kUnitRoundoff32 = 5.97e-8;
+/// Rows kept per query in the float32 pass beyond the k wanted: the margin that lets most rows
+/// be certified from the first pass.
+constexpr int64_t kExtra = 8;
+/// Rows per cell of a partition: small enough that searching a few cells is cheap, large enough
+/// that a row's own cell usually holds rows nearly as close as its true nearest.
+constexpr int64_t kCellRows = 64;
+/// The cell search widens in stages: a row's own cell, then the cells nearest it. Rows no stage
+/// settles are searched in full.
+constexpr int64_t kStages = 3;
+constexpr int64_t kProbes[kStages] = {1, 12, 64};
+
+/// k smallest (value, index) pairs of a stream, sorted; equal values keep the earlier index.
+struct TopK {
+  float* val;
+  int64_t* idx;
+  int64_t m;
+  void push(float v, int64_t i) {
+    int64_t p = m - 1;
+    while (p > 0 && val[p - 1] > v) {
+      val[p] = val[p - 1];
+      idx[p] = idx[p - 1];
+      --p;
+    }
+    val[p] = v;
+    idx[p] = i;
+  }
+};
+
+/// Offers a row of a distance tile (tile[j] + bn[j] = |q - b_j|^2 - |q|^2) to a query's top m,
+/// skipping base row `self`. Almost every value loses to the current m-th, so sixteen are
+/// compared at a time and looked at closer only when one wins; compiled for AVX-512 and AVX2
+/// too, the machine's best chosen at load time.
+__attribute__((target_clones("avx512f", "avx2", "default"))) void scan_row(const float* row, const float* bn,
+                                                                          int64_t w, int64_t b0, int64_t self,
+                                                                          float* val, int64_t* idx, int64_t m) {
+  TopK top{val, idx, m};
+  float thr = val[m - 1];
+  int64_t j = 0;
+  for (; j + 16 <= w; j += 16) {
+    int wins = 0;
+    for (int u = 0; u < 16; ++u) wins += (row[j + u] + bn[j + u]) < thr;
+    if (wins == 0) continue;
+    for (int u = 0; u < 16; ++u) {
+      const float v = row[j + u] + bn[j + u];
+      if (v < thr && b0 + j + u != self) {
+        top.push(v, b0 + j + u);
+        thr = val[m - 1];
+      }
+    }
+  }
+  for (; j < w; ++j) {
+    const float v = row[j] + bn[j];
+    if (v < thr && b0 + j != self) {
+      top.push(v, b0 + j);
+      thr = val[m - 1];
+    }
+  }
+}
+
+/// acc[r] += |q - b_r|^2 over a block stored feature-major (b[j * m + r]), vectorised across rows.
+__attribute__((target_clones("avx512f", "avx2", "default"))) void add_squared_distances(const float* q,
+                                                                                       const float* b, int64_t d,
+                                                                                       int64_t m, float* acc) {
+  for (int64_t j = 0; j < d; ++j) {
+    const float qj = q[j];
+    const float* bj = b + j * m;
+    for (int64_t r = 0; r < m; ++r) {
+      const float t = qj - bj[r];
+      acc[r] += t * t;
+    }
+  }
+}
+
+/// The exact k nearest rows of `base` for each query row (squared distances in
+/// squared_distance's arithmetic, ties to the lower base index), skipping base row `self[i]` for
+/// query i where self is given (-1: none).
+///
+/// A float32 pass (one GEMM per tile, |b|^2 - 2 q.b on data centred on the base mean) keeps
+/// k + kExtra candidates per query; a query whose k-th and last candidates are further apart than
+/// twice the rounding bound is settled by ranking its candidates exactly. The rest get a second
+/// pass that keeps every row within that bound of the k-th, then ranked exactly; only data with
+/// masses of equidistant rows makes that pass large.
+struct ExactSearch {
+  std::vector<int64_t> idx;  ///< [Q * k] base positions, -1 where fewer than k exist
+  std::vector<double> sq;    ///< [Q * k] squared distances
+};
+
+ExactSearch exact_search(const at::Tensor& base, const at::Tensor& query, int64_t k, const std::vector<int64_t>& self) {
+  const int64_t nb = base.size(0), nq = query.size(0), d = base.size(1);
+  ExactSearch out;
+  out.idx.assign(nq * k, -1);
+  out.sq.assign(nq * k, kInf);
+  if (nq == 0 || nb == 0) return out;
+  const float* bp = base.data_ptr<float>();
+  const float* qp = query.data_ptr<float>();
+  auto self_of = [&](int64_t i) { return self.empty() ? int64_t(-1) : self[i]; };
+
+  // Centring shrinks the norms, and with them the rounding bound. Computed in one pass per matrix,
+  // without float64 copies of the data.
+  std::vector<double> mean(d, 0.0);
+  for (int64_t i = 0; i < nb; ++i)
+    for (int64_t j = 0; j < d; ++j) mean[j] += bp[i * d + j];
+  for (auto& v : mean) v /= static_cast<double>(nb);
+  auto centre = [&](const float* src, int64_t rows, double scale, at::Tensor& dst, std::vector<double>& norm) {
+    dst = torch::empty({rows, d}, torch::kFloat32);
+    norm.assign(rows, 0.0);
+    float* o = dst.data_ptr<float>();
+    at::parallel_for(0, rows, 4096, [&](int64_t r0, int64_t r1) {
+      for (int64_t i = r0; i < r1; ++i) {
+        double n2 = 0.0;
+        for (int64_t j = 0; j < d; ++j) {
+          const double c = static_cast<double>(src[i * d + j]) - mean[j];
+          n2 += c * c;
+          o[i * d + j] = static_cast<float>(c * scale);
+        }
+        norm[i] = n2;
+      }
+    });
+  };
+  at::Tensor bc, qc;
+  std::vector<double> bn64, qn;
+  centre(bp, nb, 1.0, bc, bn64);
+  // -2 q, exact in float32, so the GEMM gives the cross term of |q - b|^2 directly.
+  centre(qp, nq, -2.0, qc, qn);
+  std::vector<float> bn(nb);
+  for (int64_t i = 0; i < nb; ++i) bn[i] = static_cast<float>(bn64[i]);
+  const double bn_max = *std::max_element(bn64.begin(), bn64.end());
+  const double* qnp = qn.data();
+  const float* bnp = bn.data();
+  const auto bct = bc.t();
+  auto tol_of = [&](int64_t i) { return (2.0 * d + 16.0) * kUnitRoundoff32 * (qnp[i] + bn_max) + 1e-30; };
+
+  const int64_t m = std::min(nb, k + kExtra);
+  std::vector<float> top_v(nq * m, std::numeric_limits<float>::infinity());
+  std::vector<int64_t> top_i(nq * m, -1);
+  // A 256 x 1024 tile (1 MB) stays in cache between the GEMM that writes it and the scan.
+  const int64_t bb = 1024;
+  // Query blocks are the unit of work: each thread runs its own GEMMs and scans, no sync per tile.
+  const int64_t threads = at::get_num_threads();
+  const int64_t bq = std::clamp<int64_t>((nq + 2 * threads - 1) / (2 * threads), 16, 256);
+
+  auto scan_blocks = [&](const std::vector<int64_t>& rows, auto&& visit) {
+    const int64_t n_rows = static_cast<int64_t>(rows.size());
+    const int64_t nblk = (n_rows + bq - 1) / bq;
+    at::parallel_for(0, nblk, 1, [&](int64_t k0, int64_t k1) {
+      auto tile = torch::empty({bq, std::min(nb, bb)}, torch::kFloat32);
+      std::vector<int64_t> r_idx;
+      for (int64_t blk = k0; blk < k1; ++blk) {
+        const int64_t r0 = blk * bq, r1 = std::min(n_rows, r0 + bq);
+        r_idx.assign(rows.begin() + r0, rows.begin() + r1);
+        const auto qblock = qc.index_select(0, torch::from_blob(r_idx.data(), {r1 - r0}, torch::kInt64));
+        for (int64_t b0 = 0; b0 < nb; b0 += bb) {
+          const int64_t b1 = std::min(nb, b0 + bb), w = b1 - b0;
+          auto t = tile.slice(0, 0, r1 - r0).slice(1, 0, w);
+          at::mm_out(t, qblock, bct.slice(1, b0, b1));
+          const float* tp = t.data_ptr<float>();
+          const int64_t stride = t.stride(0);
+          for (int64_t r = 0; r < r1 - r0; ++r) visit(r_idx[r], tp + r * stride, b0, w);
+        }
+      }
+    });
+  };
+
+  // Pass 1: top m per query.
+  std::vector<int64_t> all_rows(nq);
+  for (int64_t i = 0; i < nq; ++i) all_rows[i] = i;
+  scan_blocks(all_rows, [&](int64_t i, const float* row, int64_t b0, int64_t w) {
+    scan_row(row, bnp + b0, w, b0, self_of(i), top_v.data() + i * m, top_i.data() + i * m, m);
+  });
+
+  // Settle the certified queries; list the others.
+  std::vector<int64_t> unsettled;
+  std::vector<double> limit(nq, 0.0);
+  auto finish = [&](int64_t i, std::vector<std::pair<double, int64_t>>& cand) {
+    const int64_t take = std::min<int64_t>(k, static_cast<int64_t>(cand.size()));
+    std::partial_sort(cand.begin(), cand.begin() + take, cand.end());
+    for (int64_t j = 0; j < take; ++j) {
+      out.sq[i * k + j] = cand[j].first;
+      out.idx[i * k + j] = cand[j].second;
+    }
+  };
+  {
+    std::vector<char> certified(nq, 1);
+    at::parallel_for(0, nq, 64, [&](int64_t i0, int64_t i1) {
+      std::vector<std::pair<double, int64_t>> cand;
+      for (int64_t i = i0; i < i1; ++i) {
+        const float* v = top_v.data() + i * m;
+        const int64_t* id = top_i.data() + i * m;
+        const bool full = id[m - 1] < 0;  // fewer than m rows exist: all of them are here
+        limit[i] = (k <= m ? static_cast<double>(v[std::min(k, m) - 1]) : kInf) + 2.0 * tol_of(i);
+        if (!full && !(static_cast<double>(v[m - 1]) > limit[i])) {
+          certified[i] = 0;
+          continue;
+        }
+        cand.clear();
+        for (int64_t j = 0; j < m && id[j] >= 0; ++j)
+          cand.emplace_back(squared_distance(qp + i * d, bp + id[j] * d, d), id[j]);
+        finish(i, cand);
+      }
+    });
+    for (int64_t i = 0; i < nq; ++i)
+      if (!certified[i]) unsettled.push_back(i);
+  }
+  if (unsettled.empty()) return out;
+
+  // Pass 2: every row within the bound of the k-th, for the unsettled queries.
+  std::vector<std::vector<int64_t>> near(nq);
+  scan_blocks(unsettled, [&](int64_t i, const float* row, int64_t b0, int64_t w) {
+    const float* bnb = bnp + b0;
+    const double lim = limit[i];
+    const int64_t me = self_of(i);
+    for (int64_t j = 0; j < w; ++j)
+      if (static_cast<double>(row[j] + bnb[j]) <= lim && b0 + j != me) near[i].push_back(b0 + j);
+  });
+  at::parallel_for(0, static_cast<int64_t>(unsettled.size()), 16, [&](int64_t u0, int64_t u1) {
+    std::vector<std::pair<double, int64_t>> cand;
+    for (int64_t u = u0; u < u1; ++u) {
+      const int64_t i = unsettled[u];
+      cand.clear();
+      for (auto j : near[i]) cand.emplace_back(squared_distance(qp + i * d, bp + j * d, d), j);
+      finish(i, cand);
+      std::vector<int64_t>().swap(near[i]);
+    }
+  });
+  return out;
+}
+
+
+/// exact_search on tensors: [Q, k] indices and distances.
+KnnResult exact_knn(const at::Tensor& base, const at::Tensor& query, int64_t k) {
+  const auto b = base.to(torch::kCPU, torch::kFloat32).contiguous();
+  const auto q = query.to(torch::kCPU, torch::kFloat32).contiguous();
+  const auto r = exact_search(b, q, k, {});
+  auto idx = torch::tensor(r.idx, torch::kInt64).view({q.size(0), k});
+  auto dist = torch::tensor(r.sq, torch::kFloat64).view({q.size(0), k}).sqrt();
+  return {idx, dist};
+}
+
+at::Tensor cpu_rows(const at::Tensor& x) { return x.to(torch::kCPU, torch::kFloat32).contiguous(); }
+at::Tensor cpu_index(const at::Tensor& t) { return t.to(torch::kCPU, torch::kInt64).contiguous().flatten(); }
+at::Tensor index_tensor(const std::vector<int64_t>& v) {
+  return torch::tensor(v, torch::kInt64).reshape({static_cast<int64_t>(v.size())});
+}
+
+/// Nearest centre of each row by float32 scores, in row blocks; an approximate answer only costs
+/// the cell search some speed.
+at::Tensor nearest_centre(const at::Tensor& xs, const at::Tensor& centres) {
+  const auto cn = centres.pow(2).sum(1).unsqueeze(0);
+  const auto ct = centres.t();
+  std::vector<at::Tensor> parts;
+  for (int64_t r0 = 0; r0 < xs.size(0); r0 += 4096)
+    parts.push_back(at::addmm(cn, xs.slice(0, r0, std::min(xs.size(0), r0 + 4096)), ct, 1.0, -2.0).argmin(1));
+  return torch::cat(parts).contiguous();
+}
+
+/// A partition of rows into cells of about kCellRows rows around evenly spaced rows. A row joins
+/// the nearest centre among those of its nearest coarse group (two levels, so the assignment
+/// costs n * 2 sqrt(cells) distances rather than n * cells).
+struct Cells {
+  std::vector<int64_t> start;  ///< [cells + 1] offsets into rows
+  std::vector<int64_t> rows;   ///< row positions, grouped by cell
+  at::Tensor centres;          ///< [cells, D] float32
+};
+
+Cells make_cells(const at::Tensor& xs) {
+  const int64_t n = xs.size(0), cells = std::max<int64_t>(1, n / kCellRows);
+  const int64_t groups = std::max<int64_t>(1, static_cast<int64_t>(std::sqrt(static_cast<double>(cells))));
+  auto evenly = [](int64_t count, int64_t of) {
+    std::vector<int64_t> v(count);
+    for (int64_t i = 0; i < count; ++i) v[i] = i * of / count;
+    return index_tensor(v);
+  };
+  const auto group_of = nearest_centre(xs, xs.index_select(0, evenly(groups, n)));
+  std::vector<int64_t> cell(n, 0);
+  std::vector<at::Tensor> centres;
+  int64_t next = 0;
+  for (int64_t g = 0; g < groups; ++g) {
+    const auto members = (group_of == g).nonzero().flatten().contiguous();
+    const int64_t m = members.numel();
+    if (m == 0) continue;
+    const int64_t sub = std::max<int64_t>(1, m / kCellRows);
+    const auto xm = xs.index_select(0, members);
+    const auto centre = xm.index_select(0, evenly(sub, m));
+    const auto a = nearest_centre(xm, centre);
+    const int64_t* ap = a.data_ptr<int64_t>();
+    const int64_t* mp = members.data_ptr<int64_t>();
+    for (int64_t i = 0; i < m; ++i) cell[mp[i]] = next + ap[i];
+    centres.push_back(centre);
+    next += sub;
+  }
+  Cells c;
+  c.centres = torch::cat(centres).contiguous();
+  c.start.assign(next + 1, 0);
+  for (int64_t i = 0; i < n; ++i) ++c.start[cell[i] + 1];
+  for (int64_t i = 0; i < next; ++i) c.start[i + 1] += c.start[i];
+  c.rows.resize(n);
+  std::vector<int64_t> fill(c.start.begin(), c.start.end() - 1);
+  for (int64_t i = 0; i < n; ++i) c.rows[fill[cell[i]]++] = i;
+  return c;
+}
+
+/// For query positions `qpos` in `xs` ([M, D] contiguous), whether k rows of xs other than the
+/// query lie at squared distance strictly below limit_sq: proven by the cell search, so a false
+/// means "not shown", never "shown false".
+std::vector<char> prove_k_closer(const at::Tensor& xs, const std::vector<int64_t>& qpos,
+                                 const std::vector<double>& limit_sq, int64_t k) {
+  const int64_t d = xs.size(1), nq = static_cast<int64_t>(qpos.size()), ns = xs.size(0);
+  std::vector<char> proven(nq, 0);
+  if (nq == 0 || ns <= k) return proven;
+  const float* xp = xs.data_ptr<float>();
+  const Cells cells = make_cells(xs);
+  const int64_t n_cells = static_cast<int64_t>(cells.start.size()) - 1;
+  // Each cell's rows stored feature-major, so distances to a cell vectorise across its rows.
+  std::vector<float> xt(ns * d);
+  at::parallel_for(0, n_cells, 64, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c) {
+      const int64_t b = cells.start[c], m = cells.start[c + 1] - b;
+      float* block = xt.data() + b * d;
+      for (int64_t i = 0; i < m; ++i)
+        for (int64_t j = 0; j < d; ++j) block[j * m + i] = xp[cells.rows[b + i] * d + j];
+    }
+  });
+  // Cells by nearness of their centres: the search widens over a cell's nearest cells.
+  const int64_t widest = std::min(kProbes[kStages - 1], n_cells);
+  const auto cell_nn = exact_knn(cells.centres, cells.centres, widest).indices.contiguous();
+  const int64_t* cnp = cell_nn.data_ptr<int64_t>();
+  std::vector<int64_t> cell_of(ns);
+  for (int64_t c = 0; c < n_cells; ++c)
+    for (int64_t r = cells.start[c]; r < cells.start[c + 1]; ++r) cell_of[cells.rows[r]] = c;
+  std::vector<std::vector<int64_t>> open_in(n_cells);  // queries by the cell they sit in
+  for (int64_t t = 0; t < nq; ++t) open_in[cell_of[qpos[t]]].push_back(t);
+  std::vector<int64_t> busy;
+  for (int64_t c = 0; c < n_cells; ++c)
+    if (!open_in[c].empty()) busy.push_back(c);
+
+  // Each stage bounds the k-th nearest distance of the queries still open by their k nearest
+  // rows (picked in float32) among the cells nearest the query's cell; the picked rows are then
+  // measured exactly, since any k rows bound the k-th distance from above.
+  for (int64_t stage = 0; stage < kStages; ++stage) {
+    const int64_t probes = std::min(kProbes[stage], n_cells);
+    at::parallel_for(0, static_cast<int64_t>(busy.size()), 1, [&](int64_t b0, int64_t b1) {
+      std::vector<float> acc, best_v(k);
+      std::vector<int64_t> best_j(k);
+      for (int64_t bi = b0; bi < b1; ++bi) {
+        const int64_t c = busy[bi];
+        for (auto t : open_in[c]) {
+          if (proven[t]) continue;
+          const int64_t self = qpos[t];
+          const float* xq = xp + self * d;
+          std::fill(best_v.begin(), best_v.end(), std::numeric_limits<float>::infinity());
+          std::fill(best_j.begin(), best_j.end(), int64_t(-1));
+          TopK top{best_v.data(), best_j.data(), k};
+          for (int64_t p = 0; p < probes; ++p) {
+            const int64_t cc = cnp[c * widest + p], start = cells.start[cc], m = cells.start[cc + 1] - start;
+            acc.assign(m, 0.0f);
+            add_squared_distances(xq, xt.data() + start * d, d, m, acc.data());
+            for (int64_t r = 0; r < m; ++r)
+              if (acc[r] < best_v[k - 1] && cells.rows[start + r] != self) top.push(acc[r], cells.rows[start + r]);
+          }
+          if (best_j[k - 1] < 0) continue;
+          double u = 0.0;
+          for (int64_t r = 0; r < k; ++r) u = std::max(u, squared_distance(xq, xp + best_j[r] * d, d));
+          if (u < limit_sq[t]) proven[t] = 1;
+        }
+      }
+    });
+  }
+  return proven;
+}
+
+}  // namespace
+
+KnnResult knn_excluding_self(const at::Tensor& x_in, const at::Tensor& queries_in, int64_t k,
+                             const at::Tensor& candidates_in) {
+  REBALANCE_CHECK(x_in.dim() == 2, "knn_excluding_self: x must be [N, D], got {}-D", x_in.dim());
+  REBALANCE_CHECK(k >= 1, "knn_excluding_self: k must be at least 1, got {}", k);
+  const auto x = cpu_rows(x_in);
+  const auto queries = cpu_index(queries_in);
+  const int64_t q = queries.numel();
+  const bool all = !candidates_in.defined();
+  const auto cand = all ? at::Tensor() : cpu_index(candidates_in);
+  const int64_t m = all ? x.size(0) : cand.numel();
+  REBALANCE_CHECK(k <= m, "knn_excluding_self: {} neighbours asked of {} candidate rows", k, m);
+  auto out_idx = torch::empty({q, k}, torch::kInt64);
+  auto out_dist = torch::empty({q, k}, torch::kFloat64);
+  if (q == 0) return {out_idx, out_dist};
+  const int64_t* qp = queries.data_ptr<int64_t>();
+  const int64_t* cp = all ? nullptr : cand.data_ptr<int64_t>();
+  // The query's own row, as a position among the candidates, is skipped by the search.
+  std::vector<int64_t> self(q, -1);
+  for (int64_t i = 0; i < q; ++i) {
+    if (!cp) {
+      self[i] = qp[i];
+    } else {
+      const int64_t* at = std::lower_bound(cp, cp + m, qp[i]);
+      if (at != cp + m && *at == qp[i]) self[i] = at - cp;
+    }
+  }
+  const auto r = exact_search(all ? x : x.index_select(0, cand), x.index_select(0, queries), k, self);
+  int64_t* oi = out_idx.data_ptr<int64_t>();
+  double* od = out_dist.data_ptr<double>();
+  for (int64_t i = 0; i < q; ++i)
+    for (int64_t j = 0; j < k; ++j) {
+      const int64_t p = r.idx[i * k + j];
+      REBALANCE_CHECK(p >= 0, "knn_excluding_self: row {} has fewer than {} candidate neighbours besides itself", qp[i],
+                      k);
+      oi[i * k + j] = cp ? cp[p] : p;
+      od[i * k + j] = std::sqrt(r.sq[i * k + j]);
+    }
+  return {out_idx, out_dist};
+}
+
+at::Tensor k_closer_than(const at::Tensor& x_in, const at::Tensor& pool_in, const at::Tensor& queries_in,
+                         const at::Tensor& limit_sq_in, int64_t k) {
+  REBALANCE_CHECK(x_in.dim() == 2, "k_closer_than: x must be [N, D], got {}-D", x_in.dim());
+  REBALANCE_CHECK(k >= 1, "k_closer_than: k must be at least 1, got {}", k);
+  const auto x = cpu_rows(x_in);
+  const auto pool = cpu_index(pool_in);
+  const auto queries = cpu_index(queries_in);
+  const auto limit = limit_sq_in.to(torch::kCPU, torch::kFloat64).contiguous().flatten();
+  const int64_t q = queries.numel(), np = pool.numel();
+  REBALANCE_CHECK(limit.numel() == q, "k_closer_than: {} queries but {} limits", q, limit.numel());
+  const int64_t* pp = pool.data_ptr<int64_t>();
+  const int64_t* qp = queries.data_ptr<int64_t>();
+  std::vector<int64_t> qpos(q);
+  for (int64_t t = 0; t < q; ++t) {
+    const int64_t* at = std::lower_bound(pp, pp + np, qp[t]);
+    REBALANCE_CHECK(at != pp + np && *at == qp[t], "k_closer_than: query row {} is not in the pool", qp[t]);
+    qpos[t] = at - pp;
+  }
+  const std::vector<double> lim(limit.data_ptr<double>(), limit.data_ptr<double>() + q);
+  const auto proven = prove_k_closer(x.index_select(0, pool).contiguous(), qpos, lim, k);
+  auto out = torch::zeros({q}, torch::kBool);
+  std::copy(proven.begin(), proven.end(), out.data_ptr<bool>());
+  return out;
+}
+
+NeighbourhoodScreen screen_neighbourhoods(const at::Tensor& x_in, const at::Tensor& y_in, const at::Tensor& queries_in,
+                                          int64_t k) {
+  REBALANCE_CHECK(x_in.dim() == 2, "screen_neighbourhoods: x must be [N, D], got {}-D", x_in.dim());
+  const auto x = cpu_rows(x_in);
+  const auto y = cpu_index(y_in);
+  const auto queries = cpu_index(queries_in);
+  const int64_t n = x.size(0), q = queries.numel();
+  REBALANCE_CHECK(y.numel() == n, "screen_neighbourhoods: {} rows but {} labels", n, y.numel());
+  REBALANCE_CHECK(k >= 1 && k <= n - 1, "screen_neighbourhoods: k must be in [1, {}] (rows - 1), got {}", n - 1, k);
+  NeighbourhoodScreen out{torch::zeros({q}, torch::kBool), torch::full({q, k}, int64_t(-1), torch::kInt64)};
+  if (q == 0) return out;
+  const int64_t* yp = y.data_ptr<int64_t>();
+  const int64_t* qp = queries.data_ptr<int64_t>();
+  bool* mixed = out.mixed.data_ptr<bool>();
+  int64_t* oi = out.indices.data_ptr<int64_t>();
+
+  std::map<int64_t, std::vector<int64_t>> by_label;  // label -> query positions
+  for (int64_t t = 0; t < q; ++t) by_label[yp[qp[t]]].push_back(t);
+  for (const auto& [label, js] : by_label) {
+    std::vector<int64_t> same, other;
+    for (int64_t i = 0; i < n; ++i) (yp[i] == label ? same : other).push_back(i);
+    if (other.empty()) continue;
+    const int64_t nq = static_cast<int64_t>(js.size()), ns = static_cast<int64_t>(same.size());
+    std::vector<int64_t> todo;
+    // The screen pays for a search against the other labels and a partition of this one; it
+    // wins when the other labels are the smaller part and this one is queried at scale.
+    const bool screen = ns > k + 1 && 2 * static_cast<int64_t>(other.size()) <= n &&
+                        static_cast<double>(ns) * ns / kCellRows < 0.5 * static_cast<double>(nq) * n;
+    if (!screen) {
+      todo = js;
+    } else {
+      std::vector<int64_t> qrows(nq), qpos(nq);
+      for (int64_t t = 0; t < nq; ++t) {
+        qrows[t] = qp[js[t]];
+        qpos[t] = std::lower_bound(same.begin(), same.end(), qrows[t]) - same.begin();
+      }
+      // A row is pure when k same-label rows lie strictly closer than its nearest other-label row.
+      const auto nearest_other = exact_search(x.index_select(0, index_tensor(other)).contiguous(),
+                                              x.index_select(0, index_tensor(qrows)).contiguous(), 1, {});
+      const auto proven =
+          prove_k_closer(x.index_select(0, index_tensor(same)).contiguous(), qpos, nearest_other.sq, k);
+      for (int64_t t = 0; t < nq; ++t)
+        if (!proven[t]) todo.push_back(js[t]);
+    }
+    if (todo.empty()) continue;
+    std::vector<int64_t> rows(todo.size());
+    for (size_t t = 0; t < todo.size(); ++t) rows[t] = qp[todo[t]];
+    const auto r = knn_excluding_self(x, index_tensor(rows), k);
+    const int64_t* ri = r.indices.data_ptr<int64_t>();
+    for (size_t t = 0; t < todo.size(); ++t) {
+      bool any = false;
+      for (int64_t j = 0; j < k; ++j) any |= yp[ri[t * k + j]] != label;
+      mixed[todo[t]] = any;
+      if (any) std::copy(ri + t * k, ri + (t + 1) * k, oi + todo[t] * k);
+    }
+  }
+  return out;
+}
+
+}  // namespace rebalance::neighbors
