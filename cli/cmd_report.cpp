@@ -7,13 +7,15 @@
 namespace rebalance::cli {
 
 void add_report_command(CLI::App& app, Action& action) {
-  auto* cmd = app.add_subcommand("report", "write a self-contained HTML report (tables, charts, samples) of results.jsonl");
+  auto* cmd =
+      app.add_subcommand("report", "write a self-contained HTML report (tables, charts, samples) of results.jsonl");
   static std::string results_path, output, level;
   static int64_t seed = -1;
   cmd->add_option("results", results_path, "results.jsonl written by `rebalance run`")->required();
   cmd->add_option("-o,--output", output, "HTML file to write (default: report.html beside the results)");
-  cmd->add_option("--level", level, "level label for the confusion matrices and PR curves (default: first level; "
-                                    "PR curves: every level)");
+  cmd->add_option("--level", level,
+                  "level label for the confusion matrices and PR curves (default: first level; "
+                  "PR curves: every level)");
   cmd->add_option("--seed", seed, "seed for the confusion matrices and PR curves (default: the lowest)")
       ->check(CLI::NonNegativeNumber);
   cmd->callback([&action] {

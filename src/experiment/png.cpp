@@ -25,7 +25,8 @@ void put_chunk(std::string& out, const char type[4], const std::string& data) {
   const size_t start = out.size();
   out.append(type, 4);
   out += data;
-  const auto crc = ::crc32(0L, reinterpret_cast<const Bytef*>(out.data() + start), static_cast<uInt>(out.size() - start));
+  const auto crc =
+      ::crc32(0L, reinterpret_cast<const Bytef*>(out.data() + start), static_cast<uInt>(out.size() - start));
   put_u32(out, static_cast<uint32_t>(crc));
 }
 
@@ -73,15 +74,15 @@ at::Tensor to_pixels(const at::Tensor& image, const char* who) {
   REBALANCE_CHECK(image.defined(), "{}: undefined image tensor", who);
   REBALANCE_CHECK(image.dim() == 2 || image.dim() == 3, "{}: expected an image [C, H, W] or [H, W], got {} dims {}",
                   who, image.dim(), image.sizes());
-  REBALANCE_CHECK(at::isFloatingType(image.scalar_type()), "{}: expected a floating point image in [0, 1], got {}",
-                  who, c10::toString(image.scalar_type()));
+  REBALANCE_CHECK(at::isFloatingType(image.scalar_type()), "{}: expected a floating point image in [0, 1], got {}", who,
+                  c10::toString(image.scalar_type()));
   const auto chw = image.dim() == 2 ? image.unsqueeze(0) : image;
   const int64_t c = chw.size(0), h = chw.size(1), w = chw.size(2);
   REBALANCE_CHECK(c == 1 || c == 3, "{}: expected 1 (grey) or 3 (RGB) channels, got {} (shape {})", who, c,
                   image.sizes());
   REBALANCE_CHECK(h > 0 && w > 0, "{}: empty image of shape {}", who, image.sizes());
-  REBALANCE_CHECK(h < (int64_t(1) << 31) && w < (int64_t(1) << 31), "{}: image of shape {} is too large for PNG",
-                  who, image.sizes());
+  REBALANCE_CHECK(h < (int64_t(1) << 31) && w < (int64_t(1) << 31), "{}: image of shape {} is too large for PNG", who,
+                  image.sizes());
   const auto cpu = chw.detach().to(at::kCPU, at::kFloat);
   REBALANCE_CHECK(at::isfinite(cpu).all().item<bool>(), "{}: image holds NaN or infinite values", who);
   return cpu.clamp(0.0, 1.0).mul(255.0).round().to(at::kByte).permute({1, 2, 0}).contiguous();
@@ -101,9 +102,9 @@ std::string encode_pixels(const at::Tensor& hwc) {
   std::string header;
   put_u32(header, static_cast<uint32_t>(w));
   put_u32(header, static_cast<uint32_t>(h));
-  header.push_back(8);                   // bit depth
-  header.push_back(c == 1 ? 0 : 2);      // colour type: grey or RGB
-  header.append(std::string(3, '\0'));   // deflate, adaptive filtering, no interlace
+  header.push_back(8);                  // bit depth
+  header.push_back(c == 1 ? 0 : 2);     // colour type: grey or RGB
+  header.append(std::string(3, '\0'));  // deflate, adaptive filtering, no interlace
   put_chunk(png, "IHDR", header);
   put_chunk(png, "IDAT", deflated);
   put_chunk(png, "IEND", "");
@@ -132,8 +133,8 @@ void write_image_grid_png(const std::string& path, const at::Tensor& images, int
   REBALANCE_CHECK(at::isFloatingType(images.scalar_type()),
                   "write_image_grid_png: expected floating point images in [0, 1], got {}",
                   c10::toString(images.scalar_type()));
-  REBALANCE_CHECK(c == 1 || c == 3, "write_image_grid_png: expected 1 (grey) or 3 (RGB) channels, got {} (shape {})",
-                  c, images.sizes());
+  REBALANCE_CHECK(c == 1 || c == 3, "write_image_grid_png: expected 1 (grey) or 3 (RGB) channels, got {} (shape {})", c,
+                  images.sizes());
   const int64_t cols = std::min(columns, n), rows = (n + cols - 1) / cols;
   // White separators: the digits and clothes of MNIST-like data sit on black, so black padding
   // would merge neighbouring tiles.

@@ -1,5 +1,6 @@
 #include "rebalance/experiment/report.hpp"
 
+#include <fmt/ranges.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -9,12 +10,10 @@
 #include <ctime>
 #include <filesystem>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
 #include <utility>
-
-#include <fmt/ranges.h>
-#include <nlohmann/json.hpp>
 
 #include "rebalance/core/atomic_file.hpp"
 #include "rebalance/core/error.hpp"
@@ -44,12 +43,23 @@ std::string html_escape(const std::string& text) {
   out.reserve(text.size());
   for (const char ch : text) {
     switch (ch) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += ch;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += ch;
     }
   }
   return out;
@@ -77,7 +87,8 @@ std::string base64(const std::string& bytes) {
 }
 
 void replace_all(std::string& s, const std::string& from, const std::string& to) {
-  for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size())) s.replace(at, from.size(), to);
+  for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size()))
+    s.replace(at, from.size(), to);
 }
 
 // JSON inside <script type="application/json">: "<" only ever occurs inside JSON strings, where
@@ -145,11 +156,11 @@ bool has_metric(const json& r, const std::string& metric) {
 struct Grid {
   std::vector<json> results;
   std::vector<std::string> methods, levels;  ///< in order of first appearance (the config's order)
-  std::vector<uint64_t> seeds;                ///< ascending
-  std::map<std::string, double> level_x;      ///< level label -> x position (minority or rho)
-  std::string x_title;                        ///< "minority size", "imbalance ratio rho", "level"
+  std::vector<uint64_t> seeds;               ///< ascending
+  std::map<std::string, double> level_x;     ///< level label -> x position (minority or rho)
+  std::string x_title;                       ///< "minority size", "imbalance ratio rho", "level"
   bool x_numeric = false, x_log = false;
-  bool binary = false;                        ///< every result has test scores (curves)
+  bool binary = false;  ///< every result has test scores (curves)
 };
 
 Grid read_grid(const std::string& results_path) {
@@ -165,8 +176,8 @@ Grid read_grid(const std::string& results_path) {
     const auto& r = g.results[i];
     REBALANCE_CHECK(r.is_object() && r.contains("method") && r["method"].is_string() && r.contains("level") &&
                         r["level"].is_string() && r.contains("metrics") && r["metrics"].is_object(),
-                    "{}:{}: not a result of `rebalance run` (needs \"method\", \"level\" and \"metrics\")", results_path,
-                    i + 1);
+                    "{}:{}: not a result of `rebalance run` (needs \"method\", \"level\" and \"metrics\")",
+                    results_path, i + 1);
     const auto method = r["method"].get<std::string>(), level = r["level"].get<std::string>();
     if (std::find(g.methods.begin(), g.methods.end(), method) == g.methods.end()) g.methods.push_back(method);
     if (std::find(g.levels.begin(), g.levels.end(), level) == g.levels.end()) g.levels.push_back(level);
@@ -242,6 +253,12 @@ json x_encoding(const Grid& g) {
   return x;
 }
 
+/// Methods by name in the config's order: a fixed scale domain gives each method the same colour
+/// in every chart and lets colour and dash legends merge into one.
+json method_encoding(const Grid& g) {
+  return {{"field", "method"}, {"type", "nominal"}, {"scale", {{"domain", g.methods}}}, {"title", "method"}};
+}
+
 json metric_chart(const ResultTable& t, const Grid& g) {
   json values = json::array();
   for (size_t i = 0; i < t.methods.size(); ++i)
@@ -263,27 +280,23 @@ json metric_chart(const ResultTable& t, const Grid& g) {
                                     {{"field", "mean"}, {"format", ".4f"}},
                                     {{"field", "std"}, {"format", ".4f"}},
                                     {{"field", "seeds"}}});
-  return {{"$schema", "https://vega.github.io/schema/vega-lite/v5.json"},
-          {"title", {{"text", title}, {"subtitle", "mean over seeds, bars: ± 1 std"}}},
-          {"width", 420},
-          {"height", 260},
-          {"data", {{"values", values}}},
-          {"encoding",
-           {{"x", x_encoding(g)},
-            {"color", {{"field", "method"}, {"type", "nominal"}, {"sort", t.methods}, {"title", "method"}}}}},
-          {"layer",
-           json::array({{{"mark", {{"type", "errorbar"}, {"ticks", true}}},
-                         {"encoding",
-                          {{"y", {{"field", "lo"}, {"type", "quantitative"}, {"title", t.metric}}},
-                           {"y2", {{"field", "hi"}}}}}},
-                        {{"mark", {{"type", "line"}, {"point", true}}},
-                         {"encoding",
-                          {{"y",
-                            {{"field", "mean"},
-                             {"type", "quantitative"},
-                             {"title", t.metric},
-                             {"scale", {{"zero", false}}}}},
-                           {"tooltip", tooltip}}}}})}};
+  return {
+      {"$schema", "https://vega.github.io/schema/vega-lite/v5.json"},
+      {"title", {{"text", title}, {"subtitle", "mean over seeds, bars: ± 1 std"}}},
+      {"width", 420},
+      {"height", 260},
+      {"data", {{"values", values}}},
+      {"encoding", {{"x", x_encoding(g)}, {"color", method_encoding(g)}}},
+      {"layer",
+       json::array(
+           {{{"mark", {{"type", "errorbar"}, {"ticks", true}}},
+             {"encoding",
+              {{"y", {{"field", "lo"}, {"type", "quantitative"}, {"title", t.metric}}}, {"y2", {{"field", "hi"}}}}}},
+            {{"mark", {{"type", "line"}, {"point", true}}},
+             {"encoding",
+              {{"y", {{"field", "mean"}, {"type", "quantitative"}, {"title", t.metric}, {"scale", {{"zero", false}}}}},
+               {"strokeDash", method_encoding(g)},
+               {"tooltip", tooltip}}}}})}};
 }
 
 /// Precision and recall at each score threshold where recall grows (the corners of the step
@@ -318,21 +331,26 @@ json pr_chart(const Grid& g, const std::vector<std::string>& levels, uint64_t se
       if (!r) continue;
       const auto curve = pr_curve(*r);
       for (size_t i = 0; i < curve.size(); ++i)
-        values.push_back({{"method", method}, {"level", level}, {"i", i}, {"recall", curve[i].first},
+        values.push_back({{"method", method},
+                          {"level", level},
+                          {"i", i},
+                          {"recall", curve[i].first},
                           {"precision", curve[i].second}});
     }
-  const json layer = {
-      {"width", levels.size() > 1 ? 300 : 420},
-      {"height", levels.size() > 1 ? 260 : 300},
-      {"mark", {{"type", "line"}, {"interpolate", "step-before"}, {"strokeWidth", 1.8}}},
-      {"encoding",
-       {{"x", {{"field", "recall"}, {"type", "quantitative"}, {"scale", {{"domain", {0, 1}}}}}},
-        {"y", {{"field", "precision"}, {"type", "quantitative"}, {"scale", {{"domain", {0, 1}}}}}},
-        {"order", {{"field", "i"}, {"type", "quantitative"}}},
-        {"color", {{"field", "method"}, {"type", "nominal"}, {"sort", g.methods}}},
-        {"tooltip", json::array({{{"field", "method"}},
-                                 {{"field", "recall"}, {"format", ".3f"}},
-                                 {{"field", "precision"}, {"format", ".3f"}}})}}}};
+  const json layer = {{"width", levels.size() > 1 ? 300 : 420},
+                      {"height", levels.size() > 1 ? 260 : 300},
+                      {"mark", {{"type", "line"}, {"interpolate", "step-before"}, {"strokeWidth", 1.8}}},
+                      {"encoding",
+                       {{"x", {{"field", "recall"}, {"type", "quantitative"}, {"scale", {{"domain", {0, 1}}}}}},
+                        {"y", {{"field", "precision"}, {"type", "quantitative"}, {"scale", {{"domain", {0, 1}}}}}},
+                        {"order", {{"field", "i"}, {"type", "quantitative"}}},
+                        {"color", method_encoding(g)},
+                        // Methods that share a model (a threshold rule on the plain one) draw the same curve:
+                        // dashes keep the one underneath visible.
+                        {"strokeDash", method_encoding(g)},
+                        {"tooltip", json::array({{{"field", "method"}},
+                                                 {{"field", "recall"}, {"format", ".3f"}},
+                                                 {{"field", "precision"}, {"format", ".3f"}}})}}}};
   json spec = {{"$schema", "https://vega.github.io/schema/vega-lite/v5.json"},
                {"title",
                 {{"text", fmt::format("precision-recall of class \"{}\", seed {}", positive, seed)},
@@ -385,25 +403,23 @@ json confusion_chart(const Grid& g, const std::string& level, uint64_t seed) {
             {"encoding",
              {{"x", {{"field", "predicted"}, {"type", "nominal"}, {"sort", axis_sort}, {"axis", {{"labelAngle", 0}}}}},
               {"y", {{"field", "true"}, {"type", "nominal"}, {"sort", axis_sort}}}}},
-            {"layer",
-             json::array(
-                 {{{"mark", "rect"},
-                   {"encoding",
-                    {{"color",
-                      {{"field", "share"},
-                       {"type", "quantitative"},
-                       {"scale", {{"domain", {0, 1}}, {"scheme", "blues"}}},
-                       {"title", "share of row"}}},
-                     {"tooltip", json::array({{{"field", "true"}},
-                                              {{"field", "predicted"}},
-                                              {{"field", "count"}},
-                                              {{"field", "share"}, {"format", ".3f"}}})}}}},
-                  {{"mark", {{"type", "text"}, {"fontSize", classes.size() > 4 ? 9 : 13}}},
-                   {"encoding",
-                    {{"text", {{"field", "count"}, {"type", "quantitative"}}},
-                     {"color",
-                      {{"condition", {{"test", "datum.share > 0.5"}, {"value", "white"}}},
-                       {"value", "black"}}}}}}})}}}};
+            {"layer", json::array({{{"mark", "rect"},
+                                    {"encoding",
+                                     {{"color",
+                                       {{"field", "share"},
+                                        {"type", "quantitative"},
+                                        {"scale", {{"domain", {0, 1}}, {"scheme", "blues"}}},
+                                        {"title", "share of row"}}},
+                                      {"tooltip", json::array({{{"field", "true"}},
+                                                               {{"field", "predicted"}},
+                                                               {{"field", "count"}},
+                                                               {{"field", "share"}, {"format", ".3f"}}})}}}},
+                                   {{"mark", {{"type", "text"}, {"fontSize", classes.size() > 4 ? 9 : 13}}},
+                                    {"encoding",
+                                     {{"text", {{"field", "count"}, {"type", "quantitative"}}},
+                                      {"color",
+                                       {{"condition", {{"test", "datum.share > 0.5"}, {"value", "white"}}},
+                                        {"value", "black"}}}}}}})}}}};
 }
 
 std::string now_utc() {
@@ -464,10 +480,11 @@ std::string methods_html(const Grid& g, const std::string& level, uint64_t seed)
       return v.empty() ? std::string("–") : "<code>" + html_escape(v) + "</code>";
     };
     auto mean = [&](int k) { return n > 0 ? fmt::format("{:.2f}", sums[k] / double(n)) : std::string("–"); };
-    out += fmt::format("<tr><th>{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
-                       "<td>{}</td></tr>\n",
-                       html_escape(method), field("sampler"), field("loss"), field("batch_policy"), field("decision"),
-                       html_escape(counts), mean(0), mean(1), mean(2));
+    out += fmt::format(
+        "<tr><th>{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
+        "<td>{}</td></tr>\n",
+        html_escape(method), field("sampler"), field("loss"), field("batch_policy"), field("decision"),
+        html_escape(counts), mean(0), mean(1), mean(2));
   }
   return out + "</tbody>\n</table>\n<p class=\"note\">Times are means over all cells of the method, in seconds.</p>\n";
 }
@@ -489,8 +506,9 @@ std::string samples_html(const fs::path& dir) {
   std::string out = "<div class=\"samples\">\n";
   for (const auto& p : pngs) {
     const auto name = html_escape(p.filename().string());
-    out += fmt::format("<figure><img src=\"data:image/png;base64,{}\" alt=\"{}\"><figcaption>{}</figcaption></figure>\n",
-                       base64(read_file(p.string())), name, name);
+    out +=
+        fmt::format("<figure><img src=\"data:image/png;base64,{}\" alt=\"{}\"><figcaption>{}</figcaption></figure>\n",
+                    base64(read_file(p.string())), name, name);
   }
   return out + "</div>\n";
 }
@@ -500,7 +518,8 @@ std::string machine_html(const Grid& g, const std::string& results_path) {
   struct utsname u {};
   const std::string os = ::uname(&u) == 0 ? fmt::format("{} {} {}", u.sysname, u.release, u.machine) : "unknown";
   std::string packages;
-  for (const auto& p : vega_packages()) packages += (packages.empty() ? "" : ", ") + fmt::format("{}@{}", p.name, p.version);
+  for (const auto& p : vega_packages())
+    packages += (packages.empty() ? "" : ", ") + fmt::format("{}@{}", p.name, p.version);
   const std::pair<std::string, std::string> rows[] = {
       {"versions of the run", unique_values(g, "versions")},
       {"report written by", fmt::format("rebalance {} / libtorch {}", s.rebalance_version, s.torch_version)},
@@ -514,7 +533,8 @@ std::string machine_html(const Grid& g, const std::string& results_path) {
   };
   std::string out = "<table class=\"plain kv\">\n";
   for (const auto& [k, v] : rows) out += "<tr><th>" + html_escape(k) + "</th><td>" + html_escape(v) + "</td></tr>\n";
-  return out + "</table>\n<p class=\"note\">The host, cores and date are those of the machine that wrote this report.</p>\n";
+  return out +
+         "</table>\n<p class=\"note\">The host, cores and date are those of the machine that wrote this report.</p>\n";
 }
 
 std::string config_html(const Grid& g, const fs::path& dir) {
@@ -558,7 +578,7 @@ td.best { background: #dff3e4; }
 .chart { background: #fff; border: 1px solid #d8dde6; padding: 10px; min-height: 60px; }
 .samples { display: flex; flex-wrap: wrap; gap: 18px; }
 figure { margin: 0; background: #fff; border: 1px solid #d8dde6; padding: 8px; }
-figure img { image-rendering: pixelated; max-width: 620px; display: block; }
+figure img { image-rendering: pixelated; min-width: 160px; max-width: 620px; height: auto; display: block; }
 figcaption { font-size: 13px; color: #333; margin-top: 4px; font-family: ui-monospace, monospace; }
 pre.config { background: #fff; border: 1px solid #d8dde6; padding: 10px 14px; overflow-x: auto; font-size: 13px; }
 )css";
@@ -672,8 +692,9 @@ void write_report(const std::string& results_path, const std::string& html_path,
                       html_escape(unique_values(g, "config_hash")), html_escape(now_utc()));
   html += "<nav><a href=\"#tables\">Tables</a><a href=\"#metrics\">Metrics</a>";
   if (g.binary) html += "<a href=\"#pr\">Precision-recall</a>";
-  html += "<a href=\"#confusion\">Confusion</a><a href=\"#samples\">Samples</a><a href=\"#methods\">Methods</a>"
-          "<a href=\"#machine\">Machine</a><a href=\"#config\">Config</a></nav>\n";
+  html +=
+      "<a href=\"#confusion\">Confusion</a><a href=\"#samples\">Samples</a><a href=\"#methods\">Methods</a>"
+      "<a href=\"#machine\">Machine</a><a href=\"#config\">Config</a></nav>\n";
   html += "<section id=\"tables\"><h2>Tables</h2>\n" + tables + "</section>\n";
   html += "<section id=\"metrics\"><h2>Metrics against " + html_escape(g.x_title) + "</h2>\n<div class=\"charts\">\n" +
           metric_charts + "</div></section>\n";
@@ -690,7 +711,8 @@ void write_report(const std::string& results_path, const std::string& html_path,
   html += "<script type=\"application/json\" id=\"chart-specs\">" + script_json(specs) + "</script>\n";
   html += scripts;
   html += std::string("<script>") + kRenderCharts + "</script>\n</body>\n</html>\n";
-  write_atomic(html_path, [&](std::ostream& out) { out << html; }, false);
+  write_atomic(
+      html_path, [&](std::ostream& out) { out << html; }, false);
 }
 
 }  // namespace rebalance

@@ -4,12 +4,17 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <map>
 #include <vector>
 
 #include "rebalance/core/error.hpp"
+#include <chrono>
+#include <cstdio>
+static double dbgw(){return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();}
 
 namespace rebalance::neighbors {
 
@@ -20,7 +25,11 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 constexpr double kUnitRoundoff32 = 5.97e-8;
 /// Rows kept per query in the float32 pass beyond the k wanted: the margin that lets most rows
 /// be certified from the first pass.
-constexpr int64_t kExtra = 8;
+constexpr int64_t kExtra = 3;
+/// Base rows per block of the float32 pass (a multiple of 32; 1024 x 30 features is 120 KB, at
+/// home in L2 while a group of queries runs over it), and queries per unit of work.
+constexpr int64_t kBlockRows = 1024;
+constexpr int64_t kQueryGroup = 64;
 /// Rows per cell of a partition: small enough that searching a few cells is cheap, large enough
 /// that a row's own cell usually holds rows nearly as close as its true nearest.
 constexpr int64_t kCellRows = 64;
@@ -28,6 +37,18 @@ constexpr int64_t kCellRows = 64;
 /// settles are searched in full.
 constexpr int64_t kStages = 3;
 constexpr int64_t kProbes[kStages] = {1, 12, 64};
+
+/// body(i) for i in [0, n) on the intra-op threads, indices handed out one at a time: a thread
+/// slowed by the machine's other work does not hold the rest up, as a static split would.
+template <class Body>
+void dynamic_for(int64_t n, const Body& body) {
+  if (n <= 0) return;
+  std::atomic<int64_t> next{0};
+  const int64_t workers = std::min<int64_t>(at::get_num_threads(), n);
+  at::parallel_for(0, workers, 1, [&](int64_t, int64_t) {
+    for (int64_t i = next++; i < n; i = next++) body(i);
+  });
+}
 
 /// k smallest (value, index) pairs of a stream, sorted; equal values keep the earlier index.
 struct TopK {
@@ -46,33 +67,63 @@ struct TopK {
   }
 };
 
-/// Offers a row of a distance tile (tile[j] + bn[j] = |q - b_j|^2 - |q|^2) to a query's top m,
-/// skipping base row `self`. Almost every value loses to the current m-th, so sixteen are
-/// compared at a time and looked at closer only when one wins; compiled for AVX-512 and AVX2
-/// too, the machine's best chosen at load time.
-__attribute__((target_clones("avx512f", "avx2", "default"))) void scan_row(const float* row, const float* bn,
-                                                                          int64_t w, int64_t b0, int64_t self,
-                                                                          float* val, int64_t* idx, int64_t m) {
+/// Offers a row of squared distances (base rows b0, b0 + 1, ...) to a query's top m, skipping
+/// base row `self`. Almost every value loses to the current m-th, so sixteen are counted at a
+/// time, and looked at closer only when one wins; compiled for AVX-512 and AVX2 too, the
+/// machine's best chosen at load time.
+__attribute__((target_clones("avx512f", "avx2", "default"))) void scan_row(const float* row, int64_t w, int64_t b0,
+                                                                          int64_t self, float* val, int64_t* idx,
+                                                                          int64_t m) {
   TopK top{val, idx, m};
   float thr = val[m - 1];
-  int64_t j = 0;
-  for (; j + 16 <= w; j += 16) {
-    int wins = 0;
-    for (int u = 0; u < 16; ++u) wins += (row[j + u] + bn[j + u]) < thr;
+  for (int64_t j = 0; j < w; j += 16) {
+    const int64_t len = std::min<int64_t>(16, w - j);
+    int64_t wins = 0;  // a counting loop of unknown length is what the vectoriser takes
+    for (int64_t u = 0; u < len; ++u) wins += row[j + u] < thr;
     if (wins == 0) continue;
-    for (int u = 0; u < 16; ++u) {
-      const float v = row[j + u] + bn[j + u];
+    for (int64_t u = 0; u < len; ++u) {
+      const float v = row[j + u];
       if (v < thr && b0 + j + u != self) {
         top.push(v, b0 + j + u);
         thr = val[m - 1];
       }
     }
   }
-  for (; j < w; ++j) {
-    const float v = row[j] + bn[j];
-    if (v < thr && b0 + j != self) {
-      top.push(v, b0 + j);
-      thr = val[m - 1];
+}
+
+typedef float Floats16 __attribute__((vector_size(64)));
+
+/// Scores of four queries against a block of base rows stored feature-major (b[j * stride + r],
+/// stride a multiple of 32): out[i * stride + r] = bn[r] - 2 q_i . b_r, which is |q_i - b_r|^2
+/// less the constant |q_i|^2. A register tile of 4 queries x 32 rows: eight independent
+/// multiply-adds per two loads, so the loop runs at the multiply-add rate.
+__attribute__((target_clones("avx512f", "avx2", "default"))) void block_scores(
+    const float* q0, const float* q1, const float* q2, const float* q3, const float* b, const float* bn, int64_t d,
+    int64_t stride, float* out) {
+  for (int64_t r = 0; r < stride; r += 32) {
+    Floats16 a00 = {}, a01 = {}, a10 = {}, a11 = {}, a20 = {}, a21 = {}, a30 = {}, a31 = {};
+    for (int64_t j = 0; j < d; ++j) {
+      Floats16 v0, v1;
+      std::memcpy(&v0, b + j * stride + r, sizeof v0);
+      std::memcpy(&v1, b + j * stride + r + 16, sizeof v1);
+      const float x0 = q0[j], x1 = q1[j], x2 = q2[j], x3 = q3[j];
+      a00 += x0 * v0;
+      a01 += x0 * v1;
+      a10 += x1 * v0;
+      a11 += x1 * v1;
+      a20 += x2 * v0;
+      a21 += x2 * v1;
+      a30 += x3 * v0;
+      a31 += x3 * v1;
+    }
+    Floats16 n0, n1;
+    std::memcpy(&n0, bn + r, sizeof n0);
+    std::memcpy(&n1, bn + r + 16, sizeof n1);
+    const Floats16 res[8] = {n0 - 2.0f * a00, n1 - 2.0f * a01, n0 - 2.0f * a10, n1 - 2.0f * a11,
+                             n0 - 2.0f * a20, n1 - 2.0f * a21, n0 - 2.0f * a30, n1 - 2.0f * a31};
+    for (int64_t u = 0; u < 4; ++u) {
+      std::memcpy(out + u * stride + r, &res[2 * u], sizeof res[0]);
+      std::memcpy(out + u * stride + r + 16, &res[2 * u + 1], sizeof res[0]);
     }
   }
 }
@@ -95,11 +146,13 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void add_squared_di
 /// squared_distance's arithmetic, ties to the lower base index), skipping base row `self[i]` for
 /// query i where self is given (-1: none).
 ///
-/// A float32 pass (one GEMM per tile, |b|^2 - 2 q.b on data centred on the base mean) keeps
-/// k + kExtra candidates per query; a query whose k-th and last candidates are further apart than
-/// twice the rounding bound is settled by ranking its candidates exactly. The rest get a second
-/// pass that keeps every row within that bound of the k-th, then ranked exactly; only data with
-/// masses of equidistant rows makes that pass large.
+/// A float32 pass (block_scores: |b|^2 - 2 q.b on data centred on the base mean, the centring
+/// shrinking the norms and with them the rounding bound) keeps k + kExtra candidates per query; a
+/// query whose k-th and last candidates are further apart than twice the rounding bound is settled
+/// by ranking its candidates exactly. The rest get a second pass that keeps every row within that
+/// bound of the k-th, then ranked exactly; only masses of (nearly) equidistant rows make that pass
+/// large. The work is split over query groups handed out one at a time, and nothing here calls
+/// into the BLAS, whose own threads would compete with them.
 struct ExactSearch {
   std::vector<int64_t> idx;  ///< [Q * k] base positions, -1 where fewer than k exist
   std::vector<double> sq;    ///< [Q * k] squared distances
@@ -115,82 +168,84 @@ ExactSearch exact_search(const at::Tensor& base, const at::Tensor& query, int64_
   const float* qp = query.data_ptr<float>();
   auto self_of = [&](int64_t i) { return self.empty() ? int64_t(-1) : self[i]; };
 
-  // Centring shrinks the norms, and with them the rounding bound. Computed in one pass per matrix,
-  // without float64 copies of the data.
+  double E0=dbgw();
   std::vector<double> mean(d, 0.0);
   for (int64_t i = 0; i < nb; ++i)
     for (int64_t j = 0; j < d; ++j) mean[j] += bp[i * d + j];
   for (auto& v : mean) v /= static_cast<double>(nb);
-  auto centre = [&](const float* src, int64_t rows, double scale, at::Tensor& dst, std::vector<double>& norm) {
-    dst = torch::empty({rows, d}, torch::kFloat32);
-    norm.assign(rows, 0.0);
-    float* o = dst.data_ptr<float>();
-    at::parallel_for(0, rows, 4096, [&](int64_t r0, int64_t r1) {
-      for (int64_t i = r0; i < r1; ++i) {
+  // The base, centred, in blocks of kBlockRows rows, each feature-major and padded to a multiple
+  // of 32 rows (padding far away and never offered to a query), with the rows' squared norms.
+  const int64_t blocks = (nb + kBlockRows - 1) / kBlockRows;
+  const int64_t stride = (std::min(kBlockRows, nb) + 31) / 32 * 32;
+  std::vector<float> bt(blocks * d * stride), bn(blocks * stride, 1e30f);
+  std::vector<double> bn_max_of(blocks, 0.0);
+  at::parallel_for(0, blocks, 1, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c) {
+      float* blk = bt.data() + c * d * stride;
+      const int64_t r0 = c * kBlockRows, w = std::min(kBlockRows, nb - r0);
+      for (int64_t r = 0; r < stride; ++r) {
         double n2 = 0.0;
         for (int64_t j = 0; j < d; ++j) {
-          const double c = static_cast<double>(src[i * d + j]) - mean[j];
-          n2 += c * c;
-          o[i * d + j] = static_cast<float>(c * scale);
+          const double v = r < w ? static_cast<double>(bp[(r0 + r) * d + j]) - mean[j] : 0.0;
+          blk[j * stride + r] = static_cast<float>(v);
+          n2 += v * v;
         }
-        norm[i] = n2;
+        if (r < w) {
+          bn[c * stride + r] = static_cast<float>(n2);
+          bn_max_of[c] = std::max(bn_max_of[c], n2);
+        }
+      }
+    }
+  });
+  const double bn_max = *std::max_element(bn_max_of.begin(), bn_max_of.end());
+  std::vector<float> qc(nq * d);
+  std::vector<double> qn(nq, 0.0);
+  at::parallel_for(0, nq, 1024, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i)
+      for (int64_t j = 0; j < d; ++j) {
+        const double v = static_cast<double>(qp[i * d + j]) - mean[j];
+        qc[i * d + j] = static_cast<float>(v);
+        qn[i] += v * v;
+      }
+  });
+  // |score - (|q - b|^2 - |q|^2)| stays below this for every pair (rounding of the centring, the
+  // dot product and the norms, with a factor two to spare).
+  auto tol_of = [&](int64_t i) { return (2.0 * d + 16.0) * kUnitRoundoff32 * (qn[i] + bn_max) + 1e-30; };
+
+  // Runs visit(query, scores, b0, width) for every query of `rows` against every base block.
+  auto sweep = [&](const std::vector<int64_t>& rows, auto&& visit) {
+    const int64_t n_rows = static_cast<int64_t>(rows.size());
+    dynamic_for((n_rows + kQueryGroup - 1) / kQueryGroup, [&](int64_t g) {
+      thread_local std::vector<float> score;
+      score.resize(4 * stride);
+      const int64_t g0 = g * kQueryGroup, g1 = std::min(n_rows, g0 + kQueryGroup);
+      for (int64_t c = 0; c < blocks; ++c) {
+        const float* blk = bt.data() + c * d * stride;
+        const int64_t b0 = c * kBlockRows, w = std::min(kBlockRows, nb - b0);
+        for (int64_t i = g0; i < g1; i += 4) {
+          const float* q[4];
+          for (int64_t u = 0; u < 4; ++u) q[u] = qc.data() + rows[std::min(i + u, g1 - 1)] * d;
+          block_scores(q[0], q[1], q[2], q[3], blk, bn.data() + c * stride, d, stride, score.data());
+          for (int64_t u = 0; u < 4 && i + u < g1; ++u) visit(rows[i + u], score.data() + u * stride, b0, w);
+        }
       }
     });
   };
-  at::Tensor bc, qc;
-  std::vector<double> bn64, qn;
-  centre(bp, nb, 1.0, bc, bn64);
-  // -2 q, exact in float32, so the GEMM gives the cross term of |q - b|^2 directly.
-  centre(qp, nq, -2.0, qc, qn);
-  std::vector<float> bn(nb);
-  for (int64_t i = 0; i < nb; ++i) bn[i] = static_cast<float>(bn64[i]);
-  const double bn_max = *std::max_element(bn64.begin(), bn64.end());
-  const double* qnp = qn.data();
-  const float* bnp = bn.data();
-  const auto bct = bc.t();
-  auto tol_of = [&](int64_t i) { return (2.0 * d + 16.0) * kUnitRoundoff32 * (qnp[i] + bn_max) + 1e-30; };
 
+  double E1=dbgw();
+  // Pass 1: top m per query.
   const int64_t m = std::min(nb, k + kExtra);
   std::vector<float> top_v(nq * m, std::numeric_limits<float>::infinity());
   std::vector<int64_t> top_i(nq * m, -1);
-  // A 256 x 1024 tile (1 MB) stays in cache between the GEMM that writes it and the scan.
-  const int64_t bb = 1024;
-  // Query blocks are the unit of work: each thread runs its own GEMMs and scans, no sync per tile.
-  const int64_t threads = at::get_num_threads();
-  const int64_t bq = std::clamp<int64_t>((nq + 2 * threads - 1) / (2 * threads), 16, 256);
-
-  auto scan_blocks = [&](const std::vector<int64_t>& rows, auto&& visit) {
-    const int64_t n_rows = static_cast<int64_t>(rows.size());
-    const int64_t nblk = (n_rows + bq - 1) / bq;
-    at::parallel_for(0, nblk, 1, [&](int64_t k0, int64_t k1) {
-      auto tile = torch::empty({bq, std::min(nb, bb)}, torch::kFloat32);
-      std::vector<int64_t> r_idx;
-      for (int64_t blk = k0; blk < k1; ++blk) {
-        const int64_t r0 = blk * bq, r1 = std::min(n_rows, r0 + bq);
-        r_idx.assign(rows.begin() + r0, rows.begin() + r1);
-        const auto qblock = qc.index_select(0, torch::from_blob(r_idx.data(), {r1 - r0}, torch::kInt64));
-        for (int64_t b0 = 0; b0 < nb; b0 += bb) {
-          const int64_t b1 = std::min(nb, b0 + bb), w = b1 - b0;
-          auto t = tile.slice(0, 0, r1 - r0).slice(1, 0, w);
-          at::mm_out(t, qblock, bct.slice(1, b0, b1));
-          const float* tp = t.data_ptr<float>();
-          const int64_t stride = t.stride(0);
-          for (int64_t r = 0; r < r1 - r0; ++r) visit(r_idx[r], tp + r * stride, b0, w);
-        }
-      }
-    });
-  };
-
-  // Pass 1: top m per query.
   std::vector<int64_t> all_rows(nq);
   for (int64_t i = 0; i < nq; ++i) all_rows[i] = i;
-  scan_blocks(all_rows, [&](int64_t i, const float* row, int64_t b0, int64_t w) {
-    scan_row(row, bnp + b0, w, b0, self_of(i), top_v.data() + i * m, top_i.data() + i * m, m);
+  sweep(all_rows, [&](int64_t i, const float* row, int64_t b0, int64_t w) {
+    scan_row(row, w, b0, self_of(i), top_v.data() + i * m, top_i.data() + i * m, m);
   });
 
   // Settle the certified queries; list the others.
-  std::vector<int64_t> unsettled;
   std::vector<double> limit(nq, 0.0);
+  std::vector<char> certified(nq, 1);
   auto finish = [&](int64_t i, std::vector<std::pair<double, int64_t>>& cand) {
     const int64_t take = std::min<int64_t>(k, static_cast<int64_t>(cand.size()));
     std::partial_sort(cand.begin(), cand.begin() + take, cand.end());
@@ -199,38 +254,36 @@ ExactSearch exact_search(const at::Tensor& base, const at::Tensor& query, int64_
       out.idx[i * k + j] = cand[j].second;
     }
   };
-  {
-    std::vector<char> certified(nq, 1);
-    at::parallel_for(0, nq, 64, [&](int64_t i0, int64_t i1) {
-      std::vector<std::pair<double, int64_t>> cand;
-      for (int64_t i = i0; i < i1; ++i) {
-        const float* v = top_v.data() + i * m;
-        const int64_t* id = top_i.data() + i * m;
-        const bool full = id[m - 1] < 0;  // fewer than m rows exist: all of them are here
-        limit[i] = (k <= m ? static_cast<double>(v[std::min(k, m) - 1]) : kInf) + 2.0 * tol_of(i);
-        if (!full && !(static_cast<double>(v[m - 1]) > limit[i])) {
-          certified[i] = 0;
-          continue;
-        }
-        cand.clear();
-        for (int64_t j = 0; j < m && id[j] >= 0; ++j)
-          cand.emplace_back(squared_distance(qp + i * d, bp + id[j] * d, d), id[j]);
-        finish(i, cand);
+  at::parallel_for(0, nq, 64, [&](int64_t i0, int64_t i1) {
+    std::vector<std::pair<double, int64_t>> cand;
+    for (int64_t i = i0; i < i1; ++i) {
+      const float* v = top_v.data() + i * m;
+      const int64_t* id = top_i.data() + i * m;
+      const bool full = id[m - 1] < 0;  // fewer than m rows exist: all of them are here
+      limit[i] = (k <= m ? static_cast<double>(v[std::min(k, m) - 1]) : kInf) + 2.0 * tol_of(i);
+      if (!full && !(static_cast<double>(v[m - 1]) > limit[i])) {
+        certified[i] = 0;
+        continue;
       }
-    });
-    for (int64_t i = 0; i < nq; ++i)
-      if (!certified[i]) unsettled.push_back(i);
-  }
+      cand.clear();
+      for (int64_t j = 0; j < m && id[j] >= 0; ++j)
+        cand.emplace_back(squared_distance(qp + i * d, bp + id[j] * d, d), id[j]);
+      finish(i, cand);
+    }
+  });
+  std::vector<int64_t> unsettled;
+  for (int64_t i = 0; i < nq; ++i)
+    if (!certified[i]) unsettled.push_back(i);
+  std::fprintf(stderr,"DBG es nq %lld nb %lld k %lld layout %.3f pass1+settle %.3f unsettled %zu\n",(long long)nq,(long long)nb,(long long)k,E1-E0,dbgw()-E1,unsettled.size());
   if (unsettled.empty()) return out;
 
   // Pass 2: every row within the bound of the k-th, for the unsettled queries.
   std::vector<std::vector<int64_t>> near(nq);
-  scan_blocks(unsettled, [&](int64_t i, const float* row, int64_t b0, int64_t w) {
-    const float* bnb = bnp + b0;
+  sweep(unsettled, [&](int64_t i, const float* row, int64_t b0, int64_t w) {
     const double lim = limit[i];
     const int64_t me = self_of(i);
     for (int64_t j = 0; j < w; ++j)
-      if (static_cast<double>(row[j] + bnb[j]) <= lim && b0 + j != me) near[i].push_back(b0 + j);
+      if (static_cast<double>(row[j]) <= lim && b0 + j != me) near[i].push_back(b0 + j);
   });
   at::parallel_for(0, static_cast<int64_t>(unsettled.size()), 16, [&](int64_t u0, int64_t u1) {
     std::vector<std::pair<double, int64_t>> cand;
@@ -244,7 +297,6 @@ ExactSearch exact_search(const at::Tensor& base, const at::Tensor& query, int64_
   });
   return out;
 }
-
 
 /// exact_search on tensors: [Q, k] indices and distances.
 KnnResult exact_knn(const at::Tensor& base, const at::Tensor& query, int64_t k) {
@@ -328,7 +380,9 @@ std::vector<char> prove_k_closer(const at::Tensor& xs, const std::vector<int64_t
   std::vector<char> proven(nq, 0);
   if (nq == 0 || ns <= k) return proven;
   const float* xp = xs.data_ptr<float>();
+  double P0=dbgw();
   const Cells cells = make_cells(xs);
+  std::fprintf(stderr,"DBG make_cells %.3f\n",dbgw()-P0);
   const int64_t n_cells = static_cast<int64_t>(cells.start.size()) - 1;
   // Each cell's rows stored feature-major, so distances to a cell vectorise across its rows.
   std::vector<float> xt(ns * d);
@@ -356,12 +410,16 @@ std::vector<char> prove_k_closer(const at::Tensor& xs, const std::vector<int64_t
   // Each stage bounds the k-th nearest distance of the queries still open by their k nearest
   // rows (picked in float32) among the cells nearest the query's cell; the picked rows are then
   // measured exactly, since any k rows bound the k-th distance from above.
+  std::fprintf(stderr,"DBG prep %.3f\n",dbgw()-P0);
   for (int64_t stage = 0; stage < kStages; ++stage) {
+    double S0=dbgw();
     const int64_t probes = std::min(kProbes[stage], n_cells);
-    at::parallel_for(0, static_cast<int64_t>(busy.size()), 1, [&](int64_t b0, int64_t b1) {
-      std::vector<float> acc, best_v(k);
-      std::vector<int64_t> best_j(k);
-      for (int64_t bi = b0; bi < b1; ++bi) {
+    dynamic_for(static_cast<int64_t>(busy.size()), [&](int64_t bi) {
+      thread_local std::vector<float> acc, best_v;
+      thread_local std::vector<int64_t> best_j;
+      best_v.resize(k);
+      best_j.resize(k);
+      {
         const int64_t c = busy[bi];
         for (auto t : open_in[c]) {
           if (proven[t]) continue;
@@ -384,6 +442,7 @@ std::vector<char> prove_k_closer(const at::Tensor& xs, const std::vector<int64_t
         }
       }
     });
+    std::fprintf(stderr,"DBG stage %lld %.3f\n",(long long)stage,dbgw()-S0);
   }
   return proven;
 }

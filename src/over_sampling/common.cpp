@@ -59,19 +59,17 @@ void interpolate_into(float* out, const at::Tensor& a, const std::vector<int64_t
                       const std::vector<int64_t>& b_rows, const std::vector<double>& steps) {
   const int64_t m = static_cast<int64_t>(a_rows.size()), d = a.size(1);
   REBALANCE_CHECK(b_rows.size() == a_rows.size() && steps.size() == a_rows.size(),
-                  "interpolate: {} rows, {} neighbours, {} steps", a_rows.size(), b_rows.size(), steps.size());
+                  "interpolate_into: {} rows, {} neighbours, {} steps", a_rows.size(), b_rows.size(), steps.size());
   const float* pa = a.data_ptr<float>();
   const float* pb = b.data_ptr<float>();
   at::parallel_for(0, m, 2048, [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
       const float* ra = pa + a_rows[r] * d;
       const float* rb = pb + b_rows[r] * d;
-      const double s = steps[r];
+      // float32 arithmetic, as imbalanced-learn's float32 differences, so the loop vectorises.
+      const float s = static_cast<float>(steps[r]);
       float* ro = out + r * d;
-      for (int64_t j = 0; j < d; ++j) {
-        const double va = ra[j];
-        ro[j] = static_cast<float>(va + s * (static_cast<double>(rb[j]) - va));
-      }
+      for (int64_t j = 0; j < d; ++j) ro[j] = ra[j] + s * (rb[j] - ra[j]);
     }
   });
 }

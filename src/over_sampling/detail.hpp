@@ -44,9 +44,8 @@ struct Draws {
 };
 Draws draw_pairs(int64_t n_rows, int64_t k, int64_t count, double step_size, Rng& rng);
 
-/// Writes new_i = a[a_rows_i] + step_i * (b[b_rows_i] - a[a_rows_i]) to row i of `out`, computed
-/// in float64 and stored as float32, rows split over threads (the bytes do not depend on the
-/// thread count).
+/// Writes new_i = a[a_rows_i] + step_i * (b[b_rows_i] - a[a_rows_i]) to row i of `out` in float32,
+/// rows split over threads (the bytes do not depend on the thread count).
 /// @param out    [M, D] float32 destination, row-major
 /// @param a      [Na, D] float32, contiguous, CPU
 /// @param a_rows [M] positions in `a`

@@ -76,7 +76,7 @@ void add_over_samplers(std::vector<SamplerInfo>& out) {
                  }});
   out.push_back({"smotenc", "SMOTENC", {"smote_nc"}, SamplingType::Over,
                  "SMOTE for continuous plus categorical columns (categories: most frequent among neighbours)",
-                 {{"categorical_features", "", "indices of the categorical columns, e.g. [0,3] (required)"},
+                 {{"categorical_features", "", "indices of the categorical columns, e.g. [0,3]"},
                   {"k_neighbors", "5", "same-class nearest neighbours to interpolate towards"}},
                  [](const Params& p, const SamplingStrategy& s, uint64_t seed) -> std::unique_ptr<Sampler> {
                    return std::make_unique<SMOTENC>(

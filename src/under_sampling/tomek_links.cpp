@@ -3,9 +3,6 @@
 #include <torch/torch.h>
 
 #include <algorithm>
-#include <cstdio>
-#include <ctime>
-static double dbg_cpu(){timespec ts; clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts); return ts.tv_sec + 1e-9 * ts.tv_nsec;}
 
 #include "rebalance/neighbors/search.hpp"
 #include "rebalance/sampling/util.hpp"
@@ -45,9 +42,7 @@ at::Tensor tomek_links_mask(const at::Tensor& x, const std::vector<int64_t>& y, 
   std::vector<int64_t> outside;
   for (int64_t i = 0; i < n; ++i)
     if (y[i] != major) outside.push_back(i);
-  double T0 = dbg_cpu();
   search(outside);
-  double T1 = dbg_cpu();
 
   // Partners in the largest class: only the nearest row pointing at one can be its nearest
   // neighbour; most are shown to have a closer row by a cheap search of their own region of
@@ -80,9 +75,7 @@ at::Tensor tomek_links_mask(const at::Tensor& x, const std::vector<int64_t>& y, 
       if (!cp[i]) open.push_back(partners[i]);
     partners.swap(open);
   }
-  double T2 = dbg_cpu();
   search(partners);
-  std::fprintf(stderr, "DBG tomek outside %zu: %.2f proof %.2f full partners %zu: %.2f\n", outside.size(), T1-T0, T2-T1, partners.size(), dbg_cpu()-T2);
 
   bool* m = mask.data_ptr<bool>();
   for (auto q : outside) {

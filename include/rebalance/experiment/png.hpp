@@ -2,10 +2,10 @@
 // the report can show what a generator or sampler produced. Encoded with zlib, written atomically.
 #pragma once
 
+#include <ATen/ATen.h>
+
 #include <cstdint>
 #include <string>
-
-#include <ATen/ATen.h>
 
 namespace rebalance {
 

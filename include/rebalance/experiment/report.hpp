@@ -19,16 +19,15 @@ struct VegaPackage {
 const std::vector<VegaPackage>& vega_packages();
 
 struct ReportOptions {
-  std::string title;                ///< empty: "rebalance: <experiment name>"
+  std::string title;                 ///< empty: "rebalance: <experiment name>"
   std::optional<std::string> level;  ///< level label for confusion matrices and PR curves (default:
                                      ///< confusion at the first level, PR curves at every level)
   std::optional<uint64_t> seed;      ///< seed for confusion matrices and PR curves (default: lowest)
   /// Tables in the seeds' layouts: methods x levels, mean ± std over seeds, best per column marked.
   std::vector<std::string> table_metrics = {"f1_macro", "acsa", "misclassified"};
   /// One chart each against minority size (or rho); metrics absent from the results are skipped.
-  std::vector<std::string> chart_metrics = {"f1_macro", "acsa", "gmean", "mcc", "average_precision",
-                                            "misclassified"};
-  std::string vega_dir;             ///< folder holding vega/, vega-lite/, vega-embed/; empty: data_cache_dir()
+  std::vector<std::string> chart_metrics = {"f1_macro", "acsa", "gmean", "mcc", "average_precision", "misclassified"};
+  std::string vega_dir;  ///< folder holding vega/, vega-lite/, vega-embed/; empty: data_cache_dir()
 };
 
 /// Read `results_path` (results.jsonl of `rebalance run`) and write the report to `html_path`
