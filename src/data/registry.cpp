@@ -125,7 +125,8 @@ Dataset load_builtin(const std::string& text) {
 }
 
 Dataset load_dataset(const std::string& spec_or_path, const CsvOptions& csv) {
-  if (is_builtin_dataset(spec_or_path) && !fs::exists(spec_or_path)) return load_builtin(spec_or_path);
+  // An existing file wins over spec parsing: paths may contain ':' or ','.
+  if (!fs::exists(spec_or_path) && is_builtin_dataset(spec_or_path)) return load_builtin(spec_or_path);
   const auto ext = fs::path(spec_or_path).extension().string();
   if (ext == ".npy") {
     REBALANCE_CHECK(!csv.label.empty(), "{}: a .npy feature file needs its labels: give the labels .npy "
@@ -146,7 +147,7 @@ Dataset load_dataset(const std::string& spec_or_path, const CsvOptions& csv) {
     if (ext == ".tsv") o.delimiter = '\t';
     return read_csv(spec_or_path, o);
   }
-  if (!fs::exists(spec_or_path) && parse_spec(spec_or_path).name == spec_or_path &&
+  if (!fs::exists(spec_or_path) && spec_or_path.find(':') == std::string::npos &&
       spec_or_path.find('/') == std::string::npos && ext.empty())
     return load_builtin(spec_or_path);  // unknown built-in: its error lists the names
   REBALANCE_CHECK(fs::exists(spec_or_path), "{}: no such file (and not a built-in data set)", spec_or_path);

@@ -12,9 +12,6 @@
 #include <vector>
 
 #include "rebalance/core/error.hpp"
-#include <chrono>
-#include <cstdio>
-static double dbgw(){return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();}
 
 namespace rebalance::neighbors {
 
@@ -30,6 +27,7 @@ constexpr int64_t kExtra = 3;
 /// home in L2 while a group of queries runs over it), and queries per unit of work.
 constexpr int64_t kBlockRows = 1024;
 constexpr int64_t kQueryGroup = 64;
+constexpr int64_t kTileQueries = 8;
 /// Rows per cell of a partition: small enough that searching a few cells is cheap, large enough
 /// that a row's own cell usually holds rows nearly as close as its true nearest.
 constexpr int64_t kCellRows = 64;
@@ -93,37 +91,33 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void scan_row(const
 
 typedef float Floats16 __attribute__((vector_size(64)));
 
-/// Scores of four queries against a block of base rows stored feature-major (b[j * stride + r],
-/// stride a multiple of 32): out[i * stride + r] = bn[r] - 2 q_i . b_r, which is |q_i - b_r|^2
-/// less the constant |q_i|^2. A register tile of 4 queries x 32 rows: eight independent
-/// multiply-adds per two loads, so the loop runs at the multiply-add rate.
-__attribute__((target_clones("avx512f", "avx2", "default"))) void block_scores(
-    const float* q0, const float* q1, const float* q2, const float* q3, const float* b, const float* bn, int64_t d,
-    int64_t stride, float* out) {
+/// Scores of kTileQueries queries against a block of base rows stored feature-major
+/// (b[j * stride + r], stride a multiple of 32): out[i * stride + r] = bn[r] - 2 q_i . b_r, which
+/// is |q_i - b_r|^2 less the constant |q_i|^2. A register tile of 8 queries x 32 rows: sixteen
+/// independent multiply-adds per two loads, so the loop runs near the multiply-add rate (about
+/// 1.5 times what the BLAS reaches here with 20 or 30 features).
+__attribute__((target_clones("avx512f", "avx2", "default"))) void block_scores(const float* const* q, const float* b,
+                                                                              const float* bn, int64_t d,
+                                                                              int64_t stride, float* out) {
   for (int64_t r = 0; r < stride; r += 32) {
-    Floats16 a00 = {}, a01 = {}, a10 = {}, a11 = {}, a20 = {}, a21 = {}, a30 = {}, a31 = {};
+    Floats16 acc[kTileQueries][2] = {};
     for (int64_t j = 0; j < d; ++j) {
       Floats16 v0, v1;
       std::memcpy(&v0, b + j * stride + r, sizeof v0);
       std::memcpy(&v1, b + j * stride + r + 16, sizeof v1);
-      const float x0 = q0[j], x1 = q1[j], x2 = q2[j], x3 = q3[j];
-      a00 += x0 * v0;
-      a01 += x0 * v1;
-      a10 += x1 * v0;
-      a11 += x1 * v1;
-      a20 += x2 * v0;
-      a21 += x2 * v1;
-      a30 += x3 * v0;
-      a31 += x3 * v1;
+      for (int64_t u = 0; u < kTileQueries; ++u) {
+        const float x = q[u][j];
+        acc[u][0] += x * v0;
+        acc[u][1] += x * v1;
+      }
     }
     Floats16 n0, n1;
     std::memcpy(&n0, bn + r, sizeof n0);
     std::memcpy(&n1, bn + r + 16, sizeof n1);
-    const Floats16 res[8] = {n0 - 2.0f * a00, n1 - 2.0f * a01, n0 - 2.0f * a10, n1 - 2.0f * a11,
-                             n0 - 2.0f * a20, n1 - 2.0f * a21, n0 - 2.0f * a30, n1 - 2.0f * a31};
-    for (int64_t u = 0; u < 4; ++u) {
-      std::memcpy(out + u * stride + r, &res[2 * u], sizeof res[0]);
-      std::memcpy(out + u * stride + r + 16, &res[2 * u + 1], sizeof res[0]);
+    for (int64_t u = 0; u < kTileQueries; ++u) {
+      const Floats16 s0 = n0 - 2.0f * acc[u][0], s1 = n1 - 2.0f * acc[u][1];
+      std::memcpy(out + u * stride + r, &s0, sizeof s0);
+      std::memcpy(out + u * stride + r + 16, &s1, sizeof s1);
     }
   }
 }
@@ -168,7 +162,6 @@ ExactSearch exact_search(const at::Tensor& base, const at::Tensor& query, int64_
   const float* qp = query.data_ptr<float>();
   auto self_of = [&](int64_t i) { return self.empty() ? int64_t(-1) : self[i]; };
 
-  double E0=dbgw();
   std::vector<double> mean(d, 0.0);
   for (int64_t i = 0; i < nb; ++i)
     for (int64_t j = 0; j < d; ++j) mean[j] += bp[i * d + j];
@@ -217,22 +210,22 @@ ExactSearch exact_search(const at::Tensor& base, const at::Tensor& query, int64_
     const int64_t n_rows = static_cast<int64_t>(rows.size());
     dynamic_for((n_rows + kQueryGroup - 1) / kQueryGroup, [&](int64_t g) {
       thread_local std::vector<float> score;
-      score.resize(4 * stride);
+      score.resize(kTileQueries * stride);
       const int64_t g0 = g * kQueryGroup, g1 = std::min(n_rows, g0 + kQueryGroup);
       for (int64_t c = 0; c < blocks; ++c) {
         const float* blk = bt.data() + c * d * stride;
         const int64_t b0 = c * kBlockRows, w = std::min(kBlockRows, nb - b0);
-        for (int64_t i = g0; i < g1; i += 4) {
-          const float* q[4];
-          for (int64_t u = 0; u < 4; ++u) q[u] = qc.data() + rows[std::min(i + u, g1 - 1)] * d;
-          block_scores(q[0], q[1], q[2], q[3], blk, bn.data() + c * stride, d, stride, score.data());
-          for (int64_t u = 0; u < 4 && i + u < g1; ++u) visit(rows[i + u], score.data() + u * stride, b0, w);
+        for (int64_t i = g0; i < g1; i += kTileQueries) {
+          const float* q[kTileQueries];
+          for (int64_t u = 0; u < kTileQueries; ++u) q[u] = qc.data() + rows[std::min(i + u, g1 - 1)] * d;
+          block_scores(q, blk, bn.data() + c * stride, d, stride, score.data());
+          for (int64_t u = 0; u < kTileQueries && i + u < g1; ++u)
+            visit(rows[i + u], score.data() + u * stride, b0, w);
         }
       }
     });
   };
 
-  double E1=dbgw();
   // Pass 1: top m per query.
   const int64_t m = std::min(nb, k + kExtra);
   std::vector<float> top_v(nq * m, std::numeric_limits<float>::infinity());
@@ -274,7 +267,6 @@ ExactSearch exact_search(const at::Tensor& base, const at::Tensor& query, int64_
   std::vector<int64_t> unsettled;
   for (int64_t i = 0; i < nq; ++i)
     if (!certified[i]) unsettled.push_back(i);
-  std::fprintf(stderr,"DBG es nq %lld nb %lld k %lld layout %.3f pass1+settle %.3f unsettled %zu\n",(long long)nq,(long long)nb,(long long)k,E1-E0,dbgw()-E1,unsettled.size());
   if (unsettled.empty()) return out;
 
   // Pass 2: every row within the bound of the k-th, for the unsettled queries.
@@ -314,15 +306,11 @@ at::Tensor index_tensor(const std::vector<int64_t>& v) {
   return torch::tensor(v, torch::kInt64).reshape({static_cast<int64_t>(v.size())});
 }
 
-/// Nearest centre of each row by float32 scores, in row blocks; an approximate answer only costs
-/// the cell search some speed.
+/// Nearest centre of each row ([n] int64), by the exact search: no BLAS call, whose threads
+/// would compete with ours on a small machine.
 at::Tensor nearest_centre(const at::Tensor& xs, const at::Tensor& centres) {
-  const auto cn = centres.pow(2).sum(1).unsqueeze(0);
-  const auto ct = centres.t();
-  std::vector<at::Tensor> parts;
-  for (int64_t r0 = 0; r0 < xs.size(0); r0 += 4096)
-    parts.push_back(at::addmm(cn, xs.slice(0, r0, std::min(xs.size(0), r0 + 4096)), ct, 1.0, -2.0).argmin(1));
-  return torch::cat(parts).contiguous();
+  const auto r = exact_search(centres.contiguous(), xs.contiguous(), 1, {});
+  return torch::tensor(r.idx, torch::kInt64);
 }
 
 /// A partition of rows into cells of about kCellRows rows around evenly spaced rows. A row joins
@@ -380,9 +368,7 @@ std::vector<char> prove_k_closer(const at::Tensor& xs, const std::vector<int64_t
   std::vector<char> proven(nq, 0);
   if (nq == 0 || ns <= k) return proven;
   const float* xp = xs.data_ptr<float>();
-  double P0=dbgw();
   const Cells cells = make_cells(xs);
-  std::fprintf(stderr,"DBG make_cells %.3f\n",dbgw()-P0);
   const int64_t n_cells = static_cast<int64_t>(cells.start.size()) - 1;
   // Each cell's rows stored feature-major, so distances to a cell vectorise across its rows.
   std::vector<float> xt(ns * d);
@@ -410,9 +396,7 @@ std::vector<char> prove_k_closer(const at::Tensor& xs, const std::vector<int64_t
   // Each stage bounds the k-th nearest distance of the queries still open by their k nearest
   // rows (picked in float32) among the cells nearest the query's cell; the picked rows are then
   // measured exactly, since any k rows bound the k-th distance from above.
-  std::fprintf(stderr,"DBG prep %.3f\n",dbgw()-P0);
   for (int64_t stage = 0; stage < kStages; ++stage) {
-    double S0=dbgw();
     const int64_t probes = std::min(kProbes[stage], n_cells);
     dynamic_for(static_cast<int64_t>(busy.size()), [&](int64_t bi) {
       thread_local std::vector<float> acc, best_v;
@@ -442,7 +426,6 @@ std::vector<char> prove_k_closer(const at::Tensor& xs, const std::vector<int64_t
         }
       }
     });
-    std::fprintf(stderr,"DBG stage %lld %.3f\n",(long long)stage,dbgw()-S0);
   }
   return proven;
 }
