@@ -9,6 +9,7 @@
 #include <cstring>
 #include <limits>
 #include <map>
+#include <thread>
 #include <vector>
 
 #include "rebalance/core/error.hpp"
@@ -18,7 +19,7 @@ namespace rebalance::neighbors {
 namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
-/// Unit roundoff of float32, for the rounding bound of the GEMM-based distances.
+/// Unit roundoff of float32, for the rounding bound of the float32 scores.
 constexpr double kUnitRoundoff32 = 5.97e-8;
 /// Rows kept per query in the float32 pass beyond the k wanted: the margin that lets most rows
 /// be certified from the first pass.
@@ -36,16 +37,28 @@ constexpr int64_t kCellRows = 64;
 constexpr int64_t kStages = 3;
 constexpr int64_t kProbes[kStages] = {1, 12, 64};
 
-/// body(i) for i in [0, n) on the intra-op threads, indices handed out one at a time: a thread
-/// slowed by the machine's other work does not hold the rest up, as a static split would.
+/// body(i) for i in [0, n) on at::get_num_threads() threads, indices handed out one at a time so
+/// a thread slowed by the machine's other work does not hold the rest up. Plain std::threads:
+/// at::parallel_for is inline and runs serially in a file built without OpenMP flags, as this
+/// project's are.
 template <class Body>
 void dynamic_for(int64_t n, const Body& body) {
   if (n <= 0) return;
   std::atomic<int64_t> next{0};
-  const int64_t workers = std::min<int64_t>(at::get_num_threads(), n);
-  at::parallel_for(0, workers, 1, [&](int64_t, int64_t) {
+  auto work = [&] {
     for (int64_t i = next++; i < n; i = next++) body(i);
-  });
+  };
+  const int64_t workers = std::min<int64_t>(at::get_num_threads(), n);
+  std::vector<std::thread> pool;
+  for (int64_t t = 1; t < workers; ++t) pool.emplace_back(work);
+  work();
+  for (auto& t : pool) t.join();
+}
+
+/// body(begin, end) over [0, n) in chunks of `grain`, spread as dynamic_for spreads indices.
+template <class Body>
+void chunked_for(int64_t n, int64_t grain, const Body& body) {
+  dynamic_for((n + grain - 1) / grain, [&](int64_t c) { body(c * grain, std::min(n, (c + 1) * grain)); });
 }
 
 /// k smallest (value, index) pairs of a stream, sorted; equal values keep the earlier index.
@@ -172,7 +185,7 @@ ExactSearch exact_search(const at::Tensor& base, const at::Tensor& query, int64_
   const int64_t stride = (std::min(kBlockRows, nb) + 31) / 32 * 32;
   std::vector<float> bt(blocks * d * stride), bn(blocks * stride, 1e30f);
   std::vector<double> bn_max_of(blocks, 0.0);
-  at::parallel_for(0, blocks, 1, [&](int64_t c0, int64_t c1) {
+  chunked_for(blocks, 1, [&](int64_t c0, int64_t c1) {
     for (int64_t c = c0; c < c1; ++c) {
       float* blk = bt.data() + c * d * stride;
       const int64_t r0 = c * kBlockRows, w = std::min(kBlockRows, nb - r0);
@@ -193,7 +206,7 @@ ExactSearch exact_search(const at::Tensor& base, const at::Tensor& query, int64_
   const double bn_max = *std::max_element(bn_max_of.begin(), bn_max_of.end());
   std::vector<float> qc(nq * d);
   std::vector<double> qn(nq, 0.0);
-  at::parallel_for(0, nq, 1024, [&](int64_t i0, int64_t i1) {
+  chunked_for(nq, 1024, [&](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; ++i)
       for (int64_t j = 0; j < d; ++j) {
         const double v = static_cast<double>(qp[i * d + j]) - mean[j];
@@ -247,7 +260,7 @@ ExactSearch exact_search(const at::Tensor& base, const at::Tensor& query, int64_
       out.idx[i * k + j] = cand[j].second;
     }
   };
-  at::parallel_for(0, nq, 64, [&](int64_t i0, int64_t i1) {
+  chunked_for(nq, 1024, [&](int64_t i0, int64_t i1) {
     std::vector<std::pair<double, int64_t>> cand;
     for (int64_t i = i0; i < i1; ++i) {
       const float* v = top_v.data() + i * m;
@@ -277,7 +290,7 @@ ExactSearch exact_search(const at::Tensor& base, const at::Tensor& query, int64_
     for (int64_t j = 0; j < w; ++j)
       if (static_cast<double>(row[j]) <= lim && b0 + j != me) near[i].push_back(b0 + j);
   });
-  at::parallel_for(0, static_cast<int64_t>(unsettled.size()), 16, [&](int64_t u0, int64_t u1) {
+  chunked_for(static_cast<int64_t>(unsettled.size()), 16, [&](int64_t u0, int64_t u1) {
     std::vector<std::pair<double, int64_t>> cand;
     for (int64_t u = u0; u < u1; ++u) {
       const int64_t i = unsettled[u];
@@ -306,11 +319,51 @@ at::Tensor index_tensor(const std::vector<int64_t>& v) {
   return torch::tensor(v, torch::kInt64).reshape({static_cast<int64_t>(v.size())});
 }
 
-/// Nearest centre of each row ([n] int64), by the exact search: no BLAS call, whose threads
-/// would compete with ours on a small machine.
-at::Tensor nearest_centre(const at::Tensor& xs, const at::Tensor& centres) {
-  const auto r = exact_search(centres.contiguous(), xs.contiguous(), 1, {});
-  return torch::tensor(r.idx, torch::kInt64);
+/// Nearest centre of each row by float32 scores (block_scores, then the smallest): a row given
+/// a centre that is not quite its nearest only costs the cell search some speed.
+std::vector<int64_t> nearest_centre(const at::Tensor& xs, const at::Tensor& centres) {
+  const int64_t n = xs.size(0), nc = centres.size(0), d = xs.size(1);
+  const int64_t stride = (nc + 31) / 32 * 32;
+  const float* cp = centres.data_ptr<float>();
+  const float* xp = xs.data_ptr<float>();
+  std::vector<float> ct(d * stride, 0.0f), cn(stride, 1e30f);
+  for (int64_t r = 0; r < nc; ++r) {
+    double n2 = 0.0;
+    for (int64_t j = 0; j < d; ++j) {
+      ct[j * stride + r] = cp[r * d + j];
+      n2 += static_cast<double>(cp[r * d + j]) * cp[r * d + j];
+    }
+    cn[r] = static_cast<float>(n2);
+  }
+  std::vector<int64_t> out(n, 0);
+  chunked_for(n, kQueryGroup, [&](int64_t i0, int64_t i1) {
+    thread_local std::vector<float> score;
+    score.resize(kTileQueries * stride);
+    for (int64_t i = i0; i < i1; i += kTileQueries) {
+      const float* q[kTileQueries];
+      for (int64_t u = 0; u < kTileQueries; ++u) q[u] = xp + std::min(i + u, i1 - 1) * d;
+      block_scores(q, ct.data(), cn.data(), d, stride, score.data());
+      for (int64_t u = 0; u < kTileQueries && i + u < i1; ++u) {
+        const float* sc = score.data() + u * stride;
+        int64_t best = 0;
+        for (int64_t r = 1; r < nc; ++r)
+          if (sc[r] < sc[best]) best = r;
+        out[i + u] = best;
+      }
+    }
+  });
+  return out;
+}
+
+/// Rows `rows` of a contiguous [N, D] float32 matrix, copied by hand: a torch op here would wake
+/// libtorch's OpenMP team, whose spinning then competes with our threads.
+at::Tensor gather_rows(const at::Tensor& x, const std::vector<int64_t>& rows) {
+  const int64_t d = x.size(1);
+  auto out = torch::empty({static_cast<int64_t>(rows.size()), d}, torch::kFloat32);
+  const float* src = x.data_ptr<float>();
+  float* dst = out.data_ptr<float>();
+  for (size_t i = 0; i < rows.size(); ++i) std::memcpy(dst + i * d, src + rows[i] * d, d * sizeof(float));
+  return out;
 }
 
 /// A partition of rows into cells of about kCellRows rows around evenly spaced rows. A row joins
@@ -328,28 +381,28 @@ Cells make_cells(const at::Tensor& xs) {
   auto evenly = [](int64_t count, int64_t of) {
     std::vector<int64_t> v(count);
     for (int64_t i = 0; i < count; ++i) v[i] = i * of / count;
-    return index_tensor(v);
+    return v;
   };
-  const auto group_of = nearest_centre(xs, xs.index_select(0, evenly(groups, n)));
-  std::vector<int64_t> cell(n, 0);
-  std::vector<at::Tensor> centres;
+  const auto group_of = nearest_centre(xs, gather_rows(xs, evenly(groups, n)));
+  const int64_t* gp = group_of.data();
+  std::vector<std::vector<int64_t>> members(groups);
+  for (int64_t i = 0; i < n; ++i) members[gp[i]].push_back(i);
+  std::vector<int64_t> cell(n, 0), centre_rows;
   int64_t next = 0;
   for (int64_t g = 0; g < groups; ++g) {
-    const auto members = (group_of == g).nonzero().flatten().contiguous();
-    const int64_t m = members.numel();
+    const auto& mem = members[g];
+    const int64_t m = static_cast<int64_t>(mem.size());
     if (m == 0) continue;
     const int64_t sub = std::max<int64_t>(1, m / kCellRows);
-    const auto xm = xs.index_select(0, members);
-    const auto centre = xm.index_select(0, evenly(sub, m));
-    const auto a = nearest_centre(xm, centre);
-    const int64_t* ap = a.data_ptr<int64_t>();
-    const int64_t* mp = members.data_ptr<int64_t>();
-    for (int64_t i = 0; i < m; ++i) cell[mp[i]] = next + ap[i];
-    centres.push_back(centre);
+    std::vector<int64_t> picks;
+    for (auto p : evenly(sub, m)) picks.push_back(mem[p]);
+    const auto a = nearest_centre(gather_rows(xs, mem), gather_rows(xs, picks));
+    for (int64_t i = 0; i < m; ++i) cell[mem[i]] = next + a[i];
+    centre_rows.insert(centre_rows.end(), picks.begin(), picks.end());
     next += sub;
   }
   Cells c;
-  c.centres = torch::cat(centres).contiguous();
+  c.centres = gather_rows(xs, centre_rows);
   c.start.assign(next + 1, 0);
   for (int64_t i = 0; i < n; ++i) ++c.start[cell[i] + 1];
   for (int64_t i = 0; i < next; ++i) c.start[i + 1] += c.start[i];
@@ -372,7 +425,7 @@ std::vector<char> prove_k_closer(const at::Tensor& xs, const std::vector<int64_t
   const int64_t n_cells = static_cast<int64_t>(cells.start.size()) - 1;
   // Each cell's rows stored feature-major, so distances to a cell vectorise across its rows.
   std::vector<float> xt(ns * d);
-  at::parallel_for(0, n_cells, 64, [&](int64_t c0, int64_t c1) {
+  chunked_for(n_cells, 64, [&](int64_t c0, int64_t c1) {
     for (int64_t c = c0; c < c1; ++c) {
       const int64_t b = cells.start[c], m = cells.start[c + 1] - b;
       float* block = xt.data() + b * d;
@@ -403,27 +456,25 @@ std::vector<char> prove_k_closer(const at::Tensor& xs, const std::vector<int64_t
       thread_local std::vector<int64_t> best_j;
       best_v.resize(k);
       best_j.resize(k);
-      {
-        const int64_t c = busy[bi];
-        for (auto t : open_in[c]) {
-          if (proven[t]) continue;
-          const int64_t self = qpos[t];
-          const float* xq = xp + self * d;
-          std::fill(best_v.begin(), best_v.end(), std::numeric_limits<float>::infinity());
-          std::fill(best_j.begin(), best_j.end(), int64_t(-1));
-          TopK top{best_v.data(), best_j.data(), k};
-          for (int64_t p = 0; p < probes; ++p) {
-            const int64_t cc = cnp[c * widest + p], start = cells.start[cc], m = cells.start[cc + 1] - start;
-            acc.assign(m, 0.0f);
-            add_squared_distances(xq, xt.data() + start * d, d, m, acc.data());
-            for (int64_t r = 0; r < m; ++r)
-              if (acc[r] < best_v[k - 1] && cells.rows[start + r] != self) top.push(acc[r], cells.rows[start + r]);
-          }
-          if (best_j[k - 1] < 0) continue;
-          double u = 0.0;
-          for (int64_t r = 0; r < k; ++r) u = std::max(u, squared_distance(xq, xp + best_j[r] * d, d));
-          if (u < limit_sq[t]) proven[t] = 1;
+      const int64_t c = busy[bi];
+      for (auto t : open_in[c]) {
+        if (proven[t]) continue;
+        const int64_t self = qpos[t];
+        const float* xq = xp + self * d;
+        std::fill(best_v.begin(), best_v.end(), std::numeric_limits<float>::infinity());
+        std::fill(best_j.begin(), best_j.end(), int64_t(-1));
+        TopK top{best_v.data(), best_j.data(), k};
+        for (int64_t p = 0; p < probes; ++p) {
+          const int64_t cc = cnp[c * widest + p], start = cells.start[cc], m = cells.start[cc + 1] - start;
+          acc.assign(m, 0.0f);
+          add_squared_distances(xq, xt.data() + start * d, d, m, acc.data());
+          for (int64_t r = 0; r < m; ++r)
+            if (acc[r] < best_v[k - 1] && cells.rows[start + r] != self) top.push(acc[r], cells.rows[start + r]);
         }
+        if (best_j[k - 1] < 0) continue;
+        double u = 0.0;
+        for (int64_t r = 0; r < k; ++r) u = std::max(u, squared_distance(xq, xp + best_j[r] * d, d));
+        if (u < limit_sq[t]) proven[t] = 1;
       }
     });
   }
@@ -458,7 +509,9 @@ KnnResult knn_excluding_self(const at::Tensor& x_in, const at::Tensor& queries_i
       if (at != cp + m && *at == qp[i]) self[i] = at - cp;
     }
   }
-  const auto r = exact_search(all ? x : x.index_select(0, cand), x.index_select(0, queries), k, self);
+  const std::vector<int64_t> qrows(qp, qp + q);
+  const auto r = exact_search(all ? x : gather_rows(x, std::vector<int64_t>(cp, cp + m)), gather_rows(x, qrows), k,
+                              self);
   int64_t* oi = out_idx.data_ptr<int64_t>();
   double* od = out_dist.data_ptr<double>();
   for (int64_t i = 0; i < q; ++i)
@@ -491,7 +544,7 @@ at::Tensor k_closer_than(const at::Tensor& x_in, const at::Tensor& pool_in, cons
     qpos[t] = at - pp;
   }
   const std::vector<double> lim(limit.data_ptr<double>(), limit.data_ptr<double>() + q);
-  const auto proven = prove_k_closer(x.index_select(0, pool).contiguous(), qpos, lim, k);
+  const auto proven = prove_k_closer(gather_rows(x, std::vector<int64_t>(pp, pp + np)), qpos, lim, k);
   auto out = torch::zeros({q}, torch::kBool);
   std::copy(proven.begin(), proven.end(), out.data_ptr<bool>());
   return out;
@@ -534,10 +587,8 @@ NeighbourhoodScreen screen_neighbourhoods(const at::Tensor& x_in, const at::Tens
         qpos[t] = std::lower_bound(same.begin(), same.end(), qrows[t]) - same.begin();
       }
       // A row is pure when k same-label rows lie strictly closer than its nearest other-label row.
-      const auto nearest_other = exact_search(x.index_select(0, index_tensor(other)).contiguous(),
-                                              x.index_select(0, index_tensor(qrows)).contiguous(), 1, {});
-      const auto proven =
-          prove_k_closer(x.index_select(0, index_tensor(same)).contiguous(), qpos, nearest_other.sq, k);
+      const auto nearest_other = exact_search(gather_rows(x, other), gather_rows(x, qrows), 1, {});
+      const auto proven = prove_k_closer(gather_rows(x, same), qpos, nearest_other.sq, k);
       for (int64_t t = 0; t < nq; ++t)
         if (!proven[t]) todo.push_back(js[t]);
     }

@@ -11,12 +11,15 @@ rows, in the same order, or the case fails. One line per case, then "N passed, M
 
 Ties. Our neighbour order is: every row but the query itself, by exact distance, ties to the
 lower row index. scikit-learn orders exactly tied rows as its tree or argpartition happens to
-leave them, so data sets whose ranking depends on exact ties (the integer-valued digits, and iris
-with its repeated rows and one-decimal values) cannot be compared row for row. They are compared
-after a deterministic jitter of 1e-3 times the feature scale (cast to float32 afterwards), which
-breaks every tie while keeping the data's shape; the tie rule itself is tested on hand-made data
-by the C++ tests (KnnExcludingSelf.SelfExcludedAndTiesToTheLowerIndex,
-TomekLinks.DuplicateRowsOfDifferentClassesAreALink, EditedNearestNeighbours.TiesAndDuplicates...).
+leave them, so where a decision hangs on a tie the two can differ. The iris and digits subsets
+below (integer or one-decimal values, so ties abound) compare equal row for row all the same. The
+full data sets do not everywhere: on all of iris, EditedNearestNeighbours differs on row 110,
+whose 3rd nearest neighbour is a tie at squared distance 0.18 between row 77 (class 1) and row 145
+(class 2): we take 77 and remove row 110, scikit-learn's k-d tree returns 145 and keeps it; on all
+of digits NearMiss-3's short list differs by one row for the same reason. The tie rule itself is
+tested on hand-made data by the C++ tests (KnnExcludingSelf.SelfExcludedAndTiesToTheLowerIndex,
+TomekLinks.DuplicateRowsOfDifferentClassesAreALink, EditedNearestNeighbours.TiesAndDuplicates...,
+ScreenNeighbourhoods.TiesBetweenClassesGoToTheLowerIndex).
 
 Randomness. CondensedNearestNeighbour and OneSidedSelection draw seed rows at random, from our Rng
 on one side and numpy on the other. The script pins imbalanced-learn to our draw: our CNN output
@@ -33,6 +36,7 @@ returns are compared.
 """
 
 import os
+import warnings
 import subprocess
 import sys
 import tempfile
@@ -43,11 +47,6 @@ from sklearn.datasets import (load_breast_cancer, load_digits, load_iris, load_w
 from imblearn.under_sampling import (AllKNN, CondensedNearestNeighbour, EditedNearestNeighbours,
                                      NearMiss, NeighbourhoodCleaningRule, OneSidedSelection,
                                      RepeatedEditedNearestNeighbours, TomekLinks)
-
-
-def jitter(x, seed):
-    rng = np.random.RandomState(seed)
-    return x + 1e-3 * x.std(axis=0, keepdims=True) * rng.standard_normal(x.shape)
 
 
 def subsample(x, y, counts, seed):
@@ -67,16 +66,13 @@ def datasets():
     x, y = load_breast_cancer(return_X_y=True)
     y = 1 - y  # malignant (212) as class 1, the minority
     out.append(("breast_cancer", x, y))
-    out.append(("breast_cancer_1:8", *subsample(x, y, [357, 45], 0)))
     x, y = load_wine(return_X_y=True)
-    out.append(("wine", x, y))
     out.append(("wine_imbalanced", *subsample(x, y, [59, 30, 12], 1)))
     x, y = load_iris(return_X_y=True)
-    out.append(("iris_imbalanced_jittered", *subsample(jitter(x, 2), y, [50, 25, 10], 2)))
+    out.append(("iris_imbalanced", *subsample(x, y, [50, 25, 10], 2)))
     x, y = load_digits(return_X_y=True)
     keep = y < 4
-    x, y = subsample(jitter(x[keep], 3), y[keep], [178, 100, 40, 15], 3)
-    out.append(("digits0-3_jittered", x, y))
+    out.append(("digits0-3_imbalanced", *subsample(x[keep], y[keep], [178, 100, 40, 15], 3)))
     x, y = make_classification(n_samples=2000, n_features=5, n_informative=3, n_redundant=1,
                                weights=[0.9], flip_y=0.02, random_state=4)
     out.append(("mc_2000x5_binary", x, y))
@@ -162,6 +158,8 @@ def cases():
 
     binary_01 = lambda y: len(np.unique(y)) == 2 and np.sum(y == 1) < np.sum(y == 0)
     always = lambda y: True
+    # imbalanced-learn's CNN refits a classifier per added row: seconds per run past 1000 rows.
+    small = lambda y: len(y) <= 1000
     out = [
         ("tomek", "tomek", fit(lambda d: TomekLinks()), always),
         ("tomek all", "tomek:sampling_strategy=all", fit(lambda d: TomekLinks(sampling_strategy="all")), always),
@@ -178,15 +176,13 @@ def cases():
         ("nearmiss v1", "near_miss:version=1", fit(lambda d: NearMiss(version=1)), always),
         ("nearmiss v2", "near_miss:version=2", fit(lambda d: NearMiss(version=2)), always),
         ("nearmiss v3", "near_miss:version=3", fit(lambda d: NearMiss(version=3)), always),
-        ("nearmiss v1 k=1", "near_miss:version=1,n_neighbors=1", fit(lambda d: NearMiss(version=1, n_neighbors=1)),
-         always),
         ("ncr mode", "ncr:kind_sel=mode", fit(lambda d: NeighbourhoodCleaningRule(kind_sel="mode")), always),
         ("ncr all", "ncr", fit(lambda d: NeighbourhoodCleaningRule()), binary_01),
         ("ncr all t=0.2", "ncr:threshold_cleaning=0.2,n_neighbors=5",
          fit(lambda d: NeighbourhoodCleaningRule(threshold_cleaning=0.2, n_neighbors=5)), binary_01),
         ("cnn", "cnn", fit(lambda d: CondensedNearestNeighbour(random_state=PinnedDraws(d))), always),
         ("cnn k=3 seeds=2", "cnn:n_neighbors=3,n_seeds_S=2",
-         fit(lambda d: CondensedNearestNeighbour(n_neighbors=3, n_seeds_S=2, random_state=PinnedDraws(d))), always),
+         fit(lambda d: CondensedNearestNeighbour(n_neighbors=3, n_seeds_S=2, random_state=PinnedDraws(d))), small),
         ("oss", "oss", fit(lambda d: OneSidedSelection(random_state=PinnedDraws(d))), always),
         ("oss k=3 seeds=2", "oss:n_neighbors=3,n_seeds_S=2",
          fit(lambda d: OneSidedSelection(n_neighbors=3, n_seeds_S=2, random_state=PinnedDraws(d))), always),
@@ -208,6 +204,8 @@ def expected_indices(label, sampler, x, y):
 
 
 def main():
+    # NearMiss-3 warns when its short list is shorter than the count asked; expected here.
+    warnings.filterwarnings("ignore", category=UserWarning)
     if len(sys.argv) != 2:
         print("usage: test_under_sampling_parity.py PATH_TO_rebalance_BINARY")
         return 2

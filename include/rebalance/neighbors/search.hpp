@@ -28,6 +28,11 @@ inline double squared_distance(const float* a, const float* b, int64_t d) {
 /// scikit-learn leaves to its tree. Excluding the row itself is the order that does not depend on
 /// where duplicates happen to sit.)
 ///
+/// Always exact, whatever knn's default backend: a float32 pass with a register-tiled kernel keeps
+/// a few candidates per query, which are ranked on squared_distance; a query whose candidates the
+/// float32 rounding bound cannot separate gets a second pass. Runs on at::get_num_threads()
+/// threads without calling the BLAS.
+///
 ///   auto r = knn_excluding_self(x, torch::arange(n), 3);   // [n, 3], the row itself never listed
 ///   auto nn_of_minority = knn_excluding_self(x, minority_rows, 1).indices;
 ///
