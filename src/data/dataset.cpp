@@ -29,7 +29,11 @@ Dataset Dataset::from_tensors(at::Tensor x, at::Tensor y, std::vector<std::strin
   return d;
 }
 
-void Dataset::validate() const {
+void Dataset::validate() const { validate_impl(-1); }
+
+void Dataset::validate_new_rows() const { validate_impl(0); }
+
+void Dataset::validate_impl(int64_t only_new) const {
   REBALANCE_CHECK(x.defined() && y.defined() && origin.defined(), "{}: dataset is incomplete", name);
   REBALANCE_CHECK(x.scalar_type() == torch::kFloat32, "{}: features must be float32, got {}", name,
                   std::string(c10::toString(x.scalar_type())));
@@ -55,13 +59,28 @@ void Dataset::validate() const {
     REBALANCE_THROW("{}: row {} has label {}, outside 0..{} ({} class names)", name, bad,
                     yc[bad].item<int64_t>(), num_classes() - 1, num_classes());
   }
+  // Rows to check: all, or the new ones, which samplers append as one block at the end.
+  at::Tensor rows;  // undefined: x2d() from row `first` on
+  int64_t first = 0;
+  if (only_new >= 0) {
+    const auto is_new = (origin < 0).cpu();
+    const int64_t n_new = is_new.sum().item<int64_t>();
+    if (n_new == 0) return;
+    first = y.size(0) - n_new;
+    if (!is_new.slice(0, first).all().item<bool>()) {
+      rows = is_new.nonzero().flatten().to(x.device());
+      first = 0;
+    }
+  }
+  const auto xs = rows.defined() ? x2d().index_select(0, rows) : x2d().slice(0, first);
   // One reduction, no temporaries: a finite sum means every value is finite (an overflowing sum
   // of finite values only costs the detailed search below, which then finds nothing).
-  if (std::isfinite(x.sum().item<double>())) return;
-  const auto finite = torch::isfinite(x2d());
+  if (std::isfinite(xs.sum().item<double>())) return;
+  const auto finite = torch::isfinite(xs);
   if (!finite.all().item<bool>()) {
     const auto pos = (~finite).nonzero()[0].cpu();
-    const int64_t r = pos[0].item<int64_t>(), c = pos[1].item<int64_t>();
+    const int64_t c = pos[1].item<int64_t>();
+    const int64_t r = rows.defined() ? rows[pos[0].item<int64_t>()].item<int64_t>() : first + pos[0].item<int64_t>();
     REBALANCE_THROW("{}: row {}, feature {}{} is {}: features must be finite", name, r, c,
                     feature_names.empty() ? "" : " ('" + feature_names[c] + "')",
                     x2d()[r][c].item<float>());

@@ -52,6 +52,93 @@ void finish_row(std::vector<std::pair<double, int64_t>>& cand, int64_t k, int64_
   }
 }
 
+constexpr int64_t kLanes = 16;  ///< base rows per register block
+constexpr int64_t kQueries = 8;  ///< query rows sharing each loaded base block (a0..a7 below)
+
+// The kernel below is written once as a macro and compiled three times: for AVX-512, for AVX2
+// with FMA, and for plain x86-64; the build targets any x86-64 and the CPU picks at run time.
+// (target_clones' "arch=" clones match CPU models, not features, so they are not used.)
+
+/// 16 floats, unaligned, allowed to alias float arrays: GCC lowers its arithmetic to one zmm,
+/// two ymm or four xmm operations depending on the function's target.
+typedef float V16 __attribute__((vector_size(64), aligned(4), may_alias));
+typedef int32_t I16 __attribute__((vector_size(64)));
+
+/// For kQueries queries against `nblocks` blocks of 16 base rows: t[i][j] = |b_j|^2 - 2 q_i.b_j
+/// (the squared distance less |q_i|^2, constant per query) goes into query i's TopM when it beats
+/// the current m-th best. `bt` holds the base transposed per block ([block][feature][lane]) and
+/// `qm2` the queries times -2 ([kQueries][d], padding rows zero), so the inner loop is 8 x 16
+/// independent multiply-adds held in registers, and the distances never touch memory: one
+/// compare per query and block says whether any of the 16 needs a closer look (rarely).
+#define REBALANCE_SCAN_BLOCKS(NAME, ATTR)                                                                \
+  ATTR void NAME(const float* __restrict bt, const float* __restrict bnorm, int64_t nblocks, int64_t d, \
+                 const float* __restrict qm2, int64_t first, float* const* val, int64_t* const* idx,    \
+                 int64_t nq, int64_t m) {                                                               \
+    float thr[kQueries];                                                                              \
+    for (int64_t i = 0; i < kQueries; ++i)                                                            \
+      thr[i] = i < nq ? val[i][m - 1] : -std::numeric_limits<float>::infinity();                      \
+    for (int64_t blk = 0; blk < nblocks; ++blk) {                                                     \
+      const float* b = bt + blk * d * kLanes;                                                         \
+      const V16 nb = *reinterpret_cast<const V16*>(bnorm + blk * kLanes);                              \
+      V16 a0 = nb, a1 = nb, a2 = nb, a3 = nb, a4 = nb, a5 = nb, a6 = nb, a7 = nb;                      \
+      for (int64_t j = 0; j < d; ++j) {                                                               \
+        const V16 v = *reinterpret_cast<const V16*>(b + j * kLanes);                                  \
+        a0 += qm2[j] * v;                                                                             \
+        a1 += qm2[d + j] * v;                                                                         \
+        a2 += qm2[2 * d + j] * v;                                                                     \
+        a3 += qm2[3 * d + j] * v;                                                                     \
+        a4 += qm2[4 * d + j] * v;                                                                     \
+        a5 += qm2[5 * d + j] * v;                                                                     \
+        a6 += qm2[6 * d + j] * v;                                                                     \
+        a7 += qm2[7 * d + j] * v;                                                                     \
+      }                                                                                               \
+      I16 hit = (a0 < thr[0]) | (a1 < thr[1]) | (a2 < thr[2]) | (a3 < thr[3]) | (a4 < thr[4]) |       \
+                (a5 < thr[5]) | (a6 < thr[6]) | (a7 < thr[7]);                                        \
+      hit |= __builtin_shuffle(hit, I16{8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7});       \
+      hit |= __builtin_shuffle(hit, I16{4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3});             \
+      hit |= __builtin_shuffle(hit, I16{2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1});             \
+      hit |= __builtin_shuffle(hit, I16{1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0});             \
+      if (!hit[0]) continue;                                                                          \
+      float t[kQueries][kLanes];                                                                      \
+      *reinterpret_cast<V16*>(t[0]) = a0;                                                             \
+      *reinterpret_cast<V16*>(t[1]) = a1;                                                             \
+      *reinterpret_cast<V16*>(t[2]) = a2;                                                             \
+      *reinterpret_cast<V16*>(t[3]) = a3;                                                             \
+      *reinterpret_cast<V16*>(t[4]) = a4;                                                             \
+      *reinterpret_cast<V16*>(t[5]) = a5;                                                             \
+      *reinterpret_cast<V16*>(t[6]) = a6;                                                             \
+      *reinterpret_cast<V16*>(t[7]) = a7;                                                             \
+      for (int64_t i = 0; i < nq; ++i) {                                                              \
+        TopM top{val[i], idx[i], m};                                                                  \
+        for (int64_t l = 0; l < kLanes; ++l)                                                          \
+          if (t[i][l] < thr[i]) {                                                                     \
+            top.push(t[i][l], first + blk * kLanes + l);                                              \
+            thr[i] = val[i][m - 1];                                                                   \
+          }                                                                                           \
+      }                                                                                               \
+    }                                                                                                 \
+  }
+
+#if defined(__x86_64__) && defined(__GNUC__)
+REBALANCE_SCAN_BLOCKS(scan_blocks_avx512, __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,fma"))))
+REBALANCE_SCAN_BLOCKS(scan_blocks_avx2, __attribute__((target("avx2,fma"))))
+#endif
+REBALANCE_SCAN_BLOCKS(scan_blocks_base, )
+
+using ScanBlocksFn = void (*)(const float*, const float*, int64_t, int64_t, const float*, int64_t, float* const*,
+                              int64_t* const*, int64_t, int64_t);
+
+ScanBlocksFn pick_scan_blocks() {
+#if defined(__x86_64__) && defined(__GNUC__)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw") &&
+      __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("fma"))
+    return scan_blocks_avx512;
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return scan_blocks_avx2;
+#endif
+  return scan_blocks_base;
+}
+
 KnnResult knn_generic(const at::Tensor& base, const at::Tensor& query, int64_t k, const KnnOptions& o) {
   // Device-agnostic path (CUDA): exact float64 distances in row blocks, top-k by (distance, index).
   const int64_t n = base.size(0), q = query.size(0);
@@ -95,66 +182,127 @@ KnnResult knn(const at::Tensor& base_in, const at::Tensor& query_in, int64_t k, 
   const auto base = base_in.to(torch::kFloat32).contiguous();
   const auto query = query_in.to(torch::kFloat32).contiguous();
   // Centre on the base mean: distances are unchanged but float32 norms shrink, which tightens the
-  // rounding bound and so the number of rows that need the exact fallback.
-  const auto mean = base.to(torch::kFloat64).mean(0);
-  const auto bc = (base.to(torch::kFloat64) - mean).to(torch::kFloat32).contiguous();
-  const auto qc = (query.to(torch::kFloat64) - mean).to(torch::kFloat32).contiguous();
-  const auto bn = bc.pow(2).sum(1).contiguous();           // [N]
-  const auto qn = qc.pow(2).sum(1).to(torch::kFloat64);    // [Q]
-  const double bn_max = bn.max().item<float>();
+  // rounding bound and so the number of rows that need the exact fallback. The centred copies are
+  // made straight into the kernel's layouts below, never as whole float64 tensors.
+  const float* bp = base.data_ptr<float>();
+  const float* qp = query.data_ptr<float>();
+  std::vector<double> mean(d, 0.0);
+  {
+    std::vector<std::vector<double>> part(std::max<int64_t>(1, at::get_num_threads()), std::vector<double>(d, 0.0));
+    at::parallel_for(0, n, 4096, [&](int64_t r0, int64_t r1) {
+      auto& acc = part[at::get_thread_num()];
+      for (int64_t r = r0; r < r1; ++r)
+        for (int64_t j = 0; j < d; ++j) acc[j] += bp[r * d + j];
+    });
+    for (const auto& p : part)
+      for (int64_t j = 0; j < d; ++j) mean[j] += p[j];
+    for (auto& v : mean) v /= static_cast<double>(n);
+  }
   const int64_t m = std::min(n, k + std::max<int64_t>(8, k));
 
-  auto top_val = torch::full({q, m}, std::numeric_limits<float>::infinity(), torch::kFloat32);
-  auto top_idx = torch::full({q, m}, int64_t(-1), torch::kInt64);
-  float* tv = top_val.data_ptr<float>();
-  int64_t* ti = top_idx.data_ptr<int64_t>();
+  // Work items are (query block, base chunk) pairs, each run on one thread with its own
+  // cache-sized distance tiles (distance_tile); every item keeps the m best of its chunk,
+  // and the chunks of a query are merged in base order afterwards, so ties keep the lower index.
+  const int64_t threads = std::max<int64_t>(1, at::get_num_threads());
+  const int64_t bq = std::min<int64_t>(q, 64);
+  const int64_t q_blocks = (q + bq - 1) / bq;
+  const int64_t bb = std::clamp<int64_t>(o.tile_bytes / (4 * bq * 64), 256, 2048);  // ~512 KB tiles
+  // Enough base chunks that every thread has work even for a handful of queries.
+  const int64_t want_chunks = std::max<int64_t>(1, (4 * threads + q_blocks - 1) / q_blocks);
+  const int64_t chunk = (std::max<int64_t>(bb, (n + want_chunks - 1) / want_chunks) + kLanes - 1) / kLanes * kLanes;
+  const int64_t n_chunks = (n + chunk - 1) / chunk;
+  const int64_t mm = std::min(m, chunk);
 
-  // Tiles of ~8 MB stay in cache; the buffer is reused so no tile pays for fresh pages.
-  const int64_t bq = std::min<int64_t>(q, 512);
-  const int64_t bb = std::clamp<int64_t>(o.tile_bytes / (4 * bq), 256, 4096);
-  auto buffer = torch::empty({bq * std::min(n, bb)}, torch::kFloat32);
-  const auto bc_t = bc.t();
-  for (int64_t q0 = 0; q0 < q; q0 += bq) {
-    const int64_t q1 = std::min(q, q0 + bq);
-    const auto qblock = qc.slice(0, q0, q1);
-    for (int64_t b0 = 0; b0 < n; b0 += bb) {
-      const int64_t b1 = std::min(n, b0 + bb);
-      // tile[i][j] = |b_j|^2 - 2 q_i.b_j : the squared distance less |q_i|^2 (constant per row).
-      auto tile = buffer.slice(0, 0, (q1 - q0) * (b1 - b0)).view({q1 - q0, b1 - b0});
-      at::addmm_out(tile, bn.slice(0, b0, b1).unsqueeze(0), qblock, bc_t.slice(1, b0, b1), 1.0, -2.0);
-      const float* t = tile.data_ptr<float>();
-      const int64_t w = b1 - b0;
-      at::parallel_for(0, q1 - q0, 8, [&](int64_t r0, int64_t r1) {
-        for (int64_t r = r0; r < r1; ++r) {
-          TopM top{tv + (q0 + r) * m, ti + (q0 + r) * m, m};
-          const float* row = t + r * w;
-          // Almost every value loses to the current m-th best: test 16 at a time (vectorised)
-          // and look closer only when one of them wins.
-          float thr = top.val[m - 1];
-          int64_t j = 0;
-          for (; j + 16 <= w; j += 16) {
-            bool any = false;
-            for (int u = 0; u < 16; ++u) any |= row[j + u] < thr;
-            if (!any) continue;
-            for (int u = 0; u < 16; ++u)
-              if (row[j + u] < thr) {
-                top.push(row[j + u], b0 + j + u);
-                thr = top.val[m - 1];
-              }
-          }
-          for (; j < w; ++j) top.push(row[j], b0 + j);
+  auto top_val = torch::full({n_chunks, q, mm}, std::numeric_limits<float>::infinity(), torch::kFloat32);
+  auto top_idx = torch::full({n_chunks, q, mm}, int64_t(-1), torch::kInt64);
+  float* tv_all = top_val.data_ptr<float>();
+  int64_t* ti_all = top_idx.data_ptr<int64_t>();
+  // Base rows transposed per block of 16 lanes; padding lanes get an infinite norm so they never
+  // win. Queries times -2, padded with zero rows to a multiple of kQueries.
+  const int64_t nblocks_all = (n + kLanes - 1) / kLanes;
+  std::vector<float> bt(nblocks_all * d * kLanes, 0.0f), bnorm(nblocks_all * kLanes, std::numeric_limits<float>::infinity());
+  std::vector<float> bn_block_max(nblocks_all, 0.0f);
+  at::parallel_for(0, nblocks_all, 256, [&](int64_t k0, int64_t k1) {
+    for (int64_t blk = k0; blk < k1; ++blk)
+      for (int64_t l = 0; l < kLanes && blk * kLanes + l < n; ++l) {
+        const int64_t r = blk * kLanes + l;
+        double norm = 0.0;
+        for (int64_t j = 0; j < d; ++j) {
+          const float v = static_cast<float>(static_cast<double>(bp[r * d + j]) - mean[j]);
+          bt[(blk * d + j) * kLanes + l] = v;
+          norm += static_cast<double>(v) * v;
         }
-      });
+        bnorm[r] = static_cast<float>(norm);
+        bn_block_max[blk] = std::max(bn_block_max[blk], bnorm[r]);
+      }
+  });
+  const double bn_max = *std::max_element(bn_block_max.begin(), bn_block_max.end());
+  const int64_t q_pad = (q + kQueries - 1) / kQueries * kQueries;
+  std::vector<float> qm2(q_pad * d, 0.0f);
+  std::vector<double> qn(q, 0.0);
+  at::parallel_for(0, q, 1024, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r)
+      for (int64_t j = 0; j < d; ++j) {
+        const float v = static_cast<float>(static_cast<double>(qp[r * d + j]) - mean[j]);
+        qm2[r * d + j] = -2.0f * v;
+        qn[r] += static_cast<double>(v) * v;
+      }
+  });
+  const int64_t bb_blocks = std::max<int64_t>(1, bb / kLanes);
+  static const ScanBlocksFn scan_blocks = pick_scan_blocks();
+  at::parallel_for(0, q_blocks * n_chunks, 1, [&](int64_t w0, int64_t w1) {
+    for (int64_t w = w0; w < w1; ++w) {
+      const int64_t qb_i = w / n_chunks, c = w % n_chunks;
+      const int64_t q0 = qb_i * bq, q1 = std::min(q, q0 + bq);
+      const int64_t c0 = c * chunk, c1 = std::min(n, c0 + chunk);
+      float* tv = tv_all + c * q * mm;
+      int64_t* ti = ti_all + c * q * mm;
+      // Chunks start on a block boundary (chunk is a multiple of kLanes); a sub-chunk of the base
+      // stays in cache while every query of the block passes over it.
+      for (int64_t b0 = c0; b0 < c1; b0 += bb_blocks * kLanes) {
+        const int64_t b1 = std::min(c1, b0 + bb_blocks * kLanes);
+        const int64_t nblk = (b1 - b0 + kLanes - 1) / kLanes;
+        for (int64_t s0 = q0; s0 < q1; s0 += kQueries) {
+          const int64_t nq = std::min(q1 - s0, kQueries);
+          float* vals[kQueries];
+          int64_t* ids[kQueries];
+          for (int64_t i = 0; i < nq; ++i) {
+            vals[i] = tv + (s0 + i) * mm;
+            ids[i] = ti + (s0 + i) * mm;
+          }
+          scan_blocks(bt.data() + (b0 / kLanes) * d * kLanes, bnorm.data() + b0, nblk, d, qm2.data() + s0 * d, b0,
+                      vals, ids, nq, mm);
+        }
+      }
     }
+  });
+  // Merge the chunks of each query into the first chunk's slot, chunk by chunk in base order.
+  float* tv = tv_all;
+  int64_t* ti = ti_all;
+  std::vector<float> merged_v;
+  std::vector<int64_t> merged_i;
+  if (n_chunks > 1 || mm < m) {
+    merged_v.assign(q * m, std::numeric_limits<float>::infinity());
+    merged_i.assign(q * m, -1);
+    at::parallel_for(0, q, 64, [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        TopM top{merged_v.data() + r * m, merged_i.data() + r * m, m};
+        for (int64_t c = 0; c < n_chunks; ++c)
+          for (int64_t j = 0; j < mm; ++j) {
+            const int64_t id = ti_all[(c * q + r) * mm + j];
+            if (id >= 0) top.push(tv_all[(c * q + r) * mm + j], id);
+          }
+      }
+    });
+    tv = merged_v.data();
+    ti = merged_i.data();
   }
 
   auto out_idx = torch::empty({q, k}, torch::kInt64);
   auto out_dist = torch::empty({q, k}, torch::kFloat64);
   int64_t* oi = out_idx.data_ptr<int64_t>();
   double* od = out_dist.data_ptr<double>();
-  const float* bp = base.data_ptr<float>();
-  const float* qp = query.data_ptr<float>();
-  const double* qnp = qn.data_ptr<double>();
+  const double* qnp = qn.data();
   at::parallel_for(0, q, 16, [&](int64_t r0, int64_t r1) {
     std::vector<std::pair<double, int64_t>> cand;
     for (int64_t r = r0; r < r1; ++r) {

@@ -38,6 +38,9 @@ struct Dataset {
 
   /// Check shapes, dtypes, label range and finiteness; throws Error naming the row/column/value.
   void validate() const;
+  /// validate(), but features are checked for finiteness only in rows made by a sampler
+  /// (origin < 0): kept rows are copies of rows validated on the way in.
+  void validate_new_rows() const;
 
   int64_t size() const;
   int64_t num_classes() const { return static_cast<int64_t>(class_names.size()); }
@@ -63,6 +66,9 @@ struct Dataset {
 
   /// "name: N rows, shape [..], C classes: a=n_a, b=n_b, ..." for logs.
   std::string summary() const;
+
+ private:
+  void validate_impl(int64_t only_new) const;  ///< only_new < 0: every row
 };
 
 /// "{a: 5000, b: 100}" — counts formatted with class names.
