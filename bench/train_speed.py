@@ -10,7 +10,6 @@ rebalance time is the epoch time it reports (training + validation pass); the Py
 the same work. Ratio = rebalance / PyTorch (<= 1.0 means rebalance is no slower).
 """
 import argparse
-import gzip
 import json
 import os
 import subprocess
@@ -23,16 +22,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-DATA = os.environ.get("REBALANCE_FASHION_MNIST", "/usr/share/datasets/fashion-mnist")
-
-
-def load_idx(path):
-    with gzip.open(path, "rb") as f:
-        raw = f.read()
-    ndim = raw[3]
-    dims = [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
-    return np.frombuffer(raw, np.uint8, offset=4 + 4 * ndim).reshape(dims)
-
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fashion_data import load_idx  # noqa: E402
 
 class MLP(nn.Module):
     def __init__(self):
@@ -83,8 +74,8 @@ def main():
     ap.add_argument("--repeat", type=int, default=2, help="epochs timed per side; the fastest is kept")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    x = torch.from_numpy(load_idx(f"{DATA}/train-images-idx3-ubyte.gz").astype(np.float32) / 255.0).unsqueeze(1)
-    y = torch.from_numpy(load_idx(f"{DATA}/train-labels-idx1-ubyte.gz").astype(np.int64))
+    x = torch.from_numpy(load_idx("train-images-idx3-ubyte.gz").astype(np.float32) / 255.0).unsqueeze(1)
+    y = torch.from_numpy(load_idx("train-labels-idx1-ubyte.gz").astype(np.int64))
     xv, xt, yt = x[:6000], x[6000:], y[6000:]
     print(f"PyTorch {torch.__version__} (Python), {args.threads} threads; rebalance: {args.binary}")
     print(f"{'model':>8} {'pytorch s':>10} {'rebalance s':>12} {'ratio':>7}")

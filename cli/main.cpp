@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   rebalance::cli::add_run_command(app, action);
   rebalance::cli::add_table_command(app, action);
   rebalance::cli::add_report_command(app, action);
+  rebalance::cli::add_generate_command(app, action);
   rebalance::cli::add_demo_command(app, action);
   try {
     app.parse(argc, argv);

@@ -15,7 +15,7 @@ Dataset Sampler::fit_resample(const Dataset& data) {
   REBALANCE_CHECK(data.size() > 0, "{}: the data set is empty", name_);
   resolved_ = strategy_.resolve(data, type_);
   Dataset out = resample_impl(data, resolved_);
-  out.validate();
+  out.validate_new_rows();
   return out;
 }
 
@@ -60,6 +60,7 @@ const std::vector<SamplerInfo>& sampler_registry() {
     add_over_samplers(v);
     add_under_samplers(v);
     add_combined_samplers(v);
+    add_generative_samplers(v);
     return v;
   }();
   return all;
@@ -99,7 +100,7 @@ std::string describe_samplers() {
   std::string out;
   const std::pair<const char*, void (*)(std::vector<SamplerInfo>&)> families[] = {
       {"over-sampling", add_over_samplers}, {"under-sampling and cleaning", add_under_samplers},
-      {"combined", add_combined_samplers}};
+      {"combined", add_combined_samplers}, {"generative", add_generative_samplers}};
   for (const auto& [title, add] : families) {
     std::vector<SamplerInfo> infos;
     add(infos);

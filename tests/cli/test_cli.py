@@ -274,6 +274,57 @@ class Train(TempCase):
         self.assertEqual(run("train", "--epochs", "0", ok=False).returncode, 2)
 
 
+class Generate(TempCase):
+    def test_vae_train_save_load_and_grid(self):
+        out, model, grid, summary = self.path("six.npy"), self.path("vae.gen"), self.path("grid.png"), self.path("s.json")
+        p = run("generate", "--method", "vae:epochs=3", "--input", "mnist-digits", "--pair", "0:200,6:40",
+                "--class", "6", "--output", out, "--save-model", model, "--grid", grid, "--summary", summary)
+        self.assertIn("{0: 200, 6: 40}", p.stdout)
+        self.assertIn("fit: 3 epochs", p.stdout)
+        x = np.load(out)
+        self.assertEqual(x.shape, (160, 1, 28, 28), "default count balances the pair")
+        self.assertTrue((x >= 0).all() and (x <= 1).all())
+        with open(grid, "rb") as f:
+            self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n")
+        with open(summary) as f:
+            self.assertEqual([s["stage"] for s in json.load(f)["stages"]], ["fit"])
+        again = self.path("again.npy")
+        run("generate", "--load-model", model, "--count", "7", "--output", again)
+        self.assertEqual(np.load(again).shape, (7, 1, 28, 28))
+        # A saved image generator refuses tabular data.
+        p = run("generate", "--load-model", model, "--input", "synthetic:n=100", "--output", again, ok=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("another shape", p.stderr)
+
+    def test_mgvae_writes_majority_sources(self):
+        rng = np.random.default_rng(0)
+        y = rng.permutation(np.r_[np.zeros(150, np.int64), np.ones(30, np.int64)])
+        x = (rng.random((180, 1, 28, 28)) * (0.3 + 0.5 * y[:, None, None, None])).astype(np.float32)
+        np.save(self.path("x.npy"), x)
+        np.save(self.path("y.npy"), y)
+        out = self.path("m.npy")
+        p = run("generate", "--method", "mgvae:pretrain_epochs=1,finetune_epochs=2,exemplars=50,fisher_samples=3",
+                "--input", self.path("x.npy"), "--label", self.path("y.npy"), "--count", "20", "--output", out)
+        self.assertIn("pretrain: 1 epochs", p.stdout)
+        self.assertIn("finetune: 2 epochs", p.stdout)
+        src = np.load(self.path("m_source.npy"))
+        self.assertEqual(np.load(out).shape, (20, 1, 28, 28))
+        self.assertEqual(src.shape, (20,))
+        self.assertTrue((y[src] == 0).all(), "every sample names the majority row it translates")
+
+    def test_bad_input_exit_1(self):
+        base = ["generate", "--input", "mnist-digits", "--pair", "0:100,6:30", "--class", "6", "--output", self.path("o.npy")]
+        for method, msg in [("vae:batch_size=64", "batch_size=64"), ("vae:latent=0", "latent"),
+                            ("smote", "trains vae or mgvae")]:
+            p = run(*base, "--method", method, ok=False)
+            self.assertEqual(p.returncode, 1, method)
+            self.assertIn(msg, p.stderr)
+        p = run("generate", "--method", "vae", "--input", "mnist-digits", "--pair", "0:100,6:1", "--class", "6",
+                "--output", self.path("o.npy"), ok=False)
+        self.assertIn("has 1 row", p.stderr)
+        self.assertFalse(os.path.exists(self.path("o.npy")))
+
+
 class Demo(unittest.TestCase):
     def test_demo_runs_end_to_end(self):
         p = run("demo")

@@ -77,5 +77,6 @@ std::string describe_samplers();
 void add_over_samplers(std::vector<SamplerInfo>& out);
 void add_under_samplers(std::vector<SamplerInfo>& out);
 void add_combined_samplers(std::vector<SamplerInfo>& out);
+void add_generative_samplers(std::vector<SamplerInfo>& out);
 
 }  // namespace rebalance

@@ -1,0 +1,145 @@
+// `rebalance generate`: train (or load) a VAE / MGVAE for one class and write its samples.
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <iostream>
+
+#include "commands.hpp"
+#include <nlohmann/json.hpp>
+
+#include "rebalance/core/atomic_file.hpp"
+#include "rebalance/core/error.hpp"
+#include "rebalance/core/spec.hpp"
+#include "rebalance/data/csv.hpp"
+#include "rebalance/data/imbalance.hpp"
+#include "rebalance/data/npy.hpp"
+#include "rebalance/data/registry.hpp"
+#include "rebalance/experiment/png.hpp"
+#include "rebalance/generative/samplers.hpp"
+
+namespace rebalance::cli {
+
+void add_generate_command(CLI::App& app, Action& action) {
+  auto* cmd = app.add_subcommand(
+      "generate", "train a VAE or MGVAE on one class (or load a saved one) and write synthetic rows of that class");
+  static std::string method = "vae", input, label, pair, cls, output, save, load, grid, summary;
+  static int64_t count = -1;
+  static uint64_t seed = 0;
+  cmd->add_option("-m,--method", method, "generator spec: vae:... or mgvae:... (see `rebalance methods`)")
+      ->capture_default_str();
+  cmd->add_option("-i,--input", input, "built-in data set spec or a .csv/.npy file (training data; for MGVAE the "
+                                       "majority rows to translate)");
+  cmd->add_option("--label", label, "label column of a CSV (name or index; default: last), or the labels .npy");
+  cmd->add_option("--pair", pair, "first keep a binary task A:N_A,B:N_B of the input (N = all: every row), "
+                                  "e.g. \"T-shirt/top:5000,Shirt:100\"");
+  cmd->add_option("--class", cls, "the class to generate (name or number); default: the smallest");
+  cmd->add_option("-n,--count", count, "rows to generate; default: as many as the largest class has more")
+      ->check(CLI::Range(int64_t(0), int64_t(1) << 40));
+  cmd->add_option("-o,--output", output, "output .npy (rows as [n, shape...]) or .csv (flat features + label)")
+      ->required();
+  cmd->add_option("--save-model", save, "write the trained generator here");
+  cmd->add_option("--load-model", load, "use this saved generator instead of training one");
+  cmd->add_option("--grid", grid, "also write a PNG grid of the first 64 samples (image data)");
+  cmd->add_option("--seed", seed, "random seed")->capture_default_str();
+  cmd->add_option("--summary", summary, "write a JSON summary: each training stage's epochs, losses and seconds");
+  cmd->callback([&action] {
+    action = [] {
+      const auto ext = std::filesystem::path(output).extension().string();
+      REBALANCE_CHECK(ext == ".csv" || ext == ".npy", "--output {}: expected a .csv or .npy file name", output);
+      REBALANCE_CHECK(grid.empty() || std::filesystem::path(grid).extension() == ".png", "--grid {}: expected a .png",
+                      grid);
+      const std::string kind = !load.empty() ? generative::saved_generator_kind(load) : parse_spec(method).name;
+      const bool is_vae = kind == "vae" || kind == "VAEOverSampler";
+      REBALANCE_CHECK(is_vae || kind == "mgvae" || kind == "MGVAEOverSampler",
+                      "--method {}: rebalance generate trains vae or mgvae generators", method);
+      REBALANCE_CHECK(!input.empty() || (!load.empty() && is_vae),
+                      "--input is required (training rows{})", is_vae ? "" : ", and the majority rows MGVAE translates");
+      Dataset data;
+      int64_t c = -1, n = count;
+      if (!input.empty()) {
+        CsvOptions csv;
+        csv.label = label;
+        data = load_dataset(input, csv);
+        if (!pair.empty()) {
+          const auto parts = split_top_level(pair, ',');
+          REBALANCE_CHECK(parts.size() == 2, "--pair \"{}\" must name two classes, A:N_A,B:N_B", pair);
+          int64_t cl[2], num[2];
+          for (int i = 0; i < 2; ++i) {
+            const auto colon = parts[i].rfind(':');
+            REBALANCE_CHECK(colon != std::string::npos, "--pair \"{}\": \"{}\" must be CLASS:COUNT", pair, parts[i]);
+            cl[i] = data.class_index(parts[i].substr(0, colon));
+            const auto text = parts[i].substr(colon + 1);
+            const auto v = parse_int(text);
+            REBALANCE_CHECK(text == "all" || (v && *v >= 1), "--pair \"{}\": count \"{}\" must be a positive number or all",
+                            pair, text);
+            num[i] = text == "all" ? -1 : *v;
+          }
+          data = binary_pair(data, cl[0], num[0], cl[1], num[1], seed);
+        }
+        const auto counts = data.class_counts();
+        c = cls.empty() ? std::min_element(counts.begin(), counts.end()) - counts.begin() : data.class_index(cls);
+        if (n < 0) n = *std::max_element(counts.begin(), counts.end()) - counts[c];
+        std::cout << fmt::format("{}: {} rows {}\n", input, data.size(), format_counts(counts, data.class_names));
+      }
+      REBALANCE_CHECK(n >= 0, "--count is required when no --input gives the class sizes");
+      at::Tensor rows;
+      std::vector<int64_t> source;
+      std::vector<generative::FitLog> history;
+      if (is_vae) {
+        auto vae = !load.empty() ? generative::VAE::load(load) : generative::train_vae_for_class(method, data, c, seed);
+        if (!load.empty() && !input.empty())
+          REBALANCE_CHECK(vae.feature_shape() == data.feature_shape(),
+                          "{}: the generator was trained on rows of another shape than {}'s", load, input);
+        history = vae.history();
+        rows = vae.sample(n);
+        if (!save.empty()) vae.save(save);
+      } else {
+        int64_t major = generative::mgvae_majority_class(method, data);
+        auto mg = !load.empty() ? generative::MGVAE::load(load)
+                                : generative::train_mgvae_for_class(method, data, c, seed, &major);
+        history = mg.history();
+        const auto maj_rows = data.indices_of(major);
+        rows = mg.generate(data.x.index_select(0, maj_rows), n, &source);
+        const auto* pm = maj_rows.data_ptr<int64_t>();
+        for (auto& s : source) s = pm[s];
+        if (!save.empty()) mg.save(save);
+      }
+      nlohmann::json stages = nlohmann::json::array();
+      for (const auto& h : history) {
+        const auto& l = h.epoch_loss;
+        std::cout << fmt::format("{}: {} epochs{} in {:.2f} s\n", h.stage, l.size(),
+                                 l.empty() ? "" : fmt::format(", loss {:.4g} -> {:.4g}", l.front(), l.back()), h.seconds);
+        stages.push_back({{"stage", h.stage}, {"epoch_loss", l}, {"seconds", h.seconds}});
+      }
+      if (!summary.empty())
+        write_atomic(summary, [&](std::ostream& out) {
+          out << nlohmann::json{{"method", method}, {"count", n}, {"stages", stages}}.dump(2) << "\n";
+        });
+      if (ext == ".npy") {
+        write_npy(output, rows);
+      } else {
+        Dataset out = Dataset::from_tensors(rows.reshape({n, -1}).contiguous(), torch::full({n}, c < 0 ? 0 : c, torch::kInt64),
+                                            data.class_names.empty() ? std::vector<std::string>{} : data.class_names);
+        out.feature_names = data.feature_names;
+        write_csv(output, out);
+      }
+      if (!source.empty()) {
+        const std::filesystem::path p(output);
+        const auto src_path = (p.parent_path() / (p.stem().string() + "_source.npy")).string();
+        write_npy(src_path, torch::tensor(source, torch::kInt64));
+        std::cout << fmt::format("wrote {} (the majority row each sample translates)\n", src_path);
+      }
+      if (!grid.empty()) {
+        REBALANCE_CHECK(rows.dim() == 4 && (rows.size(1) == 1 || rows.size(1) == 3),
+                        "--grid needs image rows [C, H, W] with C = 1 or 3, got rows of {} dimensions", rows.dim() - 1);
+        if (n > 0) write_image_grid_png(grid, rows.slice(0, 0, std::min<int64_t>(64, n)), 8);
+      }
+      std::cout << fmt::format("wrote {} rows of class {} to {}{}{}\n", n,
+                               c >= 0 && c < static_cast<int64_t>(data.class_names.size()) ? data.class_names[c] : "?",
+                               output, save.empty() ? "" : ", the generator to " + save,
+                               grid.empty() ? "" : ", the grid to " + grid);
+    };
+  });
+}
+
+}  // namespace rebalance::cli

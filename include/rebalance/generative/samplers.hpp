@@ -1,0 +1,75 @@
+// The generative models as samplers: VAEOverSampler and MGVAEOverSampler sit behind the same
+// Sampler interface and string factory as SMOTE, so the CLI, experiment configs and tests use
+// them like any other over-sampler ("vae:latent=20,epochs=200", "mgvae:ewc_lambda=5e6").
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "rebalance/generative/vae.hpp"
+#include "rebalance/sampling/sampler.hpp"
+
+namespace rebalance::generative {
+
+/// batch_size <= 0 in the sampler options means "auto": the model's default batch, lowered to
+/// the class's row count when the class is smaller. An explicit batch_size larger than a class
+/// is an error naming the class and both numbers.
+struct VAEOverSamplerOptions {
+  VAEOptions vae{.net = {}, .train = {.epochs = 100, .batch_size = 0, .lr = 1e-3, .kl_weight = 1.0}};
+  /// false: one VAE per class to grow, trained on that class only (seed 000's approach 2);
+  /// true: one class-conditional VAE trained on every row, sampled per class (long-tailed data).
+  bool conditional = false;
+};
+
+/// Seed 000's approach 2: fit a VAE on the rows of each class to grow and add decoded samples
+/// z ~ N(0, I) until the class reaches its target count. New rows have origin -1 and no parents
+/// (they come from noise, not from a row).
+///
+///   auto s = make_sampler("vae:latent=20,epochs=200");
+///   Dataset balanced = s->fit_resample(train);   // 5000 / 100 -> 5000 / 5000
+class VAEOverSampler final : public Sampler {
+ public:
+  explicit VAEOverSampler(VAEOverSamplerOptions options = {}, SamplingStrategy strategy = {}, uint64_t seed = 0);
+  const VAEOverSamplerOptions& options() const { return options_; }
+
+ private:
+  Dataset resample_impl(const Dataset& data, const std::map<int64_t, int64_t>& target) override;
+  VAEOverSamplerOptions options_;
+};
+
+struct MGVAEOverSamplerOptions {
+  MGVAEOptions mgvae;                ///< finetune.batch_size <= 0: auto (see above)
+  bool pretrain = true;              ///< false: the "no pre-training" ablation
+  std::string majority = "auto";     ///< the guiding class (name or number); auto: the largest
+};
+
+/// Majority-guided VAE over-sampling (Ai et al., AISTATS 2023; seed 003). Pre-train once on the
+/// majority class against its own mixture prior, estimate the Fisher, then for each class to grow
+/// fine-tune a copy on that class with EWC and translate majority rows into new rows of it:
+///   x_new = decode(z),  z ~ N(mu(x+), sigma^2 I),  x+ a majority row.
+/// Each new row's parents are (that majority row, -1), so provenance points at the majority.
+///
+///   auto s = make_sampler("mgvae:latent=10,ewc_lambda=5e6");
+///   Dataset balanced = s->fit_resample(train);
+///   // balanced.parents[i][0] is the majority row that synthetic row i was translated from
+class MGVAEOverSampler final : public Sampler {
+ public:
+  explicit MGVAEOverSampler(MGVAEOverSamplerOptions options = {}, SamplingStrategy strategy = {}, uint64_t seed = 0);
+  const MGVAEOverSamplerOptions& options() const { return options_; }
+
+ private:
+  Dataset resample_impl(const Dataset& data, const std::map<int64_t, int64_t>& target) override;
+  MGVAEOverSamplerOptions options_;
+};
+
+/// The trained generator a sampler would use for class `cls` of `data` (for `rebalance
+/// generate`, which saves it). `spec` is a "vae:..." factory string; `seed` as the sampler's.
+VAE train_vae_for_class(const std::string& spec, const Dataset& data, int64_t cls, uint64_t seed);
+/// The same for "mgvae:...": pre-trained on the guiding majority class, fine-tuned on `cls`.
+/// `majority` receives the guiding class.
+MGVAE train_mgvae_for_class(const std::string& spec, const Dataset& data, int64_t cls, uint64_t seed,
+                            int64_t* majority = nullptr);
+/// The guiding class an "mgvae:..." spec picks for `data` (majority=, or the largest class).
+int64_t mgvae_majority_class(const std::string& spec, const Dataset& data);
+
+}  // namespace rebalance::generative

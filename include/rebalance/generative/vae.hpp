@@ -1,0 +1,174 @@
+// Generative oversampling models: a VAE trained on the minority class (seed 000), its
+// class-conditional form, and the majority-guided VAE with EWC fine-tuning (MGVAE, seed 003).
+//
+//   VAE vae({.latent = 20, .epochs = 200}, {1, 28, 28});
+//   vae.fit(minority_images);                       // [n, 1, 28, 28] in [0, 1]
+//   at::Tensor fake = vae.sample(4900);             // [4900, 1, 28, 28]
+//
+//   MGVAE mg({}, {1, 28, 28});
+//   mg.pretrain(majority);                          // stage 1: the majority against its own prior
+//   mg.finetune(minority, majority);                // stage 2: EWC-regularised, majority prior
+//   std::vector<int64_t> src;
+//   at::Tensor fake = mg.generate(majority, 4900, &src);   // src[i]: majority row translated
+//
+// The header keeps libtorch's heavy headers out; the networks live in src/generative.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace rebalance::generative {
+
+// ---- ELBO pieces (per sample: [B] tensors), exposed for tests and reuse -----------------------
+
+/// Bernoulli negative log-likelihood: sum over features of BCE(sigmoid(logits), x).
+at::Tensor bernoulli_nll(const at::Tensor& logits, const at::Tensor& x);
+/// Squared error summed over features: the reference MGVAE's "MSE" reconstruction term (a
+/// unit-variance Gaussian's -2 log-likelihood less its constant).
+at::Tensor squared_error(const at::Tensor& mean, const at::Tensor& x);
+/// KL(N(mu, exp(logvar)) || N(0, I)) = 0.5 sum(mu^2 + exp(logvar) - 1 - logvar).
+at::Tensor kl_standard_normal(const at::Tensor& mu, const at::Tensor& logvar);
+/// log N(z; mu, exp(logvar) I) summed over dimensions; logvar broadcasts ([B, L], [L] or [1]).
+at::Tensor log_normal(const at::Tensor& z, const at::Tensor& mu, const at::Tensor& logvar);
+/// The majority-guided prior: log r(z) = logsumexp_k log N(z; centres_k, exp(logvar) I) - log K
+/// for z [B, L], centres [K, L], logvar a scalar tensor ([1]).
+at::Tensor mixture_log_prior(const at::Tensor& z, const at::Tensor& centres, const at::Tensor& logvar);
+/// Elastic Weight Consolidation: lambda * sum_i F_i (theta_i - anchor_i)^2 (no 1/2, as the
+/// reference MGVAE), a scalar tensor carrying gradients to `params`.
+at::Tensor ewc_penalty(const std::vector<at::Tensor>& params, const std::vector<at::Tensor>& anchors,
+                       const std::vector<at::Tensor>& fisher, double lambda);
+
+/// Diagonal empirical Fisher: F_i = (1/n) sum_s (d loss_s / d theta_i)^2 over n samples, where
+/// `sample_loss(s)` builds sample s's scalar loss from `params` (gradients are cleared after).
+std::vector<at::Tensor> empirical_fisher(const std::vector<at::Tensor>& params, int64_t n,
+                                         const std::function<at::Tensor(int64_t)>& sample_loss);
+
+// ---- Options ---------------------------------------------------------------------------------
+
+/// Network shape and likelihood, shared by VAE and MGVAE.
+struct NetOptions {
+  std::string arch = "auto";             ///< mlp, conv ([C, H, W] images, H and W multiples of 4), auto
+  int64_t latent = 20;                   ///< latent dimensions (>= 1)
+  std::vector<int64_t> hidden = {400};   ///< MLP encoder widths; the decoder mirrors them
+  std::vector<int64_t> channels = {16, 32};  ///< conv encoder channels (two stride-2 layers)
+  /// bernoulli (BCE; features must lie in [0, 1]), gaussian (squared error), or auto: bernoulli
+  /// for [0, 1] data, gaussian otherwise (columns then standardised).
+  std::string likelihood = "auto";
+  /// diag: a log-variance head per input (the usual VAE); shared: one learned scalar
+  /// log-variance, also the prior's (the reference MGVAE).
+  std::string posterior = "diag";
+};
+
+struct TrainOptions {
+  int64_t epochs = 100;
+  int64_t batch_size = 100;
+  double lr = 1e-3;
+  double kl_weight = 1.0;
+};
+
+struct VAEOptions {
+  NetOptions net;
+  TrainOptions train;
+};
+
+/// Defaults are the reference MGVAE's (Ai et al., AISTATS 2023; github.com/Aiqz/MGVAE): MLP
+/// 784-300-300 encoder, latent 10, one learned log-variance, decoder 10-300-300-784 with a
+/// sigmoid, squared-error likelihood, Adam lr 5e-3, batch 100, 10,000 exemplars per step with
+/// gradients through their encodings, EWC lambda 5e6 from a Fisher of 100 samples.
+struct MGVAEOptions {
+  NetOptions net{.arch = "mlp", .latent = 10, .hidden = {300, 300}, .channels = {16, 32}, .likelihood = "gaussian",
+                 .posterior = "shared"};
+  TrainOptions pretrain{.epochs = 20, .batch_size = 100, .lr = 5e-3, .kl_weight = 1.0};
+  TrainOptions finetune{.epochs = 100, .batch_size = 100, .lr = 5e-3, .kl_weight = 1.0};
+  int64_t exemplars = 10000;      ///< majority exemplars in the prior per step (all if fewer)
+  bool exemplar_grad = true;      ///< back-propagate through the exemplars' encodings
+  double ewc_lambda = 5e6;        ///< 0: fine-tune without EWC
+  int64_t fisher_samples = 100;   ///< majority rows whose squared gradients estimate F
+};
+
+struct FitLog {
+  std::string stage;               ///< fit, pretrain, fisher or finetune
+  std::vector<double> epoch_loss;  ///< mean negative ELBO (plus penalty) per epoch
+  double seconds = 0.0;
+};
+
+class Core;  // network, data scaling and optimiser state (src/generative/core.hpp)
+
+/// Variational auto-encoder (Kingma & Welling, ICLR 2014) trained on one class (seed 000's
+/// approach 2), or class-conditional (num_classes > 0: one-hot labels join the encoder input
+/// and the latent code) for multi-class long-tailed data.
+class VAE {
+ public:
+  VAE(VAEOptions options, std::vector<int64_t> feature_shape, int64_t num_classes = 0, uint64_t seed = 0);
+  ~VAE();
+  VAE(VAE&&) noexcept;
+  VAE& operator=(VAE&&) noexcept;
+
+  /// x: [n, feature_shape...] float32; y: [n] labels in 0..num_classes-1 when conditional.
+  FitLog fit(const at::Tensor& x, const at::Tensor& y = {});
+  /// n new rows decoded from z ~ N(0, I) (decoder means), of class `cls` when conditional.
+  at::Tensor sample(int64_t n, int64_t cls = -1);
+  /// Decoder mean at z = mu(x): the reconstruction.
+  at::Tensor reconstruct(const at::Tensor& x, const at::Tensor& y = {});
+  /// Mean squared reconstruction error per row (data units): lower is better.
+  double reconstruction_error(const at::Tensor& x, const at::Tensor& y = {});
+
+  /// Every training stage run since construction, in order (not saved with the model).
+  const std::vector<FitLog>& history() const;
+
+  void save(const std::string& path) const;
+  static VAE load(const std::string& path);
+  const std::vector<int64_t>& feature_shape() const;
+  int64_t num_classes() const;
+
+ private:
+  explicit VAE(std::unique_ptr<Core> core);
+  std::unique_ptr<Core> core_;
+};
+
+/// Majority-guided VAE. Stage 1 (`pretrain`) fits the majority with the mixture prior over
+/// majority exemplars; the diagonal Fisher of that fit is then estimated. Stage 2 (`finetune`)
+/// fits the minority with the same prior (majority exemplars) plus the EWC penalty. Without
+/// `pretrain` it is the "no pre-training" ablation; ewc_lambda = 0 is "no EWC".
+class MGVAE {
+ public:
+  MGVAE(MGVAEOptions options, std::vector<int64_t> feature_shape, uint64_t seed = 0);
+  ~MGVAE();
+  MGVAE(MGVAE&&) noexcept;
+  MGVAE& operator=(MGVAE&&) noexcept;
+  /// A copy with its own network (for fine-tuning one pre-trained model per minority class).
+  MGVAE clone() const;
+
+  FitLog pretrain(const at::Tensor& majority);
+  /// Stage 2's batch size (a sampler picks it per class, after pre-training).
+  void set_finetune_batch_size(int64_t batch_size);
+  FitLog finetune(const at::Tensor& minority, const at::Tensor& majority);
+  /// n rows, each translated from a majority row: z ~ N(mu(x+), sigma^2 I), decoder mean.
+  /// `source` (if given) receives the majority row (position in `majority`) of each.
+  at::Tensor generate(const at::Tensor& majority, int64_t n, std::vector<int64_t>* source = nullptr);
+  at::Tensor reconstruct(const at::Tensor& x);
+  double reconstruction_error(const at::Tensor& x);
+  /// The diagonal Fisher estimate (one tensor per parameter); empty before pretrain().
+  const std::vector<at::Tensor>& fisher() const;
+
+  /// Every training stage run since construction, in order (not saved with the model).
+  const std::vector<FitLog>& history() const;
+
+  void save(const std::string& path) const;
+  static MGVAE load(const std::string& path);
+  const std::vector<int64_t>& feature_shape() const;
+
+ private:
+  explicit MGVAE(std::unique_ptr<Core> core);
+  std::unique_ptr<Core> core_;
+};
+
+/// "vae" or "mgvae": the kind a saved generator file holds (Error if not a generator file).
+std::string saved_generator_kind(const std::string& path);
+
+}  // namespace rebalance::generative

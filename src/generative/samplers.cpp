@@ -1,0 +1,282 @@
+// VAEOverSampler and MGVAEOverSampler, and their declarations for the sampler factory.
+#include "rebalance/generative/samplers.hpp"
+
+#include <torch/torch.h>
+
+#include <cmath>
+
+#include "../over_sampling/detail.hpp"
+#include "rebalance/core/error.hpp"
+#include "rebalance/core/rng.hpp"
+
+namespace rebalance::generative {
+
+namespace {
+
+/// The batch for a class of `rows` rows: an explicit batch_size must fit the class; auto
+/// (<= 0) takes `fallback` lowered to the class size.
+int64_t batch_for(int64_t batch_size, int64_t fallback, int64_t rows, const std::string& sampler,
+                  const std::string& class_name) {
+  REBALANCE_CHECK(rows >= 2,
+                  "{}: class \"{}\" has {} row{}; a generator needs at least 2 rows of the class to learn from",
+                  sampler, class_name, rows, rows == 1 ? "" : "s");
+  if (batch_size <= 0) return std::min(fallback, rows);
+  REBALANCE_CHECK(batch_size <= rows,
+                  "{}: batch_size={} is larger than class \"{}\", which has {} rows; lower batch_size to at most {} "
+                  "(or leave it at auto)",
+                  sampler, batch_size, class_name, rows, rows);
+  return batch_size;
+}
+
+uint64_t class_seed(uint64_t seed, int64_t cls) { return Rng(seed).fork(static_cast<uint64_t>(cls) + 1).next_u64() >> 1; }
+
+std::vector<int64_t> shape_of(const Dataset& d) { return d.feature_shape(); }
+
+}  // namespace
+
+namespace {
+
+/// A VAE trained on the rows of class `cls` (one-class form), as the sampler trains it.
+VAE fit_class_vae(const VAEOverSamplerOptions& options, const Dataset& data, const at::Tensor& x, int64_t cls,
+                  uint64_t seed) {
+  VAEOptions o = options.vae;
+  const auto counts = data.class_counts();
+  o.train.batch_size = batch_for(o.train.batch_size, 32, counts[cls], "VAEOverSampler", data.class_names[cls]);
+  VAE vae(o, shape_of(data), 0, class_seed(seed, cls));
+  vae.fit(x.index_select(0, data.indices_of(cls).to(torch::kCPU)));
+  return vae;
+}
+
+int64_t guiding_class(const MGVAEOverSamplerOptions& options, const Dataset& data) {
+  const auto counts = data.class_counts();
+  if (options.majority != "auto") return data.class_index(options.majority);
+  return std::max_element(counts.begin(), counts.end()) - counts.begin();
+}
+
+/// Stage 1 on the guiding class (skipped in the no-pre-training ablation).
+MGVAE pretrained_mgvae(const MGVAEOverSamplerOptions& options, const Dataset& data, const at::Tensor& xmaj,
+                       int64_t major, uint64_t seed) {
+  MGVAEOptions o = options.mgvae;
+  o.pretrain.batch_size = batch_for(o.pretrain.batch_size, 100, xmaj.size(0), "MGVAEOverSampler",
+                                    data.class_names[major]);
+  o.finetune.batch_size = std::max<int64_t>(1, o.finetune.batch_size);  // set per class in finetuned()
+  MGVAE base(o, shape_of(data), class_seed(seed, major));
+  if (options.pretrain) base.pretrain(xmaj);
+  return base;
+}
+
+/// Stage 2: a copy of `base` fine-tuned on class `cls`.
+MGVAE finetuned(const MGVAE& base, const MGVAEOverSamplerOptions& options, const Dataset& data, const at::Tensor& x,
+                const at::Tensor& xmaj, int64_t cls, int64_t major) {
+  REBALANCE_CHECK(cls != major,
+                  "MGVAEOverSampler: class \"{}\" is the guiding majority class and cannot also be grown; choose "
+                  "another majority= or a sampling_strategy without it",
+                  data.class_names[cls]);
+  const auto counts = data.class_counts();
+  MGVAE mg = base.clone();
+  mg.set_finetune_batch_size(
+      batch_for(options.mgvae.finetune.batch_size, 100, counts[cls], "MGVAEOverSampler", data.class_names[cls]));
+  mg.finetune(x.index_select(0, data.indices_of(cls).to(torch::kCPU)), xmaj);
+  return mg;
+}
+
+template <class S>
+const S& sampler_of(const std::unique_ptr<Sampler>& s, const std::string& spec, const char* want) {
+  const auto* p = dynamic_cast<const S*>(s.get());
+  REBALANCE_CHECK(p != nullptr, "\"{}\" is not a {} spec", spec, want);
+  return *p;
+}
+
+}  // namespace
+
+VAEOverSampler::VAEOverSampler(VAEOverSamplerOptions options, SamplingStrategy strategy, uint64_t seed)
+    : Sampler("vae", SamplingType::Over, std::move(strategy), seed), options_(std::move(options)) {
+  REBALANCE_CHECK(options_.vae.net.latent >= 1, "VAEOverSampler: latent must be >= 1 (the size of the code z), got {}",
+                  options_.vae.net.latent);
+}
+
+Dataset VAEOverSampler::resample_impl(const Dataset& data, const std::map<int64_t, int64_t>& target) {
+  const auto counts = data.class_counts();
+  // Every class first, so a bad batch size or a one-row class fails before any training.
+  for (const auto& [c, n] : target)
+    if (n > 0) batch_for(options_.vae.train.batch_size, 32, counts[c], "VAEOverSampler", data.class_names[c]);
+  const auto x = data.x.to(torch::kCPU, torch::kFloat32).contiguous();
+  over_sampling::detail::NewRows out;
+  if (options_.conditional) {
+    VAEOptions o = options_.vae;
+    o.train.batch_size = batch_for(o.train.batch_size, 64, data.size(), "VAEOverSampler", "(all rows)");
+    VAE vae(o, shape_of(data), data.num_classes(), class_seed(seed(), -1));
+    vae.fit(x, data.y.to(torch::kCPU, torch::kInt64));
+    for (const auto& [c, n] : target)
+      if (n > 0) out.add_rows(c, vae.sample(n, c).reshape({n, -1}), std::vector<int64_t>(n, -1), {});
+    return out.append_to(data);
+  }
+  for (const auto& [c, n] : target) {
+    if (n == 0) continue;
+    VAE vae = fit_class_vae(options_, data, x, c, seed());
+    out.add_rows(c, vae.sample(n).reshape({n, -1}), std::vector<int64_t>(n, -1), {});
+  }
+  return out.append_to(data);
+}
+
+MGVAEOverSampler::MGVAEOverSampler(MGVAEOverSamplerOptions options, SamplingStrategy strategy, uint64_t seed)
+    : Sampler("mgvae", SamplingType::Over, std::move(strategy), seed), options_(std::move(options)) {
+  REBALANCE_CHECK(options_.mgvae.net.latent >= 1, "MGVAEOverSampler: latent must be >= 1 (the size of the code z), got {}",
+                  options_.mgvae.net.latent);
+}
+
+Dataset MGVAEOverSampler::resample_impl(const Dataset& data, const std::map<int64_t, int64_t>& target) {
+  const auto counts = data.class_counts();
+  const int64_t major = guiding_class(options_, data);
+  bool any = false;
+  for (const auto& [c, n] : target) {
+    if (n == 0) continue;
+    any = true;
+    REBALANCE_CHECK(c != major,
+                    "MGVAEOverSampler: class \"{}\" is the guiding majority class and cannot also be grown; choose "
+                    "another majority= or a sampling_strategy without it",
+                    data.class_names[c]);
+    batch_for(options_.mgvae.finetune.batch_size, 100, counts[c], "MGVAEOverSampler", data.class_names[c]);
+  }
+  if (!any) return data;
+  const auto x = data.x.to(torch::kCPU, torch::kFloat32).contiguous();
+  const auto major_rows = data.indices_of(major).to(torch::kCPU);
+  const auto xmaj = x.index_select(0, major_rows);
+  const auto* pmaj = major_rows.data_ptr<int64_t>();
+  // Stage 1 once, shared by every class to grow; stage 2 per class.
+  const MGVAE base = pretrained_mgvae(options_, data, xmaj, major, seed());
+  over_sampling::detail::NewRows out;
+  for (const auto& [c, n] : target) {
+    if (n == 0) continue;
+    MGVAE mg = finetuned(base, options_, data, x, xmaj, c, major);
+    std::vector<int64_t> src;
+    const auto fake = mg.generate(xmaj, n, &src);
+    std::vector<int64_t> parent0(n);
+    for (int64_t i = 0; i < n; ++i) parent0[i] = pmaj[src[i]];
+    out.add_rows(c, fake.reshape({n, -1}), std::move(parent0), {});
+  }
+  return out.append_to(data);
+}
+
+VAE train_vae_for_class(const std::string& spec, const Dataset& data, int64_t cls, uint64_t seed) {
+  const auto s = make_sampler(spec, seed);
+  const auto& v = sampler_of<VAEOverSampler>(s, spec, "vae");
+  REBALANCE_CHECK(!v.options().conditional, "rebalance generate trains one-class VAEs; drop conditional=true");
+  data.validate();
+  return fit_class_vae(v.options(), data, data.x.to(torch::kCPU, torch::kFloat32).contiguous(), cls, seed);
+}
+
+int64_t mgvae_majority_class(const std::string& spec, const Dataset& data) {
+  const auto s = make_sampler(spec, 0);
+  return guiding_class(sampler_of<MGVAEOverSampler>(s, spec, "mgvae").options(), data);
+}
+
+MGVAE train_mgvae_for_class(const std::string& spec, const Dataset& data, int64_t cls, uint64_t seed,
+                            int64_t* majority) {
+  const auto s = make_sampler(spec, seed);
+  const auto& o = sampler_of<MGVAEOverSampler>(s, spec, "mgvae").options();
+  data.validate();
+  const int64_t major = guiding_class(o, data);
+  if (majority) *majority = major;
+  const auto x = data.x.to(torch::kCPU, torch::kFloat32).contiguous();
+  const auto xmaj = x.index_select(0, data.indices_of(major).to(torch::kCPU));
+  return finetuned(pretrained_mgvae(o, data, xmaj, major, seed), o, data, x, xmaj, cls, major);
+}
+
+}  // namespace rebalance::generative
+
+namespace rebalance {
+
+namespace {
+
+using generative::MGVAEOverSampler;
+using generative::MGVAEOverSamplerOptions;
+using generative::VAEOverSampler;
+using generative::VAEOverSamplerOptions;
+
+constexpr int64_t kBig = int64_t(1) << 31;
+
+int64_t batch_param(const Params& p) {
+  const auto v = p.get_string("batch_size");
+  return v == "auto" ? 0 : p.get_int_in("batch_size", 1, kBig);
+}
+
+generative::NetOptions net_params(const Params& p, generative::NetOptions net) {
+  net.arch = p.get_string("arch");
+  net.latent = p.get_int_in("latent", 1, 1 << 20);
+  net.hidden = p.get_ints("hidden");
+  for (auto h : net.hidden) REBALANCE_CHECK(h >= 1, "hidden widths must be >= 1, got {}", h);
+  net.channels = p.get_ints("channels");
+  net.likelihood = p.get_string("likelihood");
+  net.posterior = p.get_string("posterior");
+  return net;
+}
+
+}  // namespace
+
+void add_generative_samplers(std::vector<SamplerInfo>& out) {
+  out.push_back(
+      {"vae", "VAEOverSampler", {"vae_over"}, SamplingType::Over,
+       "train a VAE on each class to grow (or one class-conditional VAE) and add decoded z ~ N(0, I) "
+       "(Kingma & Welling 2014; seed 000's approach 2)",
+       {{"latent", "20", "latent dimensions"},
+        {"arch", "auto", "mlp, conv (images [C,H,W], H and W multiples of 4), auto: conv for such images"},
+        {"hidden", "[400]", "MLP encoder widths (the decoder mirrors them)"},
+        {"channels", "[16,32]", "conv encoder channels (two 5x5 stride-2 layers)"},
+        {"likelihood", "auto", "bernoulli (BCE, data in [0,1]), gaussian (squared error), auto"},
+        {"posterior", "diag", "diag (per-dimension log-variance head) or shared (one learned log-variance)"},
+        {"kl_weight", "1", "weight of the KL term (beta-VAE)"},
+        {"epochs", "100", "training epochs over the class's rows"},
+        {"batch_size", "auto", "rows per step; auto: 32 (64 conditional), at most the class size"},
+        {"lr", "0.001", "Adam learning rate"},
+        {"conditional", "false", "one class-conditional VAE over all rows instead of one VAE per class"}},
+       [](const Params& p, const SamplingStrategy& s, uint64_t seed) -> std::unique_ptr<Sampler> {
+         VAEOverSamplerOptions o;
+         o.vae.net = net_params(p, o.vae.net);
+         o.vae.train.kl_weight = p.get_double_in("kl_weight", 0.0, 1e12);
+         o.vae.train.epochs = p.get_int_in("epochs", 0, kBig);
+         o.vae.train.batch_size = batch_param(p);
+         o.vae.train.lr = p.get_double_in("lr", 1e-12, 1e6);
+         o.conditional = p.get_bool("conditional");
+         return std::make_unique<VAEOverSampler>(o, s, seed);
+       }});
+  out.push_back(
+      {"mgvae", "MGVAEOverSampler", {"mg_vae"}, SamplingType::Over,
+       "majority-guided VAE: pre-train on the majority, fine-tune on the class with EWC, translate majority "
+       "rows into new rows (Ai et al. 2023; seed 003)",
+       {{"latent", "10", "latent dimensions"},
+        {"arch", "mlp", "mlp, conv (images [C,H,W], H and W multiples of 4), auto"},
+        {"hidden", "[300,300]", "MLP encoder widths (the decoder mirrors them)"},
+        {"channels", "[16,32]", "conv encoder channels"},
+        {"likelihood", "gaussian", "gaussian (squared error, the reference's), bernoulli, auto"},
+        {"posterior", "shared", "shared (one learned log-variance, also the prior's) or diag"},
+        {"kl_weight", "1", "weight of the KL term"},
+        {"pretrain", "true", "stage 1 on the majority (false: the no-pre-training ablation)"},
+        {"pretrain_epochs", "20", "stage-1 epochs over the majority"},
+        {"finetune_epochs", "100", "stage-2 epochs over the class's rows"},
+        {"batch_size", "auto", "rows per step; auto: 100, at most the class size"},
+        {"lr", "0.005", "Adam learning rate (both stages)"},
+        {"exemplars", "10000", "majority exemplars in the mixture prior, redrawn every step"},
+        {"exemplar_grad", "true", "back-propagate through the exemplars' encodings"},
+        {"ewc_lambda", "5e6", "EWC strength; 0: the no-EWC ablation"},
+        {"fisher_samples", "100", "majority rows whose squared gradients estimate the Fisher"},
+        {"majority", "auto", "the guiding class (name or number); auto: the largest"}},
+       [](const Params& p, const SamplingStrategy& s, uint64_t seed) -> std::unique_ptr<Sampler> {
+         MGVAEOverSamplerOptions o;
+         auto& m = o.mgvae;
+         m.net = net_params(p, m.net);
+         const double kl = p.get_double_in("kl_weight", 0.0, 1e12), lr = p.get_double_in("lr", 1e-12, 1e6);
+         const int64_t bs = batch_param(p);
+         m.pretrain = {p.get_int_in("pretrain_epochs", 0, kBig), bs, lr, kl};
+         m.finetune = {p.get_int_in("finetune_epochs", 0, kBig), bs, lr, kl};
+         m.exemplars = p.get_int_in("exemplars", 1, kBig);
+         m.exemplar_grad = p.get_bool("exemplar_grad");
+         m.ewc_lambda = p.get_double_in("ewc_lambda", 0.0, 1e300);
+         m.fisher_samples = p.get_int_in("fisher_samples", 1, kBig);
+         o.pretrain = p.get_bool("pretrain");
+         o.majority = p.get_string("majority");
+         return std::make_unique<MGVAEOverSampler>(o, s, seed);
+       }});
+}
+
+}  // namespace rebalance

@@ -1,0 +1,682 @@
+// VAE, class-conditional VAE and MGVAE on libtorch. One Core holds what both models share: the
+// network, the data scaling, the seeded noise source and the training loop.
+#include "rebalance/generative/vae.hpp"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <fmt/ranges.h>
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cmath>
+#include <functional>
+#include <numeric>
+#include <sstream>
+
+#include "rebalance/core/atomic_file.hpp"
+#include "rebalance/core/error.hpp"
+#include "rebalance/core/rng.hpp"
+
+namespace rebalance::generative {
+
+constexpr double kLog2Pi = 1.8378770664093453;
+
+at::Tensor bernoulli_nll(const at::Tensor& logits, const at::Tensor& x) {
+  return torch::binary_cross_entropy_with_logits(logits.flatten(1), x.flatten(1), {}, {}, at::Reduction::None).sum(1);
+}
+
+at::Tensor squared_error(const at::Tensor& mean, const at::Tensor& x) {
+  return (mean.flatten(1) - x.flatten(1)).pow(2).sum(1);
+}
+
+at::Tensor kl_standard_normal(const at::Tensor& mu, const at::Tensor& logvar) {
+  const auto lv = logvar.expand_as(mu);
+  return 0.5 * (mu.pow(2) + lv.exp() - 1.0 - lv).sum(1);
+}
+
+at::Tensor log_normal(const at::Tensor& z, const at::Tensor& mu, const at::Tensor& logvar) {
+  const auto lv = logvar.expand_as(z);
+  return -0.5 * (kLog2Pi + lv + (z - mu).pow(2) * torch::exp(-lv)).sum(1);
+}
+
+at::Tensor mixture_log_prior(const at::Tensor& z, const at::Tensor& centres, const at::Tensor& logvar) {
+  REBALANCE_CHECK(z.dim() == 2 && centres.dim() == 2 && z.size(1) == centres.size(1),
+                  "mixture_log_prior: z [B, L] and centres [K, L] expected, got {} and {} dimensions", z.dim(),
+                  centres.dim());
+  REBALANCE_CHECK(centres.size(0) >= 1, "mixture_log_prior: no exemplars");
+  const int64_t latent = z.size(1), k = centres.size(0);
+  // |z - c|^2 through one matrix product; clamped at 0 against rounding.
+  const auto d2 = (z.pow(2).sum(1, true) + centres.pow(2).sum(1).unsqueeze(0) - 2.0 * z.matmul(centres.t())).clamp_min(0);
+  const auto lv = logvar.reshape({});
+  const auto logp = -0.5 * (latent * (kLog2Pi + lv) + d2 * torch::exp(-lv));
+  return torch::logsumexp(logp, 1) - std::log(static_cast<double>(k));
+}
+
+at::Tensor ewc_penalty(const std::vector<at::Tensor>& params, const std::vector<at::Tensor>& anchors,
+                       const std::vector<at::Tensor>& fisher, double lambda) {
+  REBALANCE_CHECK(params.size() == anchors.size() && params.size() == fisher.size(),
+                  "ewc_penalty: {} parameters, {} anchors, {} Fisher terms", params.size(), anchors.size(),
+                  fisher.size());
+  REBALANCE_CHECK(!params.empty(), "ewc_penalty: no parameters");
+  at::Tensor total = torch::zeros({}, params.front().options());
+  for (size_t i = 0; i < params.size(); ++i) total = total + (fisher[i] * (params[i] - anchors[i]).pow(2)).sum();
+  return lambda * total;
+}
+
+std::vector<at::Tensor> empirical_fisher(const std::vector<at::Tensor>& params, int64_t n,
+                                         const std::function<at::Tensor(int64_t)>& sample_loss) {
+  REBALANCE_CHECK(n >= 1, "empirical_fisher: needs at least one sample, got {}", n);
+  std::vector<at::Tensor> fisher;
+  for (const auto& p : params) fisher.push_back(torch::zeros_like(p).detach());
+  auto clear = [&] {
+    for (auto p : params) p.mutable_grad() = at::Tensor();
+  };
+  for (int64_t s = 0; s < n; ++s) {
+    clear();
+    sample_loss(s).backward();
+    torch::NoGradGuard ng;
+    for (size_t i = 0; i < params.size(); ++i)
+      if (params[i].grad().defined()) fisher[i] += params[i].grad().pow(2);
+  }
+  clear();
+  for (auto& f : fisher) f /= static_cast<double>(n);
+  return fisher;
+}
+
+// ---- the network ------------------------------------------------------------------------------
+
+struct NetImpl : torch::nn::Module {
+  NetImpl(const NetOptions& o, const std::vector<int64_t>& shape, int64_t num_classes, bool conv, bool prior_logvar)
+      : conv(conv), num_classes(num_classes), latent(o.latent), diag(o.posterior == "diag") {
+    d = std::accumulate(shape.begin(), shape.end(), int64_t(1), std::multiplies<>());
+    int64_t feat = 0;
+    if (conv) {
+      c = shape[0], h = shape[1], w = shape[2];
+      const int64_t c0 = o.channels[0], c1 = o.channels[1];
+      // 5x5 stride-2 layers as the seed 000 reference: H -> H/2 -> H/4, and back.
+      enc_conv = register_module(
+          "enc_conv", torch::nn::Sequential(torch::nn::Conv2d(torch::nn::Conv2dOptions(c, c0, 5).stride(2).padding(2)),
+                                            torch::nn::LeakyReLU(torch::nn::LeakyReLUOptions().negative_slope(0.2)),
+                                            torch::nn::Conv2d(torch::nn::Conv2dOptions(c0, c1, 5).stride(2).padding(2)),
+                                            torch::nn::LeakyReLU(torch::nn::LeakyReLUOptions().negative_slope(0.2))));
+      feat = c1 * (h / 4) * (w / 4);
+      dec_fc = register_module("dec_fc", torch::nn::Linear(latent + num_classes, feat));
+      dec_conv = register_module(
+          "dec_conv",
+          torch::nn::Sequential(
+              torch::nn::ConvTranspose2d(torch::nn::ConvTranspose2dOptions(c1, c0, 5).stride(2).padding(2).output_padding(1)),
+              torch::nn::ReLU(),
+              torch::nn::ConvTranspose2d(torch::nn::ConvTranspose2dOptions(c0, c, 5).stride(2).padding(2).output_padding(1))));
+      c_last = c1;
+    } else {
+      enc_mlp = register_module("enc_mlp", torch::nn::Sequential());
+      int64_t in = d + num_classes;
+      for (auto width : o.hidden) {
+        enc_mlp->push_back(torch::nn::Linear(in, width));
+        enc_mlp->push_back(torch::nn::ReLU());
+        in = width;
+      }
+      feat = in;  // labels already joined the input
+      dec_mlp = register_module("dec_mlp", torch::nn::Sequential());
+      int64_t din = latent + num_classes;
+      for (auto it = o.hidden.rbegin(); it != o.hidden.rend(); ++it) {
+        dec_mlp->push_back(torch::nn::Linear(din, *it));
+        dec_mlp->push_back(torch::nn::ReLU());
+        din = *it;
+      }
+      dec_mlp->push_back(torch::nn::Linear(din, d));
+    }
+    const int64_t head_in = conv ? feat + num_classes : feat;
+    mu_head = register_module("mu_head", torch::nn::Linear(head_in, latent));
+    if (diag) lv_head = register_module("lv_head", torch::nn::Linear(head_in, latent));
+    if (prior_logvar || !diag) log_var = register_parameter("log_var", torch::randn({1}));
+  }
+
+  /// (mu [B, L], logvar [B, L] or [1]) for x [B, shape...] and one-hot labels (or undefined).
+  std::pair<at::Tensor, at::Tensor> encode(const at::Tensor& x, const at::Tensor& onehot) {
+    at::Tensor hdn;
+    if (conv) {
+      hdn = enc_conv->forward(x.view({x.size(0), c, h, w})).flatten(1);
+      if (num_classes) hdn = torch::cat({hdn, onehot}, 1);
+    } else {
+      hdn = x.view({x.size(0), d});
+      if (num_classes) hdn = torch::cat({hdn, onehot}, 1);
+      if (!enc_mlp->is_empty()) hdn = enc_mlp->forward(hdn);
+    }
+    return {mu_head->forward(hdn), diag ? lv_head->forward(hdn) : log_var};
+  }
+
+  /// Raw decoder output [B, D] (logits for a Bernoulli likelihood).
+  at::Tensor decode(const at::Tensor& z, const at::Tensor& onehot) {
+    const auto in = num_classes ? torch::cat({z, onehot}, 1) : z;
+    if (conv) {
+      auto t = torch::relu(dec_fc->forward(in)).view({z.size(0), c_last, h / 4, w / 4});
+      return dec_conv->forward(t).flatten(1);
+    }
+    return dec_mlp->forward(in);
+  }
+
+  bool conv;
+  int64_t num_classes, latent, d = 0, c = 0, h = 0, w = 0, c_last = 0;
+  bool diag;
+  torch::nn::Sequential enc_conv{nullptr}, enc_mlp{nullptr}, dec_mlp{nullptr}, dec_conv{nullptr};
+  torch::nn::Linear dec_fc{nullptr}, mu_head{nullptr}, lv_head{nullptr};
+  at::Tensor log_var;
+};
+TORCH_MODULE(Net);
+
+// ---- options as JSON (saved with the weights) ------------------------------------------------
+
+namespace {
+
+nlohmann::json to_json(const NetOptions& o) {
+  return {{"arch", o.arch},         {"latent", o.latent},         {"hidden", o.hidden},
+          {"channels", o.channels}, {"likelihood", o.likelihood}, {"posterior", o.posterior}};
+}
+NetOptions net_from_json(const nlohmann::json& j) {
+  return {j.at("arch").get<std::string>(),       j.at("latent").get<int64_t>(),
+          j.at("hidden").get<std::vector<int64_t>>(), j.at("channels").get<std::vector<int64_t>>(),
+          j.at("likelihood").get<std::string>(), j.at("posterior").get<std::string>()};
+}
+nlohmann::json to_json(const TrainOptions& t) {
+  return {{"epochs", t.epochs}, {"batch_size", t.batch_size}, {"lr", t.lr}, {"kl_weight", t.kl_weight}};
+}
+TrainOptions train_from_json(const nlohmann::json& j) {
+  return {j.at("epochs").get<int64_t>(), j.at("batch_size").get<int64_t>(), j.at("lr").get<double>(),
+          j.at("kl_weight").get<double>()};
+}
+
+std::string shape_text(const std::vector<int64_t>& s) { return fmt::format("[{}]", fmt::join(s, ", ")); }
+
+void check_train(const TrainOptions& t, std::string_view what) {
+  REBALANCE_CHECK(t.epochs >= 0, "{}: epochs must be >= 0, got {}", what, t.epochs);
+  REBALANCE_CHECK(t.batch_size >= 1, "{}: batch_size must be >= 1, got {}", what, t.batch_size);
+  REBALANCE_CHECK(std::isfinite(t.lr) && t.lr > 0, "{}: lr must be > 0, got {}", what, t.lr);
+  REBALANCE_CHECK(std::isfinite(t.kl_weight) && t.kl_weight >= 0, "{}: kl_weight must be >= 0, got {}", what,
+                  t.kl_weight);
+}
+
+}  // namespace
+
+// ---- Core ---------------------------------------------------------------------------------------
+
+class Core {
+ public:
+  Core(std::string kind, NetOptions net, std::vector<int64_t> shape, int64_t num_classes, uint64_t seed)
+      : kind(std::move(kind)), net(std::move(net)), shape(std::move(shape)), num_classes(num_classes), seed(seed) {
+    const std::string who = this->kind == "vae" ? "VAE" : "MGVAE";
+    REBALANCE_CHECK(!this->shape.empty(), "{}: empty feature shape", who);
+    for (auto s : this->shape) REBALANCE_CHECK(s >= 1, "{}: feature shape {} has an empty dimension", who, shape_text(this->shape));
+    REBALANCE_CHECK(this->net.latent >= 1, "{}: latent must be >= 1 (the size of the code z), got {}", who,
+                    this->net.latent);
+    REBALANCE_CHECK(this->net.likelihood == "auto" || this->net.likelihood == "bernoulli" ||
+                        this->net.likelihood == "gaussian",
+                    "{}: likelihood must be auto, bernoulli or gaussian, got \"{}\"", who, this->net.likelihood);
+    REBALANCE_CHECK(this->net.posterior == "diag" || this->net.posterior == "shared",
+                    "{}: posterior must be diag or shared, got \"{}\"", who, this->net.posterior);
+    for (auto v : this->net.hidden) REBALANCE_CHECK(v >= 1, "{}: hidden widths must be >= 1, got {}", who, v);
+    const bool image = this->shape.size() == 3;
+    if (this->net.arch == "auto") {
+      conv = image && this->shape[1] % 4 == 0 && this->shape[2] % 4 == 0;
+    } else if (this->net.arch == "conv") {
+      REBALANCE_CHECK(image, "{}: arch=conv needs image rows [C, H, W], but the rows are tabular {}; use arch=mlp",
+                      who, shape_text(this->shape));
+      REBALANCE_CHECK(this->shape[1] % 4 == 0 && this->shape[2] % 4 == 0,
+                      "{}: arch=conv needs H and W that are multiples of 4 (two stride-2 layers), got {}; use arch=mlp",
+                      who, shape_text(this->shape));
+      conv = true;
+    } else {
+      REBALANCE_CHECK(this->net.arch == "mlp", "{}: arch must be mlp, conv or auto, got \"{}\"", who, this->net.arch);
+    }
+    if (conv)
+      REBALANCE_CHECK(this->net.channels.size() == 2 && this->net.channels[0] >= 1 && this->net.channels[1] >= 1,
+                      "{}: channels must be two positive numbers, got {}", who, shape_text(this->net.channels));
+    torch::manual_seed(seed);  // initial weights
+    model = Net(this->net, this->shape, num_classes, conv, this->kind == "mgvae");
+    gen = at::detail::createCPUGenerator(Rng(seed).fork(7).next_u64() >> 1);
+  }
+
+  std::string who() const { return kind == "vae" ? "VAE" : "MGVAE"; }
+  int64_t dim() const { return std::accumulate(shape.begin(), shape.end(), int64_t(1), std::multiplies<>()); }
+
+  /// Rows as [n, D] float32 on the CPU, after checking their shape against the model's.
+  at::Tensor rows2d(const at::Tensor& x, std::string_view what) const {
+    REBALANCE_CHECK(x.defined() && x.dim() >= 1, "{}: {} is empty", who(), what);
+    auto s = x.sizes().vec();
+    s.erase(s.begin());
+    const bool same = s == shape || (s.size() == 1 && s[0] == dim() && shape.size() == 1);
+    REBALANCE_CHECK(same,
+                    "{}: {} has rows of shape {}, but this generator was built for rows of shape {} (images and "
+                    "tabular rows, or data of another shape, cannot be mixed)",
+                    who(), what, shape_text(s), shape_text(shape));
+    return x.to(torch::kCPU, torch::kFloat32).reshape({x.size(0), dim()}).contiguous();
+  }
+
+  /// Fix the data scaling from the first training data: [0, 1] data stays as is (sigmoid
+  /// decoder), anything else is standardised per column (linear decoder).
+  void fit_scaling(const at::Tensor& x2d) {
+    if (scaled) return;
+    REBALANCE_CHECK(torch::isfinite(x2d).all().item<bool>(), "{}: the training rows hold NaN or infinite values", who());
+    const double lo = x2d.min().item<double>(), hi = x2d.max().item<double>();
+    unit = lo >= 0.0 && hi <= 1.0;
+    bernoulli = net.likelihood == "bernoulli" || (net.likelihood == "auto" && unit);
+    REBALANCE_CHECK(!bernoulli || unit,
+                    "{}: likelihood=bernoulli needs features in [0, 1], but they range over [{}, {}]; use "
+                    "likelihood=gaussian (columns are then standardised)",
+                    who(), lo, hi);
+    if (!unit) {
+      scale_mean = x2d.to(torch::kFloat64).mean(0).to(torch::kFloat32);
+      scale_sd = x2d.to(torch::kFloat64).std(0, /*unbiased=*/false).to(torch::kFloat32);
+      scale_sd = torch::where(scale_sd > 1e-12, scale_sd, torch::ones_like(scale_sd));
+    }
+    scaled = true;
+  }
+  at::Tensor to_model(const at::Tensor& x2d) const { return unit ? x2d : (x2d - scale_mean) / scale_sd; }
+  at::Tensor from_output(const at::Tensor& raw) const {
+    return unit ? torch::sigmoid(raw) : raw * scale_sd + scale_mean;
+  }
+  /// Decoder mean in model units.
+  at::Tensor output_mean(const at::Tensor& raw) const { return unit ? torch::sigmoid(raw) : raw; }
+  at::Tensor shaped(const at::Tensor& rows) const {
+    auto s = shape;
+    s.insert(s.begin(), rows.size(0));
+    return rows.reshape(s).contiguous();
+  }
+  at::Tensor onehot(const at::Tensor& y) const {
+    if (!num_classes) return {};
+    return torch::one_hot(y, num_classes).to(torch::kFloat32);
+  }
+
+  at::Tensor reconstruction_term(const at::Tensor& raw, const at::Tensor& xm) const {
+    return bernoulli ? bernoulli_nll(raw, xm) : squared_error(output_mean(raw), xm);
+  }
+  at::Tensor noise(int64_t rows) { return torch::randn({rows, net.latent}, gen, torch::kFloat32); }
+
+  /// Standard VAE negative ELBO per row: reconstruction + kl_weight * KL(q || N(0, I)).
+  at::Tensor vae_loss(const at::Tensor& xm, const at::Tensor& oh, double kl_weight) {
+    auto [mu, lv] = model->encode(xm, oh);
+    const auto z = mu + torch::exp(0.5 * lv) * noise(xm.size(0));
+    return reconstruction_term(model->decode(z, oh), xm) + kl_weight * kl_standard_normal(mu, lv);
+  }
+
+  /// MGVAE negative ELBO per row, single-sample KL estimate against the majority mixture prior.
+  at::Tensor mgvae_loss(const at::Tensor& xm, const at::Tensor& exemplars_m, double kl_weight) {
+    auto [mu, lv] = model->encode(xm, {});
+    const auto z = mu + torch::exp(0.5 * lv) * noise(xm.size(0));
+    at::Tensor centres;
+    if (mg.exemplar_grad) {
+      centres = model->encode(exemplars_m, {}).first;
+    } else {
+      torch::NoGradGuard ng;
+      centres = model->encode(exemplars_m, {}).first;
+    }
+    const auto kl = log_normal(z, mu, lv) - mixture_log_prior(z, centres, model->log_var);
+    return reconstruction_term(model->decode(z, {}), xm) + kl_weight * kl;
+  }
+
+  /// K majority rows (model units) for one step: all when K >= N, else K distinct at random.
+  at::Tensor draw_exemplars(const at::Tensor& majority_m, Rng& rng) const {
+    const int64_t n = majority_m.size(0);
+    if (mg.exemplars >= n) return majority_m;
+    const auto pick = rng.choice_without_replacement(n, mg.exemplars);
+    return majority_m.index_select(0, torch::tensor(pick, torch::kInt64));
+  }
+
+  /// Adam over shuffled batches; `step_loss(batch rows)` returns the scalar to minimise.
+  FitLog train(std::string stage, int64_t n, const TrainOptions& t, uint64_t stream,
+               const std::function<at::Tensor(const at::Tensor&)>& step_loss) {
+    const auto t0 = std::chrono::steady_clock::now();
+    FitLog log;
+    log.stage = std::move(stage);
+    model->train();
+    torch::optim::Adam opt(model->parameters(), torch::optim::AdamOptions(t.lr));
+    Rng rng = Rng(seed).fork(stream);
+    for (int64_t e = 0; e < t.epochs; ++e) {
+      const auto perm = rng.permutation(n);
+      double total = 0.0;
+      int64_t batches = 0;
+      for (int64_t b0 = 0; b0 < n; b0 += t.batch_size) {
+        const int64_t b1 = std::min(n, b0 + t.batch_size);
+        const auto idx = torch::tensor(std::vector<int64_t>(perm.begin() + b0, perm.begin() + b1), torch::kInt64);
+        opt.zero_grad();
+        const auto loss = step_loss(idx);
+        REBALANCE_CHECK(std::isfinite(loss.item<double>()),
+                        "{}: the loss became {} in epoch {}; lower lr (now {})", who(), loss.item<double>(), e + 1, t.lr);
+        loss.backward();
+        opt.step();
+        total += loss.item<double>();
+        ++batches;
+      }
+      log.epoch_loss.push_back(total / std::max<int64_t>(1, batches));
+    }
+    model->eval();
+    log.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    history.push_back(log);
+    return log;
+  }
+
+  void check_rows(int64_t n, int64_t batch_size, std::string_view what) const {
+    REBALANCE_CHECK(n >= 2, "{}: {} has {} row{}; a generator needs at least 2 rows to learn from", who(), what, n,
+                    n == 1 ? "" : "s");
+    REBALANCE_CHECK(n >= batch_size,
+                    "{}: {} has {} rows, fewer than batch_size={}; lower batch_size to at most {}", who(), what, n,
+                    batch_size, n);
+  }
+
+  double reconstruction_error(const at::Tensor& x, const at::Tensor& y) {
+    torch::NoGradGuard ng;
+    const auto x2 = rows2d(x, "x");
+    REBALANCE_CHECK(scaled, "{}: not trained yet", who());
+    const auto rec = reconstruct2d(x2, y);
+    return (rec - x2).pow(2).mean().item<double>();
+  }
+  at::Tensor reconstruct2d(const at::Tensor& x2, const at::Tensor& y) {
+    torch::NoGradGuard ng;
+    model->eval();
+    const auto oh = onehot(y);
+    const auto mu = model->encode(to_model(x2), oh).first;
+    return from_output(model->decode(mu, oh));
+  }
+
+  // -- saving --
+  nlohmann::json meta() const {
+    nlohmann::json j = {{"kind", kind},   {"net", to_json(net)}, {"shape", shape}, {"num_classes", num_classes},
+                        {"seed", seed},   {"scaled", scaled},    {"unit", unit},   {"bernoulli", bernoulli},
+                        {"pretrained", pretrained}};
+    if (kind == "vae") j["train"] = to_json(vae_train);
+    if (kind == "mgvae")
+      j["mgvae"] = {{"pretrain", to_json(mg.pretrain)}, {"finetune", to_json(mg.finetune)},
+                    {"exemplars", mg.exemplars},       {"exemplar_grad", mg.exemplar_grad},
+                    {"ewc_lambda", mg.ewc_lambda},     {"fisher_samples", mg.fisher_samples}};
+    return j;
+  }
+  std::string serialise() const {
+    torch::serialize::OutputArchive archive;
+    model->save(archive);
+    if (!unit && scaled) {
+      archive.write("scale_mean", scale_mean);
+      archive.write("scale_std", scale_sd);
+    }
+    for (size_t i = 0; i < fisher.size(); ++i) {
+      archive.write("fisher_" + std::to_string(i), fisher[i]);
+      archive.write("anchor_" + std::to_string(i), anchors[i]);
+    }
+    std::ostringstream weights;
+    archive.save_to(weights);
+    const std::string header = meta().dump();
+    return "REBALANCE-GENERATOR 1\n" + std::to_string(header.size()) + "\n" + header + weights.str();
+  }
+  static std::unique_ptr<Core> deserialise(const std::string& bytes, const std::string& where) {
+    REBALANCE_CHECK(bytes.rfind("REBALANCE-GENERATOR 1\n", 0) == 0, "{}: not a rebalance generator file", where);
+    const size_t pos = bytes.find('\n') + 1, nl = bytes.find('\n', pos);
+    REBALANCE_CHECK(nl != std::string::npos, "{}: truncated generator file", where);
+    const size_t len = std::stoull(bytes.substr(pos, nl - pos));
+    REBALANCE_CHECK(nl + 1 + len <= bytes.size(), "{}: truncated generator file", where);
+    const auto j = nlohmann::json::parse(bytes.substr(nl + 1, len));
+    auto core = std::make_unique<Core>(j.at("kind").get<std::string>(), net_from_json(j.at("net")),
+                                       j.at("shape").get<std::vector<int64_t>>(), j.at("num_classes").get<int64_t>(),
+                                       j.at("seed").get<uint64_t>());
+    core->scaled = j.at("scaled").get<bool>();
+    core->unit = j.at("unit").get<bool>();
+    core->bernoulli = j.at("bernoulli").get<bool>();
+    core->pretrained = j.at("pretrained").get<bool>();
+    if (j.contains("train")) core->vae_train = train_from_json(j.at("train"));
+    if (j.contains("mgvae")) {
+      const auto& m = j.at("mgvae");
+      core->mg.net = core->net;
+      core->mg.pretrain = train_from_json(m.at("pretrain"));
+      core->mg.finetune = train_from_json(m.at("finetune"));
+      core->mg.exemplars = m.at("exemplars").get<int64_t>();
+      core->mg.exemplar_grad = m.at("exemplar_grad").get<bool>();
+      core->mg.ewc_lambda = m.at("ewc_lambda").get<double>();
+      core->mg.fisher_samples = m.at("fisher_samples").get<int64_t>();
+    }
+    std::istringstream weights(bytes.substr(nl + 1 + len));
+    torch::serialize::InputArchive archive;
+    archive.load_from(weights);
+    core->model->load(archive);
+    if (core->scaled && !core->unit) {
+      archive.read("scale_mean", core->scale_mean);
+      archive.read("scale_std", core->scale_sd);
+    }
+    const size_t n_params = core->model->parameters().size();
+    at::Tensor t;
+    if (archive.try_read("fisher_0", t)) {
+      for (size_t i = 0; i < n_params; ++i) {
+        at::Tensor f, a;
+        archive.read("fisher_" + std::to_string(i), f);
+        archive.read("anchor_" + std::to_string(i), a);
+        core->fisher.push_back(f);
+        core->anchors.push_back(a);
+      }
+    }
+    core->model->eval();
+    return core;
+  }
+
+  std::string kind;
+  NetOptions net;
+  std::vector<int64_t> shape;
+  int64_t num_classes;
+  uint64_t seed;
+  bool conv = false, scaled = false, unit = true, bernoulli = false, pretrained = false;
+  at::Tensor scale_mean, scale_sd;
+  Net model{nullptr};
+  at::Generator gen;
+  TrainOptions vae_train;
+  MGVAEOptions mg;
+  std::vector<at::Tensor> fisher, anchors;
+  std::vector<FitLog> history;
+};
+
+// ---- VAE ----------------------------------------------------------------------------------------
+
+VAE::VAE(VAEOptions options, std::vector<int64_t> feature_shape, int64_t num_classes, uint64_t seed) {
+  REBALANCE_CHECK(num_classes >= 0, "VAE: num_classes must be >= 0, got {}", num_classes);
+  check_train(options.train, "VAE");
+  core_ = std::make_unique<Core>("vae", options.net, std::move(feature_shape), num_classes, seed);
+  core_->vae_train = options.train;
+}
+VAE::VAE(std::unique_ptr<Core> core) : core_(std::move(core)) {}
+VAE::~VAE() = default;
+VAE::VAE(VAE&&) noexcept = default;
+VAE& VAE::operator=(VAE&&) noexcept = default;
+
+FitLog VAE::fit(const at::Tensor& x, const at::Tensor& y) {
+  Core& c = *core_;
+  const auto x2 = c.rows2d(x, "the training rows");
+  const int64_t n = x2.size(0);
+  c.check_rows(n, c.vae_train.batch_size, "the training data");
+  at::Tensor yy;
+  if (c.num_classes) {
+    REBALANCE_CHECK(y.defined() && y.dim() == 1 && y.size(0) == n,
+                    "VAE: a class-conditional VAE needs one label per row ({} rows)", n);
+    yy = y.to(torch::kCPU, torch::kInt64);
+    REBALANCE_CHECK(yy.min().item<int64_t>() >= 0 && yy.max().item<int64_t>() < c.num_classes,
+                    "VAE: labels must lie in 0..{}", c.num_classes - 1);
+  }
+  c.fit_scaling(x2);
+  const auto xm = c.to_model(x2);
+  const auto oh = c.onehot(yy);
+  return c.train("fit", n, c.vae_train, 1, [&](const at::Tensor& idx) {
+    return c.vae_loss(xm.index_select(0, idx), c.num_classes ? oh.index_select(0, idx) : at::Tensor(),
+                      c.vae_train.kl_weight)
+        .mean();
+  });
+}
+
+at::Tensor VAE::sample(int64_t n, int64_t cls) {
+  Core& c = *core_;
+  REBALANCE_CHECK(n >= 0, "VAE: cannot sample {} rows", n);
+  REBALANCE_CHECK(c.scaled, "VAE: not trained yet");
+  REBALANCE_CHECK(c.num_classes == 0 || (cls >= 0 && cls < c.num_classes),
+                  "VAE: a class-conditional VAE samples a class in 0..{}, got {}", c.num_classes - 1, cls);
+  torch::NoGradGuard ng;
+  c.model->eval();
+  std::vector<at::Tensor> parts;
+  for (int64_t r0 = 0; r0 < n; r0 += 4096) {
+    const int64_t m = std::min<int64_t>(4096, n - r0);
+    const auto oh = c.num_classes ? c.onehot(torch::full({m}, cls, torch::kInt64)) : at::Tensor();
+    parts.push_back(c.from_output(c.model->decode(c.noise(m), oh)));
+  }
+  return c.shaped(parts.empty() ? torch::empty({0, c.dim()}) : torch::cat(parts));
+}
+
+at::Tensor VAE::reconstruct(const at::Tensor& x, const at::Tensor& y) {
+  REBALANCE_CHECK(core_->scaled, "VAE: not trained yet");
+  return core_->shaped(core_->reconstruct2d(core_->rows2d(x, "x"), y.defined() ? y.to(torch::kInt64) : y));
+}
+double VAE::reconstruction_error(const at::Tensor& x, const at::Tensor& y) {
+  return core_->reconstruction_error(x, y.defined() ? y.to(torch::kInt64) : y);
+}
+void VAE::save(const std::string& path) const {
+  const auto bytes = core_->serialise();
+  write_atomic(path, [&](std::ostream& out) { out << bytes; });
+}
+VAE VAE::load(const std::string& path) {
+  auto core = Core::deserialise(read_file(path), path);
+  REBALANCE_CHECK(core->kind == "vae", "{}: holds an {} generator, not a VAE", path, core->kind);
+  return VAE(std::move(core));
+}
+const std::vector<int64_t>& VAE::feature_shape() const { return core_->shape; }
+const std::vector<FitLog>& VAE::history() const { return core_->history; }
+int64_t VAE::num_classes() const { return core_->num_classes; }
+
+// ---- MGVAE --------------------------------------------------------------------------------------
+
+MGVAE::MGVAE(MGVAEOptions options, std::vector<int64_t> feature_shape, uint64_t seed) {
+  check_train(options.pretrain, "MGVAE pre-training");
+  check_train(options.finetune, "MGVAE fine-tuning");
+  REBALANCE_CHECK(options.exemplars >= 1, "MGVAE: exemplars must be >= 1, got {}", options.exemplars);
+  REBALANCE_CHECK(std::isfinite(options.ewc_lambda) && options.ewc_lambda >= 0, "MGVAE: ewc_lambda must be >= 0, got {}",
+                  options.ewc_lambda);
+  REBALANCE_CHECK(options.fisher_samples >= 1, "MGVAE: fisher_samples must be >= 1, got {}", options.fisher_samples);
+  core_ = std::make_unique<Core>("mgvae", options.net, std::move(feature_shape), 0, seed);
+  core_->mg = std::move(options);
+}
+MGVAE::MGVAE(std::unique_ptr<Core> core) : core_(std::move(core)) {}
+MGVAE::~MGVAE() = default;
+MGVAE::MGVAE(MGVAE&&) noexcept = default;
+MGVAE& MGVAE::operator=(MGVAE&&) noexcept = default;
+
+MGVAE MGVAE::clone() const {
+  auto copy = Core::deserialise(core_->serialise(), "MGVAE::clone");
+  copy->gen = core_->gen.clone();
+  copy->history = core_->history;
+  return MGVAE(std::move(copy));
+}
+
+FitLog MGVAE::pretrain(const at::Tensor& majority) {
+  Core& c = *core_;
+  const auto x2 = c.rows2d(majority, "the majority rows");
+  const int64_t n = x2.size(0);
+  c.check_rows(n, c.mg.pretrain.batch_size, "the majority class");
+  c.fit_scaling(x2);
+  const auto xm = c.to_model(x2);
+  Rng ex_rng = Rng(c.seed).fork(11);
+  auto log = c.train("pretrain", n, c.mg.pretrain, 2, [&](const at::Tensor& idx) {
+    return c.mgvae_loss(xm.index_select(0, idx), c.draw_exemplars(xm, ex_rng), c.mg.pretrain.kl_weight).mean();
+  });
+  // Diagonal empirical Fisher of the stage-1 objective: squared per-row gradients, averaged over
+  // fisher_samples majority rows, all against one exemplar draw.
+  const auto tf = std::chrono::steady_clock::now();
+  c.model->train();
+  auto params = c.model->parameters();
+  c.anchors.clear();
+  Rng f_rng = Rng(c.seed).fork(12);
+  const int64_t m = std::min(n, c.mg.fisher_samples);
+  const auto rows = f_rng.choice_without_replacement(n, m);
+  const auto ex = c.draw_exemplars(xm, f_rng);
+  c.fisher = empirical_fisher(params, m, [&](int64_t s) {
+    const int64_t r = rows[s];
+    return c.mgvae_loss(xm.slice(0, r, r + 1), ex, c.mg.pretrain.kl_weight).sum();
+  });
+  for (auto& p : params) c.anchors.push_back(p.detach().clone());
+  c.model->eval();
+  c.pretrained = true;
+  c.history.push_back({"fisher", {}, std::chrono::duration<double>(std::chrono::steady_clock::now() - tf).count()});
+  return log;
+}
+
+void MGVAE::set_finetune_batch_size(int64_t batch_size) {
+  REBALANCE_CHECK(batch_size >= 1, "MGVAE fine-tuning: batch_size must be >= 1, got {}", batch_size);
+  core_->mg.finetune.batch_size = batch_size;
+}
+
+FitLog MGVAE::finetune(const at::Tensor& minority, const at::Tensor& majority) {
+  Core& c = *core_;
+  const auto x2 = c.rows2d(minority, "the minority rows");
+  const auto maj2 = c.rows2d(majority, "the majority rows");
+  const int64_t n = x2.size(0);
+  c.check_rows(n, c.mg.finetune.batch_size, "the minority class");
+  REBALANCE_CHECK(maj2.size(0) >= 1, "MGVAE: no majority rows to guide the prior");
+  c.fit_scaling(torch::cat({maj2, x2}));
+  const auto xm = c.to_model(x2), maj = c.to_model(maj2);
+  const bool ewc = c.pretrained && c.mg.ewc_lambda > 0 && !c.fisher.empty();
+  auto params = c.model->parameters();
+  Rng ex_rng = Rng(c.seed).fork(13);
+  return c.train("finetune", n, c.mg.finetune, 3, [&](const at::Tensor& idx) {
+    auto loss = c.mgvae_loss(xm.index_select(0, idx), c.draw_exemplars(maj, ex_rng), c.mg.finetune.kl_weight).mean();
+    if (ewc) loss = loss + ewc_penalty(params, c.anchors, c.fisher, c.mg.ewc_lambda);
+    return loss;
+  });
+}
+
+at::Tensor MGVAE::generate(const at::Tensor& majority, int64_t n, std::vector<int64_t>* source) {
+  Core& c = *core_;
+  REBALANCE_CHECK(n >= 0, "MGVAE: cannot generate {} rows", n);
+  REBALANCE_CHECK(c.scaled, "MGVAE: not trained yet");
+  const auto maj2 = c.rows2d(majority, "the majority rows");
+  const int64_t n_maj = maj2.size(0);
+  REBALANCE_CHECK(n_maj >= 1, "MGVAE: generation translates majority rows, but there are none");
+  torch::NoGradGuard ng;
+  c.model->eval();
+  // Majority sources in a seeded random order, cycling when more rows are wanted than exist.
+  Rng rng = Rng(c.seed).fork(14);
+  std::vector<int64_t> src;
+  src.reserve(n);
+  while (static_cast<int64_t>(src.size()) < n) {
+    const auto perm = rng.permutation(n_maj);
+    src.insert(src.end(), perm.begin(), perm.begin() + std::min<int64_t>(n_maj, n - static_cast<int64_t>(src.size())));
+  }
+  std::vector<at::Tensor> parts;
+  const auto maj = c.to_model(maj2);
+  for (int64_t r0 = 0; r0 < n; r0 += 4096) {
+    const int64_t m = std::min<int64_t>(4096, n - r0);
+    const auto idx = torch::tensor(std::vector<int64_t>(src.begin() + r0, src.begin() + r0 + m), torch::kInt64);
+    const auto mu = c.model->encode(maj.index_select(0, idx), {}).first;
+    const auto z = mu + torch::exp(0.5 * c.model->log_var) * c.noise(m);
+    parts.push_back(c.from_output(c.model->decode(z, {})));
+  }
+  if (source) *source = std::move(src);
+  return c.shaped(parts.empty() ? torch::empty({0, c.dim()}) : torch::cat(parts));
+}
+
+at::Tensor MGVAE::reconstruct(const at::Tensor& x) {
+  REBALANCE_CHECK(core_->scaled, "MGVAE: not trained yet");
+  return core_->shaped(core_->reconstruct2d(core_->rows2d(x, "x"), {}));
+}
+double MGVAE::reconstruction_error(const at::Tensor& x) { return core_->reconstruction_error(x, {}); }
+const std::vector<at::Tensor>& MGVAE::fisher() const { return core_->fisher; }
+void MGVAE::save(const std::string& path) const {
+  const auto bytes = core_->serialise();
+  write_atomic(path, [&](std::ostream& out) { out << bytes; });
+}
+MGVAE MGVAE::load(const std::string& path) {
+  auto core = Core::deserialise(read_file(path), path);
+  REBALANCE_CHECK(core->kind == "mgvae", "{}: holds a {} generator, not an MGVAE", path, core->kind);
+  return MGVAE(std::move(core));
+}
+const std::vector<int64_t>& MGVAE::feature_shape() const { return core_->shape; }
+const std::vector<FitLog>& MGVAE::history() const { return core_->history; }
+
+std::string saved_generator_kind(const std::string& path) {
+  const std::string bytes = read_file(path);
+  REBALANCE_CHECK(bytes.rfind("REBALANCE-GENERATOR 1\n", 0) == 0, "{}: not a rebalance generator file", path);
+  const size_t pos = bytes.find('\n') + 1, nl = bytes.find('\n', pos);
+  REBALANCE_CHECK(nl != std::string::npos, "{}: truncated generator file", path);
+  const size_t len = std::stoull(bytes.substr(pos, nl - pos));
+  return nlohmann::json::parse(bytes.substr(nl + 1, len)).at("kind").get<std::string>();
+}
+
+}  // namespace rebalance::generative
