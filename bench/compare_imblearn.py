@@ -84,7 +84,7 @@ def main():
             np.save(y_path, y)
             for method in args.methods.split(","):
                 ref_s = None
-                guess = previous.get(method)
+                guess = previous.get(method) * n * n if method in previous else None  # quadratic in n
                 if args.skip_reference_above is None or guess is None or guess < args.skip_reference_above:
                     ref_s = float("inf")
                     for r in range(args.repeat):
@@ -94,7 +94,7 @@ def main():
                         ref_s = min(ref_s, time.perf_counter() - t0)
                         if ref_s > 5:
                             break
-                    previous[method] = ref_s * (n / 1e5) ** 2
+                    previous[method] = ref_s / (n * n)
                     out_mb = (xr.nbytes + yr.nbytes) / 2**20
                 else:
                     out_mb = float("nan")
@@ -102,8 +102,8 @@ def main():
                 secs, wall, rss_kb, counts = run_rebalance(args.binary, method, x_path, y_path, d, repeat)
                 in_mb = (x.nbytes + y.nbytes) / 2**20
                 ratio = f"{ref_s / secs:8.1f}" if ref_s else "  (skip)"
-                ref_txt = f"{ref_s:11.3f}" if ref_s else f"{'skipped':>11}"
-                print(f"{size:>12} {method:>18} {ref_txt} {secs:12.3f} {ratio} {wall:10.2f} "
+                ref_txt = f"{ref_s:11.4f}" if ref_s else f"{'skipped':>11}"
+                print(f"{size:>12} {method:>18} {ref_txt} {secs:12.4f} {ratio} {wall:10.2f} "
                       f"{(rss_kb - idle_kb) / 1024:8.1f} {in_mb + out_mb:9.1f}  {counts}", flush=True)
 
 

@@ -73,7 +73,7 @@ void add_resample_command(CLI::App& app, Action& action) {
         out = sampler->fit_resample(data);
         secs = std::min(secs, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
       }
-      std::cout << fmt::format("{}: {} rows {} ({} synthetic) in {:.3f} s{}\n", method, out.size(),
+      std::cout << fmt::format("{}: {} rows {} ({} synthetic) in {:.6f} s{}\n", method, out.size(),
                                format_counts(out.class_counts(), out.class_names),
                                (out.origin < 0).sum().item<int64_t>(), secs,
                                repeat > 1 ? fmt::format(" (fastest of {})", repeat) : "");

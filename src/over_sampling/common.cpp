@@ -6,6 +6,7 @@
 
 #include "detail.hpp"
 #include "rebalance/core/error.hpp"
+#include "rebalance/core/memory.hpp"
 #include "rebalance/neighbors/knn.hpp"
 
 namespace rebalance::over_sampling::detail {
@@ -102,7 +103,7 @@ void NewRows::add_rows(int64_t cls, at::Tensor x, std::vector<int64_t> parent0, 
 }
 
 void NewRows::add_copies(int64_t cls, at::Tensor x, std::vector<int64_t> rows, std::vector<double> noise_scale,
-                         Rng* noise) {
+                         Rng* noise, std::vector<int64_t> parents) {
   const auto count = static_cast<int64_t>(rows.size());
   const int64_t d = x.size(1);
   std::vector<float> jitter;
@@ -111,7 +112,7 @@ void NewRows::add_copies(int64_t cls, at::Tensor x, std::vector<int64_t> rows, s
     jitter.resize(count * d);
     for (int64_t i = 0; i < count * d; ++i) jitter[i] = static_cast<float>(noise->normal() * noise_scale[i % d]);
   }
-  auto parents = rows;
+  if (parents.empty()) parents = rows;
   auto fill = [x = std::move(x), rows = std::move(rows), jitter = std::move(jitter), d](float* dst) {
     const float* px = x.data_ptr<float>();
     at::parallel_for(0, static_cast<int64_t>(rows.size()), 4096, [&](int64_t r0, int64_t r1) {
@@ -128,12 +129,18 @@ void NewRows::add_copies(int64_t cls, at::Tensor x, std::vector<int64_t> rows, s
 Dataset NewRows::append_to(const Dataset& data) const {
   if (blocks_.empty()) return data;
   const int64_t n = data.size(), d = data.num_features(), m = total_;
-  auto x = torch::empty({n + m, d}, torch::kFloat32);
+  // Output buffers on huge pages (empty_large): page faults would otherwise cost more than the
+  // rows themselves at a million rows.
+  auto x = empty_large({n + m, d}, torch::kFloat32);
   x.slice(0, 0, n).copy_(data.x2d().to(torch::kCPU));
-  auto y = torch::empty({n + m}, torch::kInt64);
+  auto y = empty_large({n + m}, torch::kInt64);
   y.slice(0, 0, n).copy_(data.y.to(torch::kCPU));
-  auto parents = torch::full({n + m, 2}, int64_t(-1), torch::kInt64);
-  if (data.parents.defined()) parents.slice(0, 0, n).copy_(data.parents.to(torch::kCPU));
+  auto parents = empty_large({n + m, 2}, torch::kInt64);
+  if (data.parents.defined())
+    parents.slice(0, 0, n).copy_(data.parents.to(torch::kCPU));
+  else
+    parents.slice(0, 0, n).fill_(-1);
+  parents.slice(0, n).fill_(-1);
   // Parents are stored as the parents' origin ids, so provenance survives chains of samplers.
   const auto origin_in = data.origin.to(torch::kCPU, torch::kInt64).contiguous();
   const int64_t* po = origin_in.data_ptr<int64_t>();
@@ -156,7 +163,10 @@ Dataset NewRows::append_to(const Dataset& data) const {
   const auto device = data.x.device();
   out.x = x.view(shape).to(device);
   out.y = y.to(device);
-  out.origin = torch::cat({origin_in, torch::full({m}, int64_t(-1), torch::kInt64)}).to(device);
+  auto origin = empty_large({n + m}, torch::kInt64);
+  origin.slice(0, 0, n).copy_(origin_in);
+  origin.slice(0, n).fill_(-1);
+  out.origin = origin.to(device);
   out.parents = parents.to(device);
   return out;
 }

@@ -71,8 +71,10 @@ class NewRows {
   /// Copies of the input rows at positions `rows` of `x` ([N, D] float32, contiguous, CPU), each
   /// with `noise_scale` ([D], empty: none) times a standard normal from `noise` added per value.
   /// parents: (row, -1).
+  /// `parents` (input positions) default to `rows`; give them when `x` is a compact copy of the
+  /// class (a gather from a few cache-resident rows beats one from rows spread over the input).
   void add_copies(int64_t cls, at::Tensor x, std::vector<int64_t> rows, std::vector<double> noise_scale = {},
-                  Rng* noise = nullptr);
+                  Rng* noise = nullptr, std::vector<int64_t> parents = {});
   /// Ready rows `x` ([count, D] float32).
   void add_rows(int64_t cls, at::Tensor x, std::vector<int64_t> parent0, std::vector<int64_t> parent1);
   int64_t size() const { return total_; }

@@ -96,7 +96,7 @@ Dataset RandomOverSampler::resample_impl(const Dataset& data, const std::map<int
       const double* ps = sigma.data_ptr<double>();
       for (int64_t j = 0; j < d; ++j) scale.push_back(factor.at(c) * smoothing * ps[j]);
     }
-    out.add_copies(c, x, std::move(drawn), std::move(scale), &rng);
+    out.add_copies(c, x.index_select(0, rows).contiguous(), std::move(local), std::move(scale), &rng, std::move(drawn));
   }
   return out.append_to(data);
 }
