@@ -7,6 +7,7 @@
 
 #include "commands.hpp"
 #include "rebalance/core/error.hpp"
+#include "rebalance/core/memory.hpp"
 #include "rebalance/core/system.hpp"
 
 int main(int argc, char** argv) {
@@ -37,6 +38,7 @@ int main(int argc, char** argv) {
   }
   try {
     rebalance::configure_threads();
+    rebalance::configure_memory();
     if (action) action();
     return 0;
   } catch (const rebalance::Error& e) {

@@ -1,5 +1,6 @@
 #include "rebalance/core/memory.hpp"
 
+#include <malloc.h>
 #include <sys/mman.h>
 #include <torch/torch.h>
 
@@ -11,7 +12,7 @@
 namespace rebalance {
 
 at::Tensor empty_large(const std::vector<int64_t>& shape, at::ScalarType dtype) {
-  constexpr size_t kHuge = size_t(2) << 20, kThreshold = size_t(32) << 20;
+  constexpr size_t kHuge = size_t(2) << 20, kThreshold = size_t(64) << 20;
   const int64_t numel = std::accumulate(shape.begin(), shape.end(), int64_t(1), std::multiplies<>());
   const size_t bytes = static_cast<size_t>(numel) * c10::elementSize(dtype);
   static const bool enabled = [] {
@@ -19,7 +20,7 @@ at::Tensor empty_large(const std::vector<int64_t>& shape, at::ScalarType dtype) 
     return !(v && std::string(v) == "0");
   }();
   if (!enabled || bytes < kThreshold) return torch::empty(shape, torch::TensorOptions().dtype(dtype));
-  // Below 32 MiB glibc serves (and re-serves) buffers from its heap; above it every buffer is a
+  // Below 64 MiB glibc serves (and re-serves) buffers from its heap; above it every buffer is a
   // fresh mmap whose pages fault in on first touch, which is where huge pages pay.
   const size_t rounded = (bytes + kHuge - 1) / kHuge * kHuge;
   void* p = std::aligned_alloc(kHuge, rounded);
@@ -28,6 +29,13 @@ at::Tensor empty_large(const std::vector<int64_t>& shape, at::ScalarType dtype) 
   madvise(p, rounded, MADV_HUGEPAGE);  // a hint; failure only costs speed
 #endif
   return torch::from_blob(p, shape, [](void* q) { std::free(q); }, torch::TensorOptions().dtype(dtype));
+}
+
+void configure_memory() {
+#if defined(__GLIBC__)
+  mallopt(M_MMAP_THRESHOLD, 64 << 20);
+  mallopt(M_TRIM_THRESHOLD, 256 << 20);
+#endif
 }
 
 }  // namespace rebalance
