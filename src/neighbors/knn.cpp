@@ -207,7 +207,7 @@ KnnResult knn(const at::Tensor& base_in, const at::Tensor& query_in, int64_t k, 
   // Each base sub-chunk (~256 KB: stays in L2) serves every query of a block, so a base too big
   // for the caches streams from memory once per bq queries: 512 then keeps that traffic well
   // under the arithmetic (1M x 30: 2.6 -> 2.4 s); a cache-resident base does better with 64.
-  const bool base_in_cache = n * d * 4 <= (int64_t(1) << 20);
+  const bool base_in_cache = n * d * 4 <= (int64_t(8) << 20);
   const int64_t bq = std::min<int64_t>(q, base_in_cache ? 64 : 512);
   const int64_t q_blocks = (q + bq - 1) / bq;
   const int64_t bb = std::clamp<int64_t>((int64_t(256) << 10) / (4 * d), 256, 4096);
