@@ -107,8 +107,9 @@ void add_generate_command(CLI::App& app, Action& action) {
       nlohmann::json stages = nlohmann::json::array();
       for (const auto& h : history) {
         const auto& l = h.epoch_loss;
-        std::cout << fmt::format("{}: {} epochs{} in {:.2f} s\n", h.stage, l.size(),
-                                 l.empty() ? "" : fmt::format(", loss {:.4g} -> {:.4g}", l.front(), l.back()), h.seconds);
+        std::cout << fmt::format("{}: {}{:.2f} s\n", h.stage,
+                                 l.empty() ? "" : fmt::format("{} epochs, loss {:.4g} -> {:.4g} in ", l.size(), l.front(), l.back()),
+                                 h.seconds);
         stages.push_back({{"stage", h.stage}, {"epoch_loss", l}, {"seconds", h.seconds}});
       }
       if (!summary.empty())
