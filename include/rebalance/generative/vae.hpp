@@ -132,7 +132,9 @@ class VAE {
 };
 
 /// Majority-guided VAE. Stage 1 (`pretrain`) fits the majority with the mixture prior over
-/// majority exemplars; the diagonal Fisher of that fit is then estimated. Stage 2 (`finetune`)
+/// majority exemplars; the diagonal Fisher of that fit is then estimated from squared per-row
+/// gradients on fisher_samples majority rows (the reference MGVAE uses reconstructions of
+/// majority rows instead; both estimate the same curvature at the stage-1 optimum). Stage 2 (`finetune`)
 /// fits the minority with the same prior (majority exemplars) plus the EWC penalty. Without
 /// `pretrain` it is the "no pre-training" ablation; ewc_lambda = 0 is "no EWC".
 class MGVAE {
