@@ -178,7 +178,7 @@ KnnResult knn(const at::Tensor& base_in, const at::Tensor& query_in, int64_t k, 
   if (q == 0)
     return {torch::empty({0, k}, torch::kInt64), torch::empty({0, k}, torch::kFloat64)};
   if (o.backend.value_or(default_backend()) == Backend::Hnsw) return knn_hnsw(base_in, query_in, k, o);
-  if (!base_in.device().is_cpu()) return knn_generic(base_in, query_in, k, o);
+  if (!base_in.device().is_cpu() || o.device_path) return knn_generic(base_in, query_in, k, o);
 
   const auto base = base_in.to(torch::kFloat32).contiguous();
   const auto query = query_in.to(torch::kFloat32).contiguous();

@@ -56,11 +56,18 @@ TEST(Knn, ManyDuplicatesAndLargeOffsetsStayExact) {
   EXPECT_TRUE(torch::allclose(r.distances, rd));
 }
 
-TEST(Knn, SmallTilesGiveTheSameAnswer) {
-  const auto base = torch::randn({3000, 8}), query = torch::randn({300, 8});
-  const auto a = knn(base, query, 5);
-  const auto b = knn(base, query, 5, {.tile_bytes = 4096});
-  EXPECT_TRUE(torch::equal(a.indices, b.indices));
+TEST(Knn, DevicePathMatchesTheCpuKernel) {
+  // The path CUDA tensors take, run on the CPU with small tiles, on random data and on data full
+  // of exact ties far from the origin.
+  torch::manual_seed(2);
+  const auto ties = torch::randint(0, 3, {800, 6}).to(torch::kFloat32) + 1000.0f;
+  for (const auto& [base, query] : std::vector<std::pair<at::Tensor, at::Tensor>>{
+           {torch::randn({3000, 8}), torch::randn({300, 8})}, {ties, ties.slice(0, 0, 100)}}) {
+    const auto a = knn(base, query, 5);
+    const auto b = knn(base, query, 5, {.tile_bytes = 4096, .device_path = true});
+    EXPECT_TRUE(torch::equal(a.indices, b.indices));
+    EXPECT_TRUE(torch::allclose(a.distances, b.distances, 0, 1e-12));
+  }
 }
 
 TEST(KnnErrors, BadArguments) {

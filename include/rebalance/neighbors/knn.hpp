@@ -20,8 +20,11 @@ void set_default_backend(Backend backend);
 Backend parse_backend(const std::string& name);  ///< "exact" or "hnsw"; Error otherwise
 
 struct KnnOptions {
-  /// Bound on the scratch distance tile, in bytes (never an N x N matrix).
+  /// Bound on the device path's scratch distance tile, in bytes (never an N x N matrix).
   int64_t tile_bytes = int64_t(32) << 20;
+  /// Take the device-agnostic path that CUDA tensors take (float64 tiles, stable sort) even on
+  /// the CPU: the tests check it against the CPU kernel without a GPU.
+  bool device_path = false;
   /// Unset: default_backend().
   std::optional<Backend> backend;
   /// HNSW graph degree, build and search beam widths, and the seed of its level draws. The
