@@ -9,7 +9,6 @@
 
 #include "rebalance/core/atomic_file.hpp"
 #include "rebalance/core/error.hpp"
-#include "rebalance/core/spec.hpp"
 #include "rebalance/data/csv.hpp"
 #include "rebalance/data/imbalance.hpp"
 #include "rebalance/data/npy.hpp"
@@ -61,20 +60,9 @@ void add_generate_command(CLI::App& app, Action& action) {
         csv.label = label;
         data = load_dataset(input, csv);
         if (!pair.empty()) {
-          const auto parts = split_top_level(pair, ',');
-          REBALANCE_CHECK(parts.size() == 2, "--pair \"{}\" must name two classes, A:N_A,B:N_B", pair);
-          int64_t cl[2], num[2];
-          for (int i = 0; i < 2; ++i) {
-            const auto colon = parts[i].rfind(':');
-            REBALANCE_CHECK(colon != std::string::npos, "--pair \"{}\": \"{}\" must be CLASS:COUNT", pair, parts[i]);
-            cl[i] = data.class_index(parts[i].substr(0, colon));
-            const auto text = parts[i].substr(colon + 1);
-            const auto v = parse_int(text);
-            REBALANCE_CHECK(text == "all" || (v && *v >= 1), "--pair \"{}\": count \"{}\" must be a positive number or all",
-                            pair, text);
-            num[i] = text == "all" ? -1 : *v;
-          }
-          data = binary_pair(data, cl[0], num[0], cl[1], num[1], seed);
+          const auto pc = parse_class_counts(pair, data, "--pair");
+          REBALANCE_CHECK(pc.size() == 2, "--pair \"{}\" must name two classes, A:N_A,B:N_B", pair);
+          data = binary_pair(data, pc[0].first, pc[0].second, pc[1].first, pc[1].second, seed);
         }
         const auto counts = data.class_counts();
         c = cls.empty() ? std::min_element(counts.begin(), counts.end()) - counts.begin() : data.class_index(cls);

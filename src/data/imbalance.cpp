@@ -3,9 +3,12 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <optional>
+#include <string>
 
 #include "rebalance/core/error.hpp"
 #include "rebalance/core/rng.hpp"
+#include "rebalance/core/spec.hpp"
 
 namespace rebalance {
 
@@ -150,5 +153,21 @@ Split stratified_split(const Dataset& data, double val_fraction, double test_fra
   }
   return s;
 }
+
+/// "A:N,B:M" -> [(A, N), (B, M)] with classes by name or number; N = "all" or -1 keeps every row.
+std::vector<std::pair<int64_t, int64_t>> parse_class_counts(const std::string& text, const Dataset& d, const char* what) {
+  std::vector<std::pair<int64_t, int64_t>> out;
+  for (const auto& item : split_top_level(text, ',')) {
+    const auto colon = item.rfind(':');
+    REBALANCE_CHECK(colon != std::string::npos, "{} \"{}\": entry \"{}\" is not CLASS:COUNT", what, text, item);
+    const auto cls = d.class_index(item.substr(0, colon));
+    const auto count_text = item.substr(colon + 1);
+    const auto n = count_text == "all" ? std::optional<int64_t>(-1) : parse_int(count_text);
+    REBALANCE_CHECK(n && *n >= -1, "{} \"{}\": count \"{}\" is not a row count", what, text, count_text);
+    out.emplace_back(cls, *n);
+  }
+  return out;
+}
+
 
 }  // namespace rebalance

@@ -14,24 +14,6 @@
 
 namespace rebalance {
 
-namespace {
-
-/// "A:N,B:M" -> [(A, N), (B, M)] with classes by name or number; N = "all" or -1 keeps every row.
-std::vector<std::pair<int64_t, int64_t>> class_counts_arg(const std::string& text, const Dataset& d, const char* what) {
-  std::vector<std::pair<int64_t, int64_t>> out;
-  for (const auto& item : split_top_level(text, ',')) {
-    const auto colon = item.rfind(':');
-    REBALANCE_CHECK(colon != std::string::npos, "{} \"{}\": entry \"{}\" is not CLASS:COUNT", what, text, item);
-    const auto cls = d.class_index(item.substr(0, colon));
-    const auto count_text = item.substr(colon + 1);
-    const auto n = count_text == "all" ? std::optional<int64_t>(-1) : parse_int(count_text);
-    REBALANCE_CHECK(n && *n >= -1, "{} \"{}\": count \"{}\" is not a row count", what, text, count_text);
-    out.emplace_back(cls, *n);
-  }
-  return out;
-}
-
-}  // namespace
 
 std::pair<Dataset, Dataset> draw_train_validation(const Dataset& pool, const std::map<int64_t, int64_t>& counts,
                                                   double val_fraction, uint64_t seed) {
@@ -82,7 +64,7 @@ Task build_task(const TaskOptions& o) {
     test = split.test;
   }
   if (!o.pair.empty()) {
-    const auto pc = class_counts_arg(o.pair, pool, "--pair");
+    const auto pc = parse_class_counts(o.pair, pool, "--pair");
     REBALANCE_CHECK(pc.size() == 2, "--pair \"{}\" must name two classes, A:N_A,B:N_B", o.pair);
     // Split before cutting counts so validation keeps the pool's class mix of the pair.
     const auto [a, n_a] = pc[0];
@@ -92,7 +74,7 @@ Task build_task(const TaskOptions& o) {
   }
   if (!o.keep.empty()) {
     std::map<int64_t, int64_t> counts;
-    for (const auto& [c, n] : class_counts_arg(o.keep, pool, "--keep")) counts[c] = n < 0 ? pool.class_counts()[c] : n;
+    for (const auto& [c, n] : parse_class_counts(o.keep, pool, "--keep")) counts[c] = n < 0 ? pool.class_counts()[c] : n;
     pool = make_imbalance(pool, counts, o.seed);
   }
   if (o.long_tail > 0) {

@@ -53,6 +53,13 @@ int64_t guiding_class(const MGVAEOverSamplerOptions& options, const Dataset& dat
   return std::max_element(counts.begin(), counts.end()) - counts.begin();
 }
 
+void check_not_guide(const Dataset& data, int64_t cls, int64_t major) {
+  REBALANCE_CHECK(cls != major,
+                  "MGVAEOverSampler: class \"{}\" is the guiding majority class and cannot also be grown; choose "
+                  "another majority= or a sampling_strategy without it",
+                  data.class_names[cls]);
+}
+
 /// Stage 1 on the guiding class (skipped in the no-pre-training ablation).
 MGVAE pretrained_mgvae(const MGVAEOverSamplerOptions& options, const Dataset& data, const at::Tensor& xmaj,
                        int64_t major, uint64_t seed) {
@@ -68,10 +75,7 @@ MGVAE pretrained_mgvae(const MGVAEOverSamplerOptions& options, const Dataset& da
 /// Stage 2: a copy of `base` fine-tuned on class `cls`.
 MGVAE finetuned(const MGVAE& base, const MGVAEOverSamplerOptions& options, const Dataset& data, const at::Tensor& x,
                 const at::Tensor& xmaj, int64_t cls, int64_t major) {
-  REBALANCE_CHECK(cls != major,
-                  "MGVAEOverSampler: class \"{}\" is the guiding majority class and cannot also be grown; choose "
-                  "another majority= or a sampling_strategy without it",
-                  data.class_names[cls]);
+  check_not_guide(data, cls, major);
   const auto counts = data.class_counts();
   MGVAE mg = base.clone();
   mg.set_finetune_batch_size(
@@ -132,10 +136,7 @@ Dataset MGVAEOverSampler::resample_impl(const Dataset& data, const std::map<int6
   for (const auto& [c, n] : target) {
     if (n == 0) continue;
     any = true;
-    REBALANCE_CHECK(c != major,
-                    "MGVAEOverSampler: class \"{}\" is the guiding majority class and cannot also be grown; choose "
-                    "another majority= or a sampling_strategy without it",
-                    data.class_names[c]);
+    check_not_guide(data, c, major);
     batch_for(options_.mgvae.finetune.batch_size, 100, counts[c], "MGVAEOverSampler", data.class_names[c]);
   }
   if (!any) return data;

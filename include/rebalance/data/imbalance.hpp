@@ -4,6 +4,8 @@
 
 #include <cstdint>
 #include <map>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "rebalance/data/dataset.hpp"
@@ -36,6 +38,11 @@ std::vector<int64_t> step_counts(int64_t n_max, int64_t num_classes, double rho,
 
 /// Apply a profile: class i keeps counts[i] random rows. n_max defaults to the smallest class.
 Dataset apply_profile(const Dataset& data, const std::vector<int64_t>& counts, uint64_t seed);
+
+/// "A:N,B:M" -> [(A, N), (B, M)], classes by name or number, N = "all" (or -1) for every row;
+/// errors quote `what` (the option or key) and the offending entry.
+std::vector<std::pair<int64_t, int64_t>> parse_class_counts(const std::string& text, const Dataset& data,
+                                                            const char* what);
 
 struct Split {
   Dataset train, validation, test;
