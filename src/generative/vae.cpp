@@ -406,13 +406,17 @@ class Core {
     const std::string header = meta().dump();
     return "REBALANCE-GENERATOR 1\n" + std::to_string(header.size()) + "\n" + header + weights.str();
   }
-  static std::unique_ptr<Core> deserialise(const std::string& bytes, const std::string& where) {
+  /// The JSON header of a generator file and the offset where its weights start.
+  static std::pair<nlohmann::json, size_t> header(const std::string& bytes, const std::string& where) {
     REBALANCE_CHECK(bytes.rfind("REBALANCE-GENERATOR 1\n", 0) == 0, "{}: not a rebalance generator file", where);
     const size_t pos = bytes.find('\n') + 1, nl = bytes.find('\n', pos);
     REBALANCE_CHECK(nl != std::string::npos, "{}: truncated generator file", where);
     const size_t len = std::stoull(bytes.substr(pos, nl - pos));
     REBALANCE_CHECK(nl + 1 + len <= bytes.size(), "{}: truncated generator file", where);
-    const auto j = nlohmann::json::parse(bytes.substr(nl + 1, len));
+    return {nlohmann::json::parse(bytes.substr(nl + 1, len)), nl + 1 + len};
+  }
+  static std::unique_ptr<Core> deserialise(const std::string& bytes, const std::string& where) {
+    const auto [j, weights_at] = header(bytes, where);
     auto core = std::make_unique<Core>(j.at("kind").get<std::string>(), net_from_json(j.at("net")),
                                        j.at("shape").get<std::vector<int64_t>>(), j.at("num_classes").get<int64_t>(),
                                        j.at("seed").get<uint64_t>());
@@ -431,7 +435,7 @@ class Core {
       core->mg.ewc_lambda = m.at("ewc_lambda").get<double>();
       core->mg.fisher_samples = m.at("fisher_samples").get<int64_t>();
     }
-    std::istringstream weights(bytes.substr(nl + 1 + len));
+    std::istringstream weights(bytes.substr(weights_at));
     torch::serialize::InputArchive archive;
     archive.load_from(weights);
     core->model->load(archive);
@@ -451,6 +455,17 @@ class Core {
       }
     }
     core->model->eval();
+    return core;
+  }
+
+  void save(const std::string& path) const {
+    const auto bytes = serialise();
+    write_atomic(path, [&](std::ostream& out) { out << bytes; });
+  }
+  /// A saved generator of `want` ("vae", "mgvae"); `name` for the error ("a VAE").
+  static std::unique_ptr<Core> load(const std::string& path, const std::string& want, std::string_view name) {
+    auto core = deserialise(read_file(path), path);
+    REBALANCE_CHECK(core->kind == want, "{}: holds a {} generator, not {}", path, core->kind, name);
     return core;
   }
 
@@ -529,15 +544,8 @@ at::Tensor VAE::reconstruct(const at::Tensor& x, const at::Tensor& y) {
 double VAE::reconstruction_error(const at::Tensor& x, const at::Tensor& y) {
   return core_->reconstruction_error(x, y.defined() ? y.to(torch::kInt64) : y);
 }
-void VAE::save(const std::string& path) const {
-  const auto bytes = core_->serialise();
-  write_atomic(path, [&](std::ostream& out) { out << bytes; });
-}
-VAE VAE::load(const std::string& path) {
-  auto core = Core::deserialise(read_file(path), path);
-  REBALANCE_CHECK(core->kind == "vae", "{}: holds an {} generator, not a VAE", path, core->kind);
-  return VAE(std::move(core));
-}
+void VAE::save(const std::string& path) const { core_->save(path); }
+VAE VAE::load(const std::string& path) { return VAE(Core::load(path, "vae", "a VAE")); }
 const std::vector<int64_t>& VAE::feature_shape() const { return core_->shape; }
 const std::vector<FitLog>& VAE::history() const { return core_->history; }
 int64_t VAE::num_classes() const { return core_->num_classes; }
@@ -658,25 +666,13 @@ at::Tensor MGVAE::reconstruct(const at::Tensor& x) {
 }
 double MGVAE::reconstruction_error(const at::Tensor& x) { return core_->reconstruction_error(x, {}); }
 const std::vector<at::Tensor>& MGVAE::fisher() const { return core_->fisher; }
-void MGVAE::save(const std::string& path) const {
-  const auto bytes = core_->serialise();
-  write_atomic(path, [&](std::ostream& out) { out << bytes; });
-}
-MGVAE MGVAE::load(const std::string& path) {
-  auto core = Core::deserialise(read_file(path), path);
-  REBALANCE_CHECK(core->kind == "mgvae", "{}: holds a {} generator, not an MGVAE", path, core->kind);
-  return MGVAE(std::move(core));
-}
+void MGVAE::save(const std::string& path) const { core_->save(path); }
+MGVAE MGVAE::load(const std::string& path) { return MGVAE(Core::load(path, "mgvae", "an MGVAE")); }
 const std::vector<int64_t>& MGVAE::feature_shape() const { return core_->shape; }
 const std::vector<FitLog>& MGVAE::history() const { return core_->history; }
 
 std::string saved_generator_kind(const std::string& path) {
-  const std::string bytes = read_file(path);
-  REBALANCE_CHECK(bytes.rfind("REBALANCE-GENERATOR 1\n", 0) == 0, "{}: not a rebalance generator file", path);
-  const size_t pos = bytes.find('\n') + 1, nl = bytes.find('\n', pos);
-  REBALANCE_CHECK(nl != std::string::npos, "{}: truncated generator file", path);
-  const size_t len = std::stoull(bytes.substr(pos, nl - pos));
-  return nlohmann::json::parse(bytes.substr(nl + 1, len)).at("kind").get<std::string>();
+  return Core::header(read_file(path), path).first.at("kind").get<std::string>();
 }
 
 }  // namespace rebalance::generative
