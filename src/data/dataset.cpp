@@ -17,7 +17,9 @@ Dataset Dataset::from_tensors(at::Tensor x, at::Tensor y, std::vector<std::strin
   REBALANCE_CHECK(y.dim() == 1, "{}: labels must be a 1-D tensor, got {} dimensions", name, y.dim());
   Dataset d;
   d.name = std::move(name);
-  d.x = x.scalar_type() == torch::kFloat32 ? x : x.to(torch::kFloat32);
+  // float32 and float64 features keep their dtype (samplers compute in it); others become float32.
+  const auto t = x.scalar_type();
+  d.x = t == torch::kFloat32 || t == torch::kFloat64 ? x : x.to(torch::kFloat32);
   d.y = y.scalar_type() == torch::kInt64 ? y : y.to(torch::kInt64);
   d.origin = torch::arange(y.size(0), torch::TensorOptions().dtype(torch::kInt64).device(y.device()));
   if (class_names.empty()) {
@@ -35,7 +37,8 @@ void Dataset::validate_new_rows() const { validate_impl(0); }
 
 void Dataset::validate_impl(int64_t only_new) const {
   REBALANCE_CHECK(x.defined() && y.defined() && origin.defined(), "{}: dataset is incomplete", name);
-  REBALANCE_CHECK(x.scalar_type() == torch::kFloat32, "{}: features must be float32, got {}", name,
+  REBALANCE_CHECK(x.scalar_type() == torch::kFloat32 || x.scalar_type() == torch::kFloat64,
+                  "{}: features must be float32 or float64, got {}", name,
                   std::string(c10::toString(x.scalar_type())));
   REBALANCE_CHECK(y.scalar_type() == torch::kInt64, "{}: labels must be int64, got {}", name,
                   std::string(c10::toString(y.scalar_type())));
@@ -83,7 +86,7 @@ void Dataset::validate_impl(int64_t only_new) const {
     const int64_t r = rows.defined() ? rows[pos[0].item<int64_t>()].item<int64_t>() : first + pos[0].item<int64_t>();
     REBALANCE_THROW("{}: row {}, feature {}{} is {}: features must be finite", name, r, c,
                     feature_names.empty() ? "" : " ('" + feature_names[c] + "')",
-                    x2d()[r][c].item<float>());
+                    x2d()[r][c].item<double>());
   }
 }
 

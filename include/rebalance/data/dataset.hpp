@@ -12,7 +12,7 @@ namespace rebalance {
 
 /// A labelled data set held as tensors.
 ///
-///   x:      [N, D] or [N, C, H, W] float32 features
+///   x:      [N, D] or [N, C, H, W] float32 or float64 features (kept in the dtype they came in)
 ///   y:      [N] int64 labels in 0..num_classes()-1
 ///   origin: [N] int64 index of the source row each row came from, -1 for synthetic rows
 ///   parents: [N, 2] int64, optional: for a synthetic row the source rows it was made from
