@@ -50,11 +50,15 @@ void add_datasets_command(CLI::App& app, Action& action) {
   auto* show = cmd->add_subcommand("show", "load one data set (built-in spec or file) and print its class counts");
   static std::string name, label;
   show->add_option("name", name, "built-in spec (e.g. fashion-mnist:split=test) or a .csv/.npy file")->required();
-  show->add_option("--label", label, "label column (CSV) or labels file (.npy)");
+  show->add_option("--label", label, "label column (CSV) or labels file (.npy or IDX)");
+  static std::string delimiter;
+  show->add_option("--delimiter", delimiter, "CSV field separator (default: tab for .tsv, else ',')");
   show->callback([&action] {
     action = [] {
       CsvOptions o;
       o.label = label;
+      o.delimiter = parse_delimiter(delimiter);
+      o.allow_categorical = true;  // shown, not sampled: text columns are listed as categorical
       print_dataset(load_dataset(name, o));
     };
   });

