@@ -47,7 +47,10 @@ void add_generate_command(CLI::App& app, Action& action) {
       REBALANCE_CHECK(ext == ".csv" || ext == ".npy", "--output {}: expected a .csv or .npy file name", output);
       REBALANCE_CHECK(grid.empty() || std::filesystem::path(grid).extension() == ".png", "--grid {}: expected a .png",
                       grid);
-      const std::string kind = !load.empty() ? generative::saved_generator_kind(load) : parse_spec(method).name;
+      // Any name the sampler factory accepts for vae / mgvae (VAEOverSampler, mg_vae, ...).
+      const SamplerInfo* info = load.empty() ? find_sampler(parse_spec(method).name) : nullptr;
+      const std::string kind = !load.empty() ? generative::saved_generator_kind(load)
+                                             : info ? info->name : parse_spec(method).name;
       const bool is_vae = kind == "vae" || kind == "VAEOverSampler";
       REBALANCE_CHECK(is_vae || kind == "mgvae" || kind == "MGVAEOverSampler",
                       "--method {}: rebalance generate trains vae or mgvae generators", method);

@@ -197,4 +197,22 @@ std::string describe_params(const std::vector<ParamDecl>& decls, std::string_vie
   return out;
 }
 
+std::string describe_method_docs(const std::vector<MethodDoc>& docs) {
+  std::string out, group;
+  const std::string pad(21, ' ');
+  for (const auto& d : docs) {
+    if (!d.group.empty() && d.group != group) {
+      out += fmt::format("{}== {} ==\n", out.empty() ? "" : "\n", d.group);
+      group = d.group;
+    }
+    out += fmt::format("{:<20} {}\n", d.name, d.description);
+    std::string names;
+    for (const auto& a : d.aliases) names += (names.empty() ? "" : ", ") + a;
+    if (!names.empty() || !d.kind.empty())
+      out += fmt::format("{}({}{}{})\n", pad, names, !names.empty() && !d.kind.empty() ? "; " : "", d.kind);
+    out += d.params.empty() ? pad + "(no parameters)\n" : describe_params(d.params, pad);
+  }
+  return out;
+}
+
 }  // namespace rebalance

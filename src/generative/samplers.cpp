@@ -167,6 +167,21 @@ VAE train_vae_for_class(const std::string& spec, const Dataset& data, int64_t cl
   return fit_class_vae(v.options(), data, data.x.to(torch::kCPU, torch::kFloat32).contiguous(), cls, seed);
 }
 
+std::vector<MethodDoc> generator_docs() {
+  std::vector<MethodDoc> docs;
+  for (const char* name : {"vae", "mgvae"}) {
+    const SamplerInfo* info = find_sampler(name);
+    REBALANCE_CHECK(info != nullptr, "internal: no \"{}\" sampler is registered", name);
+    std::vector<ParamDecl> params;
+    for (const auto& p : info->params)
+      if (p.name != "conditional") params.push_back(p);
+    std::vector<std::string> aliases{info->class_name};
+    aliases.insert(aliases.end(), info->aliases.begin(), info->aliases.end());
+    docs.push_back({info->name, aliases, "", "", info->description, params});
+  }
+  return docs;
+}
+
 int64_t mgvae_majority_class(const std::string& spec, const Dataset& data) {
   const auto s = make_sampler(spec, 0);
   return guiding_class(sampler_of<MGVAEOverSampler>(s, spec, "mgvae").options(), data);

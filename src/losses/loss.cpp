@@ -211,6 +211,12 @@ const std::vector<LossInfo>& loss_registry() {
   return list;
 }
 
+std::vector<MethodDoc> loss_docs() {
+  std::vector<MethodDoc> docs;
+  for (const auto& m : loss_registry()) docs.push_back({m.name, {}, "", "", m.description, m.params});
+  return docs;
+}
+
 std::unique_ptr<Loss> make_loss(const std::string& text, const std::vector<int64_t>& counts) {
   const auto spec = parse_spec(text);
   const LossInfo* info = nullptr;

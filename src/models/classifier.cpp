@@ -110,6 +110,12 @@ const std::vector<ModelInfo>& model_registry() {
   return list;
 }
 
+std::vector<MethodDoc> model_docs() {
+  std::vector<MethodDoc> docs;
+  for (const auto& m : model_registry()) docs.push_back({m.name, {}, "", "", m.description, m.params});
+  return docs;
+}
+
 std::shared_ptr<Classifier> make_model(const std::string& text, const std::vector<int64_t>& input_shape,
                                        int64_t num_classes, uint64_t seed, torch::Device device) {
   const auto spec = parse_spec(text);

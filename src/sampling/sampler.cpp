@@ -43,7 +43,9 @@ class Pipeline final : public Sampler {
   std::vector<std::unique_ptr<Sampler>> parts_;
 };
 
-std::vector<ParamDecl> full_params(const SamplerInfo& info) {
+}  // namespace
+
+std::vector<ParamDecl> sampler_params(const SamplerInfo& info) {
   auto params = info.params;
   params.insert(params.begin(), {"sampling_strategy", "auto",
                                  "auto, minority, majority, not_minority, not_majority, all, a float (binary), "
@@ -51,8 +53,6 @@ std::vector<ParamDecl> full_params(const SamplerInfo& info) {
   params.push_back({"seed", "from --seed", "random seed of this sampler"});
   return params;
 }
-
-}  // namespace
 
 const std::vector<SamplerInfo>& sampler_registry() {
   static const std::vector<SamplerInfo> all = [] {
@@ -91,28 +91,28 @@ std::unique_ptr<Sampler> make_sampler(const std::string& text, uint64_t seed) {
     REBALANCE_THROW("unknown sampler \"{}\" (known: {}; `rebalance methods` lists them with their parameters)",
                     spec.name, names);
   }
-  const Params params(spec, full_params(*info), "sampler");
+  const Params params(spec, sampler_params(*info), "sampler");
   const uint64_t s = params.has("seed") ? static_cast<uint64_t>(params.get_int_in("seed", 0, INT64_MAX)) : seed;
   return info->create(params, SamplingStrategy(params.get_string("sampling_strategy")), s);
 }
 
-std::string describe_samplers() {
-  std::string out;
+std::vector<MethodDoc> sampler_docs() {
+  std::vector<MethodDoc> docs;
   const std::pair<const char*, void (*)(std::vector<SamplerInfo>&)> families[] = {
       {"over-sampling", add_over_samplers}, {"under-sampling and cleaning", add_under_samplers},
       {"combined", add_combined_samplers}, {"generative", add_generative_samplers}};
   for (const auto& [title, add] : families) {
     std::vector<SamplerInfo> infos;
     add(infos);
-    out += fmt::format("{}== {} ==\n", out.empty() ? "" : "\n", title);
     for (const auto& info : infos) {
-      std::string names = info.class_name;
-      for (const auto& a : info.aliases) names += ", " + a;
-      out += fmt::format("{:<20} {}\n{:<20} ({}; {})\n", info.name, info.description, "", names, to_string(info.type));
-      out += describe_params(full_params(info), std::string(21, ' '));
+      std::vector<std::string> aliases{info.class_name};
+      aliases.insert(aliases.end(), info.aliases.begin(), info.aliases.end());
+      docs.push_back({info.name, aliases, title, to_string(info.type), info.description, sampler_params(info)});
     }
   }
-  return out;
+  return docs;
 }
+
+std::string describe_samplers() { return describe_method_docs(sampler_docs()); }
 
 }  // namespace rebalance

@@ -156,6 +156,12 @@ const std::vector<BatchPolicyInfo>& batch_policy_registry() {
   return list;
 }
 
+std::vector<MethodDoc> batch_policy_docs() {
+  std::vector<MethodDoc> docs;
+  for (const auto& m : batch_policy_registry()) docs.push_back({m.name, {}, "", "", m.description, m.params});
+  return docs;
+}
+
 std::unique_ptr<BatchPolicy> make_batch_policy(const std::string& text) {
   const auto spec = parse_spec(text);
   const BatchPolicyInfo* info = nullptr;

@@ -114,6 +114,12 @@ const std::vector<DecisionInfo>& decision_registry() {
   return list;
 }
 
+std::vector<MethodDoc> decision_docs() {
+  std::vector<MethodDoc> docs;
+  for (const auto& m : decision_registry()) docs.push_back({m.name, {}, "", "", m.description, m.params});
+  return docs;
+}
+
 std::unique_ptr<DecisionRule> make_decision_rule(const std::string& text) {
   const auto spec = parse_spec(text);
   const DecisionInfo* info = nullptr;

@@ -64,6 +64,21 @@ class Params {
 /// "  key (default: v)  help" lines for --help output and `rebalance methods`.
 std::string describe_params(const std::vector<ParamDecl>& decls, std::string_view indent = "  ");
 
+/// One method of a factory as `rebalance methods` shows it, built from the factory's own
+/// registry entry (so the listing cannot drift from what the factory accepts).
+struct MethodDoc {
+  std::string name;                  ///< the factory name, e.g. "smote"
+  std::vector<std::string> aliases;  ///< further names the factory accepts, e.g. "SMOTE"
+  std::string group;                 ///< a heading inside the family, e.g. "over-sampling"; may be ""
+  std::string kind;                  ///< a short tag, e.g. a sampler's "over-sampling"; may be ""
+  std::string description;           ///< one line
+  std::vector<ParamDecl> params;     ///< exactly the parameters the factory's Params accepts
+};
+
+/// Text form of a list of methods: a "== group ==" heading where the group changes, then per
+/// method its name and description, its other names, and describe_params of its parameters.
+std::string describe_method_docs(const std::vector<MethodDoc>& docs);
+
 /// Parse a whole string as a number; nullopt if any character is left over.
 std::optional<double> parse_double(std::string_view s);
 std::optional<int64_t> parse_int(std::string_view s);

@@ -72,4 +72,9 @@ MGVAE train_mgvae_for_class(const std::string& spec, const Dataset& data, int64_
 /// The guiding class an "mgvae:..." spec picks for `data` (majority=, or the largest class).
 int64_t mgvae_majority_class(const std::string& spec, const Dataset& data);
 
+/// The generator methods of `rebalance generate` (`vae`, `mgvae`) as `rebalance methods
+/// generators` lists them: the samplers' own declarations, less sampling_strategy and seed (the
+/// command takes --class, --count and --seed instead) and conditional (generate trains one class).
+std::vector<MethodDoc> generator_docs();
+
 }  // namespace rebalance::generative

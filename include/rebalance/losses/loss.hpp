@@ -45,6 +45,8 @@ struct LossInfo {
 
 /// Every loss with its parameters (the one declaration list behind help, parsing and docs).
 const std::vector<LossInfo>& loss_registry();
+/// Every loss as `rebalance methods losses` lists it, from loss_registry().
+std::vector<MethodDoc> loss_docs();
 
 /// Build a loss for a training set with `class_counts` rows per class:
 ///   "ce"                                   cross-entropy

@@ -97,6 +97,8 @@ struct ModelInfo {
 
 /// Every model the factory builds, with its parameters (one declaration list).
 const std::vector<ModelInfo>& model_registry();
+/// Every model as `rebalance methods models` lists it, from model_registry().
+std::vector<MethodDoc> model_docs();
 
 /// Build a classifier for inputs of `input_shape` (without the batch dimension: {D} or {C, H, W})
 /// and `num_classes` outputs, on `device`. Weights are initialised from `seed`.

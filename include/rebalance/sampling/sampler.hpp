@@ -70,7 +70,13 @@ std::unique_ptr<Sampler> make_sampler(const std::string& spec, uint64_t seed = 0
 /// Find a sampler's declaration by any of its names; nullptr if none.
 const SamplerInfo* find_sampler(const std::string& name);
 
-/// `rebalance methods`: every sampler with its parameters, defaults and description.
+/// Every parameter `make_sampler` accepts for this sampler: sampling_strategy, its own, seed.
+std::vector<ParamDecl> sampler_params(const SamplerInfo& info);
+
+/// Every sampler as `rebalance methods samplers` lists it, grouped by family, in registry order.
+std::vector<MethodDoc> sampler_docs();
+
+/// `rebalance methods samplers`: every sampler with its parameters, defaults and description.
 std::string describe_samplers();
 
 /// Each family's declarations (one file per family lists its samplers).

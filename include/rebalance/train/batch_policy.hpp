@@ -44,6 +44,8 @@ struct BatchPolicyInfo {
   std::vector<ParamDecl> params;
 };
 const std::vector<BatchPolicyInfo>& batch_policy_registry();
+/// Every batch policy as `rebalance methods batch-policies` lists it, from batch_policy_registry().
+std::vector<MethodDoc> batch_policy_docs();
 
 /// "uniform", "balanced", "sqrt", "dynamic:floor=0.0".
 std::unique_ptr<BatchPolicy> make_batch_policy(const std::string& spec);

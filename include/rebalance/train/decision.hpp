@@ -43,6 +43,8 @@ struct DecisionInfo {
   std::vector<ParamDecl> params;
 };
 const std::vector<DecisionInfo>& decision_registry();
+/// Every decision rule as `rebalance methods decisions` lists it, from decision_registry().
+std::vector<MethodDoc> decision_docs();
 
 /// "argmax", "threshold:metric=f1|balanced_accuracy" (binary only: seed 004's TS),
 /// "prior:tau=1" (argmax of logits - tau * log training prior).

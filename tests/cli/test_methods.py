@@ -1,0 +1,132 @@
+#!/usr/bin/env python3
+"""`rebalance methods` as a user runs it: every factory's methods, one family, JSON, bad families.
+
+Usage: test_methods.py PATH_TO_rebalance
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+BIN = None
+
+# Every method the README documents, by family: the listing must show each of them.
+DOCUMENTED = {
+    "samplers": ["random_over", "smote", "borderline_smote", "adasyn", "kmeans_smote", "smotenc", "smoten",
+                 "cluster_over", "random_under", "near_miss", "tomek_links", "enn", "renn", "allknn", "cnn", "oss",
+                 "ncr", "cluster_centroids", "smote_tomek", "smote_enn", "vae", "mgvae"],
+    "generators": ["vae", "mgvae"],
+    "models": ["logreg", "mlp", "lenet", "resnet"],
+    "losses": ["ce", "weighted_ce", "focal", "cb", "la", "ldam"],
+    "batch-policies": ["uniform", "balanced", "sqrt", "dynamic"],
+    "decisions": ["argmax", "threshold", "prior"],
+}
+
+
+def run(*args, ok=True):
+    p = subprocess.run([BIN, *args], capture_output=True, text=True, timeout=300)
+    for stream in (p.stdout, p.stderr):
+        assert "terminate called" not in stream and "Exception raised from" not in stream, stream
+    if ok:
+        assert p.returncode == 0, f"{args}: exit {p.returncode}\n{p.stdout}\n{p.stderr}"
+    return p
+
+
+def listing(family=None):
+    args = ["methods", "--format", "json"] + ([family] if family else [])
+    return json.loads(run(*args).stdout)["families"]
+
+
+class Methods(unittest.TestCase):
+    def test_every_family_and_every_documented_method_is_listed(self):
+        fams = {f["name"]: f for f in listing()}
+        self.assertEqual(sorted(fams), sorted(DOCUMENTED))
+        for fam, names in DOCUMENTED.items():
+            listed = [m["name"] for m in fams[fam]["methods"]]
+            for n in names:
+                self.assertIn(n, listed, f"{fam}: {n}")
+
+    def test_text_shows_parameters_defaults_and_descriptions(self):
+        p = run("methods")
+        for fam in DOCUMENTED:
+            self.assertIn(f"({fam}; used by ", p.stdout)
+        for text in ("k_neighbors", "sampling_strategy", "= 5", "ewc_lambda", "= 5e6", "drw_epoch", "hidden",
+                     "= [512,256]", "floor", "balanced_accuracy", "depth", "focal loss"):
+            self.assertIn(text, p.stdout)
+
+    def test_one_family_prints_only_that_family(self):
+        p = run("methods", "losses")
+        for n in DOCUMENTED["losses"]:
+            self.assertIn(n, p.stdout)
+        for other in ("smote", "lenet", "argmax", "dynamic", "mgvae"):
+            self.assertNotIn(other, p.stdout)
+        self.assertEqual([f["name"] for f in listing("losses")], ["losses"])
+
+    def test_singular_and_alias_family_names(self):
+        for alias, fam in (("loss", "losses"), ("sampler", "samplers"), ("batch_policy", "batch-policies"),
+                           ("decision-rules", "decisions"), ("generator", "generators"), ("Models", "models")):
+            with self.subTest(alias):
+                self.assertEqual([f["name"] for f in listing(alias)], [fam])
+
+    def test_unknown_family_is_a_usage_error_naming_the_families(self):
+        p = run("methods", "colours", ok=False)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn('unknown method family "colours"', p.stderr)
+        for fam in DOCUMENTED:
+            self.assertIn(fam, p.stderr)
+        p = run("methods", "--format", "xml", ok=False)
+        self.assertEqual(p.returncode, 2)
+
+    def test_json_parameters_carry_default_required_and_help(self):
+        losses = {m["name"]: m for m in listing("losses")[0]["methods"]}
+        focal = {p["name"]: p for p in losses["focal"]["params"]}
+        self.assertEqual(focal["gamma"]["default"], "2.0")
+        self.assertFalse(focal["gamma"]["required"])
+        self.assertTrue(focal["gamma"]["help"])
+        self.assertEqual(losses["ce"]["params"], [])
+        smote = next(m for m in listing("samplers")[0]["methods"] if m["name"] == "smote")
+        self.assertIn("SMOTE", smote["aliases"])
+        self.assertEqual(smote["group"], "over-sampling")
+
+    def test_listed_defaults_are_accepted_by_the_program(self):
+        # Every method spelled out with every listed default goes through the factories the
+        # commands use: `run` validates a whole config before it trains anything, and `resample`
+        # builds and applies each sampler.
+        fams = {f["name"]: f for f in listing()}
+
+        def spelled(m):
+            args = [f"{p['name']}={p['default']}" for p in m["params"] if p["default"] and p["default"] != "from --seed"]
+            return m["name"] + (":" + ",".join(args) if args else "")
+
+        data = "synthetic:n=300,features=4,informative=3,redundant=0,weights=[0.8,0.2],seed=1"
+        losses, policies, decisions = (fams[f]["methods"] for f in ("losses", "batch-policies", "decisions"))
+        n = max(len(losses), len(policies), len(decisions))
+        with tempfile.TemporaryDirectory() as d:
+            for model in fams["models"]["methods"]:
+                cfg = os.path.join(d, "all.toml")
+                lines = ['name = "all"', "[data]", f'dataset = "{data}"', "[train]", f'model = "{spelled(model)}"',
+                         "epochs = 1", "[run]", "seeds = [0]"]
+                for i in range(n):
+                    lines += ["[[method]]", f'name = "m{i}"', f'loss = "{spelled(losses[i % len(losses)])}"',
+                              f'batch_policy = "{spelled(policies[i % len(policies)])}"',
+                              f'decision = "{spelled(decisions[i % len(decisions)])}"']
+                with open(cfg, "w") as f:
+                    f.write("\n".join(lines) + "\n")
+                with self.subTest(model["name"]):
+                    p = run("run", cfg, "--out", os.path.join(d, "out"), "--stop-after", "0")
+                    self.assertIn("done: 0 run", p.stdout)
+            for m in fams["samplers"]["methods"]:
+                if m["group"] == "generative" or m["name"] in ("smotenc", "smoten"):
+                    continue  # slow to train / need categorical data: the unit tests build them
+                with self.subTest(m["name"]):
+                    run("resample", "-m", spelled(m), "-i", data, "-o", os.path.join(d, "out.csv"))
+
+
+if __name__ == "__main__":
+    BIN = os.path.abspath(sys.argv.pop(1))
+    result = unittest.main(exit=False, verbosity=2).result
+    failed = len(result.failures) + len(result.errors)
+    print(f"{result.testsRun - failed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
