@@ -73,6 +73,9 @@ void add_generate_command(CLI::App& app, Action& action) {
         std::cout << fmt::format("{}: {} rows {}\n", input, data.size(), format_counts(counts, data.class_names));
       }
       REBALANCE_CHECK(n >= 0, "--count is required when no --input gives the class sizes");
+      // The samples, their sources, the grid, the generator and the summary appear together, or
+      // (on an error, a full disk) none of them, each earlier file keeping its previous content.
+      AtomicFileGroup files;
       at::Tensor rows;
       std::vector<int64_t> source;
       std::vector<generative::FitLog> history;
@@ -115,17 +118,19 @@ void add_generate_command(CLI::App& app, Action& action) {
         out.feature_names = data.feature_names;
         write_csv(output, out);
       }
+      std::string src_path;
       if (!source.empty()) {
         const std::filesystem::path p(output);
-        const auto src_path = (p.parent_path() / (p.stem().string() + "_source.npy")).string();
+        src_path = (p.parent_path() / (p.stem().string() + "_source.npy")).string();
         write_npy(src_path, torch::tensor(source, torch::kInt64));
-        std::cout << fmt::format("wrote {} (the majority row each sample translates)\n", src_path);
       }
       if (!grid.empty()) {
         REBALANCE_CHECK(rows.dim() == 4 && (rows.size(1) == 1 || rows.size(1) == 3),
                         "--grid needs image rows [C, H, W] with C = 1 or 3, got rows of {} dimensions", rows.dim() - 1);
         if (n > 0) write_image_grid_png(grid, rows.slice(0, 0, std::min<int64_t>(64, n)), 8);
       }
+      files.commit();
+      if (!src_path.empty()) std::cout << fmt::format("wrote {} (the majority row each sample translates)\n", src_path);
       std::cout << fmt::format("wrote {} rows of class {} to {}{}{}\n", n,
                                c >= 0 && c < static_cast<int64_t>(data.class_names.size()) ? data.class_names[c] : "?",
                                output, save.empty() ? "" : ", the generator to " + save,

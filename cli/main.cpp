@@ -2,6 +2,7 @@
 // "error: ..." and exit 1; no exception or crash escapes.
 #include <c10/util/Exception.h>
 
+#include <csignal>
 #include <cstdlib>
 #include <iostream>
 
@@ -11,6 +12,9 @@
 #include "rebalance/core/system.hpp"
 
 int main(int argc, char** argv) {
+  // Past a file size limit (ulimit -f) write() then fails with EFBIG, reported as an error,
+  // instead of the signal killing the program midway.
+  std::signal(SIGXFSZ, SIG_IGN);
   CLI::App app{"rebalance: learning from class-imbalanced data (samplers, losses, generators, metrics)",
                "rebalance"};
   app.require_subcommand(1);

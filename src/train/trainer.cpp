@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "rebalance/core/atomic_file.hpp"
 #include "rebalance/core/error.hpp"
@@ -75,12 +76,15 @@ nlohmann::json fingerprint(const Dataset& d) {
           {"y_sum", d.y.sum().item<int64_t>()}};
 }
 
+/// Serialised in memory, then written through write_atomic: torch's own save_to(file) leaves a
+/// half-written file and a c10::Error without the reason when the disk fills up.
 void save_archive(const std::string& path, const std::function<void(torch::serialize::OutputArchive&)>& fill) {
   torch::serialize::OutputArchive archive;
   fill(archive);
-  const std::string tmp = path + ".partial";
-  archive.save_to(tmp);
-  fs::rename(tmp, path);
+  std::ostringstream bytes;
+  archive.save_to(bytes);
+  const std::string blob = bytes.str();
+  write_atomic(path, [&](std::ostream& out) { out.write(blob.data(), static_cast<std::streamsize>(blob.size())); });
 }
 
 void load_module(models::Classifier& model, const std::string& path) {
@@ -277,7 +281,9 @@ TrainResult fit(const Dataset& train, const Dataset& val, const TrainOptions& o,
 
     if (!o.checkpoint_dir.empty()) {
       // Files named by epoch, then state.json renamed over the old one: the commit point. A crash
-      // at any moment leaves the previous complete epoch loadable.
+      // at any moment leaves the previous complete epoch loadable; a failed write (a full disk)
+      // leaves nothing of this epoch behind, as the group renames all four files or none.
+      AtomicFileGroup files;
       const std::string m = fmt::format("model-{}.pt", epoch), op = fmt::format("optimizer-{}.pt", epoch),
                         best = fmt::format("best-{}.pt", result.best_epoch);
       save_archive((dir / m).string(), [&](auto& a) { model->save(a); });
@@ -292,6 +298,7 @@ TrainResult fit(const Dataset& train, const Dataset& val, const TrainOptions& o,
         state["history"].push_back({{"epoch", h.epoch}, {"train_loss", h.train_loss}, {"lr", h.lr},
                                     {"val_metric", h.val_metric}, {"val_f1", h.val_f1}, {"seconds", h.seconds}});
       write_atomic(state_path.string(), [&](std::ostream& out) { out << state.dump(1); }, false);
+      files.commit();
       for (const auto& entry : fs::directory_iterator(dir)) {
         const auto name = entry.path().filename().string();
         if (name.ends_with(".pt") && name != m && name != op && name != best) fs::remove(entry.path());
