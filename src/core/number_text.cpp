@@ -48,7 +48,7 @@ NumberStatus parse_number(std::string_view s, double& value) {
   if (body.size() > 15) {
     bool integer = true;
     for (char c : body) integer = integer && is_digit(c);
-    if (integer && std::fabs(value) > 9007199254740992.0) {
+    if (integer && std::fabs(value) >= 9007199254740992.0) {
       char buf[400];
       const int len = std::snprintf(buf, sizeof buf, "%.0f", std::fabs(value));  // exact in glibc
       std::string_view digits = body;

@@ -1,9 +1,13 @@
 #include "rebalance/data/csv_table.hpp"
 
+#include <fast_float/fast_float.h>
 #include <omp.h>
+
+#include <cmath>
 
 #include <algorithm>
 #include <cstring>
+#include <exception>
 #include <filesystem>
 #include <list>
 #include <unordered_map>
@@ -74,6 +78,7 @@ struct BlockReport {
   std::vector<int64_t> first_bad;         // per feature: first row with another problem
   std::vector<NumberStatus> bad_status;
   std::list<std::string> owned;  // unescaped quoted labels
+  std::exception_ptr failure;
 };
 
 }  // namespace
@@ -268,21 +273,70 @@ Table parse(std::shared_ptr<const MappedFile> file, const std::string& path, con
     std::vector<Span> fields;
     std::string scratch;
     const int64_t r0 = n * b / nblocks, r1 = n * (b + 1) / nblocks;
+    try {
     for (int64_t r = r0; r < r1; ++r) {
       const Span row = tb.rows[r];
-      if (quotes) {
-        tb.split(row, fields);
-      } else {
-        fields.clear();
+      if (!quotes) {
+        // Nothing quoted: split and parse in one pass, fast_float stopping at the delimiter.
+        double* xr = tb.x.data() + r * d;
         uint64_t q = row.begin;
-        for (;;) {
+        bool ragged = false;
+        for (int64_t c = 0; c < ncol; ++c) {
+          const Role role = tb.roles[c];
+          const int64_t j = feature_of[c];
           uint64_t k = q;
-          while (k < row.end && t[k] != delim) ++k;
-          fields.push_back({q, k});
-          if (k >= row.end) break;
+          bool parsed = false;
+          if (role == Role::Feature && !declared[j]) {
+            uint64_t b = q;
+            while (b < row.end && is_blank(t[b], delim)) ++b;
+            double value = 0.0;
+            const auto res = fast_float::from_chars(t.data() + b, t.data() + row.end, value);
+            if (res.ec == std::errc()) {
+              const auto e = static_cast<uint64_t>(res.ptr - t.data());
+              k = e;
+              while (k < row.end && is_blank(t[k], delim)) ++k;
+              // Finite, short (no integer past 2^53 possible) and not an underflow to 0: done.
+              bool zero_ok = value != 0.0;
+              if (!zero_ok) {
+                zero_ok = true;
+                for (uint64_t i = b; i < e && t[i] != 'e' && t[i] != 'E'; ++i) zero_ok = zero_ok && !(t[i] >= '1' && t[i] <= '9');
+              }
+              if ((k == row.end || t[k] == delim) && std::isfinite(value) && e - b <= 15 && zero_ok) {
+                xr[j] = value;
+                parsed = true;
+              }
+            }
+          }
+          if (!parsed) {
+            k = q;
+            while (k < row.end && t[k] != delim) ++k;
+            const std::string_view v = trim(t.substr(q, k - q), delim);
+            if (role == Role::Label) {
+              labels[r] = v;
+            } else if (role == Role::Feature && !declared[j]) {
+              double value = 0.0;
+              const NumberStatus st = parse_number(v, value);
+              if (st == NumberStatus::Ok) {
+                xr[j] = value;
+              } else if (st == NumberStatus::NotANumber) {
+                if (rep.not_number[j]++ == 0) rep.first_not_number[j] = r;
+              } else if (rep.first_bad[j] < 0) {
+                rep.first_bad[j] = r;
+                rep.bad_status[j] = st;
+              }
+            }
+          }
+          if ((c + 1 < ncol) == (k >= row.end)) {  // fields ran out early, or some are left over
+            ragged = true;
+            break;
+          }
           q = k + 1;
         }
+        if (ragged && rep.ragged_row < 0)
+          rep.ragged_row = r, rep.ragged_fields = 1 + std::count(t.begin() + row.begin, t.begin() + row.end, delim);
+        continue;
       }
+      tb.split(row, fields);
       if (static_cast<int64_t>(fields.size()) != ncol) {
         if (rep.ragged_row < 0) rep.ragged_row = r, rep.ragged_fields = fields.size();
         continue;
@@ -324,7 +378,12 @@ Table parse(std::shared_ptr<const MappedFile> file, const std::string& path, con
         }
       }
     }
+    } catch (...) {
+      rep.failure = std::current_exception();  // a malformed quoted field: rethrown in row order
+    }
   }
+  for (const auto& rep : reports)
+    if (rep.failure) std::rethrow_exception(rep.failure);
 
   auto cell = [&](int64_t r, int64_t c) {
     std::vector<Span> f;
@@ -399,6 +458,7 @@ Table parse(std::shared_ptr<const MappedFile> file, const std::string& path, con
     const int64_t c = tb.feature_columns[j];
     std::vector<std::string> values(n);
     std::vector<Span> raw(n);
+    // Every row was split once already without error, so this pass cannot throw.
 #pragma omp parallel for schedule(static) num_threads(threads)
     for (int64_t r = 0; r < n; ++r) {
       std::vector<Span> f;

@@ -153,7 +153,7 @@ TEST(CsvTable, TabsAndOtherDelimiters) {
   TempDir dir;
   const auto t = read_csv(dir.write("d.tsv", "a\tb c\ty\n1\t2\tx\n3\t4\ty\n"));
   EXPECT_EQ(t.feature_names, (std::vector<std::string>{"a", "b c"}));
-  const auto s = read_csv(dir.write("d.csv", "a;b;y\n1,5;2;x\n3;4;y\n"), {.delimiter = ';'}, nullptr);
+  const auto s = read_csv(dir.write("d.csv", "a;b;y\n1.5;2;x\n3;4;y\n"), {.delimiter = ';'}, nullptr);
   EXPECT_EQ(s.num_features(), 2);
   EXPECT_ERROR_MENTIONS(read_csv(dir.write("s.csv", "a;b;y\n1,5;2;x\n3;4;y\n"), {.delimiter = ';'}), "s.csv:2",
                         "\"1,5\"");
@@ -166,7 +166,8 @@ TEST(CsvTable, ParallelParseEqualsSerial) {
   const auto v = torch::randn({40000, 3}, torch::kFloat64).contiguous();
   for (int64_t i = 0; i < v.size(0); ++i) {
     for (int j = 0; j < 3; ++j) append_number(text, v[i][j].item<double>()), text += ',';
-    text += i % 7 == 0 ? "rare\n" : (i % 1000 == 0 ? "\n" : "common\n");
+    text += i % 7 == 0 ? "rare\n" : "common\n";
+    if (i % 1000 == 0) text += "\n";  // blank lines are skipped
   }
   const auto path = dir.write("big.csv", text);
   ASSERT_GT(text.size(), size_t(1) << 20);
@@ -194,7 +195,7 @@ TEST(CsvTable, WriterKeepsTheSchemaAndOriginalRows) {
   ASSERT_EQ(info.categorical_features, (std::vector<int64_t>{1}));
   EXPECT_EQ(info.categories[0], (std::vector<std::string>{"blue", "dark, red", "red"}));
   // One synthetic fraud row with amount 7.25 and category code 1 ("dark, red"), from rows 0 and 2.
-  const auto out = with_synthetic(d.subset(torch::tensor({int64_t(2), 0, 1})), {7.25, 1.0}, 0, 0, 2);
+  const auto out = with_synthetic(d.subset(torch::tensor(std::vector<int64_t>{2, 0, 1})), {7.25, 1.0}, 0, 0, 2);
   write_csv(dir.file("o.csv"), out, *info.table, {.provenance_columns = true});
   EXPECT_EQ(slurp(dir.file("o.csv")),
             "id,amount,color,label,ts,origin,parent0,parent1\n"
@@ -208,7 +209,7 @@ TEST(CsvTable, WriterKeepsTheSchemaAndOriginalRows) {
   EXPECT_NE(slurp(dir.file("o2.csv")).find("\n,1,red,ok,\n"), std::string::npos) << slurp(dir.file("o2.csv"));
   // A kept row whose class changed is refused, not written.
   auto bad = d;
-  bad.y = torch::tensor({int64_t(1), 1, 1});
+  bad.y = torch::tensor(std::vector<int64_t>{1, 1, 1});
   EXPECT_ERROR_MENTIONS(write_csv(dir.file("bad.csv"), bad, *info.table), "row 0", "class changed");
   EXPECT_FALSE(std::filesystem::exists(dir.file("bad.csv")));
 }

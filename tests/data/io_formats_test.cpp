@@ -13,7 +13,7 @@ using rebalance::testing::TempDir;
 TEST(NpyLabels, ClassesAreTheValuesAndComeBackInTheirDtype) {
   TempDir dir;
   const std::vector<at::Tensor> labels = {torch::tensor({7, 3, 7, 7}, torch::kInt32),
-                                          torch::tensor({int64_t(5000000000), -2, 5000000000, -2}),
+                                          torch::tensor(std::vector<int64_t>{5000000000, -2, 5000000000, 5000000000}),
                                           torch::tensor({1.5, 0.0, 1.5, 1.5}, torch::kFloat64),
                                           torch::tensor({true, false, true, true}),
                                           torch::tensor({9, 2, 9, 9}, torch::kUInt8)};
@@ -24,7 +24,7 @@ TEST(NpyLabels, ClassesAreTheValuesAndComeBackInTheirDtype) {
     write_npy(path, labels[i]);
     const auto l = read_npy_labels(path);
     EXPECT_EQ(l.class_names, names[i]) << i;
-    EXPECT_TRUE(torch::equal(l.y, torch::tensor({int64_t(1), 0, 1, 1}))) << i;
+    EXPECT_TRUE(torch::equal(l.y, torch::tensor(std::vector<int64_t>{1, 0, 1, 1}))) << i;
     write_npy_labels(dir.file("back.npy"), l.y, l.class_names, l.descr);
     const auto back = read_npy(dir.file("back.npy"));
     EXPECT_EQ(back.scalar_type(), labels[i].scalar_type()) << i;
@@ -34,7 +34,7 @@ TEST(NpyLabels, ClassesAreTheValuesAndComeBackInTheirDtype) {
 
 TEST(NpyLabels, StringsAsUnicodeArrays) {
   TempDir dir;
-  const auto y = torch::tensor({int64_t(0), 1, 1, 2});
+  const auto y = torch::tensor(std::vector<int64_t>{0, 1, 1, 2});
   const std::vector<std::string> names = {"cat", "dög", "zebra 🦓"};
   write_npy_labels(dir.file("s.npy"), y, names);  // no dtype known: '<U' from the longest name
   const auto l = read_npy_labels(dir.file("s.npy"));
@@ -42,7 +42,7 @@ TEST(NpyLabels, StringsAsUnicodeArrays) {
   EXPECT_EQ(l.class_names, names);
   EXPECT_TRUE(torch::equal(l.y, y));
   write_npy_labels(dir.file("i.npy"), y, {"10", "20", "30"});  // integer names: int64 values
-  EXPECT_TRUE(torch::equal(read_npy(dir.file("i.npy")), torch::tensor({int64_t(10), 20, 20, 30})));
+  EXPECT_TRUE(torch::equal(read_npy(dir.file("i.npy")), torch::tensor(std::vector<int64_t>{10, 20, 20, 30})));
 }
 
 TEST(NpyErrors, BigEndianAndTruncatedPayloadNamed) {
