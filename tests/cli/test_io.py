@@ -166,8 +166,13 @@ class CsvRoundTrip(TempCase):
         semi = self.write("d.csv", "a;b;label\n" + "".join(f"{i},5;{i};{'x' if i < 4 else 'y'}\n" for i in range(20)))
         p = run("resample", "-m", "random_over", "-i", semi, "--delimiter", ";", "-o", out, ok=False)
         self.assertEqual(p.returncode, 1)
-        self.assertIn("d.csv:2", p.stderr)
-        self.assertIn('"0,5"', p.stderr)
+        # Read with the wrong separator: every cell of column "a" is text, named with its values.
+        self.assertIn("d.csv", p.stderr)
+        self.assertIn('"a", values like 0,5', p.stderr)
+        run("resample", "-m", "random_over", "-i", semi, "--delimiter", ";", "--categorical", "ordinal", "-o", out)
+        head, rows = rows_of(out, delimiter=";")
+        self.assertEqual(head, ["a", "b", "label"])
+        self.assertEqual(len(rows), 32)
 
 
 class NpyRoundTrip(TempCase):
