@@ -207,7 +207,7 @@ class Resample(TempCase):
         with open(out) as f:
             header = f.readline().strip()
             rows = f.readlines()
-        self.assertEqual(header, "f1,f2,label")
+        self.assertEqual(header, "f1,f2,kind")  # the input's header, label under its own name
         self.assertLessEqual(len(rows), 100)
         self.assertGreater(sum(r.strip().endswith("rare") for r in rows), 40)
 
@@ -221,7 +221,7 @@ class Resample(TempCase):
         self.assertIn("k_neighbors", p.stderr)
         self.assertIn("5", p.stderr)
         p = run("resample", "--method", "smote", "--input", "synthetic", "--output", self.path("o.txt"), ok=False)
-        self.assertIn("expected a .csv or .npy", p.stderr)
+        self.assertIn("expected a .csv, .tsv or .npy", p.stderr)
         p = run(*base, "--method", "smote:sampling_strategy={0:10}", ok=False)
         self.assertIn("greater or equal", p.stderr)
         self.assertFalse(os.path.exists(self.path("o.npy")))
