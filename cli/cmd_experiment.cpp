@@ -55,8 +55,10 @@ void add_table_command(CLI::App& app, Action& action) {
         std::cout << md << "\n";
         if (!output.empty()) {
           const std::string prefix = metric_names.size() > 1 ? output + "_" + m : output;
+          AtomicFileGroup files;  // the pair appears together, or (on an error) neither changes
           write_atomic(prefix + ".md", [&](std::ostream& out) { out << md; }, false);
           write_atomic(prefix + ".csv", [&](std::ostream& out) { out << table_csv(t); }, false);
+          files.commit();
           std::cout << "wrote " << prefix << ".md and " << prefix << ".csv\n";
         }
       }

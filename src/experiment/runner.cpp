@@ -151,6 +151,9 @@ RunSummary run_experiment(const ExperimentConfig& c, const RunOptions& o, std::o
         log << fmt::format("[{}/{}] {} {} seed {}{}\n", index, s.total, level.label, m.name, seed,
                            s.ran > 0 ? fmt::format("  (~{:.0f}s left)", eta) : "");
         const auto t0 = Clock::now();
+        // The cell's sample grid and its results line appear together: a cell that fails (a full
+        // disk) leaves no file of its own, and a rerun runs it again.
+        AtomicFileGroup cell_files;
         Dataset train = task->train;
         double sampler_s = 0;
         if (!m.sampler.empty()) {
@@ -206,6 +209,7 @@ RunSummary run_experiment(const ExperimentConfig& c, const RunOptions& o, std::o
         write_atomic(s.results_path, [&](std::ostream& out) {
           for (const auto& r : results) out << r.dump() << "\n";
         }, false);
+        cell_files.commit();
         ++s.ran;
         log << fmt::format("    {} {:.4f}  misclassified {}  ({:.1f}s)\n", c.metric,
                            metrics::report_to_json(report).value(c.metric, 0.0), report.misclassified, since(t0));

@@ -214,6 +214,22 @@ class Experiment(FaultCase):
         self.assertEqual(len([l for l in lines if l]), 3)
 
 
+    def test_a_failed_cell_leaves_no_sample_grid(self):
+        cfg = os.path.join(self.d, "grid.toml")
+        with open(cfg, "w") as f:
+            f.write('name = "grid"\n[data]\ndataset = "mnist-digits"\npair = ["0", "6"]\nmajority = 100\n'
+                    'minority = [10]\n[train]\nmodel = "logreg"\nepochs = 1\n[run]\nseeds = [0]\n'
+                    '[[method]]\nname = "Vanilla"\n[[method]]\nname = "ROS"\nsampler = "random_over"\n')
+        out = self.path("out")
+        run("run", cfg, "--out", out, "--stop-after", "1")
+        before = snapshot(self.d)
+        first = before[os.path.join("out", "results.jsonl")]
+        p = run("run", cfg, "--out", out, env=full_disk("results.jsonl", len(first) * 3 // 2), ok=False)
+        self.assertFailedCleanly(p, before, os.path.join(out, "results.jsonl"))  # no samples/*.png either
+        run("run", cfg, "--out", out)
+        self.assertTrue(os.listdir(os.path.join(out, "samples")))
+
+
 class Train(FaultCase):
     ARGS = ["train", "--data", DATA, "--model", "logreg", "--batch-size", "128"]
 
