@@ -118,9 +118,11 @@ void add_predict_command(CLI::App& app, Action& action) {
       const auto pred = m.decision->predict(logits);
       const auto ext = std::filesystem::path(output).extension().string();
       if (ext == ".npy") {
+        AtomicFileGroup files;  // scores and labels appear together, or (on an error) neither changes
         write_npy(output, scores);
         const std::filesystem::path p(output);
         write_npy((p.parent_path() / (p.stem().string() + "_labels.npy")).string(), pred);
+        files.commit();
       } else {
         REBALANCE_CHECK(ext == ".csv", "--output {}: expected .npy or .csv", output);
         write_atomic(output, [&](std::ostream& out) {

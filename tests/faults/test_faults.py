@@ -270,6 +270,17 @@ class Train(FaultCase):
         self.assertFailedCleanly(p, before, self.path("s.json"))
 
 
+    def test_predict_labels_failing_leaves_the_scores_as_they_were(self):
+        model = self.path("m.rbm")
+        run(*self.ARGS, "--epochs", "1", "-o", model)
+        scores = self.path("p.npy")
+        run("predict", "--model", model, "--data", DATA, "-o", scores)
+        before = snapshot(self.d)
+        p = run("predict", "--model", model, "--data", DATA.replace("seed=3", "seed=4"), "-o", scores,
+                env=full_disk("p_labels.npy", 100), ok=False)
+        self.assertFailedCleanly(p, before, self.path("p_labels.npy"))
+
+
 class Generate(FaultCase):
     ARGS = ["generate", "-m", "vae:epochs=2,latent=2,hidden=[8]", "-i", DATA, "-n", "300"]
 
