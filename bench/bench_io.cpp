@@ -14,6 +14,7 @@
 #include <ATen/Parallel.h>
 #include <fmt/format.h>
 
+#include "rebalance/core/system.hpp"
 #include "rebalance/data/csv.hpp"
 
 using namespace rebalance;
@@ -34,6 +35,7 @@ int main(int argc, char** argv) {
     std::cerr << "usage: rebalance_bench_io FILE.csv OUT_DIR [REPEAT]\n";
     return 2;
   }
+  configure_threads();  // every hardware thread, as the CLI does
   const std::string path = argv[1], out_dir = argv[2];
   const int repeat = argc > 3 ? std::stoi(argv[3]) : 5;
   Dataset d;

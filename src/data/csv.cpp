@@ -101,16 +101,28 @@ void write_rows(std::ostream& out, int64_t n, const RowFn& row) {
   }
 }
 
+/// The data set's columns on the CPU, contiguous, as raw pointers for the row formatters.
+template <typename T>
+struct HostRows {
+  at::Tensor x, y, origin, parents;
+  const T* px;
+  const int64_t *py, *po, *pp;
+  explicit HostRows(const Dataset& data)
+      : x(data.x2d().to(torch::kCPU).contiguous()),
+        y(data.y.to(torch::kCPU, torch::kInt64).contiguous()),
+        origin(data.origin.to(torch::kCPU, torch::kInt64).contiguous()),
+        parents(data.parents_or_none().to(torch::kCPU, torch::kInt64).contiguous()),
+        px(x.data_ptr<T>()),
+        py(y.data_ptr<int64_t>()),
+        po(origin.data_ptr<int64_t>()),
+        pp(parents.data_ptr<int64_t>()) {}
+};
+
 template <typename T>
 void write_with_source(std::ostream& out, const Dataset& data, const csv::Table& src, const CsvWriteOptions& opt) {
-  const auto x = data.x2d().to(torch::kCPU).contiguous();
-  const auto y = data.y.to(torch::kCPU, torch::kInt64).contiguous();
-  const auto origin = data.origin.to(torch::kCPU, torch::kInt64).contiguous();
-  const auto parents = data.parents_or_none().to(torch::kCPU, torch::kInt64).contiguous();
-  const T* px = x.data_ptr<T>();
-  const int64_t* py = y.data_ptr<int64_t>();
-  const int64_t* po = origin.data_ptr<int64_t>();
-  const int64_t* pp = parents.data_ptr<int64_t>();
+  const HostRows<T> h(data);
+  const T* px = h.px;
+  const int64_t *py = h.py, *po = h.po, *pp = h.pp;
   const int64_t n = data.size(), d = src.num_features(), ncol = src.num_columns(), nsrc = src.num_rows();
   const char delim = src.delimiter;
   const std::string eol = src.crlf ? "\r\n" : "\n";
@@ -193,14 +205,9 @@ void write_with_source(std::ostream& out, const Dataset& data, const csv::Table&
 
 template <typename T>
 void write_plain(std::ostream& out, const Dataset& data, const std::string& label_name, const CsvWriteOptions& opt) {
-  const auto x = data.x2d().to(torch::kCPU).contiguous();
-  const auto y = data.y.to(torch::kCPU, torch::kInt64).contiguous();
-  const auto origin = data.origin.to(torch::kCPU, torch::kInt64).contiguous();
-  const auto parents = data.parents_or_none().to(torch::kCPU, torch::kInt64).contiguous();
-  const T* px = x.data_ptr<T>();
-  const int64_t* py = y.data_ptr<int64_t>();
-  const int64_t* po = origin.data_ptr<int64_t>();
-  const int64_t* pp = parents.data_ptr<int64_t>();
+  const HostRows<T> h(data);
+  const T* px = h.px;
+  const int64_t *py = h.py, *po = h.po, *pp = h.pp;
   const int64_t n = data.size(), d = data.num_features();
   std::string head;
   for (int64_t j = 0; j < d; ++j) {

@@ -79,6 +79,20 @@ struct BlockReport {
   std::vector<NumberStatus> bad_status;
   std::list<std::string> owned;  // unescaped quoted labels
   std::exception_ptr failure;
+
+  /// Parse feature j's cell `v` of row r into `out`, or count / remember why it is not a number.
+  void cell(std::string_view v, int64_t r, int64_t j, double& out) {
+    double value = 0.0;
+    const NumberStatus st = parse_number(v, value);
+    if (st == NumberStatus::Ok) {
+      out = value;
+    } else if (st == NumberStatus::NotANumber) {
+      if (not_number[j]++ == 0) first_not_number[j] = r;
+    } else if (first_bad[j] < 0) {
+      first_bad[j] = r;
+      bad_status[j] = st;
+    }
+  }
 };
 
 }  // namespace
@@ -314,16 +328,7 @@ Table parse(std::shared_ptr<const MappedFile> file, const std::string& path, con
             if (role == Role::Label) {
               labels[r] = v;
             } else if (role == Role::Feature && !declared[j]) {
-              double value = 0.0;
-              const NumberStatus st = parse_number(v, value);
-              if (st == NumberStatus::Ok) {
-                xr[j] = value;
-              } else if (st == NumberStatus::NotANumber) {
-                if (rep.not_number[j]++ == 0) rep.first_not_number[j] = r;
-              } else if (rep.first_bad[j] < 0) {
-                rep.first_bad[j] = r;
-                rep.bad_status[j] = st;
-              }
+              rep.cell(v, r, j, xr[j]);
             }
           }
           if ((c + 1 < ncol) == (k >= row.end)) {  // fields ran out early, or some are left over
@@ -366,16 +371,7 @@ Table parse(std::shared_ptr<const MappedFile> file, const std::string& path, con
         }
         const int64_t j = feature_of[c];
         if (declared[j]) continue;
-        double value = 0.0;
-        const NumberStatus st = parse_number(v, value);
-        if (st == NumberStatus::Ok) {
-          xr[j] = value;
-        } else if (st == NumberStatus::NotANumber) {
-          if (rep.not_number[j]++ == 0) rep.first_not_number[j] = r;
-        } else if (rep.first_bad[j] < 0) {
-          rep.first_bad[j] = r;
-          rep.bad_status[j] = st;
-        }
+        rep.cell(v, r, j, xr[j]);
       }
     }
     } catch (...) {
