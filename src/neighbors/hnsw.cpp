@@ -38,6 +38,11 @@ KnnResult knn_hnsw(const at::Tensor& base_in, const at::Tensor& query_in, int64_
   int64_t* oi = out_idx.data_ptr<int64_t>();
   double* od = out_dist.data_ptr<double>();
   const float* qp = query.data_ptr<float>();
+  // The graph is built on float32 copies; float64 rows get their candidates' distances (and so
+  // their order) from the float64 rows themselves.
+  const bool wide = base_in.scalar_type() == torch::kFloat64 || query_in.scalar_type() == torch::kFloat64;
+  const auto base64 = wide ? base_in.to(torch::kCPU, torch::kFloat64).contiguous() : at::Tensor();
+  const auto query64 = wide ? query_in.to(torch::kCPU, torch::kFloat64).contiguous() : at::Tensor();
   at::parallel_for(0, q, 64, [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
       auto heap = index.searchKnn(qp + r * d, static_cast<size_t>(k));
@@ -45,6 +50,14 @@ KnnResult knn_hnsw(const at::Tensor& base_in, const at::Tensor& query_in, int64_
       while (!heap.empty()) {
         found.emplace_back(static_cast<double>(heap.top().first), static_cast<int64_t>(heap.top().second));
         heap.pop();
+      }
+      if (wide) {
+        const double* qr = query64.data_ptr<double>() + r * d;
+        for (auto& [dist, id] : found) {
+          const double* br = base64.data_ptr<double>() + id * d;
+          dist = 0.0;
+          for (int64_t j = 0; j < d; ++j) dist += (qr[j] - br[j]) * (qr[j] - br[j]);
+        }
       }
       std::sort(found.begin(), found.end());
       REBALANCE_CHECK(static_cast<int64_t>(found.size()) == k, "hnsw: found {} neighbours of row {}, wanted {}",

@@ -15,6 +15,8 @@ namespace rebalance::neighbors {
 namespace {
 
 constexpr double kUnitRoundoff32 = 5.97e-8;  // 2^-24
+/// Bound on |q|^2 + |b|^2 (centred) below which no float32 score or partial sum can overflow.
+constexpr double kScreenLimit = 1e37;
 
 /// Keeps the m smallest (value, index) pairs of a stream, sorted ascending; ties keep the lower
 /// index because base columns arrive in increasing order and equal values do not displace.
@@ -35,7 +37,10 @@ struct TopM {
   }
 };
 
-inline double exact_sq(const float* a, const float* b, int64_t d) {
+/// Squared distance accumulated in float64 in feature order (search.hpp's squared_distance), from
+/// the rows in their own type: float32 rows widen exactly, float64 rows are used as they are.
+template <class T>
+inline double exact_sq(const T* a, const T* b, int64_t d) {
   double s = 0.0;
   for (int64_t j = 0; j < d; ++j) {
     const double t = static_cast<double>(a[j]) - static_cast<double>(b[j]);
@@ -142,16 +147,23 @@ ScanBlocksFn pick_scan_blocks() {
 
 KnnResult knn_generic(const at::Tensor& base, const at::Tensor& query, int64_t k, const KnnOptions& o) {
   // Device-agnostic path (CUDA): exact float64 distances in row blocks, top-k by (distance, index).
-  const int64_t n = base.size(0), q = query.size(0);
+  // The squares are summed feature by feature, the order of the CPU kernel's re-ranking, so both
+  // paths give the same float64 distances bit for bit (and so the same order among near-ties), and
+  // the scratch really is one [rows, N] tile. float64 input is used as it is, float32 widened.
+  const int64_t n = base.size(0), q = query.size(0), d = base.size(1);
   const auto b64 = base.to(torch::kFloat64);
   const auto q64 = query.to(torch::kFloat64);
   const int64_t rows = std::max<int64_t>(1, o.tile_bytes / (8 * std::max<int64_t>(n, 1)));
   std::vector<at::Tensor> idx, dist;
   for (int64_t r0 = 0; r0 < q; r0 += rows) {
     const auto qb = q64.slice(0, r0, std::min(q, r0 + rows));
-    auto d = (qb.unsqueeze(1) - b64.unsqueeze(0)).pow(2).sum(2);
+    auto acc = torch::zeros({qb.size(0), n}, qb.options());
+    for (int64_t j = 0; j < d; ++j) {
+      const auto t = qb.select(1, j).unsqueeze(1) - b64.select(1, j).unsqueeze(0);
+      acc.add_(t * t);
+    }
     // Stable sort on distance keeps the lower index first among ties.
-    auto sorted = d.sort(/*stable=*/true, /*dim=*/1, /*descending=*/false);
+    auto sorted = acc.sort(/*stable=*/true, /*dim=*/1, /*descending=*/false);
     idx.push_back(std::get<1>(sorted).slice(1, 0, k));
     dist.push_back(std::get<0>(sorted).slice(1, 0, k).sqrt());
   }
@@ -167,26 +179,18 @@ at::Tensor exact_sq_distances(const at::Tensor& base, const at::Tensor& query) {
   return (q.unsqueeze(1) - b.unsqueeze(0)).pow(2).sum(2);
 }
 
-KnnResult knn(const at::Tensor& base_in, const at::Tensor& query_in, int64_t k, const KnnOptions& o) {
-  REBALANCE_CHECK(base_in.dim() == 2 && query_in.dim() == 2, "knn: base and query must be 2-D, got {}-D and {}-D",
-                  base_in.dim(), query_in.dim());
-  REBALANCE_CHECK(base_in.size(1) == query_in.size(1), "knn: base has {} features, query has {}", base_in.size(1),
-                  query_in.size(1));
-  const int64_t n = base_in.size(0), q = query_in.size(0), d = base_in.size(1);
-  REBALANCE_CHECK(k >= 1 && k <= n, "knn: k must be in [1, {}] (the number of base rows), got {}", n, k);
-  REBALANCE_CHECK(base_in.device() == query_in.device(), "knn: base and query are on different devices");
-  if (q == 0)
-    return {torch::empty({0, k}, torch::kInt64), torch::empty({0, k}, torch::kFloat64)};
-  if (o.backend.value_or(default_backend()) == Backend::Hnsw) return knn_hnsw(base_in, query_in, k, o);
-  if (!base_in.device().is_cpu() || o.device_path) return knn_generic(base_in, query_in, k, o);
+namespace {
 
-  const auto base = base_in.to(torch::kFloat32).contiguous();
-  const auto query = query_in.to(torch::kFloat32).contiguous();
+/// The CPU kernel on rows of type T (float or double): a float32 screen of centred copies, then
+/// every candidate re-ranked on exact float64 distances computed from the T rows themselves.
+template <class T>
+KnnResult knn_cpu(const at::Tensor& base, const at::Tensor& query, int64_t k) {
   // Centre on the base mean: distances are unchanged but float32 norms shrink, which tightens the
   // rounding bound and so the number of rows that need the exact fallback. The centred copies are
   // made straight into the kernel's layouts below, never as whole float64 tensors.
-  const float* bp = base.data_ptr<float>();
-  const float* qp = query.data_ptr<float>();
+  const int64_t n = base.size(0), q = query.size(0), d = base.size(1);
+  const T* bp = base.data_ptr<T>();
+  const T* qp = query.data_ptr<T>();
   std::vector<double> mean(d, 0.0);
   {
     std::vector<std::vector<double>> part(std::max<int64_t>(1, at::get_num_threads()), std::vector<double>(d, 0.0));
@@ -252,6 +256,23 @@ KnnResult knn(const at::Tensor& base_in, const at::Tensor& query_in, int64_t k, 
         qn[r] += static_cast<double>(v) * v;
       }
   });
+  auto out_idx = torch::empty({q, k}, torch::kInt64);
+  auto out_dist = torch::empty({q, k}, torch::kFloat64);
+  int64_t* oi = out_idx.data_ptr<int64_t>();
+  double* od = out_dist.data_ptr<double>();
+  // Centred values or norms beyond float32's range (float64 data, or float32 data near its limit)
+  // leave the float32 scores meaningless: every row is then searched exactly.
+  if (!(*std::max_element(qn.begin(), qn.end()) + bn_max < kScreenLimit)) {
+    at::parallel_for(0, q, 16, [&](int64_t r0, int64_t r1) {
+      std::vector<std::pair<double, int64_t>> cand;
+      for (int64_t r = r0; r < r1; ++r) {
+        cand.clear();
+        for (int64_t j = 0; j < n; ++j) cand.emplace_back(exact_sq(qp + r * d, bp + j * d, d), j);
+        finish_row(cand, k, oi + r * k, od + r * k);
+      }
+    });
+    return {out_idx, out_dist};
+  }
   const int64_t bb_blocks = std::max<int64_t>(1, bb / kLanes);
   static const ScanBlocksFn scan_blocks = pick_scan_blocks();
   at::parallel_for(0, q_blocks * n_chunks, 1, [&](int64_t w0, int64_t w1) {
@@ -302,21 +323,22 @@ KnnResult knn(const at::Tensor& base_in, const at::Tensor& query_in, int64_t k, 
     ti = merged_i.data();
   }
 
-  auto out_idx = torch::empty({q, k}, torch::kInt64);
-  auto out_dist = torch::empty({q, k}, torch::kFloat64);
-  int64_t* oi = out_idx.data_ptr<int64_t>();
-  double* od = out_dist.data_ptr<double>();
   const double* qnp = qn.data();
+  // |approx - exact| <= tol for every pair (gamma_D bound on the dot product and the norms, and
+  // the one rounding of each centred value to float32). float64 rows are rounded to float32 once,
+  // exactly as float32 rows are after centring, so the same bound holds; they get a factor two
+  // to spare on its constant (as search.cpp's), since their re-ranking is what guarantees values
+  // that float32 cannot tell apart (4e9 and 4e9 + 1) are still told apart.
+  const double tol_coef = std::is_same_v<T, float> ? 2.0 * d + 8.0 : 2.0 * d + 16.0;
   at::parallel_for(0, q, 16, [&](int64_t r0, int64_t r1) {
     std::vector<std::pair<double, int64_t>> cand;
     for (int64_t r = r0; r < r1; ++r) {
       const float* vals = tv + r * m;
       const int64_t* ids = ti + r * m;
-      // |approx - exact| <= tol for every pair (gamma_D bound on the dot product and the norms).
-      const double tol = (2.0 * d + 8.0) * kUnitRoundoff32 * (qnp[r] + bn_max) + 1e-30;
+      const double tol = tol_coef * kUnitRoundoff32 * (qnp[r] + bn_max) + 1e-30;
       const bool certified = m == n || static_cast<double>(vals[m - 1]) - static_cast<double>(vals[k - 1]) > 2.0 * tol;
       cand.clear();
-      const float* qrow = qp + r * d;
+      const T* qrow = qp + r * d;
       if (certified) {
         for (int64_t j = 0; j < m; ++j) cand.emplace_back(exact_sq(qrow, bp + ids[j] * d, d), ids[j]);
       } else {
@@ -327,6 +349,26 @@ KnnResult knn(const at::Tensor& base_in, const at::Tensor& query_in, int64_t k, 
     }
   });
   return {out_idx, out_dist};
+}
+
+}  // namespace
+
+KnnResult knn(const at::Tensor& base_in, const at::Tensor& query_in, int64_t k, const KnnOptions& o) {
+  REBALANCE_CHECK(base_in.dim() == 2 && query_in.dim() == 2, "knn: base and query must be 2-D, got {}-D and {}-D",
+                  base_in.dim(), query_in.dim());
+  REBALANCE_CHECK(base_in.size(1) == query_in.size(1), "knn: base has {} features, query has {}", base_in.size(1),
+                  query_in.size(1));
+  const int64_t n = base_in.size(0), q = query_in.size(0);
+  REBALANCE_CHECK(k >= 1 && k <= n, "knn: k must be in [1, {}] (the number of base rows), got {}", n, k);
+  REBALANCE_CHECK(base_in.device() == query_in.device(), "knn: base and query are on different devices");
+  if (q == 0)
+    return {torch::empty({0, k}, torch::kInt64), torch::empty({0, k}, torch::kFloat64)};
+  if (o.backend.value_or(default_backend()) == Backend::Hnsw) return knn_hnsw(base_in, query_in, k, o);
+  if (!base_in.device().is_cpu() || o.device_path) return knn_generic(base_in, query_in, k, o);
+  // Rows are searched in their own type: float64 when either side is (widening float32 is exact).
+  if (base_in.scalar_type() == torch::kFloat64 || query_in.scalar_type() == torch::kFloat64)
+    return knn_cpu<double>(base_in.to(torch::kFloat64).contiguous(), query_in.to(torch::kFloat64).contiguous(), k);
+  return knn_cpu<float>(base_in.to(torch::kFloat32).contiguous(), query_in.to(torch::kFloat32).contiguous(), k);
 }
 
 }  // namespace rebalance::neighbors

@@ -19,8 +19,21 @@ namespace rebalance::neighbors {
 namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
+
+/// squared_distance (search.hpp) for float64 rows: the same arithmetic, in feature order.
+inline double squared_distance(const double* a, const double* b, int64_t d) {
+  double s = 0.0;
+  for (int64_t j = 0; j < d; ++j) {
+    const double t = a[j] - b[j];
+    s += t * t;
+  }
+  return s;
+}
+using neighbors::squared_distance;
 /// Unit roundoff of float32, for the rounding bound of the float32 scores.
 constexpr double kUnitRoundoff32 = 5.97e-8;
+/// Bound on |q|^2 + |b|^2 (centred) below which no float32 score or partial sum can overflow.
+constexpr double kScreenLimit = 1e37;
 /// Rows kept per query in the float32 pass beyond the k wanted: the margin that lets most rows
 /// be certified from the first pass.
 constexpr int64_t kExtra = 3;
@@ -165,14 +178,17 @@ struct ExactSearch {
   std::vector<double> sq;    ///< [Q * k] squared distances
 };
 
+/// T is the rows' type (float or double): the float32 pass works on centred copies rounded to
+/// float32 once, whichever the type, and every exact distance comes from the T rows themselves.
+template <class T>
 ExactSearch exact_search(const at::Tensor& base, const at::Tensor& query, int64_t k, const std::vector<int64_t>& self) {
   const int64_t nb = base.size(0), nq = query.size(0), d = base.size(1);
   ExactSearch out;
   out.idx.assign(nq * k, -1);
   out.sq.assign(nq * k, kInf);
   if (nq == 0 || nb == 0) return out;
-  const float* bp = base.data_ptr<float>();
-  const float* qp = query.data_ptr<float>();
+  const T* bp = base.data_ptr<T>();
+  const T* qp = query.data_ptr<T>();
   auto self_of = [&](int64_t i) { return self.empty() ? int64_t(-1) : self[i]; };
 
   std::vector<double> mean(d, 0.0);
@@ -215,8 +231,31 @@ ExactSearch exact_search(const at::Tensor& base, const at::Tensor& query, int64_
       }
   });
   // |score - (|q - b|^2 - |q|^2)| stays below this for every pair (rounding of the centring, the
-  // dot product and the norms, with a factor two to spare).
+  // dot product and the norms, with a factor two to spare). float64 rows reach the float32 pass
+  // through the same single rounding of each centred value as float32 rows, so it bounds both.
   auto tol_of = [&](int64_t i) { return (2.0 * d + 16.0) * kUnitRoundoff32 * (qn[i] + bn_max) + 1e-30; };
+  auto finish = [&](int64_t i, std::vector<std::pair<double, int64_t>>& cand) {
+    const int64_t take = std::min<int64_t>(k, static_cast<int64_t>(cand.size()));
+    std::partial_sort(cand.begin(), cand.begin() + take, cand.end());
+    for (int64_t j = 0; j < take; ++j) {
+      out.sq[i * k + j] = cand[j].first;
+      out.idx[i * k + j] = cand[j].second;
+    }
+  };
+  // Centred values beyond float32's range (float64 data, or float32 data near its limit) would
+  // overflow the float32 scores: then every query is ranked exactly against every row.
+  if (!(*std::max_element(qn.begin(), qn.end()) + bn_max < kScreenLimit)) {
+    chunked_for(nq, 16, [&](int64_t i0, int64_t i1) {
+      std::vector<std::pair<double, int64_t>> cand;
+      for (int64_t i = i0; i < i1; ++i) {
+        cand.clear();
+        for (int64_t j = 0; j < nb; ++j)
+          if (j != self_of(i)) cand.emplace_back(squared_distance(qp + i * d, bp + j * d, d), j);
+        finish(i, cand);
+      }
+    });
+    return out;
+  }
 
   // Runs visit(query, scores, b0, width) for every query of `rows` against every base block.
   auto sweep = [&](const std::vector<int64_t>& rows, auto&& visit) {
@@ -252,14 +291,6 @@ ExactSearch exact_search(const at::Tensor& base, const at::Tensor& query, int64_
   // Settle the certified queries; list the others.
   std::vector<double> limit(nq, 0.0);
   std::vector<char> certified(nq, 1);
-  auto finish = [&](int64_t i, std::vector<std::pair<double, int64_t>>& cand) {
-    const int64_t take = std::min<int64_t>(k, static_cast<int64_t>(cand.size()));
-    std::partial_sort(cand.begin(), cand.begin() + take, cand.end());
-    for (int64_t j = 0; j < take; ++j) {
-      out.sq[i * k + j] = cand[j].first;
-      out.idx[i * k + j] = cand[j].second;
-    }
-  };
   chunked_for(nq, 1024, [&](int64_t i0, int64_t i1) {
     std::vector<std::pair<double, int64_t>> cand;
     for (int64_t i = i0; i < i1; ++i) {
@@ -303,17 +334,20 @@ ExactSearch exact_search(const at::Tensor& base, const at::Tensor& query, int64_
   return out;
 }
 
-/// exact_search on tensors: [Q, k] indices and distances.
+/// exact_search on float32 tensors (the cells' centres): [Q, k] indices and distances.
 KnnResult exact_knn(const at::Tensor& base, const at::Tensor& query, int64_t k) {
   const auto b = base.to(torch::kCPU, torch::kFloat32).contiguous();
   const auto q = query.to(torch::kCPU, torch::kFloat32).contiguous();
-  const auto r = exact_search(b, q, k, {});
+  const auto r = exact_search<float>(b, q, k, {});
   auto idx = torch::tensor(r.idx, torch::kInt64).view({q.size(0), k});
   auto dist = torch::tensor(r.sq, torch::kFloat64).view({q.size(0), k}).sqrt();
   return {idx, dist};
 }
 
-at::Tensor cpu_rows(const at::Tensor& x) { return x.to(torch::kCPU, torch::kFloat32).contiguous(); }
+/// Rows on the CPU, contiguous, in their own type: float64 stays float64, anything else float32.
+at::Tensor cpu_rows(const at::Tensor& x) {
+  return x.to(torch::kCPU, x.scalar_type() == torch::kFloat64 ? torch::kFloat64 : torch::kFloat32).contiguous();
+}
 at::Tensor cpu_index(const at::Tensor& t) { return t.to(torch::kCPU, torch::kInt64).contiguous().flatten(); }
 at::Tensor index_tensor(const std::vector<int64_t>& v) {
   return torch::tensor(v, torch::kInt64).reshape({static_cast<int64_t>(v.size())});
@@ -355,15 +389,22 @@ std::vector<int64_t> nearest_centre(const at::Tensor& xs, const at::Tensor& cent
   return out;
 }
 
-/// Rows `rows` of a contiguous [N, D] float32 matrix, copied by hand: a torch op here would wake
-/// libtorch's OpenMP team, whose spinning then competes with our threads.
+/// Rows `rows` of a contiguous [N, D] float32 or float64 matrix, in its type, copied by hand: a
+/// torch op here would wake libtorch's OpenMP team, whose spinning then competes with our threads.
 at::Tensor gather_rows(const at::Tensor& x, const std::vector<int64_t>& rows) {
-  const int64_t d = x.size(1);
-  auto out = torch::empty({static_cast<int64_t>(rows.size()), d}, torch::kFloat32);
-  const float* src = x.data_ptr<float>();
-  float* dst = out.data_ptr<float>();
-  for (size_t i = 0; i < rows.size(); ++i) std::memcpy(dst + i * d, src + rows[i] * d, d * sizeof(float));
+  const int64_t d = x.size(1), bytes = d * static_cast<int64_t>(x.element_size());
+  auto out = torch::empty({static_cast<int64_t>(rows.size()), d}, x.options());
+  const char* src = static_cast<const char*>(x.data_ptr());
+  char* dst = static_cast<char*>(out.data_ptr());
+  for (size_t i = 0; i < rows.size(); ++i) std::memcpy(dst + i * bytes, src + rows[i] * bytes, bytes);
   return out;
+}
+
+/// Calls body(T{}) with T the rows' type, float or double.
+template <class Body>
+decltype(auto) by_row_type(const at::Tensor& x, const Body& body) {
+  if (x.scalar_type() == torch::kFloat64) return body(double{});
+  return body(float{});
 }
 
 /// A partition of rows into cells of about kCellRows rows around evenly spaced rows. A row joins
@@ -415,13 +456,18 @@ Cells make_cells(const at::Tensor& xs) {
 /// For query positions `qpos` in `xs` ([M, D] contiguous), whether k rows of xs other than the
 /// query lie at squared distance strictly below limit_sq: proven by the cell search, so a false
 /// means "not shown", never "shown false".
+template <class T>
 std::vector<char> prove_k_closer(const at::Tensor& xs, const std::vector<int64_t>& qpos,
                                  const std::vector<double>& limit_sq, int64_t k) {
   const int64_t d = xs.size(1), nq = static_cast<int64_t>(qpos.size()), ns = xs.size(0);
   std::vector<char> proven(nq, 0);
   if (nq == 0 || ns <= k) return proven;
-  const float* xp = xs.data_ptr<float>();
-  const Cells cells = make_cells(xs);
+  // Cells and the float32 pass only pick rows; the bound comes from the T rows themselves, so a
+  // float32 copy of float64 rows serves them (a row it misplaces only costs speed).
+  const at::Tensor xs32 = std::is_same_v<T, float> ? xs : xs.to(torch::kFloat32);
+  const float* x32 = xs32.data_ptr<float>();
+  const T* xp = xs.data_ptr<T>();
+  const Cells cells = make_cells(xs32);
   const int64_t n_cells = static_cast<int64_t>(cells.start.size()) - 1;
   // Each cell's rows stored feature-major, so distances to a cell vectorise across its rows.
   std::vector<float> xt(ns * d);
@@ -430,7 +476,7 @@ std::vector<char> prove_k_closer(const at::Tensor& xs, const std::vector<int64_t
       const int64_t b = cells.start[c], m = cells.start[c + 1] - b;
       float* block = xt.data() + b * d;
       for (int64_t i = 0; i < m; ++i)
-        for (int64_t j = 0; j < d; ++j) block[j * m + i] = xp[cells.rows[b + i] * d + j];
+        for (int64_t j = 0; j < d; ++j) block[j * m + i] = x32[cells.rows[b + i] * d + j];
     }
   });
   // Cells by nearness of their centres: the search widens over a cell's nearest cells.
@@ -460,14 +506,15 @@ std::vector<char> prove_k_closer(const at::Tensor& xs, const std::vector<int64_t
       for (auto t : open_in[c]) {
         if (proven[t]) continue;
         const int64_t self = qpos[t];
-        const float* xq = xp + self * d;
+        const T* xq = xp + self * d;
+        const float* xq32 = x32 + self * d;
         std::fill(best_v.begin(), best_v.end(), std::numeric_limits<float>::infinity());
         std::fill(best_j.begin(), best_j.end(), int64_t(-1));
         TopK top{best_v.data(), best_j.data(), k};
         for (int64_t p = 0; p < probes; ++p) {
           const int64_t cc = cnp[c * widest + p], start = cells.start[cc], m = cells.start[cc + 1] - start;
           acc.assign(m, 0.0f);
-          add_squared_distances(xq, xt.data() + start * d, d, m, acc.data());
+          add_squared_distances(xq32, xt.data() + start * d, d, m, acc.data());
           for (int64_t r = 0; r < m; ++r)
             if (acc[r] < best_v[k - 1] && cells.rows[start + r] != self) top.push(acc[r], cells.rows[start + r]);
         }
@@ -510,8 +557,10 @@ KnnResult knn_excluding_self(const at::Tensor& x_in, const at::Tensor& queries_i
     }
   }
   const std::vector<int64_t> qrows(qp, qp + q);
-  const auto r = exact_search(all ? x : gather_rows(x, std::vector<int64_t>(cp, cp + m)), gather_rows(x, qrows), k,
-                              self);
+  const auto r = by_row_type(x, [&](auto t) {
+    return exact_search<decltype(t)>(all ? x : gather_rows(x, std::vector<int64_t>(cp, cp + m)), gather_rows(x, qrows),
+                                     k, self);
+  });
   int64_t* oi = out_idx.data_ptr<int64_t>();
   double* od = out_dist.data_ptr<double>();
   for (int64_t i = 0; i < q; ++i)
@@ -544,7 +593,9 @@ at::Tensor k_closer_than(const at::Tensor& x_in, const at::Tensor& pool_in, cons
     qpos[t] = at - pp;
   }
   const std::vector<double> lim(limit.data_ptr<double>(), limit.data_ptr<double>() + q);
-  const auto proven = prove_k_closer(gather_rows(x, std::vector<int64_t>(pp, pp + np)), qpos, lim, k);
+  const auto proven = by_row_type(x, [&](auto t) {
+    return prove_k_closer<decltype(t)>(gather_rows(x, std::vector<int64_t>(pp, pp + np)), qpos, lim, k);
+  });
   auto out = torch::zeros({q}, torch::kBool);
   std::copy(proven.begin(), proven.end(), out.data_ptr<bool>());
   return out;
@@ -587,8 +638,10 @@ NeighbourhoodScreen screen_neighbourhoods(const at::Tensor& x_in, const at::Tens
         qpos[t] = std::lower_bound(same.begin(), same.end(), qrows[t]) - same.begin();
       }
       // A row is pure when k same-label rows lie strictly closer than its nearest other-label row.
-      const auto nearest_other = exact_search(gather_rows(x, other), gather_rows(x, qrows), 1, {});
-      const auto proven = prove_k_closer(gather_rows(x, same), qpos, nearest_other.sq, k);
+      const auto nearest_other = by_row_type(
+          x, [&](auto t) { return exact_search<decltype(t)>(gather_rows(x, other), gather_rows(x, qrows), 1, {}); });
+      const auto proven = by_row_type(
+          x, [&](auto t) { return prove_k_closer<decltype(t)>(gather_rows(x, same), qpos, nearest_other.sq, k); });
       for (int64_t t = 0; t < nq; ++t)
         if (!proven[t]) todo.push_back(js[t]);
     }

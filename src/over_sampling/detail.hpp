@@ -28,8 +28,10 @@ void check_rows(std::string_view sampler, std::string_view param, int64_t k, int
 /// `NearestNeighbors(k + 1).fit(x).kneighbors(x)[:, 1:]`: [n, k] int64 positions in `x`.
 at::Tensor self_neighbors(const at::Tensor& x, int64_t k);
 
-/// `x` as a contiguous [N, D] float32 matrix on the CPU.
+/// `x` as a contiguous [N, D] float32 matrix on the CPU: what the neighbour searches see.
 at::Tensor features(const Dataset& data);
+/// `x` as a contiguous [N, D] matrix on the CPU in its own dtype (float32 or float64).
+at::Tensor exact_features(const Dataset& data);
 
 /// Rows of class `cls`: positions in the data set ([n_c] int64).
 at::Tensor class_rows(const Dataset& data, int64_t cls);
@@ -56,7 +58,10 @@ void interpolate_into(float* out, const at::Tensor& a, const std::vector<int64_t
 
 /// Collects the new rows class by class and writes the output once: the input rows unchanged
 /// and in order, then the new rows in the order they were added, each written straight into its
-/// place (no intermediate copies: the output is the only large allocation).
+/// place (no intermediate copies: the output is the only large allocation). The output has the
+/// input's dtype: for float64 data, interpolated rows and noisy copies are computed in float64
+/// from the input rows themselves (their parents), as imbalanced-learn does with float64 arrays;
+/// ready rows are stored in their own dtype.
 class NewRows {
  public:
   /// `count` rows of class `cls` that `fill(dst)` writes as [count, D] float32 at dst.
@@ -80,13 +85,21 @@ class NewRows {
   int64_t size() const { return total_; }
   Dataset append_to(const Dataset& data) const;
 
- private:
+  /// One added batch of rows and how to make them.
   struct Block {
     int64_t cls;
     int64_t count;
-    std::function<void(float*)> fill;
+    std::function<void(float*)> fill;  ///< the float32 rows
     std::vector<int64_t> parent0, parent1;
+    /// float64 recipe: parent0 + step * (parent1 - parent0) (steps), parent0 + jitter (copies),
+    /// or `rows` converted (ready rows).
+    enum class Kind { Interpolated, Copies, Rows } kind = Kind::Rows;
+    std::vector<double> steps, jitter;
+    at::Tensor rows;
   };
+  void add_block(Block block);
+
+ private:
   std::vector<Block> blocks_;
   int64_t total_ = 0;
 };

@@ -20,7 +20,8 @@ Dataset SMOTEN::resample_impl(const Dataset& data, const std::map<int64_t, int64
   for (const auto& [c, n] : target)
     if (n > 0) detail::check_class_neighbors("SMOTEN", "k_neighbors", k, data, c, counts[c]);
 
-  const at::Tensor x = detail::features(data);
+  // Values are categories here: kept in the input's dtype so that new rows repeat them exactly.
+  const at::Tensor x = detail::exact_features(data);
   const int64_t d = x.size(1);
   const at::Tensor y = data.y.to(torch::kCPU);
   // Classes present, in ascending order, as the columns of the conditional probabilities.
@@ -70,12 +71,13 @@ Dataset SMOTEN::resample_impl(const Dataset& data, const std::map<int64_t, int64
     const int64_t* pnn = nn.data_ptr<int64_t>();
 
     // The new row made from class row i depends on i only: its neighbours' per-column mode.
-    auto mode_rows = torch::empty({n_c, d}, torch::kFloat32);
-    float* pm = mode_rows.data_ptr<float>();
+    auto mode_rows = torch::empty({n_c, d}, torch::kFloat64);  // exact for float32 and float64 values
+    double* pm = mode_rows.data_ptr<double>();
     std::vector<int64_t> votes(k + 1);
     for (int64_t f = 0; f < d; ++f) {
       const int64_t* code = c_codes[f].data_ptr<int64_t>();
-      const float* value = values[f].data_ptr<float>();
+      const auto value_t = values[f].to(torch::kFloat64).contiguous();
+      const double* value = value_t.data_ptr<double>();
       for (int64_t i = 0; i < n_c; ++i) {
         for (int64_t a = 0; a <= k; ++a) votes[a] = code[pnn[i * (k + 1) + a]];
         std::sort(votes.begin(), votes.end());
@@ -97,7 +99,7 @@ Dataset SMOTEN::resample_impl(const Dataset& data, const std::map<int64_t, int64
     std::vector<int64_t> drawn(n);
     for (auto& i : drawn) i = static_cast<int64_t>(rng.uniform_int(static_cast<uint64_t>(n_c)));
     const auto idx = torch::from_blob(drawn.data(), {n}, torch::kInt64);
-    out.add_rows(c, mode_rows.index_select(0, idx), detail::to_global(rows, drawn), {});
+    out.add_rows(c, mode_rows.index_select(0, idx).to(x.scalar_type()), detail::to_global(rows, drawn), {});
   }
   return out.append_to(data);
 }

@@ -145,7 +145,9 @@ at::Tensor predict_logits(models::Classifier& model, const at::Tensor& x, int64_
   const auto device = model.parameters().empty() ? torch::Device(torch::kCPU) : model.parameters()[0].device();
   std::vector<at::Tensor> out;
   for (int64_t b = 0; b < x.size(0); b += batch_size)
-    out.push_back(model.forward(x.slice(0, b, std::min(x.size(0), b + batch_size)).to(device)).to(torch::kCPU, torch::kFloat32));
+    // The networks are float32: float64 data is rounded at the model's door, batch by batch.
+    out.push_back(model.forward(x.slice(0, b, std::min(x.size(0), b + batch_size)).to(device, torch::kFloat32))
+                      .to(torch::kCPU, torch::kFloat32));
   model.train(was_training);
   return out.empty() ? torch::empty({0, 0}) : torch::cat(out);
 }
@@ -223,7 +225,7 @@ TrainResult fit(const Dataset& train, const Dataset& val, const TrainOptions& o,
     }
   }
 
-  const auto x = train.x.to(device);
+  const auto x = train.x.to(device, torch::kFloat32);  // the networks are float32
   const auto y = train.y.to(device);
   const auto labels = to_index_vector(train.y);
   Progress progress(o.progress, o.epochs);
