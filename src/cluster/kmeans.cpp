@@ -12,7 +12,7 @@ namespace rebalance::cluster {
 
 namespace {
 
-/// Squared distances [N, K] of rows to centres, clamped at 0 (float32 GEMM rounding).
+/// Squared distances [N, K] of rows to centres in the rows' dtype, clamped at 0 (GEMM rounding).
 at::Tensor sq_dist(const at::Tensor& x, const at::Tensor& xn, const at::Tensor& c) {
   const auto cn = c.pow(2).sum(1);
   return torch::addmm(xn.unsqueeze(1) + cn.unsqueeze(0), x, c.t(), 1.0, -2.0).clamp_min_(0.0);
@@ -51,10 +51,11 @@ KMeansResult lloyd(const at::Tensor& x, const at::Tensor& xn, at::Tensor centers
   for (int64_t it = 1; it <= o.max_iter; ++it) {
     d = sq_dist(x, xn, centers);
     const auto new_labels = d.argmin(1);
-    // Centres as float64 means; an empty cluster takes the row farthest from its own centre.
+    // Centres as float64 means, stored in the rows' dtype; an empty cluster takes the row farthest
+    // from its own centre.
     auto sums = torch::zeros({k, x.size(1)}, torch::kFloat64).index_add_(0, new_labels, x.to(torch::kFloat64));
     auto counts = torch::bincount(new_labels, {}, k).to(torch::kFloat64);
-    auto new_centers = (sums / counts.clamp_min(1.0).unsqueeze(1)).to(torch::kFloat32);
+    auto new_centers = (sums / counts.clamp_min(1.0).unsqueeze(1)).to(x.scalar_type());
     const auto empty = (counts == 0).nonzero().flatten();
     if (empty.numel() > 0) {
       const auto own = d.gather(1, new_labels.unsqueeze(1)).squeeze(1);
@@ -82,7 +83,10 @@ KMeansResult kmeans(const at::Tensor& x_in, const KMeansOptions& o) {
   const int64_t n = x_in.size(0);
   REBALANCE_CHECK(o.k >= 1 && o.k <= n, "kmeans: k must be in [1, {}] (the number of rows), got {}", n, o.k);
   REBALANCE_CHECK(o.max_iter >= 1 && o.n_init >= 1, "kmeans: max_iter and n_init must be >= 1");
-  const auto x = x_in.to(torch::kCPU, torch::kFloat32).contiguous();
+  // float64 rows are clustered in float64 (as scikit-learn's KMeans on float64 arrays), others in
+  // float32.
+  const auto x = x_in.to(torch::kCPU, x_in.scalar_type() == torch::kFloat64 ? torch::kFloat64 : torch::kFloat32)
+                     .contiguous();
   const auto xn = x.pow(2).sum(1);
   const double tol_abs = o.tol * x.to(torch::kFloat64).var(0, /*unbiased=*/false).mean().item<double>();
   Rng rng(o.seed);

@@ -18,7 +18,7 @@ void NearestCentroid::fit(const Dataset& train) {
 
 at::Tensor NearestCentroid::scores(const at::Tensor& x) const {
   REBALANCE_CHECK(centroids_.defined(), "NearestCentroid: predict before fit");
-  const auto x2 = x.reshape({x.size(0), -1});
+  const auto x2 = x.reshape({x.size(0), -1}).to(centroids_.scalar_type());
   REBALANCE_CHECK(x2.size(1) == centroids_.size(1), "NearestCentroid: fitted on {} features, got {}",
                   centroids_.size(1), x2.size(1));
   return -torch::cdist(x2, centroids_).pow(2);

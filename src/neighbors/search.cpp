@@ -20,16 +20,6 @@ namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-/// squared_distance (search.hpp) for float64 rows: the same arithmetic, in feature order.
-inline double squared_distance(const double* a, const double* b, int64_t d) {
-  double s = 0.0;
-  for (int64_t j = 0; j < d; ++j) {
-    const double t = a[j] - b[j];
-    s += t * t;
-  }
-  return s;
-}
-using neighbors::squared_distance;
 /// Unit roundoff of float32, for the rounding bound of the float32 scores.
 constexpr double kUnitRoundoff32 = 5.97e-8;
 /// Bound on |q|^2 + |b|^2 (centred) below which no float32 score or partial sum can overflow.

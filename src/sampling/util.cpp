@@ -28,7 +28,7 @@ Dataset append_synthetic(const Dataset& data, const at::Tensor& x_new, const at:
   auto shape = data.feature_shape();
   shape.insert(shape.begin(), m);
   Dataset extra = data;
-  extra.x = x_new.to(data.x.device(), torch::kFloat32).reshape(shape);
+  extra.x = x_new.to(data.x.device(), data.x.scalar_type()).reshape(shape);  // the data's dtype
   extra.y = y_new.to(data.y.device(), torch::kInt64);
   extra.origin = torch::full({m}, int64_t(-1), extra.y.options());
   // Parent positions -> parents' origin ids (-1 stays -1).

@@ -29,9 +29,9 @@ ClusterCentroids::Voting ClusterCentroids::parse_voting(const std::string& text)
 }
 
 Dataset ClusterCentroids::resample_impl(const Dataset& data, const std::map<int64_t, int64_t>& target) {
+  // In the input's dtype throughout: kept rows are the input rows bit for bit, and float64 data
+  // is clustered (and its centres stored) in float64.
   const auto x = cpu_features(data);
-  // Kept rows come from the input in its own dtype (float64 stays float64, bit for bit).
-  const auto x_exact = data.x.scalar_type() == torch::kFloat64 ? data.x2d().to(torch::kCPU).contiguous() : x;
   const auto y = cpu_labels(data);
   // Dense features: imbalanced-learn's auto is soft voting.
   const bool hard = voting_ == Voting::Hard;
@@ -41,7 +41,7 @@ Dataset ClusterCentroids::resample_impl(const Dataset& data, const std::map<int6
   const auto parents = data.parents_or_none().to(torch::kCPU);
   std::vector<at::Tensor> xs, ys, origins, parent_rows;
   auto keep = [&](const at::Tensor& picked) {
-    xs.push_back(x_exact.index_select(0, picked));
+    xs.push_back(x.index_select(0, picked));
     origins.push_back(origin.index_select(0, picked));
     parent_rows.push_back(parents.index_select(0, picked));
   };
@@ -63,14 +63,14 @@ Dataset ClusterCentroids::resample_impl(const Dataset& data, const std::map<int6
     o.n_init = n_init_;
     o.max_iter = max_iter_;
     o.seed = Rng(seed()).fork(static_cast<uint64_t>(c)).next_u64();
-    const auto centres = cluster::kmeans(xc, o).centers.to(torch::kFloat32).contiguous();
+    const auto centres = cluster::kmeans(xc, o).centers.to(x.scalar_type()).contiguous();
     if (hard) {
       neighbors::KnnOptions ko;
       ko.backend = neighbors::Backend::Exact;
       const auto nearest = neighbors::knn(xc, centres, 1, ko).indices.flatten();
       keep(index.index_select(0, nearest));
     } else {
-      xs.push_back(centres.to(x_exact.scalar_type()));
+      xs.push_back(centres);
       origins.push_back(torch::full({o.k}, int64_t(-1), torch::kInt64));
       parent_rows.push_back(torch::full({o.k, 2}, int64_t(-1), torch::kInt64));
     }

@@ -8,7 +8,10 @@
 
 namespace rebalance::under_sampling {
 
-at::Tensor cpu_features(const Dataset& data) { return data.x2d().to(torch::kCPU, torch::kFloat32).contiguous(); }
+at::Tensor cpu_features(const Dataset& data) {
+  const auto t = data.x.scalar_type() == torch::kFloat64 ? torch::kFloat64 : torch::kFloat32;
+  return data.x2d().to(torch::kCPU, t).contiguous();
+}
 
 std::vector<int64_t> cpu_labels(const Dataset& data) {
   const auto y = data.y.to(torch::kCPU, torch::kInt64).contiguous();

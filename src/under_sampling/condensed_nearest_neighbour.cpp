@@ -31,7 +31,10 @@ Dataset CondensedNearestNeighbour::resample_impl(const Dataset& data, const std:
   const auto x = cpu_features(data);
   const auto y = cpu_labels(data);
   const int64_t d = x.size(1), k = n_neighbors_;
-  const float* xp = x.data_ptr<float>();
+  // Exact squared distance of rows a and b, in the rows' own dtype (float32 or float64).
+  auto sq = [&](int64_t a, int64_t b) {
+    return neighbors::with_rows(x, [&](const auto* p) { return neighbors::squared_distance(p + a * d, p + b * d, d); });
+  };
   const int64_t minority = first_minority_class(y, data.num_classes());
   const auto min_rows = class_rows(y, minority);
   const auto counts = data.class_counts();
@@ -69,7 +72,7 @@ Dataset CondensedNearestNeighbour::resample_impl(const Dataset& data, const std:
       for (int64_t i = 0; i < n_c; ++i)
         for (int64_t j = 0; j < k; ++j) {
           best_p[i * k + j] = rp[i * k + j];
-          best_d[i * k + j] = neighbors::squared_distance(xp + members[i] * d, xp + store[rp[i * k + j]] * d, d);
+          best_d[i * k + j] = sq(members[i], store[rp[i * k + j]]);
         }
     }
     std::vector<int64_t> labels(k);
@@ -92,7 +95,7 @@ Dataset CondensedNearestNeighbour::resample_impl(const Dataset& data, const std:
       const int64_t pos = static_cast<int64_t>(store.size()) - 1;
       at::parallel_for(0, n_c, 256, [&](int64_t r0, int64_t r1) {
         for (int64_t r = r0; r < r1; ++r) {
-          const double dist = neighbors::squared_distance(xp + members[r] * d, xp + added * d, d);
+          const double dist = sq(members[r], added);
           double* bd = best_d.data() + r * k;
           int64_t* bp = best_p.data() + r * k;
           // The newcomer has the highest store position, so it loses every tie.

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <numeric>
+#include <type_traits>
 
 #include "rebalance/core/error.hpp"
 #include "rebalance/neighbors/search.hpp"
@@ -36,18 +37,20 @@ std::vector<double> farthest_sums(const at::Tensor& base, const at::Tensor& quer
   const int64_t nb = base.size(0), d = base.size(1), nq = query.size(0);
   k = std::min(k, nb);
   std::vector<double> out(nq, 0.0);
-  const float* bp = base.data_ptr<float>();
-  const float* qp = query.data_ptr<float>();
-  at::parallel_for(0, nq, 16, [&](int64_t i0, int64_t i1) {
-    std::vector<double> dist(nb);
-    for (int64_t i = i0; i < i1; ++i) {
-      for (int64_t j = 0; j < nb; ++j) dist[j] = std::sqrt(neighbors::squared_distance(qp + i * d, bp + j * d, d));
-      std::nth_element(dist.begin(), dist.begin() + (nb - k), dist.end());
-      std::sort(dist.begin() + (nb - k), dist.end());
-      double s = 0.0;
-      for (int64_t j = nb - k; j < nb; ++j) s += dist[j];
-      out[i] = s;
-    }
+  neighbors::with_rows(base, [&](const auto* bp) {
+    using T = std::remove_cv_t<std::remove_pointer_t<decltype(bp)>>;
+    const T* qp = query.data_ptr<T>();
+    at::parallel_for(0, nq, 16, [&](int64_t i0, int64_t i1) {
+      std::vector<double> dist(nb);
+      for (int64_t i = i0; i < i1; ++i) {
+        for (int64_t j = 0; j < nb; ++j) dist[j] = std::sqrt(neighbors::squared_distance(qp + i * d, bp + j * d, d));
+        std::nth_element(dist.begin(), dist.begin() + (nb - k), dist.end());
+        std::sort(dist.begin() + (nb - k), dist.end());
+        double s = 0.0;
+        for (int64_t j = nb - k; j < nb; ++j) s += dist[j];
+        out[i] = s;
+      }
+    });
   });
   return out;
 }

@@ -64,10 +64,11 @@ at::Tensor tomek_links_mask(const at::Tensor& x, const std::vector<int64_t>& y, 
     for (int64_t i = 0; i < n; ++i)
       if (y[i] == major) major_rows.push_back(i);
     std::vector<double> limit(partners.size());
-    const float* xp = x.data_ptr<float>();
     const int64_t d = x.size(1);
-    for (size_t i = 0; i < partners.size(); ++i)
-      limit[i] = neighbors::squared_distance(xp + partners[i] * d, xp + claim[partners[i]] * d, d);
+    neighbors::with_rows(x, [&](const auto* xp) {
+      for (size_t i = 0; i < partners.size(); ++i)
+        limit[i] = neighbors::squared_distance(xp + partners[i] * d, xp + claim[partners[i]] * d, d);
+    });
     const auto closer = neighbors::k_closer_than(x, torch::tensor(major_rows, torch::kInt64),
                                                  torch::tensor(partners, torch::kInt64),
                                                  torch::tensor(limit, torch::kFloat64), 1);

@@ -17,7 +17,7 @@ struct KMeansOptions {
 };
 
 struct KMeansResult {
-  at::Tensor centers;  ///< [k, D] float32
+  at::Tensor centers;  ///< [k, D] in the rows' dtype (float32 or float64)
   at::Tensor labels;   ///< [N] int64 cluster of each row
   double inertia = 0;  ///< sum of squared distances to the assigned centre
   int64_t iterations = 0;
@@ -29,7 +29,7 @@ struct KMeansResult {
 ///
 ///   auto r = kmeans(x, {.k = 3, .seed = 0});   // r.labels: [N], r.centers: [3, D]
 ///
-/// @param x [N, D] float32, N >= k
+/// @param x [N, D] float32 or float64 (computed in that dtype; others as float32), N >= k
 KMeansResult kmeans(const at::Tensor& x, const KMeansOptions& options);
 
 }  // namespace rebalance::cluster

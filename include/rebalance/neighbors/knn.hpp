@@ -43,7 +43,9 @@ struct KnnResult {
 
 /// Exact k-NN by blocked GEMM (|q|^2 + |b|^2 - 2 q.b in float32) with every candidate re-ranked on
 /// exact float64 distances. A row whose float32 ranking is too close to call falls back to an
-/// exact search of that row, so the result is exact, not approximate.
+/// exact search of that row, so the result is exact, not approximate. float64 rows are searched
+/// the same way (the float32 screen sees them rounded once, a rounding its bound covers) and
+/// re-ranked on float64 distances of the float64 rows: exact in float64.
 ///
 /// Ties (equal float64 distances, e.g. duplicate rows) are broken by the lower base index. This is
 /// the order scikit-learn's brute-force search gives for distinct distances; for exact ties
@@ -53,8 +55,8 @@ struct KnnResult {
 ///   auto r = knn(x, x, 6);              // includes each row itself first (distance 0)
 ///   auto nn = r.indices.slice(1, 1);    // imbalanced-learn's kneighbors(X)[:, 1:]
 ///
-/// @param base  [N, D] float32 (CPU or CUDA)
-/// @param query [Q, D] float32, same device
+/// @param base  [N, D] float32 or float64 (CPU or CUDA); float64 when either side is
+/// @param query [Q, D] float32 or float64, same device
 /// @param k     1 <= k <= N
 KnnResult knn(const at::Tensor& base, const at::Tensor& query, int64_t k, const KnnOptions& options = {});
 

@@ -10,9 +10,10 @@
 
 namespace rebalance::neighbors {
 
-/// Squared Euclidean distance of two float32 rows, accumulated in float64 in feature order. Every
-/// exact decision in this module (and knn's re-ranking) uses this arithmetic, so two searches
-/// that meet the same pair of rows see the same number and agree on ties.
+/// Squared Euclidean distance of two float32 or two float64 rows, accumulated in float64 in
+/// feature order (float32 values widen exactly). Every exact decision in this module (and knn's
+/// re-ranking) uses this arithmetic, so two searches that meet the same pair of rows see the same
+/// number and agree on ties.
 inline double squared_distance(const float* a, const float* b, int64_t d) {
   double s = 0.0;
   for (int64_t j = 0; j < d; ++j) {
@@ -20,6 +21,24 @@ inline double squared_distance(const float* a, const float* b, int64_t d) {
     s += t * t;
   }
   return s;
+}
+inline double squared_distance(const double* a, const double* b, int64_t d) {
+  double s = 0.0;
+  for (int64_t j = 0; j < d; ++j) {
+    const double t = a[j] - b[j];
+    s += t * t;
+  }
+  return s;
+}
+
+/// body(p) with p the rows of `x` ([N, D] contiguous CPU) as const double* when x is float64,
+/// else as const float* (x must then be float32): callers write one generic body for both.
+///
+///   with_rows(x, [&](const auto* p) { limit = squared_distance(p + i * d, p + j * d, d); });
+template <class Body>
+decltype(auto) with_rows(const at::Tensor& x, const Body& body) {
+  if (x.scalar_type() == at::kDouble) return body(static_cast<const double*>(x.data_ptr<double>()));
+  return body(static_cast<const float*>(x.data_ptr<float>()));
 }
 
 /// The neighbour order of the cleaning samplers: every row but the query itself, by exact distance,
@@ -29,14 +48,16 @@ inline double squared_distance(const float* a, const float* b, int64_t d) {
 /// where duplicates happen to sit.)
 ///
 /// Always exact, whatever knn's default backend: a float32 pass with a register-tiled kernel keeps
-/// a few candidates per query, which are ranked on squared_distance; a query whose candidates the
-/// float32 rounding bound cannot separate gets a second pass. Runs on at::get_num_threads()
+/// a few candidates per query, which are ranked on squared_distance of the rows in their own type;
+/// a query whose candidates the float32 rounding bound cannot separate gets a second pass. float64
+/// rows are exact in float64: rows float32 cannot tell apart (4e9 and 4e9 + 1) fall inside the
+/// bound and are told apart by the float64 ranking. Runs on at::get_num_threads()
 /// threads without calling the BLAS.
 ///
 ///   auto r = knn_excluding_self(x, torch::arange(n), 3);   // [n, 3], the row itself never listed
 ///   auto nn_of_minority = knn_excluding_self(x, minority_rows, 1).indices;
 ///
-/// @param x          [N, D] float32, CPU
+/// @param x          [N, D] float32 or float64 (searched in that type), CPU
 /// @param queries    [Q] int64 row positions in x
 /// @param k          neighbours wanted; at least k candidates other than each query must exist
 /// @param candidates [M] int64 ascending row positions the neighbours are drawn from; undefined
@@ -53,7 +74,7 @@ KnnResult knn_excluding_self(const at::Tensor& x, const at::Tensor& queries, int
 ///
 ///   auto far = k_closer_than(x, majority_rows, partners, delta_sq, 1);   // true: partner's nearest is closer
 ///
-/// @param x        [N, D] float32, CPU
+/// @param x        [N, D] float32 or float64, CPU
 /// @param pool     [M] int64 ascending row positions
 /// @param queries  [Q] int64 row positions, each in pool
 /// @param limit_sq [Q] float64 squared distances
@@ -80,7 +101,7 @@ struct NeighbourhoodScreen {
 ///   auto s = screen_neighbourhoods(x, y, rows_of_majority, 3);
 ///   auto keep = ~s.mixed;   // ENN with kind_sel=all
 ///
-/// @param x       [N, D] float32, CPU
+/// @param x       [N, D] float32 or float64, CPU
 /// @param y       [N] int64 labels
 /// @param queries [Q] int64 row positions in x
 /// @param k       1 <= k <= N - 1

@@ -14,9 +14,10 @@ namespace rebalance {
 /// Rows at positions `rows` (in this order), origin and parents carried over.
 Dataset keep_rows(const Dataset& data, const std::vector<int64_t>& rows);
 
-/// `data` followed by synthetic rows `x_new` ([M, D] or [M, ...feature shape]) of labels `y_new`
-/// ([M] int64). `parent_rows` ([M, 2] int64) are *positions* in `data` (-1 for none); they are
-/// stored as the parents' origin ids, so provenance survives chains of samplers.
+/// `data` followed by synthetic rows `x_new` ([M, D] or [M, ...feature shape], stored in data's
+/// dtype) of labels `y_new` ([M] int64). `parent_rows` ([M, 2] int64) are *positions* in `data`
+/// (-1 for none); they are stored as the parents' origin ids, so provenance survives chains of
+/// samplers.
 Dataset append_synthetic(const Dataset& data, const at::Tensor& x_new, const at::Tensor& y_new,
                          const at::Tensor& parent_rows);
 

@@ -13,7 +13,8 @@
 
 namespace rebalance::under_sampling {
 
-/// The features as a contiguous [N, D] float32 CPU matrix (images flattened).
+/// The features as a contiguous [N, D] CPU matrix (images flattened) in their own dtype, float32
+/// or float64: the neighbour searches and every kept row stay in it.
 at::Tensor cpu_features(const Dataset& data);
 /// The labels as a vector.
 std::vector<int64_t> cpu_labels(const Dataset& data);
