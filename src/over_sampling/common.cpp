@@ -37,9 +37,7 @@ at::Tensor self_neighbors(const at::Tensor& x, int64_t k) {
   return neighbors::knn(x, x, k + 1).indices.slice(1, 1).contiguous();
 }
 
-at::Tensor features(const Dataset& data) { return data.x2d().to(torch::kCPU, torch::kFloat32).contiguous(); }
-
-at::Tensor exact_features(const Dataset& data) {
+at::Tensor features(const Dataset& data) {
   const auto t = data.x.scalar_type() == torch::kFloat64 ? torch::kFloat64 : torch::kFloat32;
   return data.x2d().to(torch::kCPU, t).contiguous();
 }
@@ -61,38 +59,60 @@ Draws draw_pairs(int64_t n_rows, int64_t k, int64_t count, double step_size, Rng
   return d;
 }
 
-void interpolate_into(float* out, const at::Tensor& a, const std::vector<int64_t>& a_rows, const at::Tensor& b,
-                      const std::vector<int64_t>& b_rows, const std::vector<double>& steps) {
-  const int64_t m = static_cast<int64_t>(a_rows.size()), d = a.size(1);
-  REBALANCE_CHECK(b_rows.size() == a_rows.size() && steps.size() == a_rows.size(),
-                  "interpolate_into: {} rows, {} neighbours, {} steps", a_rows.size(), b_rows.size(), steps.size());
-  const float* pa = a.data_ptr<float>();
-  const float* pb = b.data_ptr<float>();
-  at::parallel_for(0, m, 2048, [&](int64_t r0, int64_t r1) {
+namespace {
+
+template <class T>
+void interpolate_rows(T* out, const T* pa, const std::vector<int64_t>& a_rows, const T* pb,
+                      const std::vector<int64_t>& b_rows, const std::vector<double>& steps, int64_t d) {
+  at::parallel_for(0, static_cast<int64_t>(a_rows.size()), 2048, [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
-      const float* ra = pa + a_rows[r] * d;
-      const float* rb = pb + b_rows[r] * d;
-      // float32 arithmetic, as imbalanced-learn's float32 differences, so the loop vectorises.
-      const float s = static_cast<float>(steps[r]);
-      float* ro = out + r * d;
+      const T* ra = pa + a_rows[r] * d;
+      const T* rb = pb + b_rows[r] * d;
+      // float32: float32 arithmetic, as imbalanced-learn's float32 differences, so the loop
+      // vectorises. float64: numpy's X[rows] + steps * diffs, each operation rounded once (this
+      // file is built for plain x86-64, so no multiply-add fuses them).
+      const T s = static_cast<T>(steps[r]);
+      T* ro = out + r * d;
       for (int64_t j = 0; j < d; ++j) ro[j] = ra[j] + s * (rb[j] - ra[j]);
     }
   });
 }
 
-void NewRows::add_block(Block block) {
-  REBALANCE_CHECK(static_cast<int64_t>(block.parent0.size()) == block.count &&
-                      (block.parent1.empty() || block.parent1.size() == block.parent0.size()),
-                  "NewRows: {} rows but {} / {} parents", block.count, block.parent0.size(), block.parent1.size());
-  if (block.count == 0) return;
-  total_ += block.count;
-  blocks_.push_back(std::move(block));
+/// Rows `rows` of src to consecutive rows of dst, each plus its row of `jitter` (empty: none).
+template <class T>
+void copy_rows(T* dst, const T* src, const std::vector<int64_t>& rows, const std::vector<T>& jitter, int64_t d) {
+  at::parallel_for(0, static_cast<int64_t>(rows.size()), 4096, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      std::memcpy(dst + r * d, src + rows[r] * d, sizeof(T) * d);
+      if (!jitter.empty())
+        for (int64_t j = 0; j < d; ++j) dst[r * d + j] += jitter[r * d + j];
+    }
+  });
 }
 
-void NewRows::add(int64_t cls, int64_t count, std::function<void(float*)> fill, std::vector<int64_t> parent0,
-                  std::vector<int64_t> parent1) {
-  Block b{cls, count, std::move(fill), std::move(parent0), std::move(parent1)};
-  add_block(std::move(b));
+}  // namespace
+
+void interpolate_into(const at::Tensor& out, const at::Tensor& a, const std::vector<int64_t>& a_rows,
+                      const at::Tensor& b, const std::vector<int64_t>& b_rows, const std::vector<double>& steps) {
+  const int64_t d = a.size(1);
+  REBALANCE_CHECK(b_rows.size() == a_rows.size() && steps.size() == a_rows.size(),
+                  "interpolate_into: {} rows, {} neighbours, {} steps", a_rows.size(), b_rows.size(), steps.size());
+  REBALANCE_CHECK(a.scalar_type() == b.scalar_type() && a.scalar_type() == out.scalar_type(),
+                  "interpolate_into: rows of dtypes {}, {} into {}", std::string(c10::toString(a.scalar_type())),
+                  std::string(c10::toString(b.scalar_type())), std::string(c10::toString(out.scalar_type())));
+  if (a.scalar_type() == torch::kFloat64)
+    interpolate_rows(out.data_ptr<double>(), a.data_ptr<double>(), a_rows, b.data_ptr<double>(), b_rows, steps, d);
+  else
+    interpolate_rows(out.data_ptr<float>(), a.data_ptr<float>(), a_rows, b.data_ptr<float>(), b_rows, steps, d);
+}
+
+void NewRows::add(int64_t cls, int64_t count, std::function<void(const at::Tensor&)> fill,
+                  std::vector<int64_t> parent0, std::vector<int64_t> parent1) {
+  REBALANCE_CHECK(static_cast<int64_t>(parent0.size()) == count && (parent1.empty() || parent1.size() == parent0.size()),
+                  "NewRows: {} rows but {} / {} parents", count, parent0.size(), parent1.size());
+  if (count == 0) return;
+  blocks_.push_back({cls, count, std::move(fill), std::move(parent0), std::move(parent1)});
+  total_ += count;
 }
 
 void NewRows::add_interpolated(int64_t cls, at::Tensor a, std::vector<int64_t> a_rows, at::Tensor b,
@@ -100,88 +120,65 @@ void NewRows::add_interpolated(int64_t cls, at::Tensor a, std::vector<int64_t> a
                                std::vector<int64_t> b_parents) {
   const auto count = static_cast<int64_t>(a_rows.size());
   // The plan (row lists, steps) is small; the rows themselves are made in append_to.
-  Block block{cls, count, {}, std::move(a_parents), std::move(b_parents)};
-  block.kind = Block::Kind::Interpolated;
-  block.steps = steps;
-  block.fill = [a = std::move(a), b = std::move(b), a_rows = std::move(a_rows), b_rows = std::move(b_rows),
-                steps = std::move(steps)](float* dst) { interpolate_into(dst, a, a_rows, b, b_rows, steps); };
-  add_block(std::move(block));
+  auto fill = [a = std::move(a), b = std::move(b), a_rows = std::move(a_rows), b_rows = std::move(b_rows),
+               steps = std::move(steps)](const at::Tensor& dst) { interpolate_into(dst, a, a_rows, b, b_rows, steps); };
+  add(cls, count, std::move(fill), std::move(a_parents), std::move(b_parents));
 }
 
 void NewRows::add_rows(int64_t cls, at::Tensor x, std::vector<int64_t> parent0, std::vector<int64_t> parent1) {
   const int64_t count = x.size(0);
-  Block block{cls, count, {}, std::move(parent0), std::move(parent1)};
-  block.rows = x.to(torch::kCPU).contiguous();
-  block.fill = [x = block.rows](float* dst) {
-    const auto f = x.to(torch::kFloat32).contiguous();
-    std::memcpy(dst, f.data_ptr<float>(), sizeof(float) * f.numel());
+  auto fill = [x = x.to(torch::kCPU).contiguous()](const at::Tensor& dst) {
+    if (x.scalar_type() == dst.scalar_type())
+      std::memcpy(dst.data_ptr(), x.data_ptr(), x.nbytes());
+    else
+      dst.copy_(x.view(dst.sizes()));
   };
-  add_block(std::move(block));
+  add(cls, count, std::move(fill), std::move(parent0), std::move(parent1));
 }
 
 void NewRows::add_copies(int64_t cls, at::Tensor x, std::vector<int64_t> rows, std::vector<double> noise_scale,
                          Rng* noise, std::vector<int64_t> parents) {
   const auto count = static_cast<int64_t>(rows.size());
   const int64_t d = x.size(1);
-  std::vector<double> jitter;
+  const bool wide = x.scalar_type() == torch::kFloat64;
+  // The jitter in the rows' dtype, drawn now, in row order, so the bytes do not depend on when or
+  // how the rows are written.
+  std::vector<float> jitter32;
+  std::vector<double> jitter64;
   if (!noise_scale.empty()) {
-    // Drawn now, in row order, so the bytes do not depend on when or how the rows are written.
-    jitter.resize(count * d);
-    for (int64_t i = 0; i < count * d; ++i) jitter[i] = noise->normal() * noise_scale[i % d];
+    if (wide)
+      jitter64.resize(count * d);
+    else
+      jitter32.resize(count * d);
+    for (int64_t i = 0; i < count * d; ++i) {
+      const double v = noise->normal() * noise_scale[i % d];
+      if (wide)
+        jitter64[i] = v;
+      else
+        jitter32[i] = static_cast<float>(v);
+    }
   }
   if (parents.empty()) parents = rows;
-  Block block{cls, count, {}, std::move(parents), {}};
-  block.kind = Block::Kind::Copies;
-  block.jitter = jitter;
-  block.fill = [x = std::move(x), rows = std::move(rows), jitter = std::move(jitter), d](float* dst) {
-    const float* px = x.data_ptr<float>();
-    at::parallel_for(0, static_cast<int64_t>(rows.size()), 4096, [&](int64_t r0, int64_t r1) {
-      for (int64_t r = r0; r < r1; ++r) {
-        std::memcpy(dst + r * d, px + rows[r] * d, sizeof(float) * d);
-        if (!jitter.empty())
-          for (int64_t j = 0; j < d; ++j) dst[r * d + j] += static_cast<float>(jitter[r * d + j]);
-      }
-    });
+  auto fill = [x = std::move(x), rows = std::move(rows), jitter32 = std::move(jitter32),
+               jitter64 = std::move(jitter64), d](const at::Tensor& dst) {
+    REBALANCE_CHECK(x.scalar_type() == dst.scalar_type(), "NewRows: copies of {} rows into a {} output",
+                    std::string(c10::toString(x.scalar_type())), std::string(c10::toString(dst.scalar_type())));
+    if (x.scalar_type() == torch::kFloat64)
+      copy_rows(dst.data_ptr<double>(), x.data_ptr<double>(), rows, jitter64, d);
+    else
+      copy_rows(dst.data_ptr<float>(), x.data_ptr<float>(), rows, jitter32, d);
   };
-  add_block(std::move(block));
+  add(cls, count, std::move(fill), std::move(parents), {});
 }
-
-namespace {
-
-/// A block's rows in float64, made from the float64 input rows `xd` ([N, D]) by its recipe.
-void fill_float64(double* dst, const NewRows::Block& b, const double* xd, int64_t d) {
-  using Kind = NewRows::Block::Kind;
-  if (b.kind == Kind::Rows) {
-    const auto r = b.rows.to(torch::kFloat64).contiguous();
-    std::memcpy(dst, r.data_ptr<double>(), sizeof(double) * b.count * d);
-    return;
-  }
-  at::parallel_for(0, b.count, 2048, [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) {
-      const double* ra = xd + b.parent0[r] * d;
-      double* ro = dst + r * d;
-      if (b.kind == Kind::Interpolated) {
-        const double* rb = xd + b.parent1[r] * d;
-        const double s = b.steps[r];
-        for (int64_t j = 0; j < d; ++j) ro[j] = ra[j] + s * (rb[j] - ra[j]);
-      } else {
-        for (int64_t j = 0; j < d; ++j) ro[j] = ra[j] + (b.jitter.empty() ? 0.0 : b.jitter[r * d + j]);
-      }
-    }
-  });
-}
-
-}  // namespace
 
 Dataset NewRows::append_to(const Dataset& data) const {
   if (blocks_.empty()) return data;
   const int64_t n = data.size(), d = data.num_features(), m = total_;
   // Output buffers on huge pages (empty_large): page faults would otherwise cost more than the
-  // rows themselves at a million rows.
-  const bool f64 = data.x.scalar_type() == torch::kFloat64;
-  auto x = empty_large({n + m, d}, f64 ? torch::kFloat64 : torch::kFloat32);
+  // rows themselves at a million rows. The output keeps the input's dtype.
+  const auto dtype = data.x.scalar_type() == torch::kFloat64 ? torch::kFloat64 : torch::kFloat32;
+  auto x = empty_large({n + m, d}, dtype);
   x.slice(0, 0, n).copy_(data.x2d().to(torch::kCPU));
-  const auto xd = f64 ? x.slice(0, 0, n) : at::Tensor();  // the input rows, float64, contiguous
   auto y = empty_large({n + m}, torch::kInt64);
   y.slice(0, 0, n).copy_(data.y.to(torch::kCPU));
   auto parents = empty_large({n + m, 2}, torch::kInt64);
@@ -193,16 +190,11 @@ Dataset NewRows::append_to(const Dataset& data) const {
   // Parents are stored as the parents' origin ids, so provenance survives chains of samplers.
   const auto origin_in = data.origin.to(torch::kCPU, torch::kInt64).contiguous();
   const int64_t* po = origin_in.data_ptr<int64_t>();
-  float* px = f64 ? nullptr : x.data_ptr<float>();
-  double* pxd = f64 ? x.data_ptr<double>() : nullptr;
   int64_t* py = y.data_ptr<int64_t>();
   int64_t* pp = parents.data_ptr<int64_t>();
   int64_t row = n;
   for (const auto& b : blocks_) {
-    if (f64)
-      fill_float64(pxd + row * d, b, xd.data_ptr<double>(), d);
-    else
-      b.fill(px + row * d);
+    b.fill(x.slice(0, row, row + b.count));
     std::fill(py + row, py + row + b.count, b.cls);
     for (int64_t i = 0; i < b.count; ++i) {
       pp[(row + i) * 2] = b.parent0[i] >= 0 ? po[b.parent0[i]] : -1;

@@ -24,14 +24,13 @@ void check_class_neighbors(std::string_view sampler, std::string_view param, int
 void check_rows(std::string_view sampler, std::string_view param, int64_t k, int64_t needed, int64_t rows,
                 std::string_view what);
 
-/// The k nearest other rows of every row of `x` ([n, D] float32), imbalanced-learn's
+/// The k nearest other rows of every row of `x` ([n, D] float32 or float64), imbalanced-learn's
 /// `NearestNeighbors(k + 1).fit(x).kneighbors(x)[:, 1:]`: [n, k] int64 positions in `x`.
 at::Tensor self_neighbors(const at::Tensor& x, int64_t k);
 
-/// `x` as a contiguous [N, D] float32 matrix on the CPU: what the neighbour searches see.
+/// `x` as a contiguous [N, D] matrix on the CPU in its own dtype, float32 or float64 (a view
+/// when it already is one): neighbour searches and new rows are computed in that dtype.
 at::Tensor features(const Dataset& data);
-/// `x` as a contiguous [N, D] matrix on the CPU in its own dtype (float32 or float64).
-at::Tensor exact_features(const Dataset& data);
 
 /// Rows of class `cls`: positions in the data set ([n_c] int64).
 at::Tensor class_rows(const Dataset& data, int64_t cls);
@@ -46,60 +45,56 @@ struct Draws {
 };
 Draws draw_pairs(int64_t n_rows, int64_t k, int64_t count, double step_size, Rng& rng);
 
-/// Writes new_i = a[a_rows_i] + step_i * (b[b_rows_i] - a[a_rows_i]) to row i of `out` in float32,
-/// rows split over threads (the bytes do not depend on the thread count).
-/// @param out    [M, D] float32 destination, row-major
-/// @param a      [Na, D] float32, contiguous, CPU
+/// Writes new_i = a[a_rows_i] + step_i * (b[b_rows_i] - a[a_rows_i]) to row i of `out`, in the
+/// rows' dtype: float32 arithmetic for float32 rows (so the loop vectorises), float64 for float64
+/// rows (imbalanced-learn's float64 arithmetic: the difference, the product and the sum each
+/// rounded once). Rows split over threads (the bytes do not depend on the thread count).
+/// @param out    [M, D] destination, contiguous, CPU, the dtype of a and b
+/// @param a      [Na, D] float32 or float64, contiguous, CPU
 /// @param a_rows [M] positions in `a`
-/// @param b      [Nb, D] float32, contiguous, CPU
+/// @param b      [Nb, D] same dtype as a, contiguous, CPU
 /// @param b_rows [M] positions in `b`
-void interpolate_into(float* out, const at::Tensor& a, const std::vector<int64_t>& a_rows, const at::Tensor& b,
-                      const std::vector<int64_t>& b_rows, const std::vector<double>& steps);
+void interpolate_into(const at::Tensor& out, const at::Tensor& a, const std::vector<int64_t>& a_rows,
+                      const at::Tensor& b, const std::vector<int64_t>& b_rows, const std::vector<double>& steps);
 
 /// Collects the new rows class by class and writes the output once: the input rows unchanged
 /// and in order, then the new rows in the order they were added, each written straight into its
 /// place (no intermediate copies: the output is the only large allocation). The output has the
-/// input's dtype: for float64 data, interpolated rows and noisy copies are computed in float64
-/// from the input rows themselves (their parents), as imbalanced-learn does with float64 arrays;
-/// ready rows are stored in their own dtype.
+/// input's dtype (float32 or float64); the tensors handed in are in that dtype too (features()),
+/// so interpolated rows and noisy copies are computed in it, from the parents themselves.
 class NewRows {
  public:
-  /// `count` rows of class `cls` that `fill(dst)` writes as [count, D] float32 at dst.
-  /// `parent0` / `parent1` are positions in the input data set (parent1 empty: none).
-  void add(int64_t cls, int64_t count, std::function<void(float*)> fill, std::vector<int64_t> parent0,
+  /// `count` rows of class `cls` that `fill(dst)` writes into dst, a [count, D] contiguous slice of
+  /// the output in its dtype. `parent0` / `parent1` are positions in the input data set (parent1
+  /// empty: none).
+  void add(int64_t cls, int64_t count, std::function<void(const at::Tensor&)> fill, std::vector<int64_t> parent0,
            std::vector<int64_t> parent1);
   /// SMOTE-style rows: a[a_rows_i] + step_i * (b[b_rows_i] - a[a_rows_i]) (see interpolate_into);
   /// parents are a_parents / b_parents (input positions).
   void add_interpolated(int64_t cls, at::Tensor a, std::vector<int64_t> a_rows, at::Tensor b,
                         std::vector<int64_t> b_rows, std::vector<double> steps, std::vector<int64_t> a_parents,
                         std::vector<int64_t> b_parents);
-  /// Copies of the input rows at positions `rows` of `x` ([N, D] float32, contiguous, CPU), each
-  /// with `noise_scale` ([D], empty: none) times a standard normal from `noise` added per value.
+  /// Copies of the input rows at positions `rows` of `x` ([N, D] float32 or float64, contiguous,
+  /// CPU), each with `noise_scale` ([D], empty: none) times a standard normal from `noise` added
+  /// per value, in x's dtype (x + jitter, the jitter rounded to float32 first for float32 rows).
   /// parents: (row, -1).
   /// `parents` (input positions) default to `rows`; give them when `x` is a compact copy of the
   /// class (a gather from a few cache-resident rows beats one from rows spread over the input).
   void add_copies(int64_t cls, at::Tensor x, std::vector<int64_t> rows, std::vector<double> noise_scale = {},
                   Rng* noise = nullptr, std::vector<int64_t> parents = {});
-  /// Ready rows `x` ([count, D] float32).
+  /// Ready rows `x` ([count, D] or [count, ...], any floating dtype), converted to the output's
+  /// dtype (float32 rows into float64 output widen exactly; a generator's float32 rows, say).
   void add_rows(int64_t cls, at::Tensor x, std::vector<int64_t> parent0, std::vector<int64_t> parent1);
   int64_t size() const { return total_; }
   Dataset append_to(const Dataset& data) const;
 
-  /// One added batch of rows and how to make them.
+ private:
   struct Block {
     int64_t cls;
     int64_t count;
-    std::function<void(float*)> fill;  ///< the float32 rows
+    std::function<void(const at::Tensor&)> fill;
     std::vector<int64_t> parent0, parent1;
-    /// float64 recipe: parent0 + step * (parent1 - parent0) (steps), parent0 + jitter (copies),
-    /// or `rows` converted (ready rows).
-    enum class Kind { Interpolated, Copies, Rows } kind = Kind::Rows;
-    std::vector<double> steps, jitter;
-    at::Tensor rows;
   };
-  void add_block(Block block);
-
- private:
   std::vector<Block> blocks_;
   int64_t total_ = 0;
 };

@@ -21,7 +21,7 @@ Dataset SMOTEN::resample_impl(const Dataset& data, const std::map<int64_t, int64
     if (n > 0) detail::check_class_neighbors("SMOTEN", "k_neighbors", k, data, c, counts[c]);
 
   // Values are categories here: kept in the input's dtype so that new rows repeat them exactly.
-  const at::Tensor x = detail::exact_features(data);
+  const at::Tensor x = detail::features(data);
   const int64_t d = x.size(1);
   const at::Tensor y = data.y.to(torch::kCPU);
   // Classes present, in ascending order, as the columns of the conditional probabilities.

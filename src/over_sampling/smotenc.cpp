@@ -66,7 +66,7 @@ Dataset SMOTENC::resample_impl(const Dataset& data, const std::map<int64_t, int6
   std::sort(s.begin(), s.end());
   const size_t h = s.size() / 2;
   const double median_std = s.size() % 2 ? s[h] : (s[h - 1] + s[h]) / 2.0;
-  const float half = static_cast<float>(median_std / 2.0);
+  const bool wide = x.scalar_type() == torch::kFloat64;
 
   detail::NewRows out;
   for (const auto& [c, n] : target) {
@@ -82,7 +82,10 @@ Dataset SMOTENC::resample_impl(const Dataset& data, const std::map<int64_t, int6
       const auto col = xcat.select(1, static_cast<int64_t>(f)).contiguous();
       const auto [values, inverse, unused] = torch::_unique2(col, /*sorted=*/true, /*return_inverse=*/true);
       (void)unused;
-      blocks.push_back(torch::one_hot(inverse, values.size(0)).to(torch::kFloat32) * half);
+      // median_std / 2 as a scalar of the rows' dtype (imbalanced-learn's encoder takes the
+      // continuous columns' dtype), so float32 products stay float32.
+      const auto onehot = torch::one_hot(inverse, values.size(0)).to(x.scalar_type());
+      blocks.push_back(wide ? onehot * (median_std / 2.0) : onehot * static_cast<float>(median_std / 2.0));
     }
     const at::Tensor encoded = torch::cat(blocks, 1).contiguous();
     const at::Tensor nn = detail::self_neighbors(encoded, k);
@@ -92,37 +95,39 @@ Dataset SMOTENC::resample_impl(const Dataset& data, const std::map<int64_t, int6
     auto draws = detail::draw_pairs(n_c, k, n, 1.0, rng);
     std::vector<int64_t> nb(n);
     for (int64_t i = 0; i < n; ++i) nb[i] = pnn[draws.row[i] * k + draws.col[i]];
-    at::Tensor x_new = torch::empty({n, d}, torch::kFloat32);
-    detail::interpolate_into(x_new.data_ptr<float>(), xc, draws.row, xc, nb, draws.step);
+    at::Tensor x_new = torch::empty({n, d}, x.options());
+    detail::interpolate_into(x_new, xc, draws.row, xc, nb, draws.step);
 
     // Each categorical column: the value most frequent among the seed row's k neighbours, ties
-    // drawn uniformly among the tied values.
-    float* px = x_new.data_ptr<float>();
-    const float* pcat = xcat.data_ptr<float>();
-    const int64_t n_cat = static_cast<int64_t>(cat.size());
-    std::vector<float> seen(k), tied;
-    std::vector<int64_t> seen_count(k);
-    for (int64_t i = 0; i < n; ++i) {
-      const int64_t* row_nn = pnn + draws.row[i] * k;
-      for (int64_t f = 0; f < n_cat; ++f) {
-        int64_t distinct = 0, best = 0;
-        for (int64_t a = 0; a < k; ++a) {
-          const float v = pcat[row_nn[a] * n_cat + f];
-          int64_t b = 0;
-          while (b < distinct && seen[b] != v) ++b;
-          if (b == distinct) {
-            seen[distinct] = v;
-            seen_count[distinct++] = 0;
+    // drawn uniformly among the tied values (copied, so in the rows' own dtype).
+    AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "SMOTENC", [&] {
+      scalar_t* px = x_new.data_ptr<scalar_t>();
+      const scalar_t* pcat = xcat.data_ptr<scalar_t>();
+      const int64_t n_cat = static_cast<int64_t>(cat.size());
+      std::vector<scalar_t> seen(k), tied;
+      std::vector<int64_t> seen_count(k);
+      for (int64_t i = 0; i < n; ++i) {
+        const int64_t* row_nn = pnn + draws.row[i] * k;
+        for (int64_t f = 0; f < n_cat; ++f) {
+          int64_t distinct = 0, best = 0;
+          for (int64_t a = 0; a < k; ++a) {
+            const scalar_t v = pcat[row_nn[a] * n_cat + f];
+            int64_t b = 0;
+            while (b < distinct && seen[b] != v) ++b;
+            if (b == distinct) {
+              seen[distinct] = v;
+              seen_count[distinct++] = 0;
+            }
+            best = std::max(best, ++seen_count[b]);
           }
-          best = std::max(best, ++seen_count[b]);
+          tied.clear();
+          for (int64_t b = 0; b < distinct; ++b)
+            if (seen_count[b] == best) tied.push_back(seen[b]);
+          std::sort(tied.begin(), tied.end());
+          px[i * d + cat[f]] = tied.size() == 1 ? tied[0] : tied[rng.uniform_int(tied.size())];
         }
-        tied.clear();
-        for (int64_t b = 0; b < distinct; ++b)
-          if (seen_count[b] == best) tied.push_back(seen[b]);
-        std::sort(tied.begin(), tied.end());
-        px[i * d + cat[f]] = tied.size() == 1 ? tied[0] : tied[rng.uniform_int(tied.size())];
       }
-    }
+    });
     out.add_rows(c, std::move(x_new), detail::to_global(rows, draws.row), detail::to_global(rows, nb));
   }
   return out.append_to(data);
