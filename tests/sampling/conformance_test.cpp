@@ -149,34 +149,3 @@ TEST(Factory, NamesParametersAndComposition) {
     for (const auto& p : info.params) EXPECT_NE(text.find(p.name), std::string::npos) << info.name << "." << p.name;
   }
 }
-
-TEST(Conformance, EverySamplerKeepsTheInputsDtype) {
-  for (const auto& info : sampler_registry()) {
-    SCOPED_TRACE(info.name);
-    auto [spec, data] = case_for(info);
-    // float64 rows float32 cannot hold: each value plus an offset that float32 would round away.
-    Dataset wide = data;
-    wide.x = data.x.to(torch::kFloat64) + 4e9;
-    const auto f64 = make_sampler(spec, 11)->fit_resample(wide);
-    EXPECT_EQ(f64.x.scalar_type(), torch::kFloat64);
-    const auto f32 = make_sampler(spec, 11)->fit_resample(data);
-    EXPECT_EQ(f32.x.scalar_type(), torch::kFloat32);
-    // Kept rows are the input rows, bit for bit.
-    const auto kept = (f64.origin >= 0).nonzero().flatten();
-    EXPECT_TRUE(torch::equal(f64.x.index_select(0, kept), wide.x.index_select(0, f64.origin.index_select(0, kept))));
-    // Interpolated rows lie between their float64 parents, computed in float64.
-    if (info.name == "smote" || info.name == "borderline_smote" || info.name == "adasyn") {
-      const auto fresh = (f64.origin < 0).nonzero().flatten();
-      ASSERT_GT(fresh.numel(), 0);
-      const auto p = f64.parents.index_select(0, fresh);
-      const auto a = wide.x.index_select(0, p.select(1, 0)), b = wide.x.index_select(0, p.select(1, 1));
-      const auto got = f64.x.index_select(0, fresh);
-      // new = a + s (b - a) for one s per row: recover s from the widest column and check every column.
-      const auto col = (b - a).abs().argmax(1, true);
-      const auto s = ((got - a).gather(1, col) / (b - a).gather(1, col)).nan_to_num(0.0);
-      EXPECT_TRUE(torch::allclose(got, a + s * (b - a), 0.0, 1e-6));
-      EXPECT_FALSE(torch::equal(got, got.to(torch::kFloat32).to(torch::kFloat64)))
-          << "synthetic rows carry float64 precision";
-    }
-  }
-}
