@@ -14,6 +14,26 @@ namespace {
 int64_t numel(const std::vector<int64_t>& shape) {
   return std::accumulate(shape.begin(), shape.end(), int64_t(1), std::multiplies<>());
 }
+
+/// Weights are allocated as the model is built, before any other check could fail: a typo like
+/// hidden=[100000000] asked for 314 GB and ended in an allocator error instead of a message.
+constexpr int64_t kMaxParameters = int64_t(1) << 28;  // 1 GiB of float32 weights
+/// He et al. 2016 train ResNet-1202 on CIFAR-10; deeper is a typo, and costs time per block.
+constexpr int64_t kMaxResNetDepth = 1202;
+
+/// Refuse a fully connected stack in -> widths... -> out with more than kMaxParameters weights
+/// and biases (counted in double: the widths may be anything an int64 holds).
+void check_dense_size(const std::string& text, int64_t in, const std::vector<int64_t>& widths, int64_t out) {
+  double params = 0, width = static_cast<double>(in);
+  for (auto w : widths) {
+    params += (width + 1) * static_cast<double>(w);
+    width = static_cast<double>(w);
+  }
+  params += (width + 1) * static_cast<double>(out);
+  REBALANCE_CHECK(params <= static_cast<double>(kMaxParameters),
+                  "model \"{}\": {:.4g} parameters for {} inputs; at most {} (1 GiB of float32 weights)", text,
+                  params, in, kMaxParameters);
+}
 }  // namespace
 
 LogisticRegressionImpl::LogisticRegressionImpl(int64_t in_features, int64_t num_classes) {
@@ -105,7 +125,7 @@ const std::vector<ModelInfo>& model_registry() {
       {"mlp", "multi-layer perceptron, ReLU, optional dropout",
        {{"hidden", "[512,256]", "hidden layer widths"}, {"dropout", "0.0", "dropout after each hidden layer"}}},
       {"lenet", "LeNet-5-style CNN for 28x28 images", {}},
-      {"resnet", "CIFAR-style ResNet (depth 6n+2) for images", {{"depth", "20", "20, 32, 44, 56 or 110"}}},
+      {"resnet", "CIFAR-style ResNet (depth 6n+2) for images", {{"depth", "20", "20, 32, 44, 56 or 110 (6n+2, at most 1202)"}}},
   };
   return list;
 }
@@ -138,10 +158,12 @@ std::shared_ptr<Classifier> make_model(const std::string& text, const std::vecto
                     fmt::join(input_shape, ", "));
   };
   if (spec.name == "logreg") {
+    check_dense_size(text, features, {}, num_classes);
     model = LogisticRegression(features, num_classes).ptr();
   } else if (spec.name == "mlp") {
     const auto hidden = p.get_ints("hidden");
     for (auto h : hidden) REBALANCE_CHECK(h > 0, "model \"{}\": hidden widths must be > 0, got {}", text, h);
+    check_dense_size(text, features, hidden, num_classes);
     model = MLP(features, hidden, num_classes, p.get_double_in("dropout", 0.0, 0.99)).ptr();
   } else if (spec.name == "lenet") {
     need_image("lenet");
@@ -150,7 +172,7 @@ std::shared_ptr<Classifier> make_model(const std::string& text, const std::vecto
     model = LeNet(input_shape[0], num_classes).ptr();
   } else {
     need_image("resnet");
-    model = ResNet(input_shape[0], num_classes, p.get_int("depth")).ptr();
+    model = ResNet(input_shape[0], num_classes, p.get_int_in("depth", 8, kMaxResNetDepth)).ptr();
   }
   model->set_spec(text);
   model->to(device);

@@ -101,7 +101,8 @@ const std::vector<ModelInfo>& model_registry();
 std::vector<MethodDoc> model_docs();
 
 /// Build a classifier for inputs of `input_shape` (without the batch dimension: {D} or {C, H, W})
-/// and `num_classes` outputs, on `device`. Weights are initialised from `seed`.
+/// and `num_classes` outputs, on `device`. Weights are initialised from `seed`. Models of more than
+/// 2^28 parameters (1 GiB of float32) and ResNets deeper than 1202 are refused before allocating.
 std::shared_ptr<Classifier> make_model(const std::string& spec, const std::vector<int64_t>& input_shape,
                                        int64_t num_classes, uint64_t seed, torch::Device device = torch::kCPU);
 
