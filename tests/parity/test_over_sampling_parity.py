@@ -3,7 +3,8 @@
 Usage: /usr/bin/python3 test_over_sampling_parity.py PATH_TO_rebalance
 
 scikit-learn's bundled data sets (breast cancer; wine, iris and a digits subset made imbalanced)
-and make_classification data go through the CLI as .npy files; the output and its provenance
+and make_classification data go through the CLI as float32 .npy files, and two of them as float64
+(which stays float64: the output's dtype is the input's); the output and its provenance
 ((origin, parent0, parent1) per row) are compared with imbalanced-learn on the same data:
   - per-class counts, for every sampler that imbalanced-learn has;
   - ADASYN's per-sample generation counts (ours from the provenance, imbalanced-learn's from its
@@ -89,6 +90,18 @@ def datasets():
     out["mc_3class"] = (x, y)
     # Everything as float32, as the CLI stores it; imbalanced-learn gets the same values.
     return {k: (np.ascontiguousarray(x, dtype=np.float32), y.astype(np.int64)) for k, (x, y) in out.items()}
+
+
+def datasets64():
+    """float64 inputs, kept float64 end to end (imbalanced-learn returns the input's dtype): the
+    breast cancer values as they are, and iris with a jitter of 1e-9 float32 cannot hold, which
+    breaks iris's many exact distance ties in float64 only (a float32 search would see ties)."""
+    bc = load_breast_cancer()
+    ir = load_iris()
+    x, y = imbalance(ir.data, ir.target, {0: 50, 1: 20, 2: 9})
+    jitter = np.random.default_rng(7).uniform(-1e-9, 1e-9, size=x.shape)
+    out = {"breast_cancer_f64": (bc.data, bc.target), "iris_imb_jitter_f64": (x + jitter, y)}
+    return {k: (np.ascontiguousarray(x, dtype=np.float64), y.astype(np.int64)) for k, (x, y) in out.items()}
 
 
 def binned(x, bins, seed=0):
@@ -198,10 +211,13 @@ def check_segments(name, x, y, xo, prov, k, max_t=1.0, other_class_ok=False):
     n = len(y)
     new = np.flatnonzero(prov[:, 0] < 0)
     bad, not_nn = 0, 0
+    # float64 rows are made in float64 from their float64 parents: on the segment to rounding.
+    wide = x.dtype == np.float64 and xo.dtype == np.float64
+    tol, slack = (1e-12, 1e-12) if wide else (1e-4, 1e-6)
     cache = {}
     for r in new:
         a, b = int(prov[r, 1]), int(prov[r, 2])
-        t = on_segment(xo[r], x[a], x[b])
+        t = on_segment(xo[r], x[a], x[b], tol)
         if t is None or t > max_t + 1e-6:
             bad += 1
             continue
@@ -219,7 +235,7 @@ def check_segments(name, x, y, xo, prov, k, max_t=1.0, other_class_ok=False):
         rows, kth = cache[c]
         pa = np.searchsorted(rows, a)
         dist = np.sqrt(((x[a].astype(np.float64) - x[b].astype(np.float64)) ** 2).sum())
-        if dist > kth[pa] * (1 + 1e-6) + 1e-9:
+        if dist > kth[pa] * (1 + slack) + slack * 1e-3:
             not_nn += 1
     what = "k-NN pairs" if k is not None else "same-class pairs"
     record(f"{name}: {len(new)} new rows on segments of {what}", bad == 0 and not_nn == 0 and len(new) > 0,
@@ -244,17 +260,21 @@ def count_case(tmp, dname, x, y, spec, sampler, *, slack=None):
     ok = ours == theirs if slack is None else slack(ours, theirs)
     record(name, ok, f"ours {ours} imblearn {theirs}" if not ok else f"{ours}")
     # The input rows come first, unchanged and in order; new rows are grouped by class ascending.
+    # The output has the input's dtype, as imbalanced-learn's (whose smoothed RandomOverSampler
+    # alone returns float64 for float32 input; ours stays float32).
     n = len(y)
     same = np.array_equal(xo[:n], x) and np.array_equal(yo[:n], y) and np.array_equal(prov[:n, 0], np.arange(n))
     grouped = np.all(np.diff(yo[n:]) >= 0) and np.all(prov[n:, 0] == -1)
-    record(f"{dname} {spec} output layout", same and grouped)
+    dtype_ok = xo.dtype == x.dtype and (x.dtype != np.float64 or xi.dtype == np.float64)
+    record(f"{dname} {spec} output layout", same and grouped and dtype_ok,
+           "" if dtype_ok else f"ours {xo.dtype}, imblearn {xi.dtype}, input {x.dtype}")
     return xo, yo, prov
 
 
 def main():
     data = datasets()
     with tempfile.TemporaryDirectory() as tmp:
-        for dname, (x, y) in data.items():
+        for dname, (x, y) in list(data.items()) + list(datasets64().items()):
             nc = int(y.max()) + 1
             n = len(y)
             cls_counts = np.bincount(y)

@@ -2,12 +2,14 @@
 
 Run as: /usr/bin/python3 test_under_sampling_parity.py PATH_TO_rebalance_BINARY
 
-Each case writes float32 features and int64 labels to .npy, runs
+Each case writes float32 (or, for the *_f64 data sets, float64) features and int64 labels to .npy,
+runs
   rebalance resample --method SPEC --input X.npy --label Y.npy --output OUT.npy
                      --provenance PROV.npy --seed 0
 and compares the origin column of PROV.npy (the source row of every output row, in output order)
-with imbalanced-learn's sample_indices_ on the same float32 values (cast to float64): the same
-rows, in the same order, or the case fails. One line per case, then "N passed, M failed".
+with imbalanced-learn's sample_indices_ on the same values (float32 ones cast to float64): the
+same rows, in the same order, or the case fails; the output must also have the input's dtype and
+its rows. One line per case, then "N passed, M failed".
 
 Ties. Our neighbour order is: every row but the query itself, by exact distance, ties to the
 lower row index. scikit-learn orders exactly tied rows as its tree or argpartition happens to
@@ -83,7 +85,32 @@ def datasets():
                                n_clusters_per_class=1, weights=[0.97], flip_y=0.0, class_sep=0.8,
                                random_state=6)
     out.append(("mc_3000x8_3pct", x, y))
-    return [(name, np.ascontiguousarray(x, dtype=np.float32), np.ascontiguousarray(y, dtype=np.int64))
+    f32 = [(name, np.ascontiguousarray(x, dtype=np.float32), np.ascontiguousarray(y, dtype=np.int64))
+           for name, x, y in out]
+    return f32 + datasets64()
+
+
+def datasets64():
+    """float64 inputs, searched and kept in float64 on both sides: breast cancer and
+    make_classification values as they are, and the iris and digits subsets with a jitter of 1e-9
+    that float32 cannot hold. The jitter breaks their many exact distance ties in float64 only:
+    a float32 search would still see ties and break them by index, not as the float64 distances
+    (and imbalanced-learn) do."""
+    out = []
+    jitter = np.random.default_rng(8)
+    x, y = load_breast_cancer(return_X_y=True)
+    out.append(("breast_cancer_f64", x, 1 - y))
+    x, y = load_iris(return_X_y=True)
+    x, y = subsample(x, y, [50, 25, 10], 2)
+    out.append(("iris_imb_jitter_f64", x + jitter.uniform(-1e-9, 1e-9, size=x.shape), y))
+    x, y = load_digits(return_X_y=True)
+    keep = y < 4
+    x, y = subsample(x[keep], y[keep], [178, 100, 40, 15], 3)
+    out.append(("digits0-3_jitter_f64", x + jitter.uniform(-1e-9, 1e-9, size=x.shape), y))
+    x, y = make_classification(n_samples=2000, n_features=5, n_informative=3, n_redundant=1,
+                               weights=[0.9], flip_y=0.02, random_state=4)
+    out.append(("mc_2000x5_binary_f64", x, y))
+    return [(name, np.ascontiguousarray(x, dtype=np.float64), np.ascontiguousarray(y, dtype=np.int64))
             for name, x, y in out]
 
 
@@ -126,6 +153,10 @@ class Runner:
         if r.returncode != 0:
             raise RuntimeError("rebalance failed (%d): %s" % (r.returncode, (r.stderr or r.stdout).strip()))
         origin = np.load(prov)[:, 0]
+        # The output keeps the input's dtype and its rows bit for bit (no centroid rows here).
+        xo = np.load(out)
+        if xo.dtype != x.dtype or not np.array_equal(xo, x[origin]):
+            raise RuntimeError("output is %s, input %s, or its rows are not the input rows" % (xo.dtype, x.dtype))
         self.cache[key] = origin
         return origin
 
