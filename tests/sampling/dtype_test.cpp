@@ -299,6 +299,8 @@ TEST(NeighboursFloat64, KnnTellsApartValuesThatCollideInFloat32) {
   for (int64_t k : {1, 4, 12}) {
     SCOPED_TRACE(k);
     const auto want = brute(x, query, k);
+    // A search of the rows rounded to float32 gets these wrong: the test has teeth.
+    EXPECT_NE(rows_of(neighbors::knn(x.to(torch::kFloat32), query.to(torch::kFloat32), k).indices), want);
     EXPECT_EQ(rows_of(neighbors::knn(x, query, k).indices), want);
     EXPECT_EQ(rows_of(neighbors::knn(x, query, k, {.tile_bytes = 4096, .device_path = true}).indices), want);
     // A float32 query against float64 rows is searched in float64 too.
@@ -309,6 +311,12 @@ TEST(NeighboursFloat64, KnnTellsApartValuesThatCollideInFloat32) {
   const auto r = neighbors::knn(x, query, 3);
   const auto ref = (query.unsqueeze(1) - x.index_select(0, r.indices.flatten()).view({80, 3, 3})).pow(2).sum(2).sqrt();
   EXPECT_TRUE(torch::allclose(r.distances, ref, 1e-12, 0.0));
+  // The approximate backend builds its graph in float32 but measures and orders its candidates
+  // on the float64 rows.
+  const auto h = neighbors::knn(x, query, 3, {.backend = neighbors::Backend::Hnsw});
+  const auto href = (query.unsqueeze(1) - x.index_select(0, h.indices.flatten()).view({80, 3, 3})).pow(2).sum(2).sqrt();
+  EXPECT_TRUE(torch::allclose(h.distances, href, 1e-12, 0.0));
+  EXPECT_TRUE(torch::all(h.distances.slice(1, 1) >= h.distances.slice(1, 0, 2)).item<bool>());
 }
 
 TEST(NeighboursFloat64, KnnPastFloat32RangeIsStillExact) {
@@ -328,6 +336,8 @@ TEST(NeighboursFloat64, ExcludingSelfAndScreensAreExactInFloat64) {
   const int64_t n = x.size(0);
   std::vector<int64_t> self(n);
   for (int64_t i = 0; i < n; ++i) self[i] = i;
+  EXPECT_NE(rows_of(neighbors::knn_excluding_self(x.to(torch::kFloat32), torch::arange(n), 5).indices),
+            brute(x, x, 5, self));
   EXPECT_EQ(rows_of(neighbors::knn_excluding_self(x, torch::arange(n), 5).indices), brute(x, x, 5, self));
 
   // Labels: a small class sprinkled among a large one, so the screen partitions the large one.
