@@ -199,6 +199,11 @@ NpyLabels read_npy_labels(const std::string& path) {
   const int64_t n = h.numel;
   NpyLabels out;
   out.descr = h.descr;
+  // The payload must hold what the header promises before anything is allocated for it.
+  const bool unicode = h.descr.size() >= 3 && h.descr[1] == 'U';
+  REBALANCE_CHECK(unicode || bytes.size() - h.offset >= static_cast<size_t>(n),
+                  "{}: truncated .npy data: shape ({}) needs at least {} bytes, the file has {}", path,
+                  fmt::join(h.shape, ", "), n, bytes.size() - h.offset);
   std::vector<std::string> text(n);
   if (h.descr.size() >= 3 && h.descr[1] == 'U' && (h.descr[0] == '<' || h.descr[0] == '|')) {
     const auto width = parse_int(h.descr.substr(2));
@@ -283,19 +288,6 @@ void write_npy_labels(const std::string& path, const at::Tensor& y_in, const std
   for (const auto& d : kDtypes)
     if (descr == d.code) type = d.type, found = true;
   REBALANCE_CHECK(found, "{}: cannot write labels as '{}'", path, descr);
-  std::vector<double> values;
-  for (const auto& s : names) {
-    double v = 0;
-    if (type == at::kBool)
-      v = s == "True" ? 1.0 : 0.0;
-    else
-      REBALANCE_CHECK(parse_number(s, v) == NumberStatus::Ok, "{}: label \"{}\" is not a number; cannot write it as '{}'",
-                      path, s, descr);
-    values.push_back(v);
-  }
-  auto out = torch::empty({n}, torch::kFloat64);
-  double* po = out.data_ptr<double>();
-  for (int64_t i = 0; i < n; ++i) po[i] = values[py[i]];
   if (type == at::kLong || type == at::kInt) {
     // Through int64 so that large integer labels keep every digit.
     std::vector<int64_t> class_value;
@@ -310,6 +302,19 @@ void write_npy_labels(const std::string& path, const at::Tensor& y_in, const std
     write_npy(path, ints.to(type));
     return;
   }
+  std::vector<double> values;
+  for (const auto& s : names) {
+    double v = 0;
+    if (type == at::kBool)
+      v = s == "True" ? 1.0 : 0.0;
+    else
+      REBALANCE_CHECK(parse_number(s, v) == NumberStatus::Ok, "{}: label \"{}\" is not a number; cannot write it as '{}'",
+                      path, s, descr);
+    values.push_back(v);
+  }
+  auto out = torch::empty({n}, torch::kFloat64);
+  double* po = out.data_ptr<double>();
+  for (int64_t i = 0; i < n; ++i) po[i] = values[py[i]];
   write_npy(path, out.to(type));
 }
 

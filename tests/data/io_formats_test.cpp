@@ -109,3 +109,23 @@ TEST(Registry, FullMnistBuiltin) {
   EXPECT_EQ(load_dataset("mnist").size(), 60000);
   EXPECT_ERROR_MENTIONS(load_dataset("mnist:split=val"), "mnist", "train", "test", "val");
 }
+
+TEST(NpyLabels, FuzzFindingsIntegersPast2p53AndHugeShapes) {
+  TempDir dir;
+  // Integer labels float64 cannot hold come back with every digit.
+  const auto big = torch::tensor(std::vector<int64_t>{9007199254740993, 1, 9007199254740993});
+  write_npy(dir.file("big.npy"), big);
+  const auto l = read_npy_labels(dir.file("big.npy"));
+  EXPECT_EQ(l.class_names, (std::vector<std::string>{"1", "9007199254740993"}));
+  write_npy_labels(dir.file("back.npy"), l.y, l.class_names, l.descr);
+  EXPECT_TRUE(torch::equal(read_npy(dir.file("back.npy")), big));
+  // A header promising 2^39 labels in a few bytes is refused before anything is allocated.
+  std::string header = "{'descr': '|u1', 'fortran_order': False, 'shape': (549755813888,), }";
+  header.append((64 - (10 + header.size() + 1) % 64) % 64, ' ');
+  header += '\n';
+  std::string bytes = std::string("\x93NUMPY\x01\x00", 8);
+  bytes += static_cast<char>(header.size() & 0xff);
+  bytes += static_cast<char>(header.size() >> 8);
+  bytes += header + "\x01\x02";
+  EXPECT_ERROR_MENTIONS(read_npy_labels(dir.write("huge.npy", bytes)), "huge.npy", "truncated .npy data");
+}
