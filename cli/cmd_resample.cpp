@@ -51,17 +51,6 @@ std::string with_categorical_features(const std::string& method, const std::vect
 
 }  // namespace
 
-char parse_delimiter(const std::string& text) {
-  if (text.empty()) return 0;
-  if (text == "tab" || text == "\\t" || text == "\t") return '\t';
-  if (text == "comma") return ',';
-  if (text == "semicolon") return ';';
-  if (text == "space") return ' ';
-  REBALANCE_CHECK(text.size() == 1 && text != "\"" && text != "\n" && text != "\r",
-                  "--delimiter \"{}\": expected one character (or tab, comma, semicolon, space)", text);
-  return text[0];
-}
-
 void add_resample_command(CLI::App& app, Action& action) {
   auto* cmd = app.add_subcommand("resample", "apply a sampler (or a composition a+b) to a data set and write the result");
   static std::string method, input, label, output, provenance, categorical = "error", backend = "exact", delimiter;

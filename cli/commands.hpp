@@ -11,9 +11,6 @@ namespace rebalance::cli {
 /// A registered command's action, run after parsing succeeded.
 using Action = std::function<void()>;
 
-/// --delimiter text: one character, or tab / comma / semicolon / space; "" (default) -> 0.
-char parse_delimiter(const std::string& text);
-
 void add_version_command(CLI::App& app, Action& action);
 void add_datasets_command(CLI::App& app, Action& action);
 void add_evaluate_command(CLI::App& app, Action& action);

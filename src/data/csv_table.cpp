@@ -19,6 +19,21 @@
 #include "rebalance/core/mapped_file.hpp"
 #include "rebalance/core/number_text.hpp"
 
+namespace rebalance {
+
+char parse_delimiter(const std::string& text, const std::string& what) {
+  if (text.empty()) return 0;
+  if (text == "tab" || text == "\\t" || text == "\t") return '\t';
+  if (text == "comma") return ',';
+  if (text == "semicolon") return ';';
+  if (text == "space") return ' ';
+  REBALANCE_CHECK(text.size() == 1 && text != "\"" && text != "\n" && text != "\r",
+                  "{} \"{}\": expected one character (or tab, comma, semicolon, space)", what, text);
+  return text[0];
+}
+
+}  // namespace rebalance
+
 namespace rebalance::csv {
 
 namespace {

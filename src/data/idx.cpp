@@ -3,8 +3,12 @@
 #include <torch/torch.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <memory>
+#include <vector>
+
+#include <fmt/ranges.h>
 
 #include "rebalance/core/error.hpp"
 
@@ -46,20 +50,47 @@ at::Tensor read_idx(const std::string& path) {
                   "{}: wrong magic {:02x}{:02x}{:02x}{:02x}: expected 000008NN (unsigned-byte IDX with "
                   "1-4 dimensions)", path, magic[0], magic[1], magic[2], magic[3]);
   const int ndim = magic[3];
+  constexpr int64_t kMaxBytes = int64_t(1) << 34;  // 16 GiB: far past any real IDX file
   std::vector<int64_t> shape(ndim);
-  int64_t numel = 1;
+  int64_t nonzero_product = 1;
   for (int i = 0; i < ndim; ++i) {
     unsigned char b[4];
     REBALANCE_CHECK(read_some(f.get(), b, 4, path) == 4, "{}: truncated header (dimension {} of {})",
                     path, i + 1, ndim);
     shape[i] = (int64_t(b[0]) << 24) | (int64_t(b[1]) << 16) | (int64_t(b[2]) << 8) | int64_t(b[3]);
-    numel *= shape[i];
+    // The non-zero product bounds the strides of an empty tensor as well as the bytes to read.
+    if (shape[i] != 0 && __builtin_mul_overflow(nonzero_product, shape[i], &nonzero_product))
+      nonzero_product = kMaxBytes + 1;
+    REBALANCE_CHECK(nonzero_product <= kMaxBytes, "{}: implausible IDX shape ({}): more than {} bytes", path,
+                    fmt::join(std::vector<int64_t>(shape.begin(), shape.begin() + i + 1), ", "), kMaxBytes);
   }
-  REBALANCE_CHECK(numel < (int64_t(1) << 34), "{}: implausible IDX size {} bytes", path, numel);
-  auto t = torch::empty(shape, torch::kUInt8);
-  const size_t n = read_some(f.get(), t.data_ptr(), static_cast<size_t>(numel), path);
-  REBALANCE_CHECK(n == static_cast<size_t>(numel), "{}: truncated: header promises {} bytes of data, found {}",
-                  path, numel, n);
+  const bool empty = std::find(shape.begin(), shape.end(), 0) != shape.end();
+  const size_t want = empty ? 0 : static_cast<size_t>(nonzero_product);
+  if (gzdirect(f.get())) {
+    // A plain file: its size says whether the data is there before anything is allocated.
+    std::error_code ec;
+    const auto file_size = std::filesystem::file_size(path, ec);
+    const size_t header = 4 + 4 * static_cast<size_t>(ndim);
+    REBALANCE_CHECK(ec || file_size - header >= want,
+                    "{}: truncated: header promises {} bytes of data, found {}", path, want, file_size - header);
+  }
+  // Read in chunks, so a gzip stream (whose size is unknown until it ends) that promises more
+  // than it holds costs only what it holds; the tensor takes the buffer without a copy.
+  auto* buffer = new std::vector<uint8_t>();
+  std::unique_ptr<std::vector<uint8_t>> owner(buffer);
+  constexpr size_t kChunk = size_t(1) << 24;
+  while (buffer->size() < want) {
+    const size_t before = buffer->size();
+    const size_t step = std::min(want - before, std::max(kChunk, before));
+    buffer->resize(before + step);
+    const size_t n = read_some(f.get(), buffer->data() + before, step, path);
+    buffer->resize(before + n);
+    REBALANCE_CHECK(n == step, "{}: truncated: header promises {} bytes of data, found {}", path, want,
+                    buffer->size());
+  }
+  owner.release();
+  auto t = torch::from_blob(
+      buffer->data(), shape, [buffer](void*) { delete buffer; }, torch::TensorOptions().dtype(torch::kUInt8));
   return t;
 }
 

@@ -19,6 +19,8 @@ Dataset load_mnist_json(const std::string& dir) {
       j = nlohmann::json::parse(text);
     } catch (const nlohmann::json::parse_error& e) {
       REBALANCE_THROW("{}: invalid JSON at byte {}: {}", path, e.byte, e.what());
+    } catch (const nlohmann::json::exception& e) {  // e.g. out_of_range: a number past double's range
+      REBALANCE_THROW("{}: invalid JSON: {}", path, e.what());
     }
     REBALANCE_CHECK(j.is_object() && j.contains("data") && j["data"].is_array(),
                     "{}: expected an object with a \"data\" array", path);

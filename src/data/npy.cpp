@@ -107,7 +107,13 @@ at::Tensor to_tensor(std::string_view data, const Header& h, at::ScalarType type
   std::vector<int64_t> storage_shape = h.shape;
   if (h.fortran) std::reverse(storage_shape.begin(), storage_shape.end());
   auto t = torch::empty(storage_shape, torch::TensorOptions().dtype(type));
-  if (!data.empty()) std::memcpy(t.data_ptr(), data.data(), data.size());
+  if (type == at::kBool) {
+    // numpy reads any non-zero byte as True; a C++ bool may only hold 0 or 1.
+    auto* out = static_cast<uint8_t*>(t.data_ptr());
+    for (size_t i = 0; i < data.size(); ++i) out[i] = data[i] != 0;
+  } else if (!data.empty()) {
+    std::memcpy(t.data_ptr(), data.data(), data.size());
+  }
   if (h.fortran && h.shape.size() > 1) {
     std::vector<int64_t> perm(h.shape.size());
     for (size_t i = 0; i < perm.size(); ++i) perm[i] = static_cast<int64_t>(perm.size() - 1 - i);

@@ -7,6 +7,7 @@
 
 #include "rebalance/core/atomic_file.hpp"
 #include "rebalance/core/error.hpp"
+#include "rebalance/data/csv_table.hpp"
 #include "rebalance/losses/loss.hpp"
 #include "rebalance/sampling/sampler.hpp"
 #include "rebalance/train/batch_policy.hpp"
@@ -125,6 +126,11 @@ ExperimentConfig load_experiment(const std::string& path) {
   c.dataset = data.str("dataset", "");
   REBALANCE_CHECK(!c.dataset.empty(), "{} is required (a built-in data set or a file)", data.where("dataset"));
   c.test = data.str("test", "");
+  c.label = data.str("label", "");
+  c.test_label = data.str("test_label", "");
+  REBALANCE_CHECK(c.test_label.empty() || !c.test.empty(), "{} is given but [data].test is not",
+                  data.where("test_label"));
+  c.delimiter = parse_delimiter(data.str("delimiter", ""), data.where("delimiter"));
   c.test_fraction = data.number("test_fraction", 0.2, 0.01, 0.9);
   const auto pair = data.names("pair");
   REBALANCE_CHECK(pair.empty() || pair.size() == 2, "{} must name two classes [majority, minority]", data.where("pair"));
@@ -203,6 +209,10 @@ std::string experiment_hash(const ExperimentConfig& c) {
                       {"pair", {c.pair_majority, c.pair_minority}},     {"majority_classes", c.majority_classes},
                       {"minority_classes", c.minority_classes},         {"majority", c.majority},
                       {"val_fraction", c.val_fraction},                 {"train", train::options_to_json(c.train)}};
+  // Keys added later enter only when set, so results written before them keep their hash.
+  if (!c.label.empty()) j["label"] = c.label;
+  if (!c.test_label.empty()) j["test_label"] = c.test_label;
+  if (c.delimiter) j["delimiter"] = std::string(1, c.delimiter);
   // Per-cell keys carry the level, method and seed; the hash covers what all cells share.
   const std::string s = j.dump();
   uint64_t h = 1469598103934665603ULL;  // FNV-1a

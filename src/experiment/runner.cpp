@@ -124,10 +124,9 @@ RunSummary run_experiment(const ExperimentConfig& c, const RunOptions& o, std::o
   s.total = static_cast<int64_t>(c.levels.size() * c.seeds.size() * c.methods.size());
 
   // Data sets are loaded once for the whole grid.
-  Dataset pool = load_dataset(c.dataset), test;
-  if (!c.test.empty()) {
-    test = load_dataset(c.test);
-  } else {
+  auto [pool, test] = load_data_and_test(c.dataset, c.test, c.label, c.test_label, c.delimiter,
+                                         "[data].test_label");
+  if (c.test.empty()) {
     auto split = stratified_split(pool, 0.0, c.test_fraction, 0);
     pool = split.train;
     test = split.test;

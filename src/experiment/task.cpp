@@ -51,26 +51,34 @@ std::pair<Dataset, Dataset> draw_train_validation(const Dataset& pool, const std
   return {chosen.subset(torch::tensor(train_rows, torch::kInt64)), chosen.subset(torch::tensor(val_rows, torch::kInt64))};
 }
 
-Task build_task(const TaskOptions& o) {
+std::pair<Dataset, Dataset> load_data_and_test(const std::string& data, const std::string& test,
+                                               const std::string& label, const std::string& test_label,
+                                               char delimiter, const std::string& test_label_name) {
   CsvOptions csv;
-  csv.label = o.label;
-  csv.delimiter = o.delimiter;
-  Dataset pool = load_dataset(o.data, csv);
-  Dataset test;
-  if (!o.test.empty()) {
-    CsvOptions test_csv = csv;
-    if (!o.test_label.empty()) {
-      test_csv.label = o.test_label;
-    } else if (std::filesystem::is_regular_file(o.test)) {
-      // A labels file belongs to --data; a .npy / IDX test set needs its own.
-      const auto ext = std::filesystem::path(o.test).extension().string();
-      REBALANCE_CHECK(ext == ".csv" || ext == ".tsv" || ext == ".tab" || ext == ".txt",
-                      "--test {}: a .npy / IDX test set needs its own labels: give them with --test-label", o.test);
-    }
-    test = load_dataset(o.test, test_csv);
-    REBALANCE_CHECK(test.class_names == pool.class_names, "test set {} has classes [{}], training data [{}]", o.test,
-                    fmt::join(test.class_names, ", "), fmt::join(pool.class_names, ", "));
-  } else {
+  csv.label = label;
+  csv.delimiter = delimiter;
+  std::pair<Dataset, Dataset> out{load_dataset(data, csv), Dataset{}};
+  if (test.empty()) return out;
+  CsvOptions test_csv = csv;
+  if (!test_label.empty()) {
+    test_csv.label = test_label;
+  } else if (std::filesystem::is_regular_file(test)) {
+    // A labels file belongs to the data; a .npy / IDX test set needs its own.
+    const auto ext = std::filesystem::path(test).extension().string();
+    REBALANCE_CHECK(ext == ".csv" || ext == ".tsv" || ext == ".tab" || ext == ".txt",
+                    "test set {}: a .npy / IDX test set needs its own labels: give them with {}", test,
+                    test_label_name);
+  }
+  out.second = load_dataset(test, test_csv);
+  REBALANCE_CHECK(out.second.class_names == out.first.class_names,
+                  "test set {} has classes [{}], training data [{}]", test, fmt::join(out.second.class_names, ", "),
+                  fmt::join(out.first.class_names, ", "));
+  return out;
+}
+
+Task build_task(const TaskOptions& o) {
+  auto [pool, test] = load_data_and_test(o.data, o.test, o.label, o.test_label, o.delimiter, "--test-label");
+  if (o.test.empty()) {
     const auto split = stratified_split(pool, 0.0, o.test_fraction, o.seed);
     pool = split.train;
     test = split.test;

@@ -164,7 +164,8 @@ VAE train_vae_for_class(const std::string& spec, const Dataset& data, int64_t cl
   const auto& v = sampler_of<VAEOverSampler>(s, spec, "vae");
   REBALANCE_CHECK(!v.options().conditional, "rebalance generate trains one-class VAEs; drop conditional=true");
   data.validate();
-  return fit_class_vae(v.options(), data, data.x.to(torch::kCPU, torch::kFloat32).contiguous(), cls, seed);
+  // A seed= in the spec wins over the caller's, as make_sampler resolves it.
+  return fit_class_vae(v.options(), data, data.x.to(torch::kCPU, torch::kFloat32).contiguous(), cls, s->seed());
 }
 
 std::vector<MethodDoc> generator_docs() {
@@ -196,7 +197,7 @@ MGVAE train_mgvae_for_class(const std::string& spec, const Dataset& data, int64_
   if (majority) *majority = major;
   const auto x = data.x.to(torch::kCPU, torch::kFloat32).contiguous();
   const auto xmaj = x.index_select(0, data.indices_of(major).to(torch::kCPU));
-  return finetuned(pretrained_mgvae(o, data, xmaj, major, seed), o, data, x, xmaj, cls, major);
+  return finetuned(pretrained_mgvae(o, data, xmaj, major, s->seed()), o, data, x, xmaj, cls, major);
 }
 
 }  // namespace rebalance::generative

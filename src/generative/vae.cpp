@@ -15,9 +15,14 @@
 
 #include "rebalance/core/atomic_file.hpp"
 #include "rebalance/core/error.hpp"
+#include "rebalance/core/framed_file.hpp"
 #include "rebalance/core/rng.hpp"
 
 namespace rebalance::generative {
+
+namespace {
+constexpr std::string_view kGeneratorMagic = "REBALANCE-GENERATOR 1\n";
+}  // namespace
 
 constexpr double kLog2Pi = 1.8378770664093453;
 
@@ -403,17 +408,12 @@ class Core {
     }
     std::ostringstream weights;
     archive.save_to(weights);
-    const std::string header = meta().dump();
-    return "REBALANCE-GENERATOR 1\n" + std::to_string(header.size()) + "\n" + header + weights.str();
+    return frame_header(kGeneratorMagic, meta()) + weights.str();
   }
   /// The JSON header of a generator file and the offset where its weights start.
   static std::pair<nlohmann::json, size_t> header(const std::string& bytes, const std::string& where) {
-    REBALANCE_CHECK(bytes.rfind("REBALANCE-GENERATOR 1\n", 0) == 0, "{}: not a rebalance generator file", where);
-    const size_t pos = bytes.find('\n') + 1, nl = bytes.find('\n', pos);
-    REBALANCE_CHECK(nl != std::string::npos, "{}: truncated generator file", where);
-    const size_t len = std::stoull(bytes.substr(pos, nl - pos));
-    REBALANCE_CHECK(nl + 1 + len <= bytes.size(), "{}: truncated generator file", where);
-    return {nlohmann::json::parse(bytes.substr(nl + 1, len)), nl + 1 + len};
+    auto u = unframe(bytes, kGeneratorMagic, "generator file", where);
+    return {std::move(u.header), u.payload_offset};
   }
   static std::unique_ptr<Core> deserialise(const std::string& bytes, const std::string& where) {
     const auto [j, weights_at] = header(bytes, where);

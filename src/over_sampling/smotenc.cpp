@@ -69,7 +69,9 @@ Dataset SMOTENC::resample_impl(const Dataset& data, const std::map<int64_t, int6
   const bool wide = x.scalar_type() == torch::kFloat64;
 
   detail::NewRows out;
-  for (const auto& [c, n] : target) {
+  for (const auto& [c, n_target] : target) {
+    // A copy, not the binding: clang before 16 cannot capture a structured binding in a lambda.
+    const int64_t n = n_target;
     if (n == 0) continue;
     const at::Tensor rows = detail::class_rows(data, c);
     const at::Tensor xc = x.index_select(0, rows).contiguous();

@@ -13,6 +13,7 @@
 
 #include "rebalance/core/atomic_file.hpp"
 #include "rebalance/core/error.hpp"
+#include "rebalance/core/framed_file.hpp"
 #include "rebalance/core/rng.hpp"
 #include "rebalance/losses/loss.hpp"
 #include "rebalance/metrics/classification.hpp"
@@ -27,6 +28,7 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 constexpr int kCheckpointFormat = 1;
+constexpr std::string_view kModelMagic = "REBALANCE-MODEL 1\n";
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
@@ -327,27 +329,19 @@ void save_model(const std::string& path, const TrainResult& r, const Dataset& tr
   std::ostringstream weights;
   archive.save_to(weights);
   const std::string blob = weights.str();
-  const std::string header = meta.dump();
-  write_atomic(path, [&](std::ostream& out) {
-    out << "REBALANCE-MODEL 1\n" << header.size() << "\n" << header << blob;
-  });
+  const std::string header = frame_header(kModelMagic, meta);
+  write_atomic(path, [&](std::ostream& out) { out << header << blob; });
 }
 
 LoadedModel load_model(const std::string& path) {
   const std::string bytes = read_file(path);
-  REBALANCE_CHECK(bytes.rfind("REBALANCE-MODEL 1\n", 0) == 0, "{}: not a rebalance model file", path);
-  size_t pos = bytes.find('\n') + 1;
-  const size_t nl = bytes.find('\n', pos);
-  REBALANCE_CHECK(nl != std::string::npos, "{}: truncated model file", path);
-  const size_t len = std::stoull(bytes.substr(pos, nl - pos));
-  REBALANCE_CHECK(nl + 1 + len <= bytes.size(), "{}: truncated model file", path);
-  const auto meta = nlohmann::json::parse(bytes.substr(nl + 1, len));
+  const auto [meta, weights_at] = unframe(bytes, kModelMagic, "model file", path);
   LoadedModel m;
   m.class_names = meta["class_names"].get<std::vector<std::string>>();
   m.input_shape = meta["input_shape"].get<std::vector<int64_t>>();
   m.model = models::make_model(meta["spec"].get<std::string>(), m.input_shape,
                                static_cast<int64_t>(m.class_names.size()), 0);
-  std::istringstream weights(bytes.substr(nl + 1 + len));
+  std::istringstream weights(bytes.substr(weights_at));
   torch::serialize::InputArchive archive;
   archive.load_from(weights);
   m.model->load(archive);

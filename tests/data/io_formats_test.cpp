@@ -4,6 +4,7 @@
 
 #include "../test_util.hpp"
 #include "rebalance/core/atomic_file.hpp"
+#include "rebalance/data/mnist_json.hpp"
 #include "rebalance/data/npy.hpp"
 #include "rebalance/data/registry.hpp"
 
@@ -128,4 +129,13 @@ TEST(NpyLabels, FuzzFindingsIntegersPast2p53AndHugeShapes) {
   bytes += static_cast<char>(header.size() >> 8);
   bytes += header + "\x01\x02";
   EXPECT_ERROR_MENTIONS(read_npy_labels(dir.write("huge.npy", bytes)), "huge.npy", "truncated .npy data");
+}
+
+TEST(MnistJson, NumbersPastDoublesRangeAreAClearError) {
+  // nlohmann throws out_of_range (not parse_error) for 1e400: it must still name the file.
+  TempDir dir;
+  dir.write("0.json", "{\"data\": [1e400]}");
+  EXPECT_ERROR_MENTIONS(load_mnist_json(dir.path().string()), "0.json", "invalid JSON", "number overflow");
+  dir.write("0.json", "{\"data\": [0.5, ");
+  EXPECT_ERROR_MENTIONS(load_mnist_json(dir.path().string()), "0.json", "invalid JSON at byte");
 }

@@ -64,3 +64,16 @@ TEST(Npy, WriteIsAtomic) {
   }
   EXPECT_EQ(files, 1u);  // no temporary left behind
 }
+
+TEST(Npy, BoolBytesOtherThanZeroAndOneReadAsTrue) {
+  // numpy shows any non-zero '|b1' byte as True; the tensor must hold a valid bool (1), not 2.
+  TempDir dir;
+  write_npy(dir.file("b.npy"), torch::tensor({true, false, true}));
+  auto bytes = read_file(dir.file("b.npy"));
+  bytes[bytes.size() - 3] = 2;
+  bytes[bytes.size() - 1] = static_cast<char>(255);
+  const auto t = read_npy(dir.write("b2.npy", bytes));
+  ASSERT_EQ(t.scalar_type(), torch::kBool);
+  EXPECT_TRUE(torch::equal(t, torch::tensor({true, false, true})));
+  EXPECT_EQ(t.to(torch::kLong).sum().item<int64_t>(), 2);
+}

@@ -3,6 +3,9 @@
 #include <sstream>
 
 #include "../test_util.hpp"
+#include "rebalance/data/imbalance.hpp"
+#include "rebalance/data/npy.hpp"
+#include "rebalance/data/registry.hpp"
 #include "rebalance/experiment/table.hpp"
 
 using namespace rebalance;
@@ -118,4 +121,45 @@ TEST(ResultTables, MeansStdsAndBestAgainstHandComputedValues) {
   EXPECT_NE(md.find("**0.7000 ± 0.1414**"), std::string::npos) << md;
   EXPECT_NE(table_csv(t).find("A,0.6"), std::string::npos);
   EXPECT_ERROR_MENTIONS(make_table(rows, "auc"), "no metric \"auc\"", "f1_macro");
+}
+
+TEST(ExperimentConfig, NpyDataWithLabelFilesAndItsOwnTestSet) {
+  // [data] takes the label files a .npy data set and its .npy test set need, as `train` does.
+  TempDir dir;
+  const auto digits = load_builtin("mnist-digits");
+  const auto split = stratified_split(digits, 0.0, 0.3, 0);
+  for (const auto& [name, d] : {std::pair{"train", split.train}, std::pair{"test", split.test}}) {
+    write_npy(dir.file(std::string(name) + ".npy"), d.x.flatten(1));
+    write_npy_labels(dir.file(std::string(name) + "_y.npy"), d.y, d.class_names, "<i8");
+  }
+  std::string toml = kTiny;
+  toml.replace(toml.find("dataset = \"mnist-digits\""), 24,
+               fmt::format("dataset = \"{}\"\nlabel = \"{}\"\ntest = \"{}\"\ntest_label = \"{}\"", dir.file("train.npy"),
+                           dir.file("train_y.npy"), dir.file("test.npy"), dir.file("test_y.npy")));
+  const auto c = load_experiment(dir.write("npy.toml", toml));
+  EXPECT_EQ(c.label, dir.file("train_y.npy"));
+  EXPECT_EQ(c.test_label, dir.file("test_y.npy"));
+  EXPECT_NE(experiment_hash(c), experiment_hash(load_experiment(dir.write("t.toml", kTiny))));
+  std::ostringstream log;
+  EXPECT_EQ(run_experiment(c, {.out_dir = dir.file("out"), .stop_after_cells = 1, .progress = false}, log).ran, 1);
+  const auto rows = read_results(dir.file("out/results.jsonl"));
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0]["train_counts"], nlohmann::json({150, 8}));
+  // Every test row of the pair is scored: the test set is the given one, not a split.
+  const auto counts = split.test.class_counts();
+  EXPECT_EQ(rows[0]["test_labels"].size(), static_cast<size_t>(counts[0] + counts[6]));
+
+  // Without test_label, the .npy test set cannot be read; test_label without test is a mistake.
+  std::string no_label = toml;
+  no_label.erase(no_label.find("test_label"), no_label.find('\n', no_label.find("test_label")) - no_label.find("test_label"));
+  const auto c2 = load_experiment(dir.write("nolabel.toml", no_label));
+  EXPECT_ERROR_MENTIONS(run_experiment(c2, {.out_dir = dir.file("out2"), .progress = false}, log), "test.npy",
+                        "needs its own labels", "[data].test_label");
+  std::string no_test = kTiny;
+  no_test.replace(no_test.find("pair ="), 0, "test_label = \"y.npy\"\n");
+  EXPECT_ERROR_MENTIONS(load_experiment(dir.write("notest.toml", no_test)), "[data].test_label", "[data].test is not");
+  std::string bad_delim = kTiny;
+  bad_delim.replace(bad_delim.find("pair ="), 0, "delimiter = \"ab\"\n");
+  EXPECT_ERROR_MENTIONS(load_experiment(dir.write("delim.toml", bad_delim)), "[data].delimiter", "\"ab\"",
+                        "one character");
 }

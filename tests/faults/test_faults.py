@@ -10,32 +10,17 @@ Usage: test_faults.py PATH_TO_rebalance [PATH_TO_libenospc_shim.so]
 (the shim path may also come from $REBALANCE_ENOSPC_SHIM)
 """
 import os
-import resource
 import subprocess
 import sys
-import tempfile
-import unittest
 
-BIN = None
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "cli"))
+import cli_util  # noqa: E402
+from cli_util import run  # noqa: E402
+
 SHIM = None
 
 DATA = "synthetic:n=2000,features=6,informative=4,redundant=0,weights=[0.9,0.1],seed=3"
 ENOSPC = "No space left on device"
-
-
-def run(*args, env=None, ok=True, fsize=None, cwd=None):
-    e = dict(os.environ)
-    e.update(env or {})
-    pre = None
-    if fsize is not None:
-        def pre():
-            resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
-    p = subprocess.run([BIN, *args], capture_output=True, text=True, env=e, timeout=300, preexec_fn=pre, cwd=cwd)
-    for stream in (p.stdout, p.stderr):
-        assert "terminate called" not in stream and "Exception raised from" not in stream, stream
-    if ok:
-        assert p.returncode == 0, f"{args}: exit {p.returncode}\n{p.stdout}\n{p.stderr}"
-    return p
 
 
 def full_disk(substr, after_bytes, **extra):
@@ -56,17 +41,7 @@ def snapshot(folder):
     return out
 
 
-class FaultCase(unittest.TestCase):
-    def setUp(self):
-        self.tmp = tempfile.TemporaryDirectory()
-        self.d = self.tmp.name
-
-    def tearDown(self):
-        self.tmp.cleanup()
-
-    def path(self, *names):
-        return os.path.join(self.d, *names)
-
+class FaultCase(cli_util.TempCase):
     def assertFailedCleanly(self, p, before, name, reason=ENOSPC):
         """Exit 1, `error: cannot write NAME: REASON`, and the folder exactly as `before`."""
         self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
@@ -302,12 +277,12 @@ class Generate(FaultCase):
         self.assertFailedCleanly(p, before, out)
 
 
-if __name__ == "__main__":
-    BIN = os.path.abspath(sys.argv.pop(1))
+def take_shim():
+    global SHIM
     SHIM = os.path.abspath(sys.argv.pop(1)) if len(sys.argv) > 1 else os.environ.get("REBALANCE_ENOSPC_SHIM")
     if not SHIM or not os.path.exists(SHIM):
         sys.exit(f"the ENOSPC shim is missing ({SHIM}): pass it as the second argument or in $REBALANCE_ENOSPC_SHIM")
-    result = unittest.main(exit=False, verbosity=2).result
-    failed = len(result.failures) + len(result.errors)
-    print(f"{result.testsRun - failed} passed, {failed} failed")
-    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    cli_util.main(take_shim)

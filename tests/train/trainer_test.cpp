@@ -172,4 +172,16 @@ TEST(Trainer, SavedModelPredictsTheSame) {
   EXPECT_TRUE(torch::equal(r.decision->predict(a), loaded.decision->predict(b)));
   EXPECT_EQ(loaded.class_names, t.train.class_names);
   EXPECT_ERROR_MENTIONS(load_model(dir.write("bad.rbm", "hello")), "not a rebalance model file");
+  // A damaged header: every layout error names the file, none escapes as std::invalid_argument
+  // or a JSON parser's own exception.
+  const std::string bytes = read_file(dir.file("m.rbm"));
+  const size_t nl = bytes.find('\n');
+  EXPECT_ERROR_MENTIONS(load_model(dir.write("len.rbm", bytes.substr(0, nl + 1) + "x12\n{}")), "len.rbm",
+                        "corrupt model file", "header length 'x12'");
+  EXPECT_ERROR_MENTIONS(load_model(dir.write("long.rbm", bytes.substr(0, nl + 1) + "999999\n{}")), "long.rbm",
+                        "truncated model file");
+  EXPECT_ERROR_MENTIONS(load_model(dir.write("json.rbm", bytes.substr(0, nl + 1) + "3\n{\"a")), "json.rbm",
+                        "corrupt model file header");
+  EXPECT_ERROR_MENTIONS(load_model(dir.write("nonl.rbm", bytes.substr(0, nl + 1) + "12")), "nonl.rbm",
+                        "truncated model file");
 }

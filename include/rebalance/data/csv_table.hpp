@@ -36,6 +36,10 @@ struct CsvOptions {
   int threads = 0;
 };
 
+/// A field separator as a user writes it: one character, or tab / comma / semicolon / space;
+/// "" -> 0 (from the file name). Errors name `what` (the option or config key).
+char parse_delimiter(const std::string& text, const std::string& what = "--delimiter");
+
 namespace csv {
 
 /// Byte range [begin, end) in the file.

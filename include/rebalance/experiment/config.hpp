@@ -33,6 +33,9 @@ struct ExperimentConfig {
   // [data]
   std::string dataset;
   std::string test;                 ///< built-in spec/file of the test set; empty: split off the data
+  std::string label;                ///< CSV label column, or labels file (.npy / IDX) of `dataset`
+  std::string test_label;           ///< labels file of a .npy / IDX `test` (a CSV test uses `label`)
+  char delimiter = 0;               ///< CSV field separator; 0: from the file name
   double test_fraction = 0.2;
   std::string pair_majority, pair_minority;  ///< binary pair task
   std::vector<std::string> majority_classes, minority_classes;  ///< grouped binary task (seed 003)

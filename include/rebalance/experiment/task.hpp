@@ -29,6 +29,14 @@ struct Task {
   Dataset train, validation, test;
 };
 
+/// The data set and, when `test` is given, its separate test set, each read with its labels
+/// (`label`: CSV label column or labels file of `data`; `test_label`: labels file of a .npy / IDX
+/// test set, which `test_label_name` names in errors). A CSV test set uses `label`. The test set
+/// must have the data's classes; with no `test` the second set is empty.
+std::pair<Dataset, Dataset> load_data_and_test(const std::string& data, const std::string& test,
+                                               const std::string& label, const std::string& test_label,
+                                               char delimiter, const std::string& test_label_name);
+
 /// Load, make imbalanced and split. The imbalance applies to the training pool only; the test
 /// set keeps its distribution (restricted to the pair's classes for a binary task).
 Task build_task(const TaskOptions& options);

@@ -33,11 +33,12 @@ class Sampler {
   const SamplingStrategy& strategy() const { return strategy_; }
   /// The class -> count map resolved by the last fit_resample.
   const std::map<int64_t, int64_t>& resolved_strategy() const { return resolved_; }
+  /// The seed every random choice derives from (the spec's seed= if given, else the caller's).
+  uint64_t seed() const { return seed_; }
 
  protected:
   Sampler(std::string name, SamplingType type, SamplingStrategy strategy, uint64_t seed)
       : name_(std::move(name)), type_(type), strategy_(std::move(strategy)), seed_(seed) {}
-  uint64_t seed() const { return seed_; }
 
  private:
   virtual Dataset resample_impl(const Dataset& data, const std::map<int64_t, int64_t>& target) = 0;
