@@ -46,9 +46,12 @@ void add_train_command(CLI::App& app, Action& action) {
   cmd->add_option("--weight-decay", opt.weight_decay, "L2 weight decay")->capture_default_str();
   cmd->add_option("--schedule", opt.schedule, "none, step:every=30,gamma=0.1, cosine")->capture_default_str();
   cmd->add_option("--epochs", opt.epochs, "epochs")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--iterations", opt.iterations, "> 0: train this many optimiser steps instead of --epochs")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   cmd->add_option("--batch-size", opt.batch_size, "batch size")->check(CLI::PositiveNumber)->capture_default_str();
-  cmd->add_option("--monitor", opt.monitor, "validation metric for model selection")
-      ->check(CLI::IsMember({"f1_macro", "acsa", "gmean", "mcc", "accuracy"}))->capture_default_str();
+  cmd->add_option("--monitor", opt.monitor, "validation metric for model selection (none: keep the final weights)")
+      ->check(CLI::IsMember({"f1_macro", "acsa", "gmean", "mcc", "accuracy", "none"}))->capture_default_str();
   cmd->add_option("--patience", opt.patience, "early stopping patience in epochs (0: off)")->capture_default_str();
   cmd->add_option("--seed", opt.seed, "random seed (data splits, sampler, initialisation, batches)")->capture_default_str();
   cmd->add_option("--checkpoint", opt.checkpoint_dir, "directory for per-epoch checkpoints");

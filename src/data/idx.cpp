@@ -74,6 +74,7 @@ at::Tensor read_idx(const std::string& path) {
     REBALANCE_CHECK(ec || file_size - header >= want,
                     "{}: truncated: header promises {} bytes of data, found {}", path, want, file_size - header);
   }
+  if (want == 0) return torch::empty(shape, torch::kUInt8);
   // Read in chunks, so a gzip stream (whose size is unknown until it ends) that promises more
   // than it holds costs only what it holds; the tensor takes the buffer without a copy.
   auto* buffer = new std::vector<uint8_t>();

@@ -151,7 +151,12 @@ ExperimentConfig load_experiment(const std::string& path) {
     c.levels.push_back({fmt::format("rho={}", r), -1, r});
   }
   if (c.levels.empty()) c.levels.push_back({"all", -1, 0.0});
-  c.val_fraction = data.number("val_fraction", 0.1, 0.01, 0.9);
+  c.val_fraction = data.number("val_fraction", 0.1, 0.0, 0.9);
+  c.select = data.str("select", c.select);
+  REBALANCE_CHECK(c.select == "random" || c.select == "first",
+                  "{} must be random (a seeded draw per class) or first (each class's first rows, in file order), "
+                  "got \"{}\"", data.where("select"), c.select);
+  c.rows = data.integer("rows", -1, 1, int64_t(1) << 40);
   data.finish();
 
   Table tr(root["train"].as_table(), "train", path);
@@ -165,10 +170,14 @@ ExperimentConfig load_experiment(const std::string& path) {
   o.weight_decay = tr.number("weight_decay", o.weight_decay, 0.0, 10.0);
   o.schedule = tr.str("schedule", o.schedule);
   o.epochs = tr.integer("epochs", o.epochs, 1, 100000);
+  o.iterations = tr.integer("iterations", o.iterations, 0, int64_t(1) << 40);
   o.batch_size = tr.integer("batch_size", o.batch_size, 1, 1 << 20);
   o.monitor = tr.str("monitor", o.monitor);
   o.patience = tr.integer("patience", o.patience, 0, 100000);
   o.device = tr.str("device", o.device);
+  REBALANCE_CHECK(c.val_fraction > 0 || o.monitor == "none",
+                  "{} = 0 leaves no validation set, so [train].monitor = \"{}\" cannot pick an epoch: set monitor = "
+                  "\"none\" (keep the final weights)", data.where("val_fraction"), o.monitor);
   tr.finish();
   check_spec(tr.where("model"), [&] { models::make_model(o.model, {1, 28, 28}, 2, 0); });
 
@@ -193,6 +202,13 @@ ExperimentConfig load_experiment(const std::string& path) {
     mc.loss = m.str("loss", mc.loss);
     mc.batch_policy = m.str("batch_policy", mc.batch_policy);
     mc.decision = m.str("decision", mc.decision);
+    mc.leak_test_minority_to_sampler = m.integer("leak_test_minority_to_sampler", 0, 0, int64_t(1) << 40);
+    REBALANCE_CHECK(mc.leak_test_minority_to_sampler == 0 || !mc.sampler.empty(),
+                    "{}: the leak feeds test rows to a sampler, and method \"{}\" has none",
+                    m.where("leak_test_minority_to_sampler"), mc.name);
+    REBALANCE_CHECK(mc.leak_test_minority_to_sampler == 0 || !c.pair_majority.empty() || !c.majority_classes.empty(),
+                    "{}: needs a binary task ([data].pair or majority/minority_classes): it names the minority",
+                    m.where("leak_test_minority_to_sampler"));
     m.finish();
     if (!mc.sampler.empty()) check_spec(m.where("sampler"), [&] { make_sampler(mc.sampler, 0); });
     check_spec(m.where("loss"), [&] { losses::make_loss(mc.loss, {10, 1}); });
@@ -213,6 +229,8 @@ std::string experiment_hash(const ExperimentConfig& c) {
   if (!c.label.empty()) j["label"] = c.label;
   if (!c.test_label.empty()) j["test_label"] = c.test_label;
   if (c.delimiter) j["delimiter"] = std::string(1, c.delimiter);
+  if (c.select != "random") j["select"] = c.select;
+  if (c.rows > 0) j["rows"] = c.rows;
   // Per-cell keys carry the level, method and seed; the hash covers what all cells share.
   const std::string s = j.dump();
   uint64_t h = 1469598103934665603ULL;  // FNV-1a

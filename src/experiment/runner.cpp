@@ -39,17 +39,19 @@ std::string cell_key(const std::string& hash, const ImbalanceLevel& level, const
 Task make_cell_task(const ExperimentConfig& c, const Dataset& pool, const Dataset& test, const ImbalanceLevel& level,
                     uint64_t seed) {
   Task t;
+  const bool first = c.select == "first";
   if (!c.pair_majority.empty()) {
     const auto a = pool.class_index(c.pair_majority), b = pool.class_index(c.pair_minority);
     const auto binary = binary_pair(pool, a, -1, b, -1, seed);
-    auto [train, val] = draw_train_validation(binary, {{0, c.majority}, {1, level.minority}}, c.val_fraction, seed);
+    auto [train, val] = draw_train_validation(binary, {{0, c.majority}, {1, level.minority}}, c.val_fraction, seed,
+                                              first);
     t = {train, val, binary_pair(test, a, -1, b, -1, seed)};
   } else if (!c.majority_classes.empty()) {
     std::vector<int64_t> maj, min;
     std::map<int64_t, int64_t> counts;
     for (const auto& n : c.majority_classes) maj.push_back(pool.class_index(n)), counts[maj.back()] = c.majority;
     for (const auto& n : c.minority_classes) min.push_back(pool.class_index(n)), counts[min.back()] = level.minority;
-    auto [train, val] = draw_train_validation(pool, counts, c.val_fraction, seed);
+    auto [train, val] = draw_train_validation(pool, counts, c.val_fraction, seed, first);
     t = {binary_groups(train, maj, min, {}, seed), binary_groups(val, maj, min, {}, seed),
          binary_groups(test, maj, min, {}, seed)};
   } else {
@@ -59,10 +61,39 @@ Task make_cell_task(const ExperimentConfig& c, const Dataset& pool, const Datase
     if (level.rho > 0) profile = long_tail_counts(*std::min_element(available.begin(), available.end()),
                                                   pool.num_classes(), level.rho);
     for (int64_t k = 0; k < pool.num_classes(); ++k) counts[k] = profile.empty() ? -1 : profile[k];
-    auto [train, val] = draw_train_validation(pool, counts, c.val_fraction, seed);
+    auto [train, val] = draw_train_validation(pool, counts, c.val_fraction, seed, first);
     t = {train, val, test};
   }
   return t;
+}
+
+/// The method's name in results, tables and reports: a leaking method says so.
+std::string display_name(const MethodConfig& m) {
+  return m.leak_test_minority_to_sampler > 0 ? m.name + " (generator saw test images)" : m.name;
+}
+
+/// The rows a method's sampler is fitted on. Without the config's explicit leak key that is the
+/// training set and nothing else; where the test set was split off the same data, the rows'
+/// provenance is checked too (no training row may be a test row), so a bug in the task builder
+/// cannot hand a sampler a test row unnoticed.
+Dataset sampler_input(const Task& t, const MethodConfig& m, bool test_split_from_data, std::ostream& log) {
+  if (test_split_from_data) {
+    const auto train_origin = t.train.origin.to(torch::kCPU), test_origin = t.test.origin.to(torch::kCPU);
+    const auto shared = torch::isin(train_origin, test_origin);
+    REBALANCE_CHECK(!shared.any().item<bool>(), "internal: training row {} is also a test row; no sampler may see it",
+                    train_origin.index({shared}).min().item<int64_t>());
+  }
+  const int64_t n = m.leak_test_minority_to_sampler;
+  if (n == 0) return t.train;
+  // The minority is the binary task's class 1; the first n of its test rows, in file order.
+  const auto test_min = t.test.indices_of(1);
+  REBALANCE_CHECK(test_min.size(0) >= n, "[method] \"{}\": leak_test_minority_to_sampler = {}, but the test set has "
+                  "{} minority rows", m.name, n, test_min.size(0));
+  log << fmt::format("    LEAK: method \"{}\" fits its sampler on {} TEST images of class \"{}\" "
+                     "(leak_test_minority_to_sampler); its results say \"generator saw test images\"\n",
+                     m.name, n, t.test.class_names[1]);
+  const auto majority = t.train.subset(torch::nonzero(t.train.y.to(torch::kCPU) != 1).flatten());
+  return Dataset::concat(majority, t.test.subset(test_min.slice(0, 0, n)));
 }
 
 /// File-name-safe text: letters, digits, '-', '.', others as '_'.
@@ -126,6 +157,10 @@ RunSummary run_experiment(const ExperimentConfig& c, const RunOptions& o, std::o
   // Data sets are loaded once for the whole grid.
   auto [pool, test] = load_data_and_test(c.dataset, c.test, c.label, c.test_label, c.delimiter,
                                          "[data].test_label");
+  if (c.rows > 0) {
+    REBALANCE_CHECK(c.rows <= pool.size(), "[data].rows = {}, but {} has {} rows", c.rows, c.dataset, pool.size());
+    pool = pool.subset(torch::arange(c.rows, torch::kInt64));
+  }
   if (c.test.empty()) {
     auto split = stratified_split(pool, 0.0, c.test_fraction, 0);
     pool = split.train;
@@ -157,7 +192,18 @@ RunSummary run_experiment(const ExperimentConfig& c, const RunOptions& o, std::o
         double sampler_s = 0;
         if (!m.sampler.empty()) {
           const auto ts = Clock::now();
-          train = make_sampler(m.sampler, seed)->fit_resample(train);
+          const Dataset fit_on = sampler_input(*task, m, c.test.empty(), log);
+          if (o.on_sampler_input) o.on_sampler_input(m.name, fit_on, task->test);
+          if (m.leak_test_minority_to_sampler > 0) {
+            // Only the synthetic rows join the real training set; their parents are test rows,
+            // which the training set does not hold, so they are recorded as none.
+            Dataset made = make_sampler(m.sampler, seed)->fit_resample(fit_on);
+            made = made.subset(torch::nonzero(made.origin.to(torch::kCPU) < 0).flatten());
+            made.parents = at::Tensor();
+            train = Dataset::concat(train, made);
+          } else {
+            train = make_sampler(m.sampler, seed)->fit_resample(fit_on);
+          }
           sampler_s = since(ts);
           if (seed == c.seeds.front()) {
             fs::create_directories(fs::path(o.out_dir) / "samples");
@@ -187,7 +233,7 @@ RunSummary run_experiment(const ExperimentConfig& c, const RunOptions& o, std::o
                               {"level", level.label},
                               {"minority", level.minority},
                               {"rho", level.rho},
-                              {"method", m.name},
+                              {"method", display_name(m)},
                               {"spec", {{"sampler", m.sampler}, {"loss", m.loss}, {"batch_policy", m.batch_policy},
                                         {"decision", m.decision}}},
                               {"seed", seed},
@@ -203,6 +249,9 @@ RunSummary run_experiment(const ExperimentConfig& c, const RunOptions& o, std::o
           row["test_scores"] = p1;
           row["test_labels"] = to_index_vector(task->test.y);
         }
+        if (m.leak_test_minority_to_sampler > 0)
+          row["leak"] = {{"test_rows_to_sampler", m.leak_test_minority_to_sampler},
+                         {"note", "generator saw test images"}};
         row["timings"] = {{"sampler_s", sampler_s}, {"train_s", train_s}, {"total_s", since(t0)}};
         results.push_back(row);
         write_atomic(s.results_path, [&](std::ostream& out) {

@@ -18,18 +18,31 @@ namespace rebalance {
 
 
 std::pair<Dataset, Dataset> draw_train_validation(const Dataset& pool, const std::map<int64_t, int64_t>& counts,
-                                                  double val_fraction, uint64_t seed) {
+                                                  double val_fraction, uint64_t seed, bool first) {
   const auto available = pool.class_counts();
   std::map<int64_t, int64_t> total, val;
   for (const auto& [c, n_asked] : counts) {
     REBALANCE_CHECK(c >= 0 && c < pool.num_classes(), "{}: class {} does not exist", pool.name, c);
     const int64_t n = n_asked < 0 ? available[c] : n_asked;
-    int64_t v = std::max<int64_t>(1, std::llround(n * val_fraction));
+    const int64_t v = val_fraction > 0 ? std::max<int64_t>(1, std::llround(n * val_fraction)) : 0;
     // Spare rows beyond the asked count hold the validation rows; otherwise they come out of it.
     total[c] = std::min(available[c], n + v);
-    REBALANCE_CHECK(total[c] >= 2, "{}: class {} (\"{}\") has {} row(s): need at least 2 (training and validation)",
-                    pool.name, c, pool.class_names[c], available[c]);
+    const int64_t need = v > 0 ? 2 : 1;
+    REBALANCE_CHECK(total[c] >= need, "{}: class {} (\"{}\") has {} row(s): need at least {}{}", pool.name, c,
+                    pool.class_names[c], available[c], need, v > 0 ? " (training and validation)" : "");
     val[c] = std::min(v, total[c] - 1);
+  }
+  std::vector<int64_t> train_rows, val_rows;
+  if (first) {
+    // Each class's first rows in the data's own order: training first, then validation.
+    for (const auto& [c, t] : total) {
+      const auto idx = pool.indices_of(c).to(torch::kCPU);
+      const auto acc = idx.accessor<int64_t, 1>();
+      for (int64_t i = 0; i < t; ++i) (i < t - val[c] ? train_rows : val_rows).push_back(acc[i]);
+    }
+    std::sort(train_rows.begin(), train_rows.end());
+    std::sort(val_rows.begin(), val_rows.end());
+    return {pool.subset(torch::tensor(train_rows, torch::kInt64)), pool.subset(torch::tensor(val_rows, torch::kInt64))};
   }
   std::map<int64_t, int64_t> drop;
   for (int64_t c = 0; c < pool.num_classes(); ++c)
@@ -38,7 +51,6 @@ std::pair<Dataset, Dataset> draw_train_validation(const Dataset& pool, const std
   chosen = make_imbalance(chosen, drop, seed);
   // Exact per-class validation counts: the first val[c] rows of a seeded shuffle of each class.
   Rng rng(seed ^ 0x5eedULL);
-  std::vector<int64_t> train_rows, val_rows;
   for (const auto& [c, v] : val) {
     const auto idx = chosen.indices_of(c);
     auto r = rng.fork(static_cast<uint64_t>(c));

@@ -244,6 +244,7 @@ void add_generative_samplers(std::vector<SamplerInfo>& out) {
         {"posterior", "diag", "diag (per-dimension log-variance head) or shared (one learned log-variance)"},
         {"kl_weight", "1", "weight of the KL term (beta-VAE)"},
         {"epochs", "100", "training epochs over the class's rows"},
+        {"steps", "0", "> 0: train this many optimiser steps instead of epochs (seed 000: 1000)"},
         {"batch_size", "auto", "rows per step; auto: 32 (64 conditional), at most the class size"},
         {"lr", "0.001", "Adam learning rate"},
         {"conditional", "false", "one class-conditional VAE over all rows instead of one VAE per class"}},
@@ -252,6 +253,7 @@ void add_generative_samplers(std::vector<SamplerInfo>& out) {
          o.vae.net = net_params(p, o.vae.net);
          o.vae.train.kl_weight = p.get_double_in("kl_weight", 0.0, 1e12);
          o.vae.train.epochs = p.get_int_in("epochs", 0, kBig);
+         o.vae.train.steps = p.get_int_in("steps", 0, kBig);
          o.vae.train.batch_size = batch_param(p);
          o.vae.train.lr = p.get_double_in("lr", 1e-12, 1e6);
          o.conditional = p.get_bool("conditional");
@@ -271,6 +273,8 @@ void add_generative_samplers(std::vector<SamplerInfo>& out) {
         {"pretrain", "true", "stage 1 on the majority (false: the no-pre-training ablation)"},
         {"pretrain_epochs", "20", "stage-1 epochs over the majority"},
         {"finetune_epochs", "100", "stage-2 epochs over the class's rows"},
+        {"pretrain_steps", "0", "> 0: stage 1 trains this many optimiser steps instead of epochs"},
+        {"finetune_steps", "0", "> 0: stage 2 trains this many optimiser steps instead of epochs"},
         {"batch_size", "auto", "rows per step; auto: 100, at most the class size"},
         {"lr", "0.005", "Adam learning rate (both stages)"},
         {"exemplars", "10000", "majority exemplars in the mixture prior, redrawn every step"},
@@ -284,8 +288,8 @@ void add_generative_samplers(std::vector<SamplerInfo>& out) {
          m.net = net_params(p, m.net);
          const double kl = p.get_double_in("kl_weight", 0.0, 1e12), lr = p.get_double_in("lr", 1e-12, 1e6);
          const int64_t bs = batch_param(p);
-         m.pretrain = {p.get_int_in("pretrain_epochs", 0, kBig), bs, lr, kl};
-         m.finetune = {p.get_int_in("finetune_epochs", 0, kBig), bs, lr, kl};
+         m.pretrain = {p.get_int_in("pretrain_epochs", 0, kBig), bs, lr, kl, p.get_int_in("pretrain_steps", 0, kBig)};
+         m.finetune = {p.get_int_in("finetune_epochs", 0, kBig), bs, lr, kl, p.get_int_in("finetune_steps", 0, kBig)};
          m.exemplars = p.get_int_in("exemplars", 1, kBig);
          m.exemplar_grad = p.get_bool("exemplar_grad");
          m.ewc_lambda = p.get_double_in("ewc_lambda", 0.0, 1e300);

@@ -184,17 +184,20 @@ NetOptions net_from_json(const nlohmann::json& j) {
           j.at("likelihood").get<std::string>(), j.at("posterior").get<std::string>()};
 }
 nlohmann::json to_json(const TrainOptions& t) {
-  return {{"epochs", t.epochs}, {"batch_size", t.batch_size}, {"lr", t.lr}, {"kl_weight", t.kl_weight}};
+  nlohmann::json j = {{"epochs", t.epochs}, {"batch_size", t.batch_size}, {"lr", t.lr}, {"kl_weight", t.kl_weight}};
+  if (t.steps > 0) j["steps"] = t.steps;  // files written before steps existed read as 0
+  return j;
 }
 TrainOptions train_from_json(const nlohmann::json& j) {
   return {j.at("epochs").get<int64_t>(), j.at("batch_size").get<int64_t>(), j.at("lr").get<double>(),
-          j.at("kl_weight").get<double>()};
+          j.at("kl_weight").get<double>(), j.value("steps", int64_t(0))};
 }
 
 std::string shape_text(const std::vector<int64_t>& s) { return fmt::format("[{}]", fmt::join(s, ", ")); }
 
 void check_train(const TrainOptions& t, std::string_view what) {
   REBALANCE_CHECK(t.epochs >= 0, "{}: epochs must be >= 0, got {}", what, t.epochs);
+  REBALANCE_CHECK(t.steps >= 0, "{}: steps must be >= 0 (0: the budget is epochs), got {}", what, t.steps);
   REBALANCE_CHECK(t.batch_size >= 1, "{}: batch_size must be >= 1, got {}", what, t.batch_size);
   REBALANCE_CHECK(std::isfinite(t.lr) && t.lr > 0, "{}: lr must be > 0, got {}", what, t.lr);
   REBALANCE_CHECK(std::isfinite(t.kl_weight) && t.kl_weight >= 0, "{}: kl_weight must be >= 0, got {}", what,
@@ -336,11 +339,13 @@ class Core {
     model->train();
     torch::optim::Adam opt(model->parameters(), torch::optim::AdamOptions(t.lr));
     Rng rng = Rng(seed).fork(stream);
-    for (int64_t e = 0; e < t.epochs; ++e) {
+    // A step budget runs whole shuffled passes until the steps are spent (the last one partial).
+    int64_t steps = 0;
+    for (int64_t e = 0; t.steps > 0 ? steps < t.steps : e < t.epochs; ++e) {
       const auto perm = rng.permutation(n);
       double total = 0.0;
       int64_t batches = 0;
-      for (int64_t b0 = 0; b0 < n; b0 += t.batch_size) {
+      for (int64_t b0 = 0; b0 < n && (t.steps == 0 || steps < t.steps); b0 += t.batch_size, ++steps) {
         const int64_t b1 = std::min(n, b0 + t.batch_size);
         const auto idx = torch::tensor(std::vector<int64_t>(perm.begin() + b0, perm.begin() + b1), torch::kInt64);
         opt.zero_grad();

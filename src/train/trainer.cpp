@@ -9,12 +9,14 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include "rebalance/core/atomic_file.hpp"
 #include "rebalance/core/error.hpp"
 #include "rebalance/core/framed_file.hpp"
 #include "rebalance/core/rng.hpp"
+#include "rebalance/core/spec.hpp"
 #include "rebalance/losses/loss.hpp"
 #include "rebalance/metrics/classification.hpp"
 #include "rebalance/sampling/util.hpp"
@@ -61,12 +63,13 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainOptions& o, m
 }
 
 double monitored(const std::string& name, const at::Tensor& confusion) {
+  if (name == "none") return 0.0;
   if (name == "f1_macro") return metrics::f1_macro(confusion);
   if (name == "acsa") return metrics::acsa(confusion);
   if (name == "gmean") return metrics::geometric_mean(confusion);
   if (name == "mcc") return metrics::mcc(confusion);
   if (name == "accuracy") return metrics::accuracy(confusion);
-  REBALANCE_THROW("unknown monitor metric \"{}\" (f1_macro, acsa, gmean, mcc, accuracy)", name);
+  REBALANCE_THROW("unknown monitor metric \"{}\" (f1_macro, acsa, gmean, mcc, accuracy, none)", name);
 }
 
 /// A cheap fingerprint of the data, so a checkpoint is not resumed on other data.
@@ -133,11 +136,14 @@ class Progress {
 }  // namespace
 
 nlohmann::json options_to_json(const TrainOptions& o) {
-  return {{"model", o.model},         {"loss", o.loss},         {"batch_policy", o.batch_policy},
-          {"decision", o.decision},   {"optimizer", o.optimizer}, {"lr", o.lr},
-          {"momentum", o.momentum},   {"weight_decay", o.weight_decay}, {"schedule", o.schedule},
-          {"epochs", o.epochs},       {"batch_size", o.batch_size}, {"monitor", o.monitor},
-          {"patience", o.patience},   {"seed", o.seed}};
+  nlohmann::json j = {{"model", o.model},         {"loss", o.loss},         {"batch_policy", o.batch_policy},
+                      {"decision", o.decision},   {"optimizer", o.optimizer}, {"lr", o.lr},
+                      {"momentum", o.momentum},   {"weight_decay", o.weight_decay}, {"schedule", o.schedule},
+                      {"epochs", o.epochs},       {"batch_size", o.batch_size}, {"monitor", o.monitor},
+                      {"patience", o.patience},   {"seed", o.seed}};
+  // Added later: present only when set, so earlier checkpoints and result hashes stay valid.
+  if (o.iterations > 0) j["iterations"] = o.iterations;
+  return j;
 }
 
 at::Tensor predict_logits(models::Classifier& model, const at::Tensor& x, int64_t batch_size) {
@@ -161,11 +167,24 @@ TrainResult fit(const Dataset& train, const Dataset& val, const TrainOptions& o,
   REBALANCE_CHECK(o.epochs >= 1 && o.batch_size >= 1, "epochs and batch size must be >= 1 (got {} and {})", o.epochs,
                   o.batch_size);
   REBALANCE_CHECK(o.lr > 0 && std::isfinite(o.lr), "learning rate must be > 0, got {}", o.lr);
+  REBALANCE_CHECK(o.iterations >= 0, "iterations must be >= 0 (0: the budget is epochs), got {}", o.iterations);
+  const bool select = o.monitor != "none", has_val = val.size() > 0;
+  REBALANCE_CHECK(select || o.patience == 0, "monitor = none keeps the final weights: early stopping (patience = {}) "
+                  "needs a monitored metric", o.patience);
+  if (!has_val) {
+    REBALANCE_CHECK(!select, "the validation set is empty, so {} cannot pick an epoch: use monitor = none to keep "
+                    "the final weights", o.monitor);
+    const auto rule = parse_spec(o.decision).name, policy_name = parse_spec(o.batch_policy).name;
+    REBALANCE_CHECK(rule == "argmax" || rule == "prior", "decision rule \"{}\" is fitted on the validation set, "
+                    "which is empty", o.decision);
+    REBALANCE_CHECK(policy_name != "dynamic", "batch policy \"{}\" follows validation F1, and the validation set "
+                    "is empty", o.batch_policy);
+  }
   const int64_t c = train.num_classes();
   const auto train_counts = train.class_counts(), val_counts = val.class_counts();
   for (int64_t k = 0; k < c; ++k) {
     REBALANCE_CHECK(train_counts[k] > 0, "the training set has no rows of class {} (\"{}\")", k, train.class_names[k]);
-    REBALANCE_CHECK(val_counts[k] > 0, "the validation set has no rows of class {} (\"{}\"): its recall and F1 are "
+    REBALANCE_CHECK(!has_val || val_counts[k] > 0, "the validation set has no rows of class {} (\"{}\"): its recall and F1 are "
                     "undefined, so {} could not be monitored (scikit-learn would count them as 0 and warn). Use a "
                     "validation split that holds every class", k, train.class_names[k], o.monitor);
   }
@@ -185,7 +204,7 @@ TrainResult fit(const Dataset& train, const Dataset& val, const TrainOptions& o,
   config["validation"] = fingerprint(val);
   TrainResult result;
   result.train_counts = train_counts;
-  int64_t start = 0, since_best = 0;
+  int64_t start = 0, since_best = 0, steps = 0;
   const fs::path dir = o.checkpoint_dir;
   const fs::path state_path = dir / "state.json";
   if (!o.checkpoint_dir.empty()) {
@@ -212,6 +231,7 @@ TrainResult fit(const Dataset& train, const Dataset& val, const TrainOptions& o,
       optimizer->load(archive);
       start = state["epochs_done"].get<int64_t>();
       since_best = state["since_best"].get<int64_t>();
+      steps = state.value("steps_done", int64_t(0));
       result.best_epoch = state["best_epoch"].get<int64_t>();
       result.best_metric = state["best_metric"].get<double>();
       policy->set_state(state["policy_state"].get<std::vector<double>>());
@@ -230,10 +250,19 @@ TrainResult fit(const Dataset& train, const Dataset& val, const TrainOptions& o,
   const auto x = train.x.to(device, torch::kFloat32);  // the networks are float32
   const auto y = train.y.to(device);
   const auto labels = to_index_vector(train.y);
-  Progress progress(o.progress, o.epochs);
+  // An iteration budget plans its epochs from the first epoch's length (for progress and logs).
+  int64_t planned = o.epochs;
+  if (o.iterations > 0) {
+    Rng probe(o.seed);
+    const auto rows = static_cast<int64_t>(policy->epoch_rows(labels, c, o.batch_size, probe).size());
+    const int64_t per_epoch = std::max<int64_t>(1, (rows + o.batch_size - 1) / o.batch_size);
+    planned = (o.iterations + per_epoch - 1) / per_epoch;
+  }
+  const int64_t last_epoch = o.iterations > 0 ? std::numeric_limits<int64_t>::max() : o.epochs;
+  Progress progress(o.progress, planned);
   int64_t ran = 0;
   bool stopped_early = false;
-  for (int64_t epoch = start; epoch < o.epochs; ++epoch) {
+  for (int64_t epoch = start; epoch < last_epoch && (o.iterations == 0 || steps < o.iterations); ++epoch) {
     if (o.patience > 0 && since_best >= o.patience) {
       stopped_early = true;
       break;
@@ -250,7 +279,9 @@ TrainResult fit(const Dataset& train, const Dataset& val, const TrainOptions& o,
     const auto order = to_index_tensor(rows).to(device);
     model->train();
     double total = 0;
-    const int64_t batches = (order.size(0) + o.batch_size - 1) / o.batch_size;
+    int64_t batches = (order.size(0) + o.batch_size - 1) / o.batch_size;
+    if (o.iterations > 0) batches = std::min(batches, o.iterations - steps);
+    int64_t seen = 0;
     for (int64_t b = 0; b < batches; ++b) {
       const auto idx = order.slice(0, b * o.batch_size, std::min(order.size(0), (b + 1) * o.batch_size));
       optimizer->zero_grad();
@@ -258,18 +289,22 @@ TrainResult fit(const Dataset& train, const Dataset& val, const TrainOptions& o,
       l.backward();
       optimizer->step();
       total += l.item<double>() * idx.size(0);
+      seen += idx.size(0);
+      ++steps;
       const double per_batch = seconds_since(t0) / (b + 1);
-      progress.batch(epoch, b + 1, batches, total / std::min(order.size(0), (b + 1) * o.batch_size),
-                     per_batch * (batches - b - 1 + (o.epochs - epoch - 1) * batches));
+      progress.batch(epoch, b + 1, batches, total / seen,
+                     per_batch * (batches - b - 1 + std::max<int64_t>(0, planned - epoch - 1) * batches));
     }
     progress.end_epoch();
-    const auto logits = predict_logits(*model, val.x);
-    const auto confusion = metrics::confusion_matrix(val.y.cpu(), logits.argmax(1), c);
-    const auto per_class = metrics::per_class_metrics(confusion);
-    EpochRecord rec{epoch, total / std::max<int64_t>(order.size(0), 1), lr, monitored(o.monitor, confusion), {}, 0};
-    for (const auto& m : per_class) rec.val_f1.push_back(m.f1);
-    policy->observe(rec.val_f1);
-    if (result.best_epoch < 0 || rec.val_metric > result.best_metric) {
+    EpochRecord rec{epoch, total / std::max<int64_t>(seen, 1), lr, 0.0, {}, 0};
+    if (has_val) {
+      const auto logits = predict_logits(*model, val.x);
+      const auto confusion = metrics::confusion_matrix(val.y.cpu(), logits.argmax(1), c);
+      rec.val_metric = monitored(o.monitor, confusion);
+      for (const auto& m : metrics::per_class_metrics(confusion)) rec.val_f1.push_back(m.f1);
+      policy->observe(rec.val_f1);
+    }
+    if (!select || result.best_epoch < 0 || rec.val_metric > result.best_metric) {
       result.best_epoch = epoch;
       result.best_metric = rec.val_metric;
       copy_parameters(*best_model, *model);
@@ -279,8 +314,12 @@ TrainResult fit(const Dataset& train, const Dataset& val, const TrainOptions& o,
     }
     rec.seconds = seconds_since(t0);
     result.history.push_back(rec);
-    log << fmt::format("epoch {}/{}  loss {:.4f}  lr {:.2e}  val {} {:.4f}{}  {:.1f}s\n", epoch + 1, o.epochs,
-                       rec.train_loss, lr, o.monitor, rec.val_metric, since_best == 0 ? " *" : "", rec.seconds);
+    if (select)
+      log << fmt::format("epoch {}/{}  loss {:.4f}  lr {:.2e}  val {} {:.4f}{}  {:.1f}s\n", epoch + 1, planned,
+                         rec.train_loss, lr, o.monitor, rec.val_metric, since_best == 0 ? " *" : "", rec.seconds);
+    else
+      log << fmt::format("epoch {}/{}  loss {:.4f}  lr {:.2e}  step {}  {:.1f}s\n", epoch + 1, planned, rec.train_loss,
+                         lr, steps, rec.seconds);
     ++ran;
 
     if (!o.checkpoint_dir.empty()) {
@@ -296,7 +335,8 @@ TrainResult fit(const Dataset& train, const Dataset& val, const TrainOptions& o,
       nlohmann::json state = {{"format", kCheckpointFormat}, {"config", config},        {"epochs_done", epoch + 1},
                               {"model", m},                  {"optimizer", op},         {"best", best},
                               {"best_epoch", result.best_epoch}, {"best_metric", result.best_metric},
-                              {"since_best", since_best},    {"policy_state", policy->state()}};
+                              {"since_best", since_best},    {"policy_state", policy->state()},
+                              {"steps_done", steps}};
       state["history"] = nlohmann::json::array();
       for (const auto& h : result.history)
         state["history"].push_back({{"epoch", h.epoch}, {"train_loss", h.train_loss}, {"lr", h.lr},
@@ -311,10 +351,15 @@ TrainResult fit(const Dataset& train, const Dataset& val, const TrainOptions& o,
   }
   if (stopped_early) log << fmt::format("early stop: no improvement for {} epochs\n", o.patience);
   result.model = best_model;
-  decision->fit(predict_logits(*best_model, val.x), val.y.cpu(), train_counts);
+  decision->fit(has_val ? predict_logits(*best_model, val.x) : torch::empty({0, c}),
+                has_val ? val.y.cpu() : torch::empty({0}, torch::kInt64), train_counts);
   result.decision = std::move(decision);
   result.finished = true;
-  log << fmt::format("best epoch {} ({} {:.4f})\n", result.best_epoch + 1, o.monitor, result.best_metric);
+  result.steps = steps;
+  if (select)
+    log << fmt::format("best epoch {} ({} {:.4f})\n", result.best_epoch + 1, o.monitor, result.best_metric);
+  else
+    log << fmt::format("kept the final weights: epoch {}, {} steps\n", result.best_epoch + 1, steps);
   return result;
 }
 

@@ -7,6 +7,10 @@
 #include "rebalance/data/npy.hpp"
 #include "rebalance/data/registry.hpp"
 #include "rebalance/experiment/table.hpp"
+#include "rebalance/experiment/task.hpp"
+
+#include <map>
+#include <set>
 
 using namespace rebalance;
 using rebalance::testing::TempDir;
@@ -162,4 +166,128 @@ TEST(ExperimentConfig, NpyDataWithLabelFilesAndItsOwnTestSet) {
   bad_delim.replace(bad_delim.find("pair ="), 0, "delimiter = \"ab\"\n");
   EXPECT_ERROR_MENTIONS(load_experiment(dir.write("delim.toml", bad_delim)), "[data].delimiter", "\"ab\"",
                         "one character");
+}
+
+namespace {
+
+/// Every row of `d` as bytes, to find rows of one set in another.
+std::set<std::string> row_bytes(const Dataset& d) {
+  const auto x = d.x2d().contiguous().to(torch::kFloat32);
+  const auto row = x.size(1) * static_cast<int64_t>(sizeof(float));
+  std::set<std::string> out;
+  for (int64_t i = 0; i < x.size(0); ++i)
+    out.insert(std::string(static_cast<const char*>(x.data_ptr()) + i * row, static_cast<size_t>(row)));
+  return out;
+}
+
+const char* kLeak = R"(name = "leak"
+[data]
+dataset = "mnist-digits"
+test_fraction = 0.3
+pair = ["0", "6"]
+majority = 120
+minority = [12]
+[train]
+model = "logreg"
+epochs = 1
+[[method]]
+name = "SMOTE"
+sampler = "smote:k_neighbors=3"
+[[method]]
+name = "SMOTE on test"
+sampler = "smote:k_neighbors=3"
+leak_test_minority_to_sampler = 20
+)";
+
+}  // namespace
+
+TEST(ExperimentRunner, NoSamplerSeesATestRowUnlessTheConfigSaysSoLoudly) {
+  TempDir dir;
+  const auto c = load_experiment(dir.write("leak.toml", kLeak));
+  std::map<std::string, int64_t> seen_test_rows, fitted_rows;
+  int64_t test_minority = 0;
+  RunOptions o{.out_dir = dir.file("out"), .progress = false};
+  o.on_sampler_input = [&](const std::string& method, const Dataset& input, const Dataset& test) {
+    const auto test_rows = row_bytes(test), input_rows = row_bytes(input);
+    int64_t shared = 0;
+    for (const auto& r : input_rows) shared += test_rows.count(r);
+    seen_test_rows[method] = shared;
+    fitted_rows[method] = input.size();
+    test_minority = test.class_counts()[1];
+  };
+  std::ostringstream log;
+  EXPECT_EQ(run_experiment(c, o, log).ran, 2);
+  // The plain method's sampler saw training rows only; the leaking one exactly the 20 test sixes
+  // it was told to take, in place of the 12 training sixes.
+  EXPECT_EQ(seen_test_rows["SMOTE"], 0);
+  EXPECT_EQ(fitted_rows["SMOTE"], 132);
+  EXPECT_EQ(seen_test_rows["SMOTE on test"], 20);
+  EXPECT_EQ(fitted_rows["SMOTE on test"], 140);
+  EXPECT_GE(test_minority, 20);
+  EXPECT_NE(log.str().find("LEAK: method \"SMOTE on test\" fits its sampler on 20 TEST images"), std::string::npos);
+  // Its results say so in the method's name (which tables and reports show) and in a field.
+  const auto rows = read_results(dir.file("out/results.jsonl"));
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0]["method"], "SMOTE");
+  EXPECT_FALSE(rows[0].contains("leak"));
+  EXPECT_EQ(rows[1]["method"], "SMOTE on test (generator saw test images)");
+  EXPECT_EQ(rows[1]["leak"]["test_rows_to_sampler"], 20);
+  // The classifier trains on the 12 real sixes plus the synthetic ones (120 - 20 = 100 of them).
+  EXPECT_EQ(rows[1]["train_counts"], nlohmann::json({120, 112}));
+  const auto table = table_markdown(make_table(rows, "f1_macro"));
+  EXPECT_NE(table.find("SMOTE on test (generator saw test images)"), std::string::npos) << table;
+
+  // The key needs a sampler and a binary task, and no more test rows than there are.
+  std::string no_sampler = kLeak;
+  no_sampler.replace(no_sampler.find("sampler = \"smote:k_neighbors=3\"\nleak"), 31, "");
+  EXPECT_ERROR_MENTIONS(load_experiment(dir.write("ns.toml", no_sampler)), "leak_test_minority_to_sampler",
+                        "has none");
+  std::string too_many = kLeak;
+  too_many.replace(too_many.find("= 20"), 4, "= 5000");
+  EXPECT_ERROR_MENTIONS(run_experiment(load_experiment(dir.write("tm.toml", too_many)),
+                                       {.out_dir = dir.file("tm"), .progress = false}, log),
+                        "leak_test_minority_to_sampler = 5000", "minority rows");
+}
+
+TEST(ExperimentConfig, FirstRowsNoValidationAndAnIterationBudget) {
+  // Seed 000's protocol: each class's first rows of the data's first N rows, no validation set,
+  // a budget in iterations, the final weights kept.
+  TempDir dir;
+  std::string toml = kTiny;
+  toml.replace(toml.find("majority = 150"), 14,
+               "majority = 150\nselect = \"first\"\nrows = 8000\nval_fraction = 0");
+  toml.replace(toml.find("epochs = 2"), 10, "iterations = 5\nmonitor = \"none\"");
+  const auto c = load_experiment(dir.write("first.toml", toml));
+  EXPECT_EQ(c.select, "first");
+  EXPECT_EQ(c.rows, 8000);
+  EXPECT_EQ(c.train.iterations, 5);
+  std::ostringstream log;
+  EXPECT_EQ(run_experiment(c, {.out_dir = dir.file("out"), .stop_after_cells = 2, .progress = false}, log).ran, 2);
+  const auto rows = read_results(dir.file("out/results.jsonl"));
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0]["train_counts"], nlohmann::json({150, 8}));
+  // "first" draws the same rows whatever the seed.
+  const auto pool = load_builtin("mnist-digits").subset(torch::arange(8000, torch::kInt64));
+  const auto split = stratified_split(pool, 0.0, 0.2, 0);
+  const auto b = binary_pair(split.train, pool.class_index("0"), -1, pool.class_index("6"), -1, 0);
+  const auto [t0, v0] = draw_train_validation(b, {{0, 150}, {1, 8}}, 0.0, 0, true);
+  const auto [t1, v1] = draw_train_validation(b, {{0, 150}, {1, 8}}, 0.0, 9, true);
+  EXPECT_EQ(v0.size(), 0);
+  EXPECT_TRUE(torch::equal(t0.origin, t1.origin));
+  EXPECT_TRUE(torch::equal(t0.origin.index_select(0, t0.indices_of(0)),
+                           b.origin.index_select(0, b.indices_of(0).slice(0, 0, 150))));
+  EXPECT_TRUE(torch::equal(t0.origin.index_select(0, t0.indices_of(1)),
+                           b.origin.index_select(0, b.indices_of(1).slice(0, 0, 8))));
+
+  std::string bad = toml;
+  bad.replace(bad.find("monitor = \"none\""), 16, "");
+  EXPECT_ERROR_MENTIONS(load_experiment(dir.write("bad.toml", bad)), "[data].val_fraction", "monitor = \"none\"");
+  bad = toml;
+  bad.replace(bad.find("select = \"first\""), 16, "select = \"last\"");
+  EXPECT_ERROR_MENTIONS(load_experiment(dir.write("bad.toml", bad)), "[data].select", "\"last\"");
+  bad = toml;
+  bad.replace(bad.find("rows = 8000"), 11, "rows = 99999999");
+  EXPECT_ERROR_MENTIONS(run_experiment(load_experiment(dir.write("bad.toml", bad)),
+                                       {.out_dir = dir.file("bad"), .progress = false}, log),
+                        "[data].rows = 99999999");
 }

@@ -144,6 +144,19 @@ TEST(VAE, LearnsRealDigitsShapeRangeAndSaveLoad) {
   }
 }
 
+TEST(VAE, StepBudgetTrainsThatManyBatchesWhateverTheClassSize) {
+  // 30 rows in batches of 10 and a budget of 7 steps: passes of 3, 3 and 1 batches.
+  const auto data = digits_pair(0, 30);
+  const auto x = data.x.index_select(0, data.indices_of(1));
+  VAEOptions o;
+  o.net.arch = "mlp";
+  o.train = {.epochs = 50, .batch_size = 10, .lr = 1e-3, .kl_weight = 1.0, .steps = 7};
+  VAE vae(o, {1, 28, 28}, 0, 1);
+  EXPECT_EQ(vae.fit(x).epoch_loss.size(), 3u);
+  o.train.steps = -1;
+  EXPECT_ERROR_MENTIONS(VAE(o, {1, 28, 28}, 0, 1).fit(x), "steps must be >= 0", "-1");
+}
+
 TEST(VAE, ConditionalSamplesEachClass) {
   torch::manual_seed(0);
   // Two well separated tabular classes; a conditional VAE keeps them apart.

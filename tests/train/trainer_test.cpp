@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <sstream>
 
+#include <fmt/format.h>
+
 #include "../test_util.hpp"
 #include "rebalance/core/atomic_file.hpp"
 #include "rebalance/experiment/task.hpp"
@@ -184,4 +186,48 @@ TEST(Trainer, SavedModelPredictsTheSame) {
                         "corrupt model file header");
   EXPECT_ERROR_MENTIONS(load_model(dir.write("nonl.rbm", bytes.substr(0, nl + 1) + "12")), "nonl.rbm",
                         "truncated model file");
+}
+
+TEST(Trainer, IterationBudgetAndNoValidationKeepTheFinalWeights) {
+  // Seed 000's protocol: 1000 iterations (here 13) of balanced batches, no validation set, the
+  // final weights kept.
+  const auto& t = digits_task();
+  auto o = small();
+  o.iterations = 13;
+  o.monitor = "none";
+  o.batch_policy = "balanced";
+  std::ostringstream log;
+  const Dataset none = t.validation.subset(torch::empty({0}, torch::kInt64));
+  const auto r = fit(t.train, none, o, log);
+  EXPECT_EQ(r.steps, 13);
+  const int64_t per_epoch = (t.train.size() + o.batch_size - 1) / o.batch_size;
+  const int64_t epochs = (13 + per_epoch - 1) / per_epoch;
+  ASSERT_EQ(static_cast<int64_t>(r.history.size()), epochs);
+  EXPECT_EQ(r.best_epoch, epochs - 1);
+  EXPECT_NE(log.str().find(fmt::format("kept the final weights: epoch {}, 13 steps", epochs)), std::string::npos)
+      << log.str();
+  // Seeded: a rerun ends on the same weights.
+  const auto again = fit(t.train, none, o, log);
+  expect_same_weights(r, again);
+  // An epoch budget still works with monitor = none and a validation set (final weights kept).
+  auto e = small();
+  e.monitor = "none";
+  EXPECT_EQ(fit(t.train, t.validation, e, log).best_epoch, e.epochs - 1);
+
+  // What needs a validation set says so when there is none.
+  auto bad = o;
+  bad.monitor = "f1_macro";
+  EXPECT_ERROR_MENTIONS(fit(t.train, none, bad, log), "validation set is empty", "monitor = none");
+  bad = o;
+  bad.decision = "threshold:metric=f1";
+  EXPECT_ERROR_MENTIONS(fit(t.train, none, bad, log), "threshold", "fitted on the validation set");
+  bad = o;
+  bad.batch_policy = "dynamic";
+  EXPECT_ERROR_MENTIONS(fit(t.train, none, bad, log), "dynamic", "validation F1");
+  bad = o;
+  bad.patience = 2;
+  EXPECT_ERROR_MENTIONS(fit(t.train, t.validation, bad, log), "patience = 2");
+  bad = o;
+  bad.iterations = -1;
+  EXPECT_ERROR_MENTIONS(fit(t.train, t.validation, bad, log), "iterations must be >= 0");
 }

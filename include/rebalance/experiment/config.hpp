@@ -18,6 +18,11 @@ struct MethodConfig {
   std::string loss = "ce";
   std::string batch_policy = "uniform";
   std::string decision = "argmax";
+  /// LEAKAGE, off (0) unless a config says so: the sampler is fitted on the training majority
+  /// and the first N *test* rows of the minority class instead of the training minority (seed
+  /// 000's published code trains its VAE on test sixes); only its synthetic rows join the real
+  /// training set. Every result of such a method is named "... (generator saw test images)".
+  int64_t leak_test_minority_to_sampler = 0;
 };
 
 /// How the imbalanced training set of one grid cell is made.
@@ -41,7 +46,9 @@ struct ExperimentConfig {
   std::vector<std::string> majority_classes, minority_classes;  ///< grouped binary task (seed 003)
   int64_t majority = -1;            ///< majority rows (-1: all)
   std::vector<ImbalanceLevel> levels;
-  double val_fraction = 0.1;        ///< validation rows per class, as a share of the training rows
+  double val_fraction = 0.1;        ///< validation rows per class, as a share of the training rows (0: none)
+  std::string select = "random";    ///< training rows per class: "random" (seeded draw) or "first" (file order)
+  int64_t rows = -1;                ///< > 0: only the data set's first `rows` rows (e.g. TF's mnist.train, 55,000)
   // [train]
   train::TrainOptions train;
   // [run]

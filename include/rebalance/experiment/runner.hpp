@@ -2,6 +2,8 @@
 // cell, append each result atomically to results.jsonl, and skip finished cells on a rerun.
 #pragma once
 
+#include <functional>
+
 #include <cstdint>
 #include <ostream>
 #include <string>
@@ -17,6 +19,8 @@ struct RunOptions {
   std::string out_dir;
   int64_t stop_after_cells = -1;  ///< end after this many newly run cells (tests: a "kill")
   bool progress = true;
+  /// Tests: called with exactly the rows each sampler is fitted on, and the cell's test set.
+  std::function<void(const std::string& method, const Dataset& sampler_input, const Dataset& test)> on_sampler_input;
 };
 
 struct RunSummary {

@@ -45,7 +45,9 @@ Task build_task(const TaskOptions& options);
 /// (max(1, round(n_c * val_fraction)) rows of class c) drawn from rows the training set does not
 /// use; where the pool has no spare rows, validation rows come out of the asked count instead.
 /// `counts[c]` = -1 takes every row of c; classes absent from `counts` are dropped.
+/// `val_fraction` 0: no validation rows. `first`: each class's first rows in the pool's order
+/// (training rows, then validation rows) instead of a seeded draw.
 std::pair<Dataset, Dataset> draw_train_validation(const Dataset& pool, const std::map<int64_t, int64_t>& counts,
-                                                  double val_fraction, uint64_t seed);
+                                                  double val_fraction, uint64_t seed, bool first = false);
 
 }  // namespace rebalance

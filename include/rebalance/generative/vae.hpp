@@ -69,6 +69,9 @@ struct TrainOptions {
   int64_t batch_size = 100;
   double lr = 1e-3;
   double kl_weight = 1.0;
+  /// > 0: the budget is this many optimiser steps (batches) instead of `epochs`, whatever the
+  /// class's size (seed 000's reference: 1000 steps of 100 rows on a 100-row class).
+  int64_t steps = 0;
 };
 
 struct VAEOptions {

@@ -28,8 +28,13 @@ struct TrainOptions {
   double weight_decay = 0.0;
   std::string schedule = "none";   ///< none, "step:every=30,gamma=0.1" or cosine
   int64_t epochs = 10;
+  /// > 0: the budget is this many optimiser steps (batches), not `epochs`; the last epoch may be
+  /// partial. Seed 000's reference trains 1000 iterations whatever the data's size.
+  int64_t iterations = 0;
   int64_t batch_size = 128;
-  std::string monitor = "f1_macro";  ///< validation metric: f1_macro, acsa, gmean, mcc or accuracy
+  /// Validation metric that picks the kept epoch: f1_macro, acsa, gmean, mcc or accuracy; "none"
+  /// keeps the final weights and needs no validation set (the reference protocols have none).
+  std::string monitor = "f1_macro";
   int64_t patience = 0;              ///< stop after this many epochs without improvement; 0 = never
   uint64_t seed = 0;
   std::string checkpoint_dir;        ///< empty: no checkpoints
@@ -59,6 +64,7 @@ struct TrainResult {
   double best_metric = 0;
   std::vector<int64_t> train_counts;
   bool finished = false;  ///< false when stop_after_epochs ended the run early
+  int64_t steps = 0;      ///< optimiser steps taken (all epochs, a resumed run's included)
 };
 
 /// Train on `train`, choosing the epoch by `monitor` on `validation`. Every class of `train` must
