@@ -44,7 +44,7 @@ void add_train_command(CLI::App& app, Action& action) {
   cmd->add_option("--lr", opt.lr, "learning rate")->capture_default_str();
   cmd->add_option("--momentum", opt.momentum, "SGD momentum")->capture_default_str();
   cmd->add_option("--weight-decay", opt.weight_decay, "L2 weight decay")->capture_default_str();
-  cmd->add_option("--schedule", opt.schedule, "none, step:every=30,gamma=0.1, cosine")->capture_default_str();
+  cmd->add_option("--schedule", opt.schedule, "none, step:every=30,gamma=0.1, exp:gamma=0.95 (per epoch), cosine")->capture_default_str();
   cmd->add_option("--epochs", opt.epochs, "epochs")->check(CLI::PositiveNumber)->capture_default_str();
   cmd->add_option("--iterations", opt.iterations, "> 0: train this many optimiser steps instead of --epochs")
       ->check(CLI::NonNegativeNumber)

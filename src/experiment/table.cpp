@@ -42,7 +42,13 @@ ResultTable make_table(const std::vector<nlohmann::json>& results, const std::st
                         if (val.is_number()) keys += (keys.empty() ? "" : ", ") + k;
                       return keys;
                     }());
-    if (std::find(t.methods.begin(), t.methods.end(), method) == t.methods.end()) t.methods.push_back(method);
+    const auto at = std::find(t.methods.begin(), t.methods.end(), method);
+    if (at == t.methods.end()) {
+      t.methods.push_back(method);
+      t.leaked.push_back(r.contains("leak"));
+    } else if (r.contains("leak")) {
+      t.leaked[at - t.methods.begin()] = true;
+    }
     if (std::find(t.levels.begin(), t.levels.end(), level) == t.levels.end()) t.levels.push_back(level);
     values[{method, level}].push_back(*v);
   }
@@ -66,18 +72,21 @@ ResultTable make_table(const std::vector<nlohmann::json>& results, const std::st
   for (size_t j = 0; j < t.levels.size(); ++j) {
     std::optional<double> best;
     for (size_t i = 0; i < t.methods.size(); ++i)
-      if (const auto& c = t.cells[i][j]; c && (!best || (t.lower_is_better ? c->mean < *best : c->mean > *best)))
+      if (const auto& c = t.cells[i][j];
+          c && !t.leaked[i] && (!best || (t.lower_is_better ? c->mean < *best : c->mean > *best)))
         best = c->mean;
     for (size_t i = 0; i < t.methods.size(); ++i)
-      if (auto& c = t.cells[i][j]; c && best && std::fabs(c->mean - *best) <= 1e-12) c->best = true;
+      if (auto& c = t.cells[i][j]; c && !t.leaked[i] && best && std::fabs(c->mean - *best) <= 1e-12) c->best = true;
   }
   return t;
 }
 
 std::string table_markdown(const ResultTable& t, int digits) {
   const int d = t.metric == "misclassified" ? 1 : digits;
-  std::string out = fmt::format("{} (mean ± std over seeds; best per column in bold{})\n\n| method |", t.metric,
-                                t.lower_is_better ? ", lower is better" : "");
+  const bool any_leak = std::find(t.leaked.begin(), t.leaked.end(), true) != t.leaked.end();
+  std::string out = fmt::format("{} (mean ± std over seeds; best per column in bold{}{})\n\n| method |", t.metric,
+                                t.lower_is_better ? ", lower is better" : "",
+                                any_leak ? "; rows whose generator saw test images are never best" : "");
   for (const auto& l : t.levels) out += " " + l + " |";
   out += "\n|---|";
   for (size_t j = 0; j < t.levels.size(); ++j) out += "---|";

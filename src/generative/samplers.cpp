@@ -280,7 +280,9 @@ void add_generative_samplers(std::vector<SamplerInfo>& out) {
         {"exemplars", "10000", "majority exemplars in the mixture prior, redrawn every step"},
         {"exemplar_grad", "true", "back-propagate through the exemplars' encodings"},
         {"ewc_lambda", "5e6", "EWC strength; 0: the no-EWC ablation"},
-        {"fisher_samples", "100", "majority rows whose squared gradients estimate the Fisher"},
+        {"fisher_samples", "100", "samples whose squared gradients estimate the Fisher"},
+        {"fisher_source", "translations", "translations (the model's own, of the first majority rows: the "
+                                          "reference's) or majority (real majority rows at random)"},
         {"majority", "auto", "the guiding class (name or number); auto: the largest"}},
        [](const Params& p, const SamplingStrategy& s, uint64_t seed) -> std::unique_ptr<Sampler> {
          MGVAEOverSamplerOptions o;
@@ -294,6 +296,7 @@ void add_generative_samplers(std::vector<SamplerInfo>& out) {
          m.exemplar_grad = p.get_bool("exemplar_grad");
          m.ewc_lambda = p.get_double_in("ewc_lambda", 0.0, 1e300);
          m.fisher_samples = p.get_int_in("fisher_samples", 1, kBig);
+         m.fisher_source = p.get_string("fisher_source");
          o.pretrain = p.get_bool("pretrain");
          o.majority = p.get_string("majority");
          return std::make_unique<MGVAEOverSampler>(o, s, seed);

@@ -280,6 +280,7 @@ class Core {
     scaled = true;
   }
   at::Tensor to_model(const at::Tensor& x2d) const { return unit ? x2d : (x2d - scale_mean) / scale_sd; }
+  at::Tensor from_model(const at::Tensor& xm) const { return unit ? xm : xm * scale_sd + scale_mean; }
   at::Tensor from_output(const at::Tensor& raw) const {
     return unit ? torch::sigmoid(raw) : raw * scale_sd + scale_mean;
   }
@@ -397,7 +398,8 @@ class Core {
     if (kind == "mgvae")
       j["mgvae"] = {{"pretrain", to_json(mg.pretrain)}, {"finetune", to_json(mg.finetune)},
                     {"exemplars", mg.exemplars},       {"exemplar_grad", mg.exemplar_grad},
-                    {"ewc_lambda", mg.ewc_lambda},     {"fisher_samples", mg.fisher_samples}};
+                    {"ewc_lambda", mg.ewc_lambda},     {"fisher_samples", mg.fisher_samples},
+                    {"fisher_source", mg.fisher_source}};
     return j;
   }
   std::string serialise() const {
@@ -439,6 +441,8 @@ class Core {
       core->mg.exemplar_grad = m.at("exemplar_grad").get<bool>();
       core->mg.ewc_lambda = m.at("ewc_lambda").get<double>();
       core->mg.fisher_samples = m.at("fisher_samples").get<int64_t>();
+      // Files written before the option existed estimated it on majority rows.
+      core->mg.fisher_source = m.value("fisher_source", std::string("majority"));
     }
     std::istringstream weights(bytes.substr(weights_at));
     torch::serialize::InputArchive archive;
@@ -486,6 +490,7 @@ class Core {
   TrainOptions vae_train;
   MGVAEOptions mg;
   std::vector<at::Tensor> fisher, anchors;
+  at::Tensor fisher_inputs;  ///< the rows (model units) the last Fisher estimate scored
   std::vector<FitLog> history;
 };
 
@@ -564,6 +569,8 @@ MGVAE::MGVAE(MGVAEOptions options, std::vector<int64_t> feature_shape, uint64_t 
   REBALANCE_CHECK(std::isfinite(options.ewc_lambda) && options.ewc_lambda >= 0, "MGVAE: ewc_lambda must be >= 0, got {}",
                   options.ewc_lambda);
   REBALANCE_CHECK(options.fisher_samples >= 1, "MGVAE: fisher_samples must be >= 1, got {}", options.fisher_samples);
+  REBALANCE_CHECK(options.fisher_source == "translations" || options.fisher_source == "majority",
+                  "MGVAE: fisher_source must be translations or majority, got \"{}\"", options.fisher_source);
   core_ = std::make_unique<Core>("mgvae", options.net, std::move(feature_shape), 0, seed);
   core_->mg = std::move(options);
 }
@@ -590,19 +597,30 @@ FitLog MGVAE::pretrain(const at::Tensor& majority) {
   auto log = c.train("pretrain", n, c.mg.pretrain, 2, [&](const at::Tensor& idx) {
     return c.mgvae_loss(xm.index_select(0, idx), c.draw_exemplars(xm, ex_rng), c.mg.pretrain.kl_weight).mean();
   });
-  // Diagonal empirical Fisher of the stage-1 objective: squared per-row gradients, averaged over
-  // fisher_samples majority rows, all against one exemplar draw.
+  // Diagonal empirical Fisher of the stage-1 objective: squared per-sample gradients of the full
+  // loss at batch 1, all against one exemplar draw, averaged over fisher_samples samples: the
+  // model's translations of the first majority rows (the reference's get_fisher_info, which
+  // scores index_sample(i)), or real majority rows at random.
   const auto tf = std::chrono::steady_clock::now();
   c.model->train();
   auto params = c.model->parameters();
   c.anchors.clear();
   Rng f_rng = Rng(c.seed).fork(12);
   const int64_t m = std::min(n, c.mg.fisher_samples);
-  const auto rows = f_rng.choice_without_replacement(n, m);
+  at::Tensor samples;
+  if (c.mg.fisher_source == "translations") {
+    torch::NoGradGuard ng;
+    const auto mu = c.model->encode(xm.slice(0, 0, m), {}).first;
+    // In model units, as the loss compares them; detached: they are data to the estimate.
+    samples = c.output_mean(c.model->decode(mu + torch::exp(0.5 * c.model->log_var) * c.noise(m), {})).detach();
+  } else {
+    const auto rows = f_rng.choice_without_replacement(n, m);
+    samples = xm.index_select(0, torch::tensor(rows, torch::kInt64));
+  }
+  c.fisher_inputs = samples;
   const auto ex = c.draw_exemplars(xm, f_rng);
   c.fisher = empirical_fisher(params, m, [&](int64_t s) {
-    const int64_t r = rows[s];
-    return c.mgvae_loss(xm.slice(0, r, r + 1), ex, c.mg.pretrain.kl_weight).sum();
+    return c.mgvae_loss(samples.slice(0, s, s + 1), ex, c.mg.pretrain.kl_weight).sum();
   });
   for (auto& p : params) c.anchors.push_back(p.detach().clone());
   c.model->eval();
@@ -671,6 +689,9 @@ at::Tensor MGVAE::reconstruct(const at::Tensor& x) {
 }
 double MGVAE::reconstruction_error(const at::Tensor& x) { return core_->reconstruction_error(x, {}); }
 const std::vector<at::Tensor>& MGVAE::fisher() const { return core_->fisher; }
+at::Tensor MGVAE::fisher_inputs() const {
+  return core_->fisher_inputs.defined() ? core_->from_model(core_->fisher_inputs) : at::Tensor();
+}
 void MGVAE::save(const std::string& path) const { core_->save(path); }
 MGVAE MGVAE::load(const std::string& path) { return MGVAE(Core::load(path, "mgvae", "an MGVAE")); }
 const std::vector<int64_t>& MGVAE::feature_shape() const { return core_->shape; }

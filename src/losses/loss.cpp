@@ -149,13 +149,18 @@ std::vector<double> cost_weights(const Params& p, const std::vector<int64_t>& co
   const auto mode = p.get_string("weights");
   const int64_t c = static_cast<int64_t>(counts.size());
   std::vector<double> w(c);
-  if (mode == "inverse" || mode == "ratio") {
+  if (mode == "inverse" || mode == "ratio" || mode == "normalized") {
     const double n = std::accumulate(counts.begin(), counts.end(), 0.0);
     const double n_max = *std::max_element(counts.begin(), counts.end());
+    double inv_sum = 0;
     for (int64_t i = 0; i < c; ++i) {
       REBALANCE_CHECK(counts[i] > 0, "loss weights \"{}\": class {} has no training rows", mode, i);
-      w[i] = mode == "inverse" ? n / (static_cast<double>(c) * counts[i]) : n_max / counts[i];
+      inv_sum += 1.0 / counts[i];
     }
+    for (int64_t i = 0; i < c; ++i)
+      w[i] = mode == "inverse" ? n / (static_cast<double>(c) * counts[i])
+             : mode == "ratio" ? n_max / counts[i]
+                               : static_cast<double>(c) / (counts[i] * inv_sum);  // 1/n_c, summing to C
     return w;
   }
   w = p.get_doubles("weights");
@@ -195,7 +200,9 @@ const std::vector<LossInfo>& loss_registry() {
   static const std::vector<LossInfo> list = {
       {"ce", "cross-entropy", {}},
       {"weighted_ce", "cost-sensitive cross-entropy",
-       {{"weights", "inverse", "inverse (N / (C n_c)), ratio (n_max / n_c: seed 004's CS) or [w0,w1,...]"}}},
+       {{"weights", "inverse",
+         "inverse (N / (C n_c)), ratio (n_max / n_c: seed 004's CS), normalized (1/n_c scaled to sum C: "
+         "seed 003's re-weighting) or [w0,w1,...]"}}},
       {"focal", "focal loss -(1-p_t)^gamma log p_t", {{"gamma", "2.0", "focusing parameter >= 0"}}},
       {"cb", "class-balanced loss, weights (1-beta)/(1-beta^n_c)",
        {{"beta", "0.999", "in [0, 1)"},

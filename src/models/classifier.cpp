@@ -42,12 +42,16 @@ LogisticRegressionImpl::LogisticRegressionImpl(int64_t in_features, int64_t num_
 
 torch::Tensor LogisticRegressionImpl::forward(torch::Tensor x) { return fc_->forward(x.flatten(1)); }
 
-MLPImpl::MLPImpl(int64_t in_features, std::vector<int64_t> hidden, int64_t num_classes, double dropout) {
+MLPImpl::MLPImpl(int64_t in_features, std::vector<int64_t> hidden, int64_t num_classes, double dropout,
+                 double negative_slope) {
   body_ = nn::Sequential();
   int64_t width = in_features;
   for (auto h : hidden) {
     body_->push_back(nn::Linear(width, h));
-    body_->push_back(nn::ReLU());
+    if (negative_slope > 0)
+      body_->push_back(nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(negative_slope)));
+    else
+      body_->push_back(nn::ReLU());
     if (dropout > 0) body_->push_back(nn::Dropout(dropout));
     width = h;
   }
@@ -122,8 +126,10 @@ torch::Tensor ResNetImpl::forward(torch::Tensor x) {
 const std::vector<ModelInfo>& model_registry() {
   static const std::vector<ModelInfo> list = {
       {"logreg", "multinomial logistic regression on the flattened input", {}},
-      {"mlp", "multi-layer perceptron, ReLU, optional dropout",
-       {{"hidden", "[512,256]", "hidden layer widths"}, {"dropout", "0.0", "dropout after each hidden layer"}}},
+      {"mlp", "multi-layer perceptron, ReLU (or LeakyReLU), optional dropout",
+       {{"hidden", "[512,256]", "hidden layer widths"},
+        {"dropout", "0.0", "dropout after each hidden layer"},
+        {"negative_slope", "0.0", "0: ReLU; > 0: LeakyReLU with this slope (seed 003: 0.1)"}}},
       {"lenet", "LeNet-5-style CNN for 28x28 images", {}},
       {"resnet", "CIFAR-style ResNet (depth 6n+2) for images", {{"depth", "20", "20, 32, 44, 56 or 110 (6n+2, at most 1202)"}}},
   };
@@ -164,7 +170,9 @@ std::shared_ptr<Classifier> make_model(const std::string& text, const std::vecto
     const auto hidden = p.get_ints("hidden");
     for (auto h : hidden) REBALANCE_CHECK(h > 0, "model \"{}\": hidden widths must be > 0, got {}", text, h);
     check_dense_size(text, features, hidden, num_classes);
-    model = MLP(features, hidden, num_classes, p.get_double_in("dropout", 0.0, 0.99)).ptr();
+    model = MLP(features, hidden, num_classes, p.get_double_in("dropout", 0.0, 0.99),
+                p.get_double_in("negative_slope", 0.0, 1.0))
+                .ptr();
   } else if (spec.name == "lenet") {
     need_image("lenet");
     REBALANCE_CHECK(input_shape[1] == 28 && input_shape[2] == 28, "model \"lenet\" expects 28x28 images, got {}x{}",

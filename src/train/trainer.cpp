@@ -49,7 +49,12 @@ double scheduled_lr(const TrainOptions& o, int64_t epoch) {
     const Params p(spec, {{"every", "30", "epochs between drops"}, {"gamma", "0.1", "factor per drop"}}, "schedule");
     return o.lr * std::pow(p.get_double_in("gamma", 0.0, 1.0), static_cast<double>(epoch / p.get_int_in("every", 1, 1 << 30)));
   }
-  REBALANCE_THROW("unknown schedule \"{}\" (none, step:every=N,gamma=G, cosine)", o.schedule);
+  if (spec.name == "exp") {
+    // PyTorch's ExponentialLR stepped once per epoch: lr * gamma^epoch (seed 003: gamma 0.95).
+    const Params p(spec, {{"gamma", "0.95", "factor per epoch"}}, "schedule");
+    return o.lr * std::pow(p.get_double_in("gamma", 0.0, 1.0), static_cast<double>(epoch));
+  }
+  REBALANCE_THROW("unknown schedule \"{}\" (none, step:every=N,gamma=G, exp:gamma=G, cosine)", o.schedule);
 }
 
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainOptions& o, models::Classifier& model) {

@@ -230,6 +230,46 @@ TEST(MGVAE, PretrainFinetuneGenerateFromMajority) {
   EXPECT_ERROR_MENTIONS(back.generate(torch::rand({5, 3, 28, 28}), 2), "[3, 28, 28]", "[1, 28, 28]");
 }
 
+TEST(MGVAE, FisherFromTheModelsOwnTranslationsByDefault) {
+  // The reference (get_fisher_info) scores the model's translations of majority rows 0..99, each
+  // at batch 1; fisher_source=majority keeps the estimate on real majority rows.
+  const auto data = digits_pair(200, 40);
+  const auto maj = data.x.index_select(0, data.indices_of(0));
+  MGVAEOptions o;
+  o.net.hidden = {64};
+  o.pretrain = {.epochs = 3, .batch_size = 50, .lr = 5e-3, .kl_weight = 1.0};
+  o.exemplars = 100;
+  o.fisher_samples = 20;
+  EXPECT_EQ(o.fisher_source, "translations");
+  MGVAE a(o, {1, 28, 28}, 5);
+  a.pretrain(maj);
+  const auto in = a.fisher_inputs();
+  ASSERT_EQ(in.sizes().vec(), (std::vector<int64_t>{20, 784}));
+  const auto maj2 = maj.flatten(1);
+  const auto rec = a.reconstruct(maj.slice(0, 0, 20)).flatten(1);
+  // Translations, not copies: no input is a majority row, and translation i is nearer to the
+  // reconstruction of majority row i than to those of the other rows.
+  EXPECT_GT(torch::cdist(in, maj2).min().item<double>(), 1e-3);
+  const auto d = torch::cdist(in, rec);
+  const double diag = d.diagonal().mean().item<double>();
+  const double off = (d.sum().item<double>() - d.diagonal().sum().item<double>()) / (20 * 19);
+  EXPECT_LT(diag, off);
+
+  o.fisher_source = "majority";
+  MGVAE b(o, {1, 28, 28}, 5);
+  b.pretrain(maj);
+  // Real rows: each input is one of the majority rows.
+  EXPECT_LT(std::get<0>(torch::cdist(b.fisher_inputs(), maj2, 2.0, /*no matmul*/ 2).min(1)).max().item<double>(), 1e-3);
+  // Same pre-trained weights (same seed), different estimates.
+  for (size_t i = 0; i < a.fisher().size(); ++i) EXPECT_TRUE((a.fisher()[i] >= 0).all().item<bool>());
+  double fa = 0, fb = 0;
+  for (size_t i = 0; i < a.fisher().size(); ++i) fa += a.fisher()[i].sum().item<double>(), fb += b.fisher()[i].sum().item<double>();
+  EXPECT_GT(fa, 0.0);
+  EXPECT_NE(fa, fb);
+  o.fisher_source = "reconstructions";
+  EXPECT_ERROR_MENTIONS(MGVAE(o, {1, 28, 28}, 5), "fisher_source", "reconstructions");
+}
+
 TEST(MGVAE, EwcKeepsWeightsNearThePretrainedOnes) {
   const auto data = digits_pair(200, 40);
   const auto maj = data.x.index_select(0, data.indices_of(0));

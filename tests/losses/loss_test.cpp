@@ -28,6 +28,12 @@ TEST(Losses, CrossEntropyAndCostSensitive) {
       logits(), target(), torch::nn::functional::CrossEntropyFuncOptions().weight(torch::tensor({1.0, 10.0, 100.0}, torch::kFloat64)));
   EXPECT_NEAR(value("weighted_ce:weights=[1,10,100]"), ref.item<double>(), 1e-12);
   EXPECT_EQ(make_loss("weighted_ce:weights=ratio", kCounts)->class_weights(), (std::vector<double>{1.0, 10.0, 100.0}));
+  // Seed 003's re-weighting: 1/n_c scaled to sum C (here 3 / 1.11 times 1, 10, 100).
+  EXPECT_NEAR(value("weighted_ce:weights=normalized"), 0.1519624579259972, 1e-12);
+  const auto w = make_loss("weighted_ce:weights=normalized", kCounts)->class_weights();
+  ASSERT_EQ(w.size(), 3u);
+  EXPECT_NEAR(w[0] + w[1] + w[2], 3.0, 1e-12);
+  EXPECT_NEAR(w[2] / w[0], 100.0, 1e-9);
 }
 
 TEST(Losses, FocalLoss) {

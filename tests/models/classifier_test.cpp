@@ -40,3 +40,17 @@ TEST(ModelsErrors, BadSpecsAndShapes) {
   EXPECT_ERROR_MENTIONS(make_model("mlp:hidden=[0]", {4}, 2, 0), "hidden widths must be > 0");
   EXPECT_ERROR_MENTIONS(make_model("mlp", {4}, 1, 0), "at least 2 classes");
 }
+
+TEST(Models, LeakyReluMlpMatchesItsFormula) {
+  // mlp:negative_slope=0.1 is Linear -> LeakyReLU(0.1) -> Linear, with ReLU's initial weights.
+  auto leaky = make_model("mlp:hidden=[8],negative_slope=0.1", {5}, 2, 4);
+  auto relu = make_model("mlp:hidden=[8]", {5}, 2, 4);
+  const auto x = torch::randn({6, 5});
+  const auto p = leaky->parameters();
+  const auto h = torch::matmul(x, p[0].t()) + p[1];
+  const auto expected = torch::matmul(torch::where(h > 0, h, 0.1 * h), p[2].t()) + p[3];
+  EXPECT_TRUE(torch::allclose(leaky->forward(x), expected, 1e-5, 1e-6));
+  for (size_t i = 0; i < p.size(); ++i) EXPECT_TRUE(torch::equal(p[i], relu->parameters()[i]));
+  EXPECT_FALSE(torch::allclose(leaky->forward(x), relu->forward(x)));
+  EXPECT_ERROR_MENTIONS(make_model("mlp:negative_slope=2", {4}, 2, 0), "negative_slope");
+}

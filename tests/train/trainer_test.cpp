@@ -231,3 +231,20 @@ TEST(Trainer, IterationBudgetAndNoValidationKeepTheFinalWeights) {
   bad.iterations = -1;
   EXPECT_ERROR_MENTIONS(fit(t.train, t.validation, bad, log), "iterations must be >= 0");
 }
+
+TEST(Trainer, ExponentialScheduleDecaysOncePerEpoch) {
+  // PyTorch's ExponentialLR(gamma) stepped per epoch, as seed 003's reference trains.
+  const auto& t = digits_task();
+  auto o = small();
+  o.epochs = 3;
+  o.lr = 1e-3;
+  o.schedule = "exp:gamma=0.5";
+  std::ostringstream log;
+  const auto r = fit(t.train, t.validation, o, log);
+  ASSERT_EQ(r.history.size(), 3u);
+  EXPECT_DOUBLE_EQ(r.history[0].lr, 1e-3);
+  EXPECT_DOUBLE_EQ(r.history[1].lr, 5e-4);
+  EXPECT_DOUBLE_EQ(r.history[2].lr, 2.5e-4);
+  o.schedule = "exp:gamma=2";
+  EXPECT_ERROR_MENTIONS(fit(t.train, t.validation, o, log), "gamma");
+}

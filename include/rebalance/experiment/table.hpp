@@ -21,12 +21,16 @@ struct ResultTable {
   std::string metric;
   bool lower_is_better = false;
   std::vector<std::string> methods;  ///< rows, in the order they first appear
+  /// Per method: its results came from a sampler that saw test rows (the config's leak key);
+  /// such rows are shown but never marked best.
+  std::vector<bool> leaked;
   std::vector<std::string> levels;   ///< columns, in the order they first appear
   std::vector<std::vector<std::optional<TableCell>>> cells;  ///< [method][level]
 };
 
 /// Metrics are read from each result's "metrics" object (per class: "per_class.NAME.recall").
 /// "misclassified" is lower-is-better (seed 000's table), everything else higher-is-better.
+/// Methods whose results carry "leak" (a sampler saw test rows) are never the column's best.
 ResultTable make_table(const std::vector<nlohmann::json>& results, const std::string& metric);
 
 /// Markdown with the best of each column in bold; `digits` decimals (misclassified counts: 1).

@@ -91,7 +91,11 @@ struct MGVAEOptions {
   int64_t exemplars = 10000;      ///< majority exemplars in the prior per step (all if fewer)
   bool exemplar_grad = true;      ///< back-propagate through the exemplars' encodings
   double ewc_lambda = 5e6;        ///< 0: fine-tune without EWC
-  int64_t fisher_samples = 100;   ///< majority rows whose squared gradients estimate F
+  int64_t fisher_samples = 100;   ///< samples whose squared gradients estimate F
+  /// What the Fisher is estimated on: "translations" (the reference's: the model's own
+  /// translations of the first fisher_samples majority rows, each with the full loss at batch 1)
+  /// or "majority" (fisher_samples real majority rows drawn at random).
+  std::string fisher_source = "translations";
 };
 
 struct FitLog {
@@ -135,9 +139,9 @@ class VAE {
 };
 
 /// Majority-guided VAE. Stage 1 (`pretrain`) fits the majority with the mixture prior over
-/// majority exemplars; the diagonal Fisher of that fit is then estimated from squared per-row
-/// gradients on fisher_samples majority rows (the reference MGVAE uses reconstructions of
-/// majority rows instead; both estimate the same curvature at the stage-1 optimum). Stage 2 (`finetune`)
+/// majority exemplars; the diagonal Fisher of that fit is then estimated from squared per-sample
+/// gradients on fisher_samples of the model's translations of majority rows (the reference's) or
+/// on real majority rows (fisher_source). Stage 2 (`finetune`)
 /// fits the minority with the same prior (majority exemplars) plus the EWC penalty. Without
 /// `pretrain` it is the "no pre-training" ablation; ewc_lambda = 0 is "no EWC".
 class MGVAE {
@@ -160,6 +164,8 @@ class MGVAE {
   double reconstruction_error(const at::Tensor& x);
   /// The diagonal Fisher estimate (one tensor per parameter); empty before pretrain().
   const std::vector<at::Tensor>& fisher() const;
+  /// The rows (data units, [m, D]) the last Fisher estimate scored; undefined before pretrain.
+  at::Tensor fisher_inputs() const;
 
   /// Every training stage run since construction, in order (not saved with the model).
   const std::vector<FitLog>& history() const;

@@ -39,7 +39,9 @@ TORCH_MODULE(LogisticRegression);
 ///   MLP net(784, {512, 256}, 10, 0.2);   // the 784-512-256-10 benchmark network
 class MLPImpl : public Classifier {
  public:
-  MLPImpl(int64_t in_features, std::vector<int64_t> hidden, int64_t num_classes, double dropout);
+  /// negative_slope 0: ReLU; > 0: LeakyReLU with that slope (seed 003's classifier: 0.1).
+  MLPImpl(int64_t in_features, std::vector<int64_t> hidden, int64_t num_classes, double dropout,
+          double negative_slope = 0.0);
   torch::Tensor forward(torch::Tensor x) override;
 
  private:
