@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <iostream>
+#include <limits>
 
 #include "commands.hpp"
 #include <nlohmann/json.hpp>
@@ -14,6 +15,7 @@
 #include "rebalance/data/npy.hpp"
 #include "rebalance/data/registry.hpp"
 #include "rebalance/experiment/png.hpp"
+#include "rebalance/generative/quality.hpp"
 #include "rebalance/generative/samplers.hpp"
 
 namespace rebalance::cli {
@@ -23,6 +25,7 @@ void add_generate_command(CLI::App& app, Action& action) {
       "generate", "train a VAE or MGVAE on one class (or load a saved one) and write synthetic rows of that class");
   static std::string method = "vae", input, label, pair, cls, output, save, load, grid, summary;
   static int64_t count = -1;
+  static double holdout = 0.0;
   static uint64_t seed = 0;
   cmd->add_option("-m,--method", method, "generator spec: vae:... or mgvae:... (see `rebalance methods`)")
       ->capture_default_str();
@@ -40,7 +43,15 @@ void add_generate_command(CLI::App& app, Action& action) {
   cmd->add_option("--load-model", load, "use this saved generator instead of training one");
   cmd->add_option("--grid", grid, "also write a PNG grid of the first 64 samples (image data)");
   cmd->add_option("--seed", seed, "random seed")->capture_default_str();
-  cmd->add_option("--summary", summary, "write a JSON summary: each training stage's epochs, losses and seconds");
+  cmd->add_option("--summary", summary,
+                  "write a JSON summary: each training stage's epochs, losses and seconds, and the samples' quality "
+                  "(two-sample AUC, nearest-real distances, train-on-synthetic recall, reconstruction error, a 2-D "
+                  "PCA embedding)");
+  cmd->add_option("--holdout", holdout,
+                  "hold out this fraction of every class (seeded) from training, to score the samples against "
+                  "rows the generator never saw (the quality measures that need held-out rows are null without it)")
+      ->check(CLI::Range(0.0, 0.9))
+      ->capture_default_str();
   cmd->callback([&action] {
     action = [] {
       const auto ext = std::filesystem::path(output).extension().string();
@@ -56,7 +67,7 @@ void add_generate_command(CLI::App& app, Action& action) {
                       "--method {}: rebalance generate trains vae or mgvae generators", method);
       REBALANCE_CHECK(!input.empty() || (!load.empty() && is_vae),
                       "--input is required (training rows{})", is_vae ? "" : ", and the majority rows MGVAE translates");
-      Dataset data;
+      Dataset data, held;
       int64_t c = -1, n = count;
       if (!input.empty()) {
         CsvOptions csv;
@@ -66,6 +77,13 @@ void add_generate_command(CLI::App& app, Action& action) {
           const auto pc = parse_class_counts(pair, data, "--pair");
           REBALANCE_CHECK(pc.size() == 2, "--pair \"{}\" must name two classes, A:N_A,B:N_B", pair);
           data = binary_pair(data, pc[0].first, pc[0].second, pc[1].first, pc[1].second, seed);
+        }
+        if (holdout > 0) {
+          REBALANCE_CHECK(load.empty(), "--holdout: a loaded generator's training rows are unknown; hold out rows "
+                                        "when training it");
+          auto split = stratified_split(data, 0.0, holdout, seed);
+          data = std::move(split.train);
+          held = std::move(split.test);
         }
         const auto counts = data.class_counts();
         c = cls.empty() ? std::min_element(counts.begin(), counts.end()) - counts.begin() : data.class_index(cls);
@@ -79,6 +97,12 @@ void add_generate_command(CLI::App& app, Action& action) {
       at::Tensor rows;
       std::vector<int64_t> source;
       std::vector<generative::FitLog> history;
+      // The generator's reconstruction error on the held-out rows of the class (or, without
+      // --holdout, on its training rows), measured while the model is at hand.
+      double recon = std::numeric_limits<double>::quiet_NaN();
+      const bool assess = !summary.empty() && !input.empty();
+      const Dataset& recon_on = held.size() > 0 ? held : data;
+      const auto recon_rows = [&] { return recon_on.x.index_select(0, recon_on.indices_of(c)); };
       if (is_vae) {
         auto vae = !load.empty() ? generative::VAE::load(load) : generative::train_vae_for_class(method, data, c, seed);
         if (!load.empty() && !input.empty())
@@ -86,6 +110,7 @@ void add_generate_command(CLI::App& app, Action& action) {
                           "{}: the generator was trained on rows of another shape than {}'s", load, input);
         history = vae.history();
         rows = vae.sample(n);
+        if (assess) recon = vae.reconstruction_error(recon_rows());
         if (!save.empty()) vae.save(save);
       } else {
         int64_t major = generative::mgvae_majority_class(method, data);
@@ -94,7 +119,10 @@ void add_generate_command(CLI::App& app, Action& action) {
         history = mg.history();
         const auto maj_rows = data.indices_of(major);
         rows = mg.generate(data.x.index_select(0, maj_rows), n, &source);
-        const auto* pm = maj_rows.data_ptr<int64_t>();
+        if (assess) recon = mg.reconstruction_error(recon_rows());
+        // Sources as rows of the input (through --pair and --holdout).
+        const auto origin = data.origin.index_select(0, maj_rows).to(torch::kCPU).contiguous();
+        const auto* pm = origin.data_ptr<int64_t>();
         for (auto& s : source) s = pm[s];
         if (!save.empty()) mg.save(save);
       }
@@ -106,9 +134,32 @@ void add_generate_command(CLI::App& app, Action& action) {
                                  h.seconds);
         stages.push_back({{"stage", h.stage}, {"epoch_loss", l}, {"seconds", h.seconds}});
       }
+      nlohmann::json quality;
+      if (assess && n > 0) {
+        auto rows_of = [](const Dataset& d, bool of_class, int64_t k) {
+          if (d.size() == 0) return at::Tensor();
+          const auto mask = of_class ? d.y.to(torch::kCPU) == k : d.y.to(torch::kCPU) != k;
+          return d.x.index_select(0, mask.nonzero().flatten());
+        };
+        generative::QualityOptions qo;
+        qo.seed = seed;
+        auto q = generative::sample_quality(rows_of(data, false, c), rows_of(data, true, c), rows, rows_of(held, true, c),
+                                            rows_of(held, false, c), qo);
+        q.reconstruction_error = recon;
+        quality = generative::quality_to_json(q, true);
+        quality["held_out"] = held.size() > 0 ? fmt::format("{:g} of every class, not trained on", holdout)
+                                              : std::string("none (reconstruction error on the training rows)");
+        std::cout << fmt::format("quality: two-sample AUC {:.3f} (0.5: indistinguishable), reconstruction error {:.4g}"
+                                 "{}\n", q.two_sample_auc, q.reconstruction_error,
+                                 held.size() > 0 ? fmt::format(", memorisation {:.2f}, TSTR recall {:.3f} / {:.3f}",
+                                                               q.memorisation, q.tstr_recall, q.tstr_other_recall)
+                                                 : std::string());
+      }
       if (!summary.empty())
         write_atomic(summary, [&](std::ostream& out) {
-          out << nlohmann::json{{"method", method}, {"count", n}, {"stages", stages}}.dump(2) << "\n";
+          nlohmann::json j{{"method", method}, {"count", n}, {"stages", stages}};
+          if (!quality.is_null()) j["quality"] = quality;
+          out << j.dump(2) << "\n";
         });
       if (ext == ".npy") {
         write_npy(output, rows);

@@ -36,6 +36,12 @@ class Table {
     REBALANCE_CHECK(v.has_value(), "{} must be a string", where(key));
     return *v;
   }
+  bool boolean(const std::string& key, bool fallback) {
+    if (!has(key)) return fallback;
+    auto v = t_->get(key)->value<bool>();
+    REBALANCE_CHECK(v.has_value() && t_->get(key)->is_boolean(), "{} must be true or false", where(key));
+    return *v;
+  }
   int64_t integer(const std::string& key, int64_t fallback, int64_t lo, int64_t hi) {
     if (!has(key)) return fallback;
     auto v = t_->get(key)->value<int64_t>();
@@ -186,6 +192,7 @@ ExperimentConfig load_experiment(const std::string& path) {
   if (!seeds.empty()) c.seeds.assign(seeds.begin(), seeds.end());
   for (auto s : seeds) REBALANCE_CHECK(s >= 0, "{}: seeds must be >= 0, got {}", run.where("seeds"), s);
   c.metric = run.str("metric", c.metric);
+  c.quality = run.boolean("quality", c.quality);
   run.finish();
 
   const auto* methods = root["method"].as_array();

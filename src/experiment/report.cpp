@@ -422,6 +422,112 @@ json confusion_chart(const Grid& g, const std::string& level, uint64_t seed) {
                                         {"value", "black"}}}}}}})}}}};
 }
 
+/// The sample-quality measures the runner records per grown class ("quality" in a result).
+struct QualityMeasure {
+  const char* key;
+  const char* title;
+  int digits;
+};
+constexpr QualityMeasure kQualityMeasures[] = {
+    {"two_sample_auc", "two-sample AUC, real vs synthetic rows of the class (0.5: indistinguishable; 1: always told "
+                       "apart)", 3},
+    {"memorisation", "memorisation: median distance to the nearest training row of the class, synthetic rows over "
+                     "held-out real rows (well below 1: copies; above 1: off the data)", 2},
+    {"tstr_recall", "train on synthetic, test on real: recall of the class's test rows by a classifier that saw no "
+                    "real row of it", 3},
+    {"tstr_other_recall", "train on synthetic, test on real: recall of the other classes' test rows", 3},
+    {"reconstruction_error", "the generator's reconstruction error on the class's test rows (mean squared, per "
+                             "feature)", 4}};
+
+/// Methods whose results carry quality measures, in the config's order.
+std::vector<std::string> quality_methods(const Grid& g) {
+  std::vector<std::string> out;
+  for (const auto& method : g.methods)
+    for (const auto& r : g.results)
+      if (r["method"] == method && r.contains("quality") && r["quality"].is_object() && !r["quality"].empty()) {
+        out.push_back(method);
+        break;
+      }
+  return out;
+}
+
+/// One table per measure: methods x levels, mean ± std over seeds (and grown classes).
+std::string quality_html(const Grid& g) {
+  const auto methods = quality_methods(g);
+  if (methods.empty())
+    return "<p class=\"note\">No sample-quality measures: no method made synthetic rows (or the config set "
+           "<code>[run] quality = false</code>).</p>\n";
+  std::string out =
+      "<p class=\"note\">Synthetic rows of each method against the real rows: the test rows are the held-out rows "
+      "(scored, never trained on). Logistic regressions on standardised features; at most 2000 rows per set.</p>\n";
+  for (const auto& m : kQualityMeasures) {
+    out += fmt::format("<table class=\"results\" data-quality=\"{}\">\n<caption><b>{}</b> <code>{}</code> — mean ± "
+                       "std over seeds</caption>\n<thead><tr><th>method \\ {}</th>",
+                       m.key, html_escape(m.title), m.key, html_escape(g.x_title));
+    for (const auto& l : g.levels) out += "<th>" + html_escape(l) + "</th>";
+    out += "</tr></thead>\n<tbody>\n";
+    for (const auto& method : methods) {
+      out += "<tr><th>" + html_escape(method) + "</th>";
+      for (const auto& level : g.levels) {
+        std::vector<double> v;
+        for (const auto& r : g.results) {
+          if (r["method"] != method || r["level"] != level || !r.contains("quality")) continue;
+          for (const auto& [cls, q] : r["quality"].items())
+            if (q.contains(m.key) && q[m.key].is_number()) v.push_back(q[m.key].get<double>());
+        }
+        if (v.empty()) {
+          out += "<td class=\"missing\">–</td>";
+          continue;
+        }
+        double mean = 0, var = 0;
+        for (double x : v) mean += x;
+        mean /= double(v.size());
+        for (double x : v) var += (x - mean) * (x - mean);
+        std::string cell = format_value(mean, m.digits);
+        if (v.size() > 1)
+          cell += " <span class=\"std\">± " + format_value(std::sqrt(var / double(v.size() - 1)), m.digits) + "</span>";
+        out += "<td>" + cell + "</td>";
+      }
+      out += "</tr>\n";
+    }
+    out += "</tbody>\n</table>\n";
+  }
+  return out;
+}
+
+/// The 2-D PCA embedding of real and synthetic rows, one panel per method (the level and seed of
+/// the confusion matrices; the runner keeps embeddings for the first seed).
+json embedding_chart(const Grid& g, const std::vector<std::string>& methods, const std::string& level, uint64_t seed) {
+  json values = json::array();
+  for (const auto& method : methods) {
+    const json* r = find_result(g, method, level, seed);
+    if (!r || !r->contains("quality")) continue;
+    for (const auto& [cls, q] : (*r)["quality"].items()) {
+      if (!q.contains("embedding")) continue;
+      const std::string names[3] = {"real, other classes", "real " + cls, "synthetic " + cls};
+      for (const auto& p : q["embedding"])
+        values.push_back({{"method", method}, {"x", p[0]}, {"y", p[1]}, {"rows", names[p[2].get<int>()]}});
+    }
+  }
+  if (values.empty()) return nullptr;
+  return {{"$schema", "https://vega.github.io/schema/vega-lite/v5.json"},
+          {"title",
+           {{"text", fmt::format("real and synthetic rows, {} {}, seed {}", g.x_title, level, seed)},
+            {"subtitle", "PCA of each method's rows to two dimensions (at most 300 rows per group)"}}},
+          {"data", {{"values", values}}},
+          {"columns", std::min<size_t>(methods.size(), 3)},
+          {"facet", {{"field", "method"}, {"type", "nominal"}, {"sort", methods}, {"title", nullptr}}},
+          {"resolve", {{"scale", {{"x", "independent"}, {"y", "independent"}}}}},
+          {"spec",
+           {{"width", 240},
+            {"height", 200},
+            {"mark", {{"type", "point"}, {"filled", true}, {"size", 14}, {"opacity", 0.55}}},
+            {"encoding",
+             {{"x", {{"field", "x"}, {"type", "quantitative"}, {"title", "PC 1"}}},
+              {"y", {{"field", "y"}, {"type", "quantitative"}, {"title", "PC 2"}}},
+              {"color", {{"field", "rows"}, {"type", "nominal"}, {"title", "rows"}}}}}}}};
+}
+
 std::string now_utc() {
   const auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
   std::tm tm{};
@@ -679,6 +785,12 @@ void write_report(const std::string& results_path, const std::string& html_path,
   }
   add_chart(confusion_chart(g, level, seed), "confusion matrices");
   const std::string confusion_charts = std::exchange(charts, "");
+  const auto q_methods = quality_methods(g);
+  std::string quality = quality_html(g);
+  if (const auto spec = embedding_chart(g, q_methods, level, seed); !spec.is_null()) {
+    add_chart(spec, "embedding of real and synthetic rows");
+    quality += "<div class=\"charts\">\n" + std::exchange(charts, "") + "</div>\n";
+  }
 
   std::string html;
   html += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
@@ -693,7 +805,8 @@ void write_report(const std::string& results_path, const std::string& html_path,
   html += "<nav><a href=\"#tables\">Tables</a><a href=\"#metrics\">Metrics</a>";
   if (g.binary) html += "<a href=\"#pr\">Precision-recall</a>";
   html +=
-      "<a href=\"#confusion\">Confusion</a><a href=\"#samples\">Samples</a><a href=\"#methods\">Methods</a>"
+      "<a href=\"#confusion\">Confusion</a><a href=\"#samples\">Samples</a><a href=\"#quality\">Sample quality</a>"
+      "<a href=\"#methods\">Methods</a>"
       "<a href=\"#machine\">Machine</a><a href=\"#config\">Config</a></nav>\n";
   html += "<section id=\"tables\"><h2>Tables</h2>\n" + tables + "</section>\n";
   html += "<section id=\"metrics\"><h2>Metrics against " + html_escape(g.x_title) + "</h2>\n<div class=\"charts\">\n" +
@@ -704,6 +817,7 @@ void write_report(const std::string& results_path, const std::string& html_path,
   html += "<section id=\"confusion\"><h2>Confusion matrices</h2>\n<div class=\"charts\">\n" + confusion_charts +
           "</div></section>\n";
   html += "<section id=\"samples\"><h2>Samples</h2>\n" + samples_html(dir) + "</section>\n";
+  html += "<section id=\"quality\"><h2>Sample quality</h2>\n" + quality + "</section>\n";
   html += "<section id=\"methods\"><h2>Methods</h2>\n" + methods_html(g, level, seed) + "</section>\n";
   html += "<section id=\"machine\"><h2>Machine and versions</h2>\n" + machine_html(g, results_path) + "</section>\n";
   html += "<section id=\"config\"><h2>Experiment config</h2>\n" + config_html(g, dir) + "</section>\n";

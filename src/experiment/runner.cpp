@@ -18,6 +18,8 @@
 #include "rebalance/data/registry.hpp"
 #include "rebalance/experiment/png.hpp"
 #include "rebalance/experiment/task.hpp"
+#include "rebalance/generative/quality.hpp"
+#include "rebalance/generative/samplers.hpp"
 #include "rebalance/metrics/report.hpp"
 #include "rebalance/sampling/sampler.hpp"
 
@@ -94,6 +96,24 @@ Dataset sampler_input(const Task& t, const MethodConfig& m, bool test_split_from
                      m.name, n, t.test.class_names[1]);
   const auto majority = t.train.subset(torch::nonzero(t.train.y.to(torch::kCPU) != 1).flatten());
   return Dataset::concat(majority, t.test.subset(test_min.slice(0, 0, n)));
+}
+
+/// The sample-quality diagnostics of each class the sampler grew ({class name: {...}}), the test
+/// rows serving as held-out rows (scored only). The embedding is kept for one seed (the report
+/// draws it); an under-sampler or a sampler that made no rows gives an empty object.
+nlohmann::json sample_quality_json(const Sampler& sampler, const Dataset& made, const Dataset& test, uint64_t seed,
+                                   bool with_embedding) {
+  nlohmann::json out = nlohmann::json::object();
+  generative::QualityOptions qo;
+  qo.seed = seed;
+  const auto test_y = test.y.to(torch::kCPU);
+  for (auto& [cls, q] : generative::resampled_quality(made, test, qo)) {
+    const auto rows = (test_y == cls).nonzero().flatten();
+    if (rows.numel() > 0)
+      q.reconstruction_error = generative::generator_reconstruction_error(sampler, cls, test.x.index_select(0, rows));
+    out[made.class_names[cls]] = generative::quality_to_json(q, with_embedding);
+  }
+  return out;
 }
 
 /// File-name-safe text: letters, digits, '-', '.', others as '_'.
@@ -189,22 +209,29 @@ RunSummary run_experiment(const ExperimentConfig& c, const RunOptions& o, std::o
         // disk) leaves no file of its own, and a rerun runs it again.
         AtomicFileGroup cell_files;
         Dataset train = task->train;
-        double sampler_s = 0;
+        double sampler_s = 0, quality_s = 0;
+        nlohmann::json quality;
         if (!m.sampler.empty()) {
           const auto ts = Clock::now();
           const Dataset fit_on = sampler_input(*task, m, c.test.empty(), log);
           if (o.on_sampler_input) o.on_sampler_input(m.name, fit_on, task->test);
+          const auto sampler = make_sampler(m.sampler, seed);
+          const Dataset made = sampler->fit_resample(fit_on);
           if (m.leak_test_minority_to_sampler > 0) {
             // Only the synthetic rows join the real training set; their parents are test rows,
             // which the training set does not hold, so they are recorded as none.
-            Dataset made = make_sampler(m.sampler, seed)->fit_resample(fit_on);
-            made = made.subset(torch::nonzero(made.origin.to(torch::kCPU) < 0).flatten());
-            made.parents = at::Tensor();
-            train = Dataset::concat(train, made);
+            Dataset synthetic = made.subset(torch::nonzero(made.origin.to(torch::kCPU) < 0).flatten());
+            synthetic.parents = at::Tensor();
+            train = Dataset::concat(train, synthetic);
           } else {
-            train = make_sampler(m.sampler, seed)->fit_resample(fit_on);
+            train = made;
           }
           sampler_s = since(ts);
+          if (c.quality) {
+            const auto tq = Clock::now();
+            quality = sample_quality_json(*sampler, made, task->test, seed, seed == c.seeds.front());
+            quality_s = since(tq);
+          }
           if (seed == c.seeds.front()) {
             fs::create_directories(fs::path(o.out_dir) / "samples");
             save_sample_grid(train, (fs::path(o.out_dir) / "samples" /
@@ -252,7 +279,9 @@ RunSummary run_experiment(const ExperimentConfig& c, const RunOptions& o, std::o
         if (m.leak_test_minority_to_sampler > 0)
           row["leak"] = {{"test_rows_to_sampler", m.leak_test_minority_to_sampler},
                          {"note", "generator saw test images"}};
+        if (!quality.empty()) row["quality"] = quality;
         row["timings"] = {{"sampler_s", sampler_s}, {"train_s", train_s}, {"total_s", since(t0)}};
+        if (!quality.empty()) row["timings"]["quality_s"] = quality_s;
         results.push_back(row);
         write_atomic(s.results_path, [&](std::ostream& out) {
           for (const auto& r : results) out << r.dump() << "\n";

@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <limits>
 
 #include "../over_sampling/detail.hpp"
 #include "rebalance/core/error.hpp"
@@ -104,23 +105,53 @@ Dataset VAEOverSampler::resample_impl(const Dataset& data, const std::map<int64_
   // Every class first, so a bad batch size or a one-row class fails before any training.
   for (const auto& [c, n] : target)
     if (n > 0) batch_for(options_.vae.train.batch_size, 32, counts[c], "VAEOverSampler", data.class_names[c]);
+  fitted_.clear();
   const auto x = data.x.to(torch::kCPU, torch::kFloat32).contiguous();
+  const auto y = data.y.to(torch::kCPU, torch::kInt64);
+  const auto origin = data.origin.to(torch::kCPU).contiguous();
   over_sampling::detail::NewRows out;
+  // n rows of class c from `vae`: from the prior, or around the class's real rows (whose
+  // positions in `data` become the new rows' parents).
+  auto add = [&](VAE& vae, int64_t c, int64_t n) {
+    const int64_t cls = options_.conditional ? c : -1;
+    if (options_.sample == "prior") {
+      out.add_rows(c, vae.sample(n, cls).reshape({n, -1}), std::vector<int64_t>(n, -1), {});
+      return;
+    }
+    const auto rows = data.indices_of(c).to(torch::kCPU);
+    std::vector<int64_t> src;
+    const auto made = vae.sample_around(x.index_select(0, rows), n, options_.perturb, &src,
+                                        options_.conditional ? y.index_select(0, rows) : at::Tensor());
+    const auto* pr = rows.data_ptr<int64_t>();
+    for (auto& s : src) s = pr[s];
+    out.add_rows(c, made.reshape({n, -1}), std::move(src), {});
+  };
   if (options_.conditional) {
     VAEOptions o = options_.vae;
     o.train.batch_size = batch_for(o.train.batch_size, 64, data.size(), "VAEOverSampler", "(all rows)");
-    VAE vae(o, shape_of(data), data.num_classes(), class_seed(seed(), -1));
-    vae.fit(x, data.y.to(torch::kCPU, torch::kInt64));
+    auto vae = std::make_shared<VAE>(o, shape_of(data), data.num_classes(), class_seed(seed(), -1));
+    vae->fit(x, y);
     for (const auto& [c, n] : target)
-      if (n > 0) out.add_rows(c, vae.sample(n, c).reshape({n, -1}), std::vector<int64_t>(n, -1), {});
+      if (n > 0) add(*vae, c, n);
+    fitted_[-1] = vae;
     return out.append_to(data);
   }
   for (const auto& [c, n] : target) {
     if (n == 0) continue;
-    VAE vae = fit_class_vae(options_, data, x, c, seed());
-    out.add_rows(c, vae.sample(n).reshape({n, -1}), std::vector<int64_t>(n, -1), {});
+    auto vae = std::make_shared<VAE>(fit_class_vae(options_, data, x, c, seed()));
+    add(*vae, c, n);
+    fitted_[c] = vae;
   }
   return out.append_to(data);
+}
+
+VAEOverSampler::~VAEOverSampler() = default;
+
+double VAEOverSampler::reconstruction_error(int64_t cls, const at::Tensor& x) const {
+  if (auto it = fitted_.find(-1); it != fitted_.end())
+    return it->second->reconstruction_error(x, torch::full({x.size(0)}, cls, torch::kInt64));
+  const auto it = fitted_.find(cls);
+  return it == fitted_.end() ? std::numeric_limits<double>::quiet_NaN() : it->second->reconstruction_error(x);
 }
 
 MGVAEOverSampler::MGVAEOverSampler(MGVAEOverSamplerOptions options, SamplingStrategy strategy, uint64_t seed)
@@ -147,16 +178,31 @@ Dataset MGVAEOverSampler::resample_impl(const Dataset& data, const std::map<int6
   // Stage 1 once, shared by every class to grow; stage 2 per class.
   const MGVAE base = pretrained_mgvae(options_, data, xmaj, major, seed());
   over_sampling::detail::NewRows out;
+  fitted_.clear();
   for (const auto& [c, n] : target) {
     if (n == 0) continue;
-    MGVAE mg = finetuned(base, options_, data, x, xmaj, c, major);
+    auto mg = std::make_shared<MGVAE>(finetuned(base, options_, data, x, xmaj, c, major));
     std::vector<int64_t> src;
-    const auto fake = mg.generate(xmaj, n, &src);
+    const auto fake = mg->generate(xmaj, n, &src);
     std::vector<int64_t> parent0(n);
     for (int64_t i = 0; i < n; ++i) parent0[i] = pmaj[src[i]];
     out.add_rows(c, fake.reshape({n, -1}), std::move(parent0), {});
+    fitted_[c] = mg;
   }
   return out.append_to(data);
+}
+
+MGVAEOverSampler::~MGVAEOverSampler() = default;
+
+double MGVAEOverSampler::reconstruction_error(int64_t cls, const at::Tensor& x) const {
+  const auto it = fitted_.find(cls);
+  return it == fitted_.end() ? std::numeric_limits<double>::quiet_NaN() : it->second->reconstruction_error(x);
+}
+
+double generator_reconstruction_error(const Sampler& sampler, int64_t cls, const at::Tensor& x) {
+  if (const auto* v = dynamic_cast<const VAEOverSampler*>(&sampler)) return v->reconstruction_error(cls, x);
+  if (const auto* m = dynamic_cast<const MGVAEOverSampler*>(&sampler)) return m->reconstruction_error(cls, x);
+  return std::numeric_limits<double>::quiet_NaN();
 }
 
 VAE train_vae_for_class(const std::string& spec, const Dataset& data, int64_t cls, uint64_t seed) {
@@ -245,18 +291,27 @@ void add_generative_samplers(std::vector<SamplerInfo>& out) {
         {"kl_weight", "1", "weight of the KL term (beta-VAE)"},
         {"epochs", "100", "training epochs over the class's rows"},
         {"steps", "0", "> 0: train this many optimiser steps instead of epochs (seed 000: 1000)"},
+        {"min_steps", "0", "with an epoch budget, train at least this many steps (small classes train fully)"},
         {"batch_size", "auto", "rows per step; auto: 32 (64 conditional), at most the class size"},
         {"lr", "0.001", "Adam learning rate"},
-        {"conditional", "false", "one class-conditional VAE over all rows instead of one VAE per class"}},
+        {"conditional", "false", "one class-conditional VAE over all rows instead of one VAE per class"},
+        {"sample", "prior", "prior (decode z ~ N(0, I)) or posterior (decode around real rows of the class: "
+                            "z = mu(x) + perturb * sigma(x) * eps; parents[0] is that row)"},
+        {"perturb", "1", "posterior sampling: scale of the latent noise (0: the posterior mean)"}},
        [](const Params& p, const SamplingStrategy& s, uint64_t seed) -> std::unique_ptr<Sampler> {
          VAEOverSamplerOptions o;
          o.vae.net = net_params(p, o.vae.net);
          o.vae.train.kl_weight = p.get_double_in("kl_weight", 0.0, 1e12);
          o.vae.train.epochs = p.get_int_in("epochs", 0, kBig);
          o.vae.train.steps = p.get_int_in("steps", 0, kBig);
+         o.vae.train.min_steps = p.get_int_in("min_steps", 0, kBig);
          o.vae.train.batch_size = batch_param(p);
          o.vae.train.lr = p.get_double_in("lr", 1e-12, 1e6);
          o.conditional = p.get_bool("conditional");
+         o.sample = p.get_string("sample");
+         REBALANCE_CHECK(o.sample == "prior" || o.sample == "posterior",
+                         "VAEOverSampler: sample must be prior or posterior, got \"{}\"", o.sample);
+         o.perturb = p.get_double_in("perturb", 0.0, 1e6);
          return std::make_unique<VAEOverSampler>(o, s, seed);
        }});
   out.push_back(
@@ -275,6 +330,7 @@ void add_generative_samplers(std::vector<SamplerInfo>& out) {
         {"finetune_epochs", "100", "stage-2 epochs over the class's rows"},
         {"pretrain_steps", "0", "> 0: stage 1 trains this many optimiser steps instead of epochs"},
         {"finetune_steps", "0", "> 0: stage 2 trains this many optimiser steps instead of epochs"},
+        {"finetune_min_steps", "0", "with an epoch budget, stage 2 trains at least this many steps"},
         {"batch_size", "auto", "rows per step; auto: 100, at most the class size"},
         {"lr", "0.005", "Adam learning rate (both stages)"},
         {"exemplars", "10000", "majority exemplars in the mixture prior, redrawn every step"},
@@ -291,7 +347,8 @@ void add_generative_samplers(std::vector<SamplerInfo>& out) {
          const double kl = p.get_double_in("kl_weight", 0.0, 1e12), lr = p.get_double_in("lr", 1e-12, 1e6);
          const int64_t bs = batch_param(p);
          m.pretrain = {p.get_int_in("pretrain_epochs", 0, kBig), bs, lr, kl, p.get_int_in("pretrain_steps", 0, kBig)};
-         m.finetune = {p.get_int_in("finetune_epochs", 0, kBig), bs, lr, kl, p.get_int_in("finetune_steps", 0, kBig)};
+         m.finetune = {p.get_int_in("finetune_epochs", 0, kBig), bs, lr, kl, p.get_int_in("finetune_steps", 0, kBig),
+                       p.get_int_in("finetune_min_steps", 0, kBig)};
          m.exemplars = p.get_int_in("exemplars", 1, kBig);
          m.exemplar_grad = p.get_bool("exemplar_grad");
          m.ewc_lambda = p.get_double_in("ewc_lambda", 0.0, 1e300);

@@ -186,11 +186,12 @@ NetOptions net_from_json(const nlohmann::json& j) {
 nlohmann::json to_json(const TrainOptions& t) {
   nlohmann::json j = {{"epochs", t.epochs}, {"batch_size", t.batch_size}, {"lr", t.lr}, {"kl_weight", t.kl_weight}};
   if (t.steps > 0) j["steps"] = t.steps;  // files written before steps existed read as 0
+  if (t.min_steps > 0) j["min_steps"] = t.min_steps;
   return j;
 }
 TrainOptions train_from_json(const nlohmann::json& j) {
   return {j.at("epochs").get<int64_t>(), j.at("batch_size").get<int64_t>(), j.at("lr").get<double>(),
-          j.at("kl_weight").get<double>(), j.value("steps", int64_t(0))};
+          j.at("kl_weight").get<double>(), j.value("steps", int64_t(0)), j.value("min_steps", int64_t(0))};
 }
 
 std::string shape_text(const std::vector<int64_t>& s) { return fmt::format("[{}]", fmt::join(s, ", ")); }
@@ -198,10 +199,22 @@ std::string shape_text(const std::vector<int64_t>& s) { return fmt::format("[{}]
 void check_train(const TrainOptions& t, std::string_view what) {
   REBALANCE_CHECK(t.epochs >= 0, "{}: epochs must be >= 0, got {}", what, t.epochs);
   REBALANCE_CHECK(t.steps >= 0, "{}: steps must be >= 0 (0: the budget is epochs), got {}", what, t.steps);
+  REBALANCE_CHECK(t.min_steps >= 0, "{}: min_steps must be >= 0, got {}", what, t.min_steps);
   REBALANCE_CHECK(t.batch_size >= 1, "{}: batch_size must be >= 1, got {}", what, t.batch_size);
   REBALANCE_CHECK(std::isfinite(t.lr) && t.lr > 0, "{}: lr must be > 0, got {}", what, t.lr);
   REBALANCE_CHECK(std::isfinite(t.kl_weight) && t.kl_weight >= 0, "{}: kl_weight must be >= 0, got {}", what,
                   t.kl_weight);
+}
+
+/// n source rows out of 0..rows-1: seeded permutations, one after another until n are taken.
+std::vector<int64_t> cycled_sources(Rng rng, int64_t rows, int64_t n) {
+  std::vector<int64_t> src;
+  src.reserve(n);
+  while (static_cast<int64_t>(src.size()) < n) {
+    const auto perm = rng.permutation(rows);
+    src.insert(src.end(), perm.begin(), perm.begin() + std::min<int64_t>(rows, n - static_cast<int64_t>(src.size())));
+  }
+  return src;
 }
 
 }  // namespace
@@ -342,7 +355,7 @@ class Core {
     Rng rng = Rng(seed).fork(stream);
     // A step budget runs whole shuffled passes until the steps are spent (the last one partial).
     int64_t steps = 0;
-    for (int64_t e = 0; t.steps > 0 ? steps < t.steps : e < t.epochs; ++e) {
+    for (int64_t e = 0; t.steps > 0 ? steps < t.steps : (e < t.epochs || steps < t.min_steps); ++e) {
       const auto perm = rng.permutation(n);
       double total = 0.0;
       int64_t batches = 0;
@@ -547,6 +560,34 @@ at::Tensor VAE::sample(int64_t n, int64_t cls) {
   return c.shaped(parts.empty() ? torch::empty({0, c.dim()}) : torch::cat(parts));
 }
 
+at::Tensor VAE::sample_around(const at::Tensor& x, int64_t n, double scale, std::vector<int64_t>* source,
+                              const at::Tensor& y) {
+  Core& c = *core_;
+  REBALANCE_CHECK(n >= 0, "VAE: cannot sample {} rows", n);
+  REBALANCE_CHECK(std::isfinite(scale) && scale >= 0, "VAE: the latent perturbation scale must be >= 0, got {}", scale);
+  REBALANCE_CHECK(c.scaled, "VAE: not trained yet");
+  const auto x2 = c.rows2d(x, "x");
+  REBALANCE_CHECK(x2.size(0) >= 1, "VAE: sampling around real rows needs at least one row");
+  REBALANCE_CHECK(c.num_classes == 0 || (y.defined() && y.size(0) == x2.size(0)),
+                  "VAE: a class-conditional VAE needs the labels of the rows it samples around");
+  torch::NoGradGuard ng;
+  c.model->eval();
+  std::vector<int64_t> src = cycled_sources(Rng(c.seed).fork(15), x2.size(0), n);
+  const auto xm = c.to_model(x2);
+  const auto yy = y.defined() ? y.to(torch::kInt64) : y;
+  std::vector<at::Tensor> parts;
+  for (int64_t r0 = 0; r0 < n; r0 += 4096) {
+    const int64_t m = std::min<int64_t>(4096, n - r0);
+    const auto idx = torch::tensor(std::vector<int64_t>(src.begin() + r0, src.begin() + r0 + m), torch::kInt64);
+    const auto oh = c.num_classes ? c.onehot(yy.index_select(0, idx)) : at::Tensor();
+    const auto [mu, lv] = c.model->encode(xm.index_select(0, idx), oh);
+    const auto z = mu + scale * torch::exp(0.5 * lv) * c.noise(m);
+    parts.push_back(c.from_output(c.model->decode(z, oh)));
+  }
+  if (source) *source = std::move(src);
+  return c.shaped(parts.empty() ? torch::empty({0, c.dim()}) : torch::cat(parts));
+}
+
 at::Tensor VAE::reconstruct(const at::Tensor& x, const at::Tensor& y) {
   REBALANCE_CHECK(core_->scaled, "VAE: not trained yet");
   return core_->shaped(core_->reconstruct2d(core_->rows2d(x, "x"), y.defined() ? y.to(torch::kInt64) : y));
@@ -663,13 +704,7 @@ at::Tensor MGVAE::generate(const at::Tensor& majority, int64_t n, std::vector<in
   torch::NoGradGuard ng;
   c.model->eval();
   // Majority sources in a seeded random order, cycling when more rows are wanted than exist.
-  Rng rng = Rng(c.seed).fork(14);
-  std::vector<int64_t> src;
-  src.reserve(n);
-  while (static_cast<int64_t>(src.size()) < n) {
-    const auto perm = rng.permutation(n_maj);
-    src.insert(src.end(), perm.begin(), perm.begin() + std::min<int64_t>(n_maj, n - static_cast<int64_t>(src.size())));
-  }
+  std::vector<int64_t> src = cycled_sources(Rng(c.seed).fork(14), n_maj, n);
   std::vector<at::Tensor> parts;
   const auto maj = c.to_model(maj2);
   for (int64_t r0 = 0; r0 < n; r0 += 4096) {

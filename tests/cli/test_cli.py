@@ -270,6 +270,37 @@ class Generate(TempCase):
         self.assertEqual(p.returncode, 1)
         self.assertIn("another shape", p.stderr)
 
+    def test_summary_reports_sample_quality_against_held_out_rows(self):
+        out, summary = self.path("six.npy"), self.path("q.json")
+        p = run("generate", "--method", "vae:epochs=3,hidden=[64]", "--input", "mnist-digits", "--pair", "0:200,6:60",
+                "--class", "6", "--holdout", "0.25", "--output", out, "--summary", summary)
+        self.assertIn("{0: 150, 6: 45}", p.stdout, "a quarter of each class held out from training")
+        self.assertIn("quality: two-sample AUC", p.stdout)
+        self.assertIn("TSTR recall", p.stdout)
+        self.assertEqual(np.load(out).shape, (105, 1, 28, 28))
+        with open(summary) as f:
+            q = json.load(f)["quality"]
+        self.assertEqual((q["real_rows"], q["synthetic_rows"], q["held_out_rows"]), (45, 105, 15))
+        for key in ("two_sample_auc", "tstr_recall", "tstr_other_recall"):
+            self.assertTrue(0.0 <= q[key] <= 1.0, key)
+        for key in ("memorisation", "reconstruction_error", "nn_synthetic", "nn_held_out"):
+            self.assertGreater(q[key], 0.0, key)
+        self.assertIn("not trained on", q["held_out"])
+        pts = np.array(q["embedding"])
+        self.assertEqual(pts.shape, (150 + 45 + 105, 3), "every row of each group (fewer than 300)")
+        self.assertEqual(sorted(set(pts[:, 2].astype(int))), [0, 1, 2])
+        # Without --holdout the held-out measures are null, the rest still there.
+        p = run("generate", "--method", "vae:epochs=1,hidden=[32]", "--input", "mnist-digits", "--pair", "0:100,6:20",
+                "--output", out, "--summary", summary)
+        with open(summary) as f:
+            q = json.load(f)["quality"]
+        self.assertIsNone(q["memorisation"])
+        self.assertIsNone(q["tstr_recall"])
+        self.assertIsNotNone(q["two_sample_auc"])
+        self.assertIn("training rows", q["held_out"])
+        p = run("generate", "--method", "vae", "--input", "mnist-digits", "--holdout", "0.95", "--output", out, ok=False)
+        self.assertEqual(p.returncode, 2, "--holdout outside [0, 0.9]")
+
     def test_seed_in_the_spec_wins_over_the_option(self):
         # As make_sampler resolves it for resample: vae:seed=5 with --seed 0 is vae with --seed 5.
         rng = np.random.default_rng(1)

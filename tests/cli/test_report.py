@@ -158,8 +158,8 @@ class Report(unittest.TestCase):
         self.assertEqual(len(re.findall(r"<script>/\* vega(-lite|-embed)?@", text)), 3)
         page = Page()
         page.feed(text)
-        self.assertEqual(page.tables, 3)
-        for section in ("tables", "metrics", "pr", "confusion", "samples", "machine", "config"):
+        self.assertEqual(page.tables, 3 + 5, "the metric tables and the five sample-quality tables")
+        for section in ("tables", "metrics", "pr", "confusion", "samples", "quality", "machine", "config"):
             self.assertIn(section, page.ids)
         self.assertIn("tiny", page.text["config"])
         self.assertIn("weighted_ce:weights=ratio", page.text["config"])
@@ -192,12 +192,15 @@ class Report(unittest.TestCase):
         self.assertIn("errors", page.ids, "no #errors element in the rendered page")
         self.assertEqual(page.text["errors"].strip(), "", "script errors in the report")
         self.assertEqual(page.text["warnings"].strip(), "", "console warnings in the report")
-        # tiny: 6 metric charts, the precision-recall curves and the confusion matrices.
-        self.assertEqual(page.charts, 8)
+        # tiny: 6 metric charts, the precision-recall curves, the confusion matrices and SMOTE's
+        # embedding of real and synthetic rows.
+        self.assertEqual(page.charts, 9)
         self.assertEqual(page.svgs, page.charts, "a chart did not render")
         self.assertEqual(page.documents, page.charts)
-        self.assertIn('data-charts-done="8"', p.stdout)
-        self.assertEqual(page.tables, 3)
+        self.assertIn('data-charts-done="9"', p.stdout)
+        self.assertEqual(page.tables, 3 + 5)
+        self.assertIn("two-sample AUC", page.text["quality"])
+        self.assertIn("SMOTE", page.text["quality"])
         for method in ("Vanilla", "CS", "TS"):
             self.assertIn(f"<th>{method}</th>", p.stdout)
 

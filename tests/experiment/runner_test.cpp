@@ -255,6 +255,40 @@ TEST(ExperimentRunner, NoSamplerSeesATestRowUnlessTheConfigSaysSoLoudly) {
                         "leak_test_minority_to_sampler = 5000", "minority rows");
 }
 
+TEST(ExperimentRunner, ResultsCarryTheSyntheticRowsQuality) {
+  TempDir dir;
+  std::string cfg = kTiny;
+  cfg.replace(cfg.find("minority = [8, 30]"), 18, "minority = [30]");
+  cfg += "[[method]]\nname = \"VAE\"\nsampler = \"vae:epochs=2,hidden=[32]\"\n"
+         "[[method]]\nname = \"SMOTE\"\nsampler = \"smote\"\n";
+  const auto c = load_experiment(dir.write("q.toml", cfg));
+  std::ostringstream log;
+  EXPECT_EQ(run_experiment(c, {.out_dir = dir.file("out"), .progress = false}, log).ran, 8);
+  const auto rows = read_results(dir.file("out/results.jsonl"));
+  for (const auto& r : rows) {
+    const bool sampler = r["method"] == "VAE" || r["method"] == "SMOTE";
+    ASSERT_EQ(r.contains("quality"), sampler) << r["method"];
+    if (!sampler) continue;
+    const auto& q = r["quality"].at("6");  // the grown class, by name
+    EXPECT_EQ(q["real_rows"], 30);
+    EXPECT_EQ(q["synthetic_rows"], 120);
+    EXPECT_GT(q["held_out_rows"].get<int64_t>(), 30) << "the test sixes are the held-out rows";
+    EXPECT_TRUE(q["two_sample_auc"].is_number() && q["tstr_recall"].is_number() && q["memorisation"].is_number());
+    EXPECT_EQ(q["reconstruction_error"].is_number(), r["method"] == "VAE") << "SMOTE has no encoder";
+    EXPECT_EQ(q.contains("embedding"), r["seed"] == 0) << "the embedding is kept for the first seed";
+    EXPECT_TRUE(r["timings"].contains("quality_s"));
+  }
+  // [run] quality = false turns it off; a non-boolean is refused with its line.
+  std::string off = cfg;
+  off.replace(off.find("[run]\n"), 6, "[run]\nquality = false\n");
+  EXPECT_EQ(run_experiment(load_experiment(dir.write("off.toml", off)), {.out_dir = dir.file("off"), .progress = false},
+                           log).ran, 8);
+  for (const auto& r : read_results(dir.file("off/results.jsonl"))) EXPECT_FALSE(r.contains("quality"));
+  std::string bad = cfg;
+  bad.replace(bad.find("[run]\n"), 6, "[run]\nquality = 1\n");
+  EXPECT_ERROR_MENTIONS(load_experiment(dir.write("bad.toml", bad)), "[run].quality must be true or false");
+}
+
 TEST(ExperimentConfig, FirstRowsNoValidationAndAnIterationBudget) {
   // Seed 000's protocol: each class's first rows of the data's first N rows, no validation set,
   // a budget in iterations, the final weights kept.

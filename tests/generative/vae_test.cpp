@@ -155,6 +155,13 @@ TEST(VAE, StepBudgetTrainsThatManyBatchesWhateverTheClassSize) {
   EXPECT_EQ(vae.fit(x).epoch_loss.size(), 3u);
   o.train.steps = -1;
   EXPECT_ERROR_MENTIONS(VAE(o, {1, 28, 28}, 0, 1).fit(x), "steps must be >= 0", "-1");
+  // An epoch budget with a floor: 2 epochs of 3 steps, but at least 10 steps: 4 whole epochs.
+  o.train = {.epochs = 2, .batch_size = 10, .lr = 1e-3, .kl_weight = 1.0, .steps = 0, .min_steps = 10};
+  EXPECT_EQ(VAE(o, {1, 28, 28}, 0, 1).fit(x).epoch_loss.size(), 4u);
+  o.train.min_steps = 4;
+  EXPECT_EQ(VAE(o, {1, 28, 28}, 0, 1).fit(x).epoch_loss.size(), 2u) << "the epochs already give 6 steps";
+  o.train.min_steps = -2;
+  EXPECT_ERROR_MENTIONS(VAE(o, {1, 28, 28}, 0, 1).fit(x), "min_steps must be >= 0", "-2");
 }
 
 TEST(VAE, ConditionalSamplesEachClass) {

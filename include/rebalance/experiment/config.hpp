@@ -54,6 +54,9 @@ struct ExperimentConfig {
   // [run]
   std::vector<uint64_t> seeds = {0};
   std::string metric = "f1_macro";  ///< the table's default metric
+  /// Sample-quality diagnostics of every sampler's synthetic rows against the test rows (scored,
+  /// never trained on): two-sample AUC, nearest-real distances, TSTR recall, reconstruction error.
+  bool quality = true;
   std::vector<MethodConfig> methods;
 };
 

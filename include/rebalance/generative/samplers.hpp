@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <string>
 
 #include "rebalance/generative/vae.hpp"
@@ -19,6 +21,10 @@ struct VAEOverSamplerOptions {
   /// false: one VAE per class to grow, trained on that class only (seed 000's approach 2);
   /// true: one class-conditional VAE trained on every row, sampled per class (long-tailed data).
   bool conditional = false;
+  /// prior: decode z ~ N(0, I); posterior: decode around the class's real rows, z = mu(x) +
+  /// perturb * sigma(x) * eps (each new row's parents[0] is the real row it was drawn around).
+  std::string sample = "prior";
+  double perturb = 1.0;
 };
 
 /// Seed 000's approach 2: fit a VAE on the rows of each class to grow and add decoded samples
@@ -30,11 +36,16 @@ struct VAEOverSamplerOptions {
 class VAEOverSampler final : public Sampler {
  public:
   explicit VAEOverSampler(VAEOverSamplerOptions options = {}, SamplingStrategy strategy = {}, uint64_t seed = 0);
+  ~VAEOverSampler() override;
   const VAEOverSamplerOptions& options() const { return options_; }
+  /// The mean squared reconstruction error of rows `x` of class `cls` under the VAE the last
+  /// fit_resample trained for that class; NaN if it trained none.
+  double reconstruction_error(int64_t cls, const at::Tensor& x) const;
 
  private:
   Dataset resample_impl(const Dataset& data, const std::map<int64_t, int64_t>& target) override;
   VAEOverSamplerOptions options_;
+  std::map<int64_t, std::shared_ptr<VAE>> fitted_;  ///< by class; -1: the conditional VAE
 };
 
 struct MGVAEOverSamplerOptions {
@@ -55,12 +66,20 @@ struct MGVAEOverSamplerOptions {
 class MGVAEOverSampler final : public Sampler {
  public:
   explicit MGVAEOverSampler(MGVAEOverSamplerOptions options = {}, SamplingStrategy strategy = {}, uint64_t seed = 0);
+  ~MGVAEOverSampler() override;
   const MGVAEOverSamplerOptions& options() const { return options_; }
+  /// As VAEOverSampler's: under the model the last fit_resample fine-tuned for class `cls`.
+  double reconstruction_error(int64_t cls, const at::Tensor& x) const;
 
  private:
   Dataset resample_impl(const Dataset& data, const std::map<int64_t, int64_t>& target) override;
   MGVAEOverSamplerOptions options_;
+  std::map<int64_t, std::shared_ptr<MGVAE>> fitted_;
 };
+
+/// The reconstruction error of rows `x` of class `cls` under the generator `sampler` last
+/// trained for it (VAEOverSampler, MGVAEOverSampler); NaN for samplers without an encoder.
+double generator_reconstruction_error(const Sampler& sampler, int64_t cls, const at::Tensor& x);
 
 /// The trained generator a sampler would use for class `cls` of `data` (for `rebalance
 /// generate`, which saves it). `spec` is a "vae:..." factory string; `seed` as the sampler's.

@@ -72,6 +72,10 @@ struct TrainOptions {
   /// > 0: the budget is this many optimiser steps (batches) instead of `epochs`, whatever the
   /// class's size (seed 000's reference: 1000 steps of 100 rows on a 100-row class).
   int64_t steps = 0;
+  /// With an epoch budget (steps = 0): keep running whole epochs until at least this many steps
+  /// are done, so a small class trains as long as a large one (40 rows at batch 32 are 2 steps
+  /// an epoch: 100 epochs would be 200 steps).
+  int64_t min_steps = 0;
 };
 
 struct VAEOptions {
@@ -120,6 +124,12 @@ class VAE {
   FitLog fit(const at::Tensor& x, const at::Tensor& y = {});
   /// n new rows decoded from z ~ N(0, I) (decoder means), of class `cls` when conditional.
   at::Tensor sample(int64_t n, int64_t cls = -1);
+  /// n new rows decoded around real rows: z = mu(x_i) + scale * sigma(x_i) * eps, x_i the rows of
+  /// `x` in a seeded random order (cycling when n exceeds them). scale 1 samples the posterior,
+  /// 0 decodes the posterior mean. `source` (if given) receives each row's i. `y`: x's labels
+  /// when conditional.
+  at::Tensor sample_around(const at::Tensor& x, int64_t n, double scale, std::vector<int64_t>* source = nullptr,
+                           const at::Tensor& y = {});
   /// Decoder mean at z = mu(x): the reconstruction.
   at::Tensor reconstruct(const at::Tensor& x, const at::Tensor& y = {});
   /// Mean squared reconstruction error per row (data units): lower is better.
