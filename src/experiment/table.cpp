@@ -25,15 +25,40 @@ std::optional<double> metric_of(const nlohmann::json& r, const std::string& metr
   return std::nullopt;
 }
 
+/// "quality.FIELD": the sample-quality measure FIELD of the result's synthetic rows (the mean over
+/// the classes its sampler grew); none where the method made no rows or the measure is null.
+std::optional<double> quality_of(const nlohmann::json& r, const std::string& field) {
+  if (!r.contains("quality") || !r["quality"].is_object()) return std::nullopt;
+  double sum = 0;
+  int64_t n = 0;
+  for (const auto& [cls, q] : r["quality"].items())
+    if (q.contains(field) && q[field].is_number()) sum += q[field].get<double>(), ++n;
+  if (n == 0) return std::nullopt;
+  return sum / double(n);
+}
+
 }  // namespace
 
 ResultTable make_table(const std::vector<nlohmann::json>& results, const std::string& metric) {
   ResultTable t;
   t.metric = metric;
   t.lower_is_better = metric == "misclassified";
+  t.quality = metric.rfind("quality.", 0) == 0;
   std::map<std::pair<std::string, std::string>, std::vector<double>> values;
   for (const auto& r : results) {
     const auto method = r.at("method").get<std::string>(), level = r.at("level").get<std::string>();
+    if (t.quality) {
+      // Only methods whose sampler made rows have sample-quality measures.
+      const auto v = quality_of(r, metric.substr(8));
+      if (!v) continue;
+      if (std::find(t.methods.begin(), t.methods.end(), method) == t.methods.end()) {
+        t.methods.push_back(method);
+        t.leaked.push_back(r.contains("leak"));
+      }
+      if (std::find(t.levels.begin(), t.levels.end(), level) == t.levels.end()) t.levels.push_back(level);
+      values[{method, level}].push_back(*v);
+      continue;
+    }
     const auto v = metric_of(r, metric);
     REBALANCE_CHECK(v.has_value(), "results have no metric \"{}\" (method {}, level {}); metrics present: {}", metric,
                     method, level, [&] {
@@ -52,7 +77,10 @@ ResultTable make_table(const std::vector<nlohmann::json>& results, const std::st
     if (std::find(t.levels.begin(), t.levels.end(), level) == t.levels.end()) t.levels.push_back(level);
     values[{method, level}].push_back(*v);
   }
-  REBALANCE_CHECK(!t.methods.empty(), "no results to tabulate");
+  REBALANCE_CHECK(!t.methods.empty(), "{}", t.quality ? fmt::format("no result has the sample-quality measure \"{}\" "
+                  "(rebalance run records two_sample_auc, memorisation, tstr_recall, tstr_other_recall, "
+                  "reconstruction_error, nn_synthetic and nn_held_out for methods whose sampler makes rows)",
+                  metric.substr(8)) : std::string("no results to tabulate"));
   t.cells.assign(t.methods.size(), std::vector<std::optional<TableCell>>(t.levels.size()));
   for (size_t i = 0; i < t.methods.size(); ++i)
     for (size_t j = 0; j < t.levels.size(); ++j) {
@@ -69,7 +97,8 @@ ResultTable make_table(const std::vector<nlohmann::json>& results, const std::st
       }
       t.cells[i][j] = c;
     }
-  for (size_t j = 0; j < t.levels.size(); ++j) {
+  // A sample-quality measure has no "best" direction (an AUC of 0.5 is ideal, a memorisation of 1).
+  for (size_t j = 0; j < t.levels.size() && !t.quality; ++j) {
     std::optional<double> best;
     for (size_t i = 0; i < t.methods.size(); ++i)
       if (const auto& c = t.cells[i][j];
@@ -84,9 +113,11 @@ ResultTable make_table(const std::vector<nlohmann::json>& results, const std::st
 std::string table_markdown(const ResultTable& t, int digits) {
   const int d = t.metric == "misclassified" ? 1 : digits;
   const bool any_leak = std::find(t.leaked.begin(), t.leaked.end(), true) != t.leaked.end();
-  std::string out = fmt::format("{} (mean ± std over seeds; best per column in bold{}{})\n\n| method |", t.metric,
-                                t.lower_is_better ? ", lower is better" : "",
-                                any_leak ? "; rows whose generator saw test images are never best" : "");
+  std::string out =
+      t.quality ? fmt::format("{} (mean ± std over seeds; methods whose sampler makes rows)\n\n| method |", t.metric)
+                : fmt::format("{} (mean ± std over seeds; best per column in bold{}{})\n\n| method |", t.metric,
+                              t.lower_is_better ? ", lower is better" : "",
+                              any_leak ? "; rows whose generator saw test images are never best" : "");
   for (const auto& l : t.levels) out += " " + l + " |";
   out += "\n|---|";
   for (size_t j = 0; j < t.levels.size(); ++j) out += "---|";

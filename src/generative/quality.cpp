@@ -28,33 +28,6 @@ at::Tensor at_most(const at::Tensor& x, int64_t n, Rng& rng) {
   return x.index_select(0, torch::tensor(rng.choice_without_replacement(x.size(0), n), torch::kInt64));
 }
 
-/// Logit of class 1 on `test` of an L2 logistic regression fitted on (x, y in {0, 1}), both
-/// classes weighted equally, features standardised by x's mean and deviation. The problem is
-/// convex and starts from zero, so the fit does not depend on a seed.
-at::Tensor logreg_scores(const at::Tensor& x, const at::Tensor& y, const at::Tensor& test, const QualityOptions& o) {
-  const auto mean = x.mean(0);
-  auto sd = x.std(0, /*unbiased=*/false);
-  sd = torch::where(sd > 1e-6, sd, torch::ones_like(sd));
-  const auto xs = (x - mean) / sd, ts = (test - mean) / sd;
-  const auto yf = y.to(torch::kFloat32);
-  const double n1 = yf.sum().item<double>(), n0 = double(y.size(0)) - n1;
-  const auto weight = torch::where(y == 1, torch::full_like(yf, 0.5 / n1), torch::full_like(yf, 0.5 / n0));
-  auto w = torch::zeros({x.size(1)}, torch::requires_grad());
-  auto b = torch::zeros({1}, torch::requires_grad());
-  torch::optim::Adam opt({w, b}, torch::optim::AdamOptions(0.05));
-  for (int64_t s = 0; s < o.steps; ++s) {
-    opt.zero_grad();
-    const auto logits = xs.mv(w) + b;
-    const auto loss =
-        (weight * torch::binary_cross_entropy_with_logits(logits, yf, {}, {}, at::Reduction::None)).sum() +
-        0.5 * o.l2 * w.dot(w);
-    loss.backward();
-    opt.step();
-  }
-  torch::NoGradGuard no_grad;
-  return (ts.mv(w) + b).detach();
-}
-
 double median_of(const at::Tensor& v) { return v.to(torch::kFloat64).median().item<double>(); }
 
 /// Median distance of each row of `query` to its nearest row of `base`.
@@ -62,13 +35,33 @@ double nn_median(const at::Tensor& base, const at::Tensor& query) {
   return median_of(neighbors::knn(base, query, 1).distances.select(1, 0));
 }
 
-/// Out-of-fold AUC of real (label 0) against synthetic (label 1) rows, equal numbers of each.
-double two_sample_auc(const at::Tensor& real, const at::Tensor& synthetic, const QualityOptions& o, Rng& rng) {
+/// AUC of a real (label 0) vs synthetic (label 1) classifier. With held-out real rows: fitted on
+/// the training rows against one half of the synthetic rows, scored on the held-out rows against
+/// the other half, so that no scored row has a training row it was made from (an interpolation
+/// of a training row would otherwise make that row look synthetic, an AUC below 0.5). Without:
+/// out-of-fold scores of the training rows against as many synthetic rows.
+double two_sample_auc(const at::Tensor& real, const at::Tensor& synthetic, const at::Tensor& held,
+                      const QualityOptions& o, Rng& rng) {
+  const auto labels = [](int64_t n0, int64_t n1) {
+    return torch::cat({torch::zeros({n0}, torch::kInt64), torch::ones({n1}, torch::kInt64)});
+  };
+  if (held.defined() && synthetic.size(0) >= 2) {
+    const auto perm = torch::tensor(rng.permutation(synthetic.size(0)), torch::kInt64);
+    const int64_t half = synthetic.size(0) / 2;
+    const auto fit_syn = synthetic.index_select(0, perm.slice(0, 0, half));
+    const auto score_syn = synthetic.index_select(0, perm.slice(0, half));
+    const int64_t n_fit = std::min({real.size(0), fit_syn.size(0), o.max_rows});
+    const int64_t n_score = std::min({held.size(0), score_syn.size(0), o.max_rows});
+    const auto a = at_most(real, n_fit, rng), b = at_most(fit_syn, n_fit, rng);
+    const auto c = at_most(held, n_score, rng), d = at_most(score_syn, n_score, rng);
+    const auto scores = logistic_scores(torch::cat({a, b}), labels(n_fit, n_fit), torch::cat({c, d}), o);
+    return metrics::roc_auc(labels(n_score, n_score), scores);
+  }
   const int64_t n = std::min({real.size(0), synthetic.size(0), o.max_rows});
   if (n < 2) return SampleQuality::kNaN;
   const auto a = at_most(real, n, rng), b = at_most(synthetic, n, rng);
   const auto x = torch::cat({a, b});
-  const auto y = torch::cat({torch::zeros({n}, torch::kInt64), torch::ones({n}, torch::kInt64)});
+  const auto y = labels(n, n);
   const int64_t k = std::max<int64_t>(2, std::min(o.folds, n));
   // Fold of each row: a seeded permutation within each group, dealt round-robin.
   std::vector<int64_t> fold(2 * n);
@@ -80,7 +73,7 @@ double two_sample_auc(const at::Tensor& real, const at::Tensor& synthetic, const
   auto scores = torch::zeros({2 * n}, torch::kFloat32);
   for (int64_t f = 0; f < k; ++f) {
     const auto test = (folds == f).nonzero().flatten(), train = (folds != f).nonzero().flatten();
-    scores.index_put_({test}, logreg_scores(x.index_select(0, train), y.index_select(0, train),
+    scores.index_put_({test}, logistic_scores(x.index_select(0, train), y.index_select(0, train),
                                             x.index_select(0, test), o));
   }
   return metrics::roc_auc(y, scores);
@@ -114,6 +107,30 @@ std::vector<EmbeddedPoint> embed(const at::Tensor& others, const at::Tensor& rea
 
 }  // namespace
 
+at::Tensor logistic_scores(const at::Tensor& x, const at::Tensor& y, const at::Tensor& test, const QualityOptions& o) {
+  const auto mean = x.mean(0);
+  auto sd = x.std(0, /*unbiased=*/false);
+  sd = torch::where(sd > 1e-6, sd, torch::ones_like(sd));
+  const auto xs = (x - mean) / sd, ts = (test - mean) / sd;
+  const auto yf = y.to(torch::kFloat32);
+  const double n1 = yf.sum().item<double>(), n0 = double(y.size(0)) - n1;
+  const auto weight = torch::where(y == 1, torch::full_like(yf, 0.5 / n1), torch::full_like(yf, 0.5 / n0));
+  auto w = torch::zeros({x.size(1)}, torch::requires_grad());
+  auto b = torch::zeros({1}, torch::requires_grad());
+  torch::optim::Adam opt({w, b}, torch::optim::AdamOptions(0.05));
+  for (int64_t s = 0; s < o.steps; ++s) {
+    opt.zero_grad();
+    const auto logits = xs.mv(w) + b;
+    const auto loss =
+        (weight * torch::binary_cross_entropy_with_logits(logits, yf, {}, {}, at::Reduction::None)).sum() +
+        0.5 * o.l2 * w.dot(w);
+    loss.backward();
+    opt.step();
+  }
+  torch::NoGradGuard no_grad;
+  return (ts.mv(w) + b).detach();
+}
+
 SampleQuality sample_quality(const at::Tensor& others_in, const at::Tensor& real_in, const at::Tensor& synthetic_in,
                              const at::Tensor& held_out_in, const at::Tensor& held_out_others_in,
                              const QualityOptions& o) {
@@ -140,7 +157,7 @@ SampleQuality sample_quality(const at::Tensor& others_in, const at::Tensor& real
   q.real_rows = real.size(0), q.synthetic_rows = synthetic.size(0), q.held_out_rows = has_held ? held.size(0) : 0;
   {
     Rng r = rng.fork(1);
-    q.two_sample_auc = two_sample_auc(real, synthetic, o, r);
+    q.two_sample_auc = two_sample_auc(real, synthetic, held, o, r);
   }
   {
     Rng r = rng.fork(2);
@@ -156,11 +173,11 @@ SampleQuality sample_quality(const at::Tensor& others_in, const at::Tensor& real
     const auto x = torch::cat({neg, pos});
     const auto y = torch::cat({torch::zeros({neg.size(0)}, torch::kInt64), torch::ones({pos.size(0)}, torch::kInt64)});
     if (has_held) {
-      const auto s = logreg_scores(x, y, at_most(held, o.max_rows, r), o);
+      const auto s = logistic_scores(x, y, at_most(held, o.max_rows, r), o);
       q.tstr_recall = (s > 0).to(torch::kFloat64).mean().item<double>();
     }
     if (has_held_others) {
-      const auto s = logreg_scores(x, y, at_most(held_others, o.max_rows, r), o);
+      const auto s = logistic_scores(x, y, at_most(held_others, o.max_rows, r), o);
       q.tstr_other_recall = (s <= 0).to(torch::kFloat64).mean().item<double>();
     }
   }

@@ -9,6 +9,7 @@
 #include "../over_sampling/detail.hpp"
 #include "rebalance/core/error.hpp"
 #include "rebalance/core/rng.hpp"
+#include "rebalance/generative/quality.hpp"
 
 namespace rebalance::generative {
 
@@ -85,6 +86,40 @@ MGVAE finetuned(const MGVAE& base, const MGVAEOverSamplerOptions& options, const
   return mg;
 }
 
+/// Generator-side filtering: of m candidate rows of class `cls`, the positions of the `n` that a
+/// logistic regression fitted on the data (class `cls` against the rest, at most 5000 rows of
+/// each, a seeded draw) scores most like the class, in candidate order.
+std::vector<int64_t> most_typical(const at::Tensor& candidates, int64_t n, const Dataset& data, const at::Tensor& x,
+                                  int64_t cls, uint64_t seed) {
+  Rng rng = Rng(seed).fork(static_cast<uint64_t>(cls) + 1000);
+  const auto y = data.y.to(torch::kCPU);
+  auto draw = [&](const at::Tensor& rows) {
+    if (rows.size(0) <= 5000) return rows;
+    return rows.index_select(0, torch::tensor(rng.choice_without_replacement(rows.size(0), 5000), torch::kInt64));
+  };
+  const auto pos = draw((y == cls).nonzero().flatten()), neg = draw((y != cls).nonzero().flatten());
+  const auto rows = torch::cat({neg, pos});
+  const auto labels = torch::cat({torch::zeros({neg.size(0)}, torch::kInt64), torch::ones({pos.size(0)}, torch::kInt64)});
+  const auto flat = x.reshape({x.size(0), -1});
+  const auto scores = logistic_scores(flat.index_select(0, rows), labels, candidates.reshape({candidates.size(0), -1}));
+  const auto keep = std::get<0>(std::get<1>(scores.topk(n)).sort()).contiguous();
+  return std::vector<int64_t>(keep.data_ptr<int64_t>(), keep.data_ptr<int64_t>() + n);
+}
+
+/// Rows `keep` of `rows` and of `parents`.
+void keep_rows(at::Tensor& rows, std::vector<int64_t>& parents, const std::vector<int64_t>& keep) {
+  rows = rows.index_select(0, torch::tensor(keep, torch::kInt64));
+  std::vector<int64_t> p;
+  p.reserve(keep.size());
+  for (const auto k : keep) p.push_back(parents[k]);
+  parents = std::move(p);
+}
+
+/// Candidates to generate for n rows: n, or ceil(filter * n) when filtering (filter >= 1).
+int64_t pool_size(double filter, int64_t n) {
+  return filter > 0 ? static_cast<int64_t>(std::ceil(filter * static_cast<double>(n))) : n;
+}
+
 template <class S>
 const S& sampler_of(const std::unique_ptr<Sampler>& s, const std::string& spec, const char* want) {
   const auto* p = dynamic_cast<const S*>(s.get());
@@ -114,16 +149,20 @@ Dataset VAEOverSampler::resample_impl(const Dataset& data, const std::map<int64_
   // positions in `data` become the new rows' parents).
   auto add = [&](VAE& vae, int64_t c, int64_t n) {
     const int64_t cls = options_.conditional ? c : -1;
-    if (options_.sample == "prior") {
-      out.add_rows(c, vae.sample(n, cls).reshape({n, -1}), std::vector<int64_t>(n, -1), {});
-      return;
-    }
-    const auto rows = data.indices_of(c).to(torch::kCPU);
+    const int64_t m = pool_size(options_.filter, n);
+    at::Tensor made;
     std::vector<int64_t> src;
-    const auto made = vae.sample_around(x.index_select(0, rows), n, options_.perturb, &src,
-                                        options_.conditional ? y.index_select(0, rows) : at::Tensor());
-    const auto* pr = rows.data_ptr<int64_t>();
-    for (auto& s : src) s = pr[s];
+    if (options_.sample == "prior") {
+      made = vae.sample(m, cls);
+      src.assign(m, -1);
+    } else {
+      const auto rows = data.indices_of(c).to(torch::kCPU);
+      made = vae.sample_around(x.index_select(0, rows), m, options_.perturb, &src,
+                               options_.conditional ? y.index_select(0, rows) : at::Tensor());
+      const auto* pr = rows.data_ptr<int64_t>();
+      for (auto& s : src) s = pr[s];
+    }
+    if (m > n) keep_rows(made, src, most_typical(made, n, data, x, c, seed()));
     out.add_rows(c, made.reshape({n, -1}), std::move(src), {});
   };
   if (options_.conditional) {
@@ -183,9 +222,11 @@ Dataset MGVAEOverSampler::resample_impl(const Dataset& data, const std::map<int6
     if (n == 0) continue;
     auto mg = std::make_shared<MGVAE>(finetuned(base, options_, data, x, xmaj, c, major));
     std::vector<int64_t> src;
-    const auto fake = mg->generate(xmaj, n, &src);
-    std::vector<int64_t> parent0(n);
-    for (int64_t i = 0; i < n; ++i) parent0[i] = pmaj[src[i]];
+    const int64_t m = pool_size(options_.filter, n);
+    auto fake = mg->generate(xmaj, m, &src);
+    std::vector<int64_t> parent0(m);
+    for (int64_t i = 0; i < m; ++i) parent0[i] = pmaj[src[i]];
+    if (m > n) keep_rows(fake, parent0, most_typical(fake, n, data, x, c, seed()));
     out.add_rows(c, fake.reshape({n, -1}), std::move(parent0), {});
     fitted_[c] = mg;
   }
@@ -259,6 +300,27 @@ using generative::VAEOverSamplerOptions;
 
 constexpr int64_t kBig = int64_t(1) << 31;
 
+constexpr const char* kFilterHelp =
+    ">= 1: generate filter x the rows asked for and keep those a logistic regression fitted on the real rows "
+    "scores most like the class; 0: keep every generated row";
+
+/// A step floor: an integer, or auto (`fallback`, or 0 where the user set the budget himself
+/// through one of `budget_keys`: "vae:epochs=3" trains 3 epochs).
+int64_t min_steps_param(const Params& p, const char* key, std::initializer_list<const char*> budget_keys,
+                        int64_t fallback) {
+  if (p.get_string(key) != "auto") return p.get_int_in(key, 0, kBig);
+  for (const char* k : budget_keys)
+    if (p.has(k)) return 0;
+  return fallback;
+}
+
+double filter_param(const Params& p) {
+  const double f = p.get_double_in("filter", 0.0, 1000.0);
+  REBALANCE_CHECK(f == 0.0 || f >= 1.0, "filter must be 0 (off) or >= 1 (the candidate pool's size over the rows "
+                  "kept), got {}", f);
+  return f;
+}
+
 int64_t batch_param(const Params& p) {
   const auto v = p.get_string("batch_size");
   return v == "auto" ? 0 : p.get_int_in("batch_size", 1, kBig);
@@ -291,20 +353,22 @@ void add_generative_samplers(std::vector<SamplerInfo>& out) {
         {"kl_weight", "1", "weight of the KL term (beta-VAE)"},
         {"epochs", "100", "training epochs over the class's rows"},
         {"steps", "0", "> 0: train this many optimiser steps instead of epochs (seed 000: 1000)"},
-        {"min_steps", "0", "with an epoch budget, train at least this many steps (small classes train fully)"},
+        {"min_steps", "auto", "with an epoch budget, train at least this many steps, so small classes train fully; "
+                              "auto: 2000, or 0 where epochs or steps is given"},
         {"batch_size", "auto", "rows per step; auto: 32 (64 conditional), at most the class size"},
         {"lr", "0.001", "Adam learning rate"},
         {"conditional", "false", "one class-conditional VAE over all rows instead of one VAE per class"},
-        {"sample", "prior", "prior (decode z ~ N(0, I)) or posterior (decode around real rows of the class: "
-                            "z = mu(x) + perturb * sigma(x) * eps; parents[0] is that row)"},
-        {"perturb", "1", "posterior sampling: scale of the latent noise (0: the posterior mean)"}},
+        {"sample", "posterior", "posterior (decode around real rows of the class: z = mu(x) + perturb * sigma(x) * "
+                                "eps; parents[0] is that row) or prior (decode z ~ N(0, I), seed 000's)"},
+        {"perturb", "1", "posterior sampling: scale of the latent noise (0: the posterior mean)"},
+        {"filter", "0", kFilterHelp}},
        [](const Params& p, const SamplingStrategy& s, uint64_t seed) -> std::unique_ptr<Sampler> {
          VAEOverSamplerOptions o;
          o.vae.net = net_params(p, o.vae.net);
          o.vae.train.kl_weight = p.get_double_in("kl_weight", 0.0, 1e12);
          o.vae.train.epochs = p.get_int_in("epochs", 0, kBig);
          o.vae.train.steps = p.get_int_in("steps", 0, kBig);
-         o.vae.train.min_steps = p.get_int_in("min_steps", 0, kBig);
+         o.vae.train.min_steps = min_steps_param(p, "min_steps", {"epochs", "steps"}, generative::kVaeMinSteps);
          o.vae.train.batch_size = batch_param(p);
          o.vae.train.lr = p.get_double_in("lr", 1e-12, 1e6);
          o.conditional = p.get_bool("conditional");
@@ -312,6 +376,7 @@ void add_generative_samplers(std::vector<SamplerInfo>& out) {
          REBALANCE_CHECK(o.sample == "prior" || o.sample == "posterior",
                          "VAEOverSampler: sample must be prior or posterior, got \"{}\"", o.sample);
          o.perturb = p.get_double_in("perturb", 0.0, 1e6);
+         o.filter = filter_param(p);
          return std::make_unique<VAEOverSampler>(o, s, seed);
        }});
   out.push_back(
@@ -330,7 +395,8 @@ void add_generative_samplers(std::vector<SamplerInfo>& out) {
         {"finetune_epochs", "100", "stage-2 epochs over the class's rows"},
         {"pretrain_steps", "0", "> 0: stage 1 trains this many optimiser steps instead of epochs"},
         {"finetune_steps", "0", "> 0: stage 2 trains this many optimiser steps instead of epochs"},
-        {"finetune_min_steps", "0", "with an epoch budget, stage 2 trains at least this many steps"},
+        {"finetune_min_steps", "auto", "with an epoch budget, stage 2 trains at least this many steps; auto: 1000, "
+                                       "or 0 where finetune_epochs or finetune_steps is given"},
         {"batch_size", "auto", "rows per step; auto: 100, at most the class size"},
         {"lr", "0.005", "Adam learning rate (both stages)"},
         {"exemplars", "10000", "majority exemplars in the mixture prior, redrawn every step"},
@@ -339,7 +405,8 @@ void add_generative_samplers(std::vector<SamplerInfo>& out) {
         {"fisher_samples", "100", "samples whose squared gradients estimate the Fisher"},
         {"fisher_source", "translations", "translations (the model's own, of the first majority rows: the "
                                           "reference's) or majority (real majority rows at random)"},
-        {"majority", "auto", "the guiding class (name or number); auto: the largest"}},
+        {"majority", "auto", "the guiding class (name or number); auto: the largest"},
+        {"filter", "0", kFilterHelp}},
        [](const Params& p, const SamplingStrategy& s, uint64_t seed) -> std::unique_ptr<Sampler> {
          MGVAEOverSamplerOptions o;
          auto& m = o.mgvae;
@@ -348,7 +415,8 @@ void add_generative_samplers(std::vector<SamplerInfo>& out) {
          const int64_t bs = batch_param(p);
          m.pretrain = {p.get_int_in("pretrain_epochs", 0, kBig), bs, lr, kl, p.get_int_in("pretrain_steps", 0, kBig)};
          m.finetune = {p.get_int_in("finetune_epochs", 0, kBig), bs, lr, kl, p.get_int_in("finetune_steps", 0, kBig),
-                       p.get_int_in("finetune_min_steps", 0, kBig)};
+                       min_steps_param(p, "finetune_min_steps", {"finetune_epochs", "finetune_steps"},
+                                       generative::kMgvaeFinetuneMinSteps)};
          m.exemplars = p.get_int_in("exemplars", 1, kBig);
          m.exemplar_grad = p.get_bool("exemplar_grad");
          m.ewc_lambda = p.get_double_in("ewc_lambda", 0.0, 1e300);
@@ -356,6 +424,7 @@ void add_generative_samplers(std::vector<SamplerInfo>& out) {
          m.fisher_source = p.get_string("fisher_source");
          o.pretrain = p.get_bool("pretrain");
          o.majority = p.get_string("majority");
+         o.filter = filter_param(p);
          return std::make_unique<MGVAEOverSampler>(o, s, seed);
        }});
 }

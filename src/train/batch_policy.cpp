@@ -59,12 +59,28 @@ class Uniform : public BatchPolicy {
 };
 
 /// Every batch holds (nearly) equal numbers of each class, drawn with replacement (seed 000's
-/// approach 1); an epoch has as many batches as a uniform pass would.
+/// approach 1); an epoch has as many batches as a uniform pass would. With real_share = R in
+/// [0, 1], a draw from a class that holds both real and synthetic rows takes a real row with
+/// probability R (seed 000's approach 2 draws every row of the class alike: R < 0).
 class Balanced : public BatchPolicy {
  public:
+  explicit Balanced(double real_share = -1) : real_share_(real_share) {}
+  void set_synthetic(const std::vector<bool>& synthetic) override { synthetic_ = synthetic; }
   std::vector<int64_t> epoch_rows(const std::vector<int64_t>& labels, int64_t num_classes, int64_t batch_size,
                                   Rng& rng) override {
     const auto rows = rows_by_class(labels, num_classes);
+    // Each class's real and synthetic rows apart, where a share is asked for and both exist.
+    std::vector<std::vector<int64_t>> real(num_classes), synth(num_classes);
+    if (real_share_ >= 0 && synthetic_.size() == labels.size())
+      for (int64_t c = 0; c < num_classes; ++c)
+        for (const auto i : rows[c]) (synthetic_[i] ? synth[c] : real[c]).push_back(i);
+    auto draw = [&](int64_t c) {
+      if (!real[c].empty() && !synth[c].empty()) {
+        const auto& from = rng.uniform() < real_share_ ? real[c] : synth[c];
+        return from[rng.uniform_int(from.size())];
+      }
+      return rows[c][rng.uniform_int(rows[c].size())];
+    };
     std::vector<int64_t> present;
     for (int64_t c = 0; c < num_classes; ++c)
       if (!rows[c].empty()) present.push_back(c);
@@ -78,14 +94,16 @@ class Balanced : public BatchPolicy {
       for (int64_t j = 0; j < k; ++j) {
         // batch_size / k each; the remainder goes to classes in a rotating order.
         const int64_t extra = ((j - b) % k + k) % k < batch_size % k ? 1 : 0;
-        const auto& r = rows[present[j]];
-        for (int64_t i = 0; i < batch_size / k + extra; ++i) batch.push_back(r[rng.uniform_int(r.size())]);
+        for (int64_t i = 0; i < batch_size / k + extra; ++i) batch.push_back(draw(present[j]));
       }
       shuffle(batch, rng);
       out.insert(out.end(), batch.begin(), batch.end());
     }
     return out;
   }
+ private:
+  double real_share_;
+  std::vector<bool> synthetic_;
 };
 
 /// Square-root sampling: class c is drawn with probability proportional to sqrt(n_c) (Mahajan et
@@ -148,7 +166,9 @@ std::vector<int64_t> dynamic_sample_counts(const std::vector<double>& f1, int64_
 const std::vector<BatchPolicyInfo>& batch_policy_registry() {
   static const std::vector<BatchPolicyInfo> list = {
       {"uniform", "every row once per epoch, shuffled", {}},
-      {"balanced", "class-balanced batches drawn with replacement (seed 000, approach 1)", {}},
+      {"balanced", "class-balanced batches drawn with replacement (seed 000, approach 1)",
+       {{"real_share", "auto", "within a class holding real and synthetic rows, the share of draws from its real "
+                               "rows; auto: every row of the class alike (seed 000's approach 2)"}}},
       {"sqrt", "square-root sampling: classes drawn in proportion to sqrt(n_c)", {}},
       {"dynamic", "F1-driven dynamic sampling (Pouyanfar et al. 2018): low-F1 classes oversampled",
        {{"floor", "0.0", "each class gets at least this fraction of an equal share"}}},
@@ -175,7 +195,8 @@ std::unique_ptr<BatchPolicy> make_batch_policy(const std::string& text) {
   const Params p(spec, info->params, "batch policy");
   std::unique_ptr<BatchPolicy> policy;
   if (spec.name == "uniform") policy = std::make_unique<Uniform>();
-  else if (spec.name == "balanced") policy = std::make_unique<Balanced>();
+  else if (spec.name == "balanced")
+    policy = std::make_unique<Balanced>(p.get_string("real_share") == "auto" ? -1.0 : p.get_double_in("real_share", 0.0, 1.0));
   else if (spec.name == "sqrt") policy = std::make_unique<Sqrt>();
   else policy = std::make_unique<Dynamic>(p.get_double_in("floor", 0.0, 1.0));
   policy->set_spec(text);

@@ -199,6 +199,13 @@ TrainResult fit(const Dataset& train, const Dataset& val, const TrainOptions& o,
   auto best_model = models::make_model(o.model, train.feature_shape(), c, o.seed, device);
   auto loss = losses::make_loss(o.loss, train_counts);
   auto policy = make_batch_policy(o.batch_policy);
+  {
+    const auto origin = train.origin.to(torch::kCPU).contiguous();
+    std::vector<bool> synthetic(origin.size(0));
+    const auto* po = origin.data_ptr<int64_t>();
+    for (int64_t i = 0; i < origin.size(0); ++i) synthetic[i] = po[i] < 0;
+    policy->set_synthetic(synthetic);
+  }
   auto decision = make_decision_rule(o.decision);
   auto optimizer = make_optimizer(o, *model);
   (void)scheduled_lr(o, 0);

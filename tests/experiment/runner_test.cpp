@@ -278,6 +278,14 @@ TEST(ExperimentRunner, ResultsCarryTheSyntheticRowsQuality) {
     EXPECT_EQ(q.contains("embedding"), r["seed"] == 0) << "the embedding is kept for the first seed";
     EXPECT_TRUE(r["timings"].contains("quality_s"));
   }
+  // `rebalance table --metric quality.FIELD`: the methods that made rows, no best marked.
+  const auto auc = make_table(rows, "quality.two_sample_auc");
+  EXPECT_EQ(auc.methods, (std::vector<std::string>{"VAE", "SMOTE"}));
+  ASSERT_TRUE(auc.cells[0][0].has_value());
+  EXPECT_EQ(auc.cells[0][0]->n, 2);
+  EXPECT_EQ(table_markdown(auc).find("**"), std::string::npos);
+  EXPECT_ERROR_MENTIONS(make_table(rows, "quality.sharpness"), "no result has the sample-quality measure",
+                        "sharpness");
   // [run] quality = false turns it off; a non-boolean is refused with its line.
   std::string off = cfg;
   off.replace(off.find("[run]\n"), 6, "[run]\nquality = false\n");

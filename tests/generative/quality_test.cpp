@@ -144,3 +144,26 @@ TEST(GenerativeSamplers, PosteriorSamplingAroundRealRowsAndReconstructionError) 
   EXPECT_ERROR_MENTIONS(vae.sample_around(x, 5, -1.0), "perturbation scale", "-1");
   EXPECT_ERROR_MENTIONS(make_sampler("vae:sample=around"), "sample must be prior or posterior", "around");
 }
+
+TEST(GenerativeSamplers, FilterKeepsTheCandidatesMostLikeTheClass) {
+  static const Dataset all = load_builtin("mnist-digits");
+  const auto data = binary_pair(all, 0, 120, 6, 30, 5);
+  const auto plain = make_sampler("vae:epochs=3,hidden=[32],latent=4", 2)->fit_resample(data);
+  const auto kept = make_sampler("vae:epochs=3,hidden=[32],latent=4,filter=3", 2)->fit_resample(data);
+  EXPECT_EQ(kept.class_counts(), plain.class_counts());
+  // One logistic regression on the real rows scores both sets of synthetic sixes.
+  const auto x = data.x.reshape({data.size(), -1});
+  auto mean_score = [&](const Dataset& d) {
+    const auto synth = d.x.index_select(0, (d.origin < 0).nonzero().flatten());
+    return logistic_scores(x, data.y, synth.reshape({synth.size(0), -1})).mean().item<double>();
+  };
+  EXPECT_GT(mean_score(kept), mean_score(plain)) << "the kept third looks more like real sixes";
+  // MGVAE keeps each kept row's majority parent.
+  const auto mg = make_sampler("mgvae:pretrain_epochs=1,finetune_epochs=2,exemplars=50,fisher_samples=3,"
+                               "hidden=[32],filter=2", 1)->fit_resample(data);
+  const auto synth = (mg.origin < 0).nonzero().flatten();
+  ASSERT_EQ(synth.numel(), 90);
+  EXPECT_TRUE(torch::isin(mg.parents.index_select(0, synth).select(1, 0),
+                          data.origin.index_select(0, data.indices_of(0))).all().item<bool>());
+  EXPECT_ERROR_MENTIONS(make_sampler("vae:filter=0.5"), "filter must be 0", "0.5");
+}

@@ -155,6 +155,21 @@ TEST(VAE, StepBudgetTrainsThatManyBatchesWhateverTheClassSize) {
   EXPECT_EQ(vae.fit(x).epoch_loss.size(), 3u);
   o.train.steps = -1;
   EXPECT_ERROR_MENTIONS(VAE(o, {1, 28, 28}, 0, 1).fit(x), "steps must be >= 0", "-1");
+  // The samplers' floor: auto is 2000 steps (MGVAE's stage 2: 1000) unless the budget is given.
+  const auto floor = [](const std::string& spec) {
+    const auto s = make_sampler(spec);
+    if (const auto* v = dynamic_cast<const VAEOverSampler*>(s.get())) return v->options().vae.train.min_steps;
+    return dynamic_cast<const MGVAEOverSampler*>(s.get())->options().mgvae.finetune.min_steps;
+  };
+  EXPECT_EQ(floor("vae"), 2000);
+  EXPECT_EQ(floor("vae:epochs=3"), 0);
+  EXPECT_EQ(floor("vae:steps=30"), 0);
+  EXPECT_EQ(floor("vae:epochs=3,min_steps=50"), 50);
+  EXPECT_EQ(floor("mgvae"), 1000);
+  EXPECT_EQ(floor("mgvae:finetune_epochs=7"), 0);
+  EXPECT_EQ(floor("mgvae:pretrain_epochs=7"), 1000) << "stage 1's budget leaves stage 2's floor alone";
+  EXPECT_EQ(VAEOverSamplerOptions{}.vae.train.min_steps, 2000);
+  EXPECT_EQ(MGVAEOverSamplerOptions{}.mgvae.finetune.min_steps, 1000);
   // An epoch budget with a floor: 2 epochs of 3 steps, but at least 10 steps: 4 whole epochs.
   o.train = {.epochs = 2, .batch_size = 10, .lr = 1e-3, .kl_weight = 1.0, .steps = 0, .min_steps = 10};
   EXPECT_EQ(VAE(o, {1, 28, 28}, 0, 1).fit(x).epoch_loss.size(), 4u);
@@ -312,11 +327,15 @@ TEST(GenerativeSamplers, ProvenanceAndCounts) {
   EXPECT_TRUE(torch::isin(src, majority_ids).all().item<bool>()) << "parents are majority rows";
   EXPECT_EQ(out.feature_shape(), (std::vector<int64_t>{1, 28, 28}));
 
-  auto vae = make_sampler("vae:epochs=3,arch=conv", 4);
+  auto vae = make_sampler("vae:epochs=3,arch=conv,sample=prior", 4);
   const auto out2 = vae->fit_resample(data);
   EXPECT_EQ(out2.class_counts(), (std::vector<int64_t>{120, 120}));
   EXPECT_TRUE((out2.parents.index_select(0, (out2.origin < 0).nonzero().flatten()) == -1).all().item<bool>())
-      << "VAE rows come from noise, not from rows";
+      << "VAE rows from the prior come from noise, not from rows";
+  // By default (sample=posterior) each new row is decoded around a real row of its class.
+  const auto out3 = make_sampler("vae:epochs=2,hidden=[16]", 4)->fit_resample(data);
+  const auto p3 = out3.parents.index_select(0, (out3.origin < 0).nonzero().flatten()).select(1, 0);
+  EXPECT_TRUE(torch::isin(p3, data.origin.index_select(0, data.indices_of(1))).all().item<bool>());
 }
 
 TEST(GenerativeSamplers, BadInputNamesTheClass) {

@@ -63,7 +63,7 @@ TEST(Conformance, EverySamplerKeepsTheContract) {
     // Only over-samplers make rows, except ClusterCentroids, whose soft-voting centroids are new
     // points standing for whole clusters (no single parent row).
     if (info.type != SamplingType::Over && info.name != "cluster_centroids") EXPECT_EQ(synth.numel(), 0);
-    // VAE rows are decoded from noise and have no source row; every other new row names one.
+    // VAE rows decoded from the prior have no source row; every other new row names one.
     if (synth.numel() > 0 && info.type == SamplingType::Over && info.name != "vae") {
       ASSERT_TRUE(out.parents.defined());
       const auto p = out.parents.index_select(0, synth);

@@ -51,6 +51,33 @@ TEST(BatchPolicies, BalancedBatchesHoldEqualClassCounts) {
   }
 }
 
+TEST(BatchPolicies, BalancedRealShareSplitsEachClassBetweenRealAndSyntheticRows) {
+  // Class 0: 80 real rows; class 1: 4 real rows (80..83) and 36 synthetic ones (84..119).
+  std::vector<int64_t> y(120, 0);
+  std::fill(y.begin() + 80, y.end(), 1);
+  std::vector<bool> synthetic(120, false);
+  std::fill(synthetic.begin() + 84, synthetic.end(), true);
+  auto count = [&](const std::string& spec) {
+    auto policy = make_batch_policy(spec);
+    policy->set_synthetic(synthetic);
+    Rng rng(5);
+    int64_t real1 = 0, all1 = 0;
+    for (int e = 0; e < 20; ++e)
+      for (const auto i : policy->epoch_rows(y, 2, 40, rng))
+        if (y[i] == 1) ++all1, real1 += i < 84;
+    return double(real1) / double(all1);
+  };
+  EXPECT_NEAR(count("balanced:real_share=0.5"), 0.5, 0.03);
+  EXPECT_NEAR(count("balanced:real_share=0.9"), 0.9, 0.03);
+  EXPECT_EQ(count("balanced:real_share=0"), 0.0);
+  EXPECT_NEAR(count("balanced"), 4.0 / 40.0, 0.03) << "auto: every row of the class alike";
+  // Without the trainer's flags, or with no synthetic rows, real_share changes nothing.
+  Rng a(6), b(6);
+  EXPECT_EQ(make_batch_policy("balanced:real_share=0.3")->epoch_rows(y, 2, 40, a),
+            make_batch_policy("balanced")->epoch_rows(y, 2, 40, b));
+  EXPECT_ERROR_MENTIONS(make_batch_policy("balanced:real_share=1.5"), "real_share", "[0, 1]");
+}
+
 TEST(BatchPolicies, SqrtAndUniform) {
   Rng rng(3);
   const auto y = labels();

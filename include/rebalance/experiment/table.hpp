@@ -20,6 +20,7 @@ struct TableCell {
 struct ResultTable {
   std::string metric;
   bool lower_is_better = false;
+  bool quality = false;              ///< a "quality.FIELD" table: no column best is marked
   std::vector<std::string> methods;  ///< rows, in the order they first appear
   /// Per method: its results came from a sampler that saw test rows (the config's leak key);
   /// such rows are shown but never marked best.
@@ -31,6 +32,9 @@ struct ResultTable {
 /// Metrics are read from each result's "metrics" object (per class: "per_class.NAME.recall").
 /// "misclassified" is lower-is-better (seed 000's table), everything else higher-is-better.
 /// Methods whose results carry "leak" (a sampler saw test rows) are never the column's best.
+/// "quality.FIELD" tabulates a sample-quality measure of the synthetic rows ("two_sample_auc",
+/// "memorisation", "tstr_recall", ...; the mean over grown classes) for the methods that have
+/// one, with no best marked (an AUC of 0.5 is ideal, a memorisation of 1).
 ResultTable make_table(const std::vector<nlohmann::json>& results, const std::string& metric);
 
 /// Markdown with the best of each column in bold; `digits` decimals (misclassified counts: 1).

@@ -47,8 +47,10 @@ struct SampleQuality {
   /// The generator's mean squared reconstruction error per feature on the held-out rows (data
   /// units); NaN where the sampler has no encoder (SMOTE) or the caller did not ask for it.
   double reconstruction_error = kNaN;
-  /// Out-of-fold ROC-AUC of an L2 logistic regression telling the class's real training rows from
-  /// as many synthetic rows (standardised features): 0.5 = indistinguishable, 1 = always told apart.
+  /// ROC-AUC of an L2 logistic regression (standardised features) telling real rows of the class
+  /// from synthetic ones: fitted on the training rows against half the synthetic rows, scored on
+  /// the held-out rows against the other half (without held-out rows: out-of-fold on the training
+  /// rows). 0.5 = indistinguishable, 1 = always told apart.
   double two_sample_auc = kNaN;
   /// Median Euclidean distance of a synthetic row to its nearest real training row of the class.
   double nn_synthetic = kNaN;
@@ -64,6 +66,13 @@ struct SampleQuality {
   double tstr_other_recall = kNaN;
   std::vector<EmbeddedPoint> embedding;
 };
+
+/// Logit of class 1 for each row of `test` under an L2 logistic regression fitted on `x` ([n, D]
+/// float32) with labels `y` ([n] int64 in {0, 1}), both classes weighted equally, on features
+/// standardised by x's mean and deviation (options.steps, options.l2). Deterministic: the problem
+/// is convex and starts from zero.
+at::Tensor logistic_scores(const at::Tensor& x, const at::Tensor& y, const at::Tensor& test,
+                           const QualityOptions& options = {});
 
 /// Diagnostics of `synthetic` rows of one class. Every tensor is [n, features...] (flattened
 /// here): `others` the real training rows of the other classes, `real` the class's real training

@@ -16,20 +16,31 @@ namespace rebalance::generative {
 /// batch_size <= 0 in the sampler options means "auto": the model's default batch, lowered to
 /// the class's row count when the class is smaller. An explicit batch_size larger than a class
 /// is an error naming the class and both numbers.
+/// The step floors the samplers' epoch budgets get by default ("min_steps=auto"), chosen on
+/// bench/levers_fashion.toml (README): a 40-image class at batch 32 trains 2000 steps, not 200.
+inline constexpr int64_t kVaeMinSteps = 2000;
+inline constexpr int64_t kMgvaeFinetuneMinSteps = 1000;
+
 struct VAEOverSamplerOptions {
-  VAEOptions vae{.net = {}, .train = {.epochs = 100, .batch_size = 0, .lr = 1e-3, .kl_weight = 1.0}};
+  VAEOptions vae{.net = {},
+                 .train = {.epochs = 100, .batch_size = 0, .lr = 1e-3, .kl_weight = 1.0, .steps = 0,
+                           .min_steps = kVaeMinSteps}};
   /// false: one VAE per class to grow, trained on that class only (seed 000's approach 2);
   /// true: one class-conditional VAE trained on every row, sampled per class (long-tailed data).
   bool conditional = false;
-  /// prior: decode z ~ N(0, I); posterior: decode around the class's real rows, z = mu(x) +
-  /// perturb * sigma(x) * eps (each new row's parents[0] is the real row it was drawn around).
-  std::string sample = "prior";
+  /// posterior: decode around the class's real rows, z = mu(x) + perturb * sigma(x) * eps (each
+  /// new row's parents[0] is the real row it was drawn around); prior: decode z ~ N(0, I).
+  std::string sample = "posterior";
   double perturb = 1.0;
+  /// >= 1: generate filter * n candidates and keep the n that a logistic regression fitted on
+  /// the real rows (the class against the rest) scores most like the class; 0: keep all.
+  double filter = 0.0;
 };
 
 /// Seed 000's approach 2: fit a VAE on the rows of each class to grow and add decoded samples
-/// z ~ N(0, I) until the class reaches its target count. New rows have origin -1 and no parents
-/// (they come from noise, not from a row).
+/// until the class reaches its target count: around its real rows (sample=posterior, the
+/// default; parents[0] names the row) or from the prior z ~ N(0, I) (sample=prior, seed 000's;
+/// no parents). New rows have origin -1.
 ///
 ///   auto s = make_sampler("vae:latent=20,epochs=200");
 ///   Dataset balanced = s->fit_resample(train);   // 5000 / 100 -> 5000 / 5000
@@ -49,9 +60,15 @@ class VAEOverSampler final : public Sampler {
 };
 
 struct MGVAEOverSamplerOptions {
-  MGVAEOptions mgvae;                ///< finetune.batch_size <= 0: auto (see above)
+  /// finetune.batch_size <= 0: auto (see above)
+  MGVAEOptions mgvae = [] {
+    MGVAEOptions o;
+    o.finetune.min_steps = kMgvaeFinetuneMinSteps;
+    return o;
+  }();
   bool pretrain = true;              ///< false: the "no pre-training" ablation
   std::string majority = "auto";     ///< the guiding class (name or number); auto: the largest
+  double filter = 0.0;               ///< as VAEOverSamplerOptions::filter
 };
 
 /// Majority-guided VAE over-sampling (Ai et al., AISTATS 2023; seed 003). Pre-train once on the

@@ -21,6 +21,9 @@ class BatchPolicy {
   /// into batches of `batch_size`. `labels`: [N] class of each training row.
   virtual std::vector<int64_t> epoch_rows(const std::vector<int64_t>& labels, int64_t num_classes, int64_t batch_size,
                                           Rng& rng) = 0;
+  /// Which training rows are synthetic (origin < 0): the trainer tells the policy once, before
+  /// the first epoch. Only policies that treat real and synthetic rows apart use it.
+  virtual void set_synthetic(const std::vector<bool>& synthetic) { (void)synthetic; }
   /// Per-class F1 on the validation set after an epoch.
   virtual void observe(const std::vector<double>& f1_per_class) { (void)f1_per_class; }
   virtual std::vector<double> state() const { return {}; }
@@ -47,7 +50,7 @@ const std::vector<BatchPolicyInfo>& batch_policy_registry();
 /// Every batch policy as `rebalance methods batch-policies` lists it, from batch_policy_registry().
 std::vector<MethodDoc> batch_policy_docs();
 
-/// "uniform", "balanced", "sqrt", "dynamic:floor=0.0".
+/// "uniform", "balanced", "balanced:real_share=0.5", "sqrt", "dynamic:floor=0.0".
 std::unique_ptr<BatchPolicy> make_batch_policy(const std::string& spec);
 
 }  // namespace rebalance::train
