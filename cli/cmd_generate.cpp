@@ -136,15 +136,9 @@ void add_generate_command(CLI::App& app, Action& action) {
       }
       nlohmann::json quality;
       if (assess && n > 0) {
-        auto rows_of = [](const Dataset& d, bool of_class, int64_t k) {
-          if (d.size() == 0) return at::Tensor();
-          const auto mask = of_class ? d.y.to(torch::kCPU) == k : d.y.to(torch::kCPU) != k;
-          return d.x.index_select(0, mask.nonzero().flatten());
-        };
         generative::QualityOptions qo;
         qo.seed = seed;
-        auto q = generative::sample_quality(rows_of(data, false, c), rows_of(data, true, c), rows, rows_of(held, true, c),
-                                            rows_of(held, false, c), qo);
+        auto q = generative::class_quality(data, c, rows, held, qo);
         q.reconstruction_error = recon;
         quality = generative::quality_to_json(q, true);
         quality["held_out"] = held.size() > 0 ? fmt::format("{:g} of every class, not trained on", holdout)

@@ -188,23 +188,30 @@ SampleQuality sample_quality(const at::Tensor& others_in, const at::Tensor& real
   return q;
 }
 
+SampleQuality class_quality(const Dataset& data, int64_t cls, const at::Tensor& synthetic, const Dataset& held_out,
+                            const QualityOptions& o) {
+  const auto y = data.y.to(torch::kCPU), origin = data.origin.to(torch::kCPU);
+  const auto x = data.x.to(torch::kCPU);
+  auto rows = [](const at::Tensor& t, const at::Tensor& mask) { return t.index_select(0, mask.nonzero().flatten()); };
+  at::Tensor held, held_others;
+  if (held_out.size() > 0) {
+    const auto hy = held_out.y.to(torch::kCPU), hx = held_out.x.to(torch::kCPU);
+    held = rows(hx, hy == cls), held_others = rows(hx, hy != cls);
+  }
+  return sample_quality(rows(x, (y != cls) & (origin >= 0)), rows(x, (y == cls) & (origin >= 0)), synthetic, held,
+                        held_others, o);
+}
+
 std::map<int64_t, SampleQuality> resampled_quality(const Dataset& resampled, const Dataset& held_out,
                                                    const QualityOptions& o) {
   std::map<int64_t, SampleQuality> out;
   const auto y = resampled.y.to(torch::kCPU), origin = resampled.origin.to(torch::kCPU);
-  const auto x = resampled.x.to(torch::kCPU);
-  const bool has_held = held_out.size() > 0;
-  const auto hy = has_held ? held_out.y.to(torch::kCPU) : at::Tensor();
-  const auto hx = has_held ? held_out.x.to(torch::kCPU) : at::Tensor();
-  auto rows = [](const at::Tensor& t, const at::Tensor& mask) { return t.index_select(0, mask.nonzero().flatten()); };
   for (int64_t c = 0; c < resampled.num_classes(); ++c) {
-    const auto synthetic = (y == c) & (origin < 0);
-    if (!synthetic.any().item<bool>()) continue;
+    const auto synthetic = ((y == c) & (origin < 0)).nonzero().flatten();
+    if (synthetic.numel() == 0) continue;
     QualityOptions oc = o;
     oc.seed = Rng(o.seed).fork(static_cast<uint64_t>(c) + 1).next_u64();
-    out[c] = sample_quality(rows(x, (y != c) & (origin >= 0)), rows(x, (y == c) & (origin >= 0)), rows(x, synthetic),
-                            has_held ? rows(hx, hy == c) : at::Tensor(), has_held ? rows(hx, hy != c) : at::Tensor(),
-                            oc);
+    out[c] = class_quality(resampled, c, resampled.x.to(torch::kCPU).index_select(0, synthetic), held_out, oc);
   }
   return out;
 }

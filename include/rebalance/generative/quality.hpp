@@ -83,6 +83,11 @@ SampleQuality sample_quality(const at::Tensor& others, const at::Tensor& real, c
                              const at::Tensor& held_out, const at::Tensor& held_out_others,
                              const QualityOptions& options = {});
 
+/// Diagnostics of `synthetic` rows of class `cls` against the real rows (origin >= 0) of `data`
+/// and the rows of `held_out` (may be empty; same classes).
+SampleQuality class_quality(const Dataset& data, int64_t cls, const at::Tensor& synthetic, const Dataset& held_out,
+                            const QualityOptions& options = {});
+
 /// Diagnostics of every class of `resampled` that holds synthetic rows (origin < 0), with the rows
 /// of `held_out` (may be empty; same classes) as the held-out rows. Keyed by class index.
 std::map<int64_t, SampleQuality> resampled_quality(const Dataset& resampled, const Dataset& held_out,
