@@ -341,14 +341,16 @@ TEST(ExperimentConfig, FirstRowsNoValidationAndAnIterationBudget) {
 }
 
 TEST(ExperimentConfig, EveryShippedExampleLoads) {
-  // Every factory string of every shipped config is built once when it loads.
+  // Every factory string of every shipped config (examples and the benchmark grids the README's
+  // tables come from) is built once when it loads.
   int64_t n = 0;
-  for (const auto& e : std::filesystem::directory_iterator(std::filesystem::path(REBALANCE_TEST_DIR) / ".." / "examples")) {
-    if (e.path().extension() != ".toml") continue;
-    SCOPED_TRACE(e.path().string());
-    const auto c = load_experiment(e.path().string());
-    EXPECT_FALSE(c.methods.empty());
-    ++n;
-  }
-  EXPECT_GE(n, 10);
+  for (const char* folder : {"examples", "bench"})
+    for (const auto& e : std::filesystem::directory_iterator(std::filesystem::path(REBALANCE_TEST_DIR) / ".." / folder)) {
+      if (e.path().extension() != ".toml") continue;
+      SCOPED_TRACE(e.path().string());
+      const auto c = load_experiment(e.path().string());
+      EXPECT_FALSE(c.methods.empty());
+      ++n;
+    }
+  EXPECT_GE(n, 12);
 }
