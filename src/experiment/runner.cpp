@@ -106,13 +106,11 @@ nlohmann::json sample_quality_json(const Sampler& sampler, const Dataset& made, 
   nlohmann::json out = nlohmann::json::object();
   generative::QualityOptions qo;
   qo.seed = seed;
-  const auto test_y = test.y.to(torch::kCPU);
-  for (auto& [cls, q] : generative::resampled_quality(made, test, qo)) {
-    const auto rows = (test_y == cls).nonzero().flatten();
-    if (rows.numel() > 0)
-      q.reconstruction_error = generative::generator_reconstruction_error(sampler, cls, test.x.index_select(0, rows));
+  const auto reconstruction = [&](int64_t cls, const at::Tensor& rows) {
+    return generative::generator_reconstruction_error(sampler, cls, rows);
+  };
+  for (const auto& [cls, q] : generative::resampled_quality(made, test, qo, reconstruction))
     out[made.class_names[cls]] = generative::quality_to_json(q, with_embedding);
-  }
   return out;
 }
 

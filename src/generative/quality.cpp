@@ -202,8 +202,10 @@ SampleQuality class_quality(const Dataset& data, int64_t cls, const at::Tensor& 
                         held_others, o);
 }
 
-std::map<int64_t, SampleQuality> resampled_quality(const Dataset& resampled, const Dataset& held_out,
-                                                   const QualityOptions& o) {
+std::map<int64_t, SampleQuality> resampled_quality(
+    const Dataset& resampled, const Dataset& held_out, const QualityOptions& o,
+    const std::function<double(int64_t cls, const at::Tensor& rows)>& reconstruction) {
+  const auto hy = held_out.size() > 0 ? held_out.y.to(torch::kCPU) : at::Tensor();
   std::map<int64_t, SampleQuality> out;
   const auto y = resampled.y.to(torch::kCPU), origin = resampled.origin.to(torch::kCPU);
   for (int64_t c = 0; c < resampled.num_classes(); ++c) {
@@ -212,6 +214,10 @@ std::map<int64_t, SampleQuality> resampled_quality(const Dataset& resampled, con
     QualityOptions oc = o;
     oc.seed = Rng(o.seed).fork(static_cast<uint64_t>(c) + 1).next_u64();
     out[c] = class_quality(resampled, c, resampled.x.to(torch::kCPU).index_select(0, synthetic), held_out, oc);
+    if (reconstruction && hy.defined()) {
+      const auto rows = (hy == c).nonzero().flatten();
+      if (rows.numel() > 0) out[c].reconstruction_error = reconstruction(c, held_out.x.index_select(0, rows));
+    }
   }
   return out;
 }

@@ -15,6 +15,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <map>
 #include <string>
@@ -90,8 +91,11 @@ SampleQuality class_quality(const Dataset& data, int64_t cls, const at::Tensor& 
 
 /// Diagnostics of every class of `resampled` that holds synthetic rows (origin < 0), with the rows
 /// of `held_out` (may be empty; same classes) as the held-out rows. Keyed by class index.
-std::map<int64_t, SampleQuality> resampled_quality(const Dataset& resampled, const Dataset& held_out,
-                                                   const QualityOptions& options = {});
+/// `reconstruction(cls, rows)`, if given, scores the class's held-out rows (the generator's
+/// reconstruction error, e.g. generator_reconstruction_error).
+std::map<int64_t, SampleQuality> resampled_quality(
+    const Dataset& resampled, const Dataset& held_out, const QualityOptions& options = {},
+    const std::function<double(int64_t cls, const at::Tensor& rows)>& reconstruction = {});
 
 /// {"real_rows", ..., "tstr_other_recall"} (NaN as null), plus "embedding": [[x, y, group], ...]
 /// when `with_embedding`.
