@@ -39,6 +39,9 @@ void add_train_command(CLI::App& app, Action& action) {
   cmd->add_option("--model", opt.model, "logreg, mlp:hidden=[..],dropout=.., lenet, resnet:depth=20")->capture_default_str();
   cmd->add_option("--loss", opt.loss, "ce, weighted_ce, focal, cb, la, ldam (with parameters)")->capture_default_str();
   cmd->add_option("--batch-policy", opt.batch_policy, "uniform, balanced, sqrt, dynamic")->capture_default_str();
+  cmd->add_option("--synthetic-weight", opt.synthetic_weight,
+                  "loss weight of the --sampler's synthetic rows against a real row's 1")
+      ->check(CLI::Range(0.0, 100.0))->capture_default_str();
   cmd->add_option("--decision", opt.decision, "argmax, threshold:metric=f1, prior:tau=1")->capture_default_str();
   cmd->add_option("--optimizer", opt.optimizer, "adam or sgd")->check(CLI::IsMember({"adam", "sgd"}))->capture_default_str();
   cmd->add_option("--lr", opt.lr, "learning rate")->capture_default_str();

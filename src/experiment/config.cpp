@@ -209,6 +209,10 @@ ExperimentConfig load_experiment(const std::string& path) {
     mc.loss = m.str("loss", mc.loss);
     mc.batch_policy = m.str("batch_policy", mc.batch_policy);
     mc.decision = m.str("decision", mc.decision);
+    mc.synthetic_weight = m.number("synthetic_weight", 1.0, 0.0, 100.0);
+    REBALANCE_CHECK(mc.synthetic_weight == 1.0 || !mc.sampler.empty(),
+                    "{}: method \"{}\" has no sampler, so there are no synthetic rows to weigh",
+                    m.where("synthetic_weight"), mc.name);
     mc.leak_test_minority_to_sampler = m.integer("leak_test_minority_to_sampler", 0, 0, int64_t(1) << 40);
     REBALANCE_CHECK(mc.leak_test_minority_to_sampler == 0 || !mc.sampler.empty(),
                     "{}: the leak feeds test rows to a sampler, and method \"{}\" has none",

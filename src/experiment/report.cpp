@@ -585,11 +585,15 @@ std::string methods_html(const Grid& g, const std::string& level, uint64_t seed)
       const auto v = spec.is_object() ? spec.value(key, std::string()) : std::string();
       return v.empty() ? std::string("–") : "<code>" + html_escape(v) + "</code>";
     };
+    // A loss weight of the synthetic rows other than 1 shows beside the batch policy that draws them.
+    const double w = spec.is_object() && spec.contains("synthetic_weight") && spec["synthetic_weight"].is_number()
+                         ? spec["synthetic_weight"].get<double>() : 1.0;
+    const auto weight = w == 1.0 ? std::string() : fmt::format(", synthetic rows weigh <code>{}</code>", w);
     auto mean = [&](int k) { return n > 0 ? fmt::format("{:.2f}", sums[k] / double(n)) : std::string("–"); };
     out += fmt::format(
         "<tr><th>{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
         "<td>{}</td></tr>\n",
-        html_escape(method), field("sampler"), field("loss"), field("batch_policy"), field("decision"),
+        html_escape(method), field("sampler"), field("loss"), field("batch_policy") + weight, field("decision"),
         html_escape(counts), mean(0), mean(1), mean(2));
   }
   return out + "</tbody>\n</table>\n<p class=\"note\">Times are means over all cells of the method, in seconds.</p>\n";

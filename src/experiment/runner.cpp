@@ -33,8 +33,10 @@ namespace {
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 std::string cell_key(const std::string& hash, const ImbalanceLevel& level, const MethodConfig& m, uint64_t seed) {
-  return fmt::format("{}|{}|{}|{}|{}|{}|{}|{}", hash, level.label, m.name, m.sampler, m.loss, m.batch_policy,
-                     m.decision, seed);
+  // Keys added later enter only when set, so results written before them keep their cells.
+  const auto weight = m.synthetic_weight == 1.0 ? std::string() : fmt::format("|synthetic_weight={}", m.synthetic_weight);
+  return fmt::format("{}|{}|{}|{}|{}|{}|{}{}|{}", hash, level.label, m.name, m.sampler, m.loss, m.batch_policy,
+                     m.decision, weight, seed);
 }
 
 /// The training/validation/test sets of one (level, seed): built once, shared by every method.
@@ -240,6 +242,7 @@ RunSummary run_experiment(const ExperimentConfig& c, const RunOptions& o, std::o
         opts.loss = m.loss;
         opts.batch_policy = m.batch_policy;
         opts.decision = m.decision;
+        opts.synthetic_weight = m.synthetic_weight;
         opts.seed = seed;
         opts.progress = o.progress;
         std::ostringstream train_log;
@@ -260,7 +263,7 @@ RunSummary run_experiment(const ExperimentConfig& c, const RunOptions& o, std::o
                               {"rho", level.rho},
                               {"method", display_name(m)},
                               {"spec", {{"sampler", m.sampler}, {"loss", m.loss}, {"batch_policy", m.batch_policy},
-                                        {"decision", m.decision}}},
+                                        {"decision", m.decision}, {"synthetic_weight", m.synthetic_weight}}},
                               {"seed", seed},
                               {"train_counts", train.class_counts()},
                               {"best_epoch", result.best_epoch},

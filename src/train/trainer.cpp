@@ -148,7 +148,24 @@ nlohmann::json options_to_json(const TrainOptions& o) {
                       {"patience", o.patience},   {"seed", o.seed}};
   // Added later: present only when set, so earlier checkpoints and result hashes stay valid.
   if (o.iterations > 0) j["iterations"] = o.iterations;
+  if (o.synthetic_weight != 1.0) j["synthetic_weight"] = o.synthetic_weight;
   return j;
+}
+
+at::Tensor mixed_loss(losses::Loss& loss, const at::Tensor& logits, const at::Tensor& target,
+                      const at::Tensor& synthetic, double synthetic_weight) {
+  REBALANCE_CHECK(synthetic.dim() == 1 && synthetic.size(0) == target.size(0),
+                  "mixed_loss: {} synthetic flags for a batch of {} rows", synthetic.numel(), target.size(0));
+  const auto is_synth = synthetic.to(torch::kBool);
+  const int64_t n = target.size(0), ns = is_synth.sum().item<int64_t>(), nr = n - ns;
+  if (ns == 0 || synthetic_weight == 1.0) return loss.forward(logits, target);
+  const auto part = [&](const at::Tensor& mask) {
+    const auto idx = mask.nonzero().squeeze(1);
+    return loss.forward(logits.index_select(0, idx), target.index_select(0, idx));
+  };
+  auto total = part(is_synth) * (synthetic_weight * static_cast<double>(ns));
+  if (nr > 0) total = total + part(~is_synth) * static_cast<double>(nr);
+  return total / static_cast<double>(n);
 }
 
 at::Tensor predict_logits(models::Classifier& model, const at::Tensor& x, int64_t batch_size) {
@@ -173,6 +190,8 @@ TrainResult fit(const Dataset& train, const Dataset& val, const TrainOptions& o,
                   o.batch_size);
   REBALANCE_CHECK(o.lr > 0 && std::isfinite(o.lr), "learning rate must be > 0, got {}", o.lr);
   REBALANCE_CHECK(o.iterations >= 0, "iterations must be >= 0 (0: the budget is epochs), got {}", o.iterations);
+  REBALANCE_CHECK(o.synthetic_weight >= 0 && o.synthetic_weight <= 100, "synthetic_weight must be in [0, 100] (a "
+                  "synthetic row's loss weight against a real row's 1), got {}", o.synthetic_weight);
   const bool select = o.monitor != "none", has_val = val.size() > 0;
   REBALANCE_CHECK(select || o.patience == 0, "monitor = none keeps the final weights: early stopping (patience = {}) "
                   "needs a monitored metric", o.patience);
@@ -261,6 +280,8 @@ TrainResult fit(const Dataset& train, const Dataset& val, const TrainOptions& o,
 
   const auto x = train.x.to(device, torch::kFloat32);  // the networks are float32
   const auto y = train.y.to(device);
+  const auto synthetic_rows = (train.origin < 0).to(device);
+  const bool weigh = o.synthetic_weight != 1.0 && synthetic_rows.any().item<bool>();
   const auto labels = to_index_vector(train.y);
   // An iteration budget plans its epochs from the first epoch's length (for progress and logs).
   int64_t planned = o.epochs;
@@ -297,7 +318,10 @@ TrainResult fit(const Dataset& train, const Dataset& val, const TrainOptions& o,
     for (int64_t b = 0; b < batches; ++b) {
       const auto idx = order.slice(0, b * o.batch_size, std::min(order.size(0), (b + 1) * o.batch_size));
       optimizer->zero_grad();
-      auto l = loss->forward(model->forward(x.index_select(0, idx)), y.index_select(0, idx));
+      const auto logits = model->forward(x.index_select(0, idx));
+      auto l = weigh ? mixed_loss(*loss, logits, y.index_select(0, idx), synthetic_rows.index_select(0, idx),
+                                  o.synthetic_weight)
+                     : loss->forward(logits, y.index_select(0, idx));
       l.backward();
       optimizer->step();
       total += l.item<double>() * idx.size(0);

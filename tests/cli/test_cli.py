@@ -247,6 +247,19 @@ class Train(TempCase):
             self.assertIn(msg, p.stderr)
         self.assertEqual(run("train", "--epochs", "0", ok=False).returncode, 2)
 
+    def test_synthetic_weight(self):
+        # The sampler's rows count half a real row's loss; recorded in the summary's options.
+        summary = self.path("s.json")
+        p = run("train", "--data", "mnist-digits", "--pair", "0:200,6:20", "--model", "logreg", "--epochs", "2",
+                "--sampler", "random_over", "--synthetic-weight", "0.5", "--summary", summary)
+        self.assertIn("after random_over: {0: 180, 6: 180}", p.stdout)
+        with open(summary) as f:
+            self.assertEqual(json.load(f)["options"]["synthetic_weight"], 0.5)
+        p = run("train", "--data", "mnist-digits", "--pair", "0:200,6:20", "--epochs", "1", "--synthetic-weight",
+                "-1", ok=False)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("--synthetic-weight", p.stderr)
+
 
 class Generate(TempCase):
     def test_vae_train_save_load_and_grid(self):

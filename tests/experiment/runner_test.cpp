@@ -354,3 +354,31 @@ TEST(ExperimentConfig, EveryShippedExampleLoads) {
     }
   EXPECT_GE(n, 12);
 }
+
+TEST(ExperimentRunner, SyntheticWeightReachesTheTrainerAndTheResults) {
+  TempDir dir;
+  std::string cfg = kLeak;
+  cfg.replace(cfg.find("leak_test_minority_to_sampler = 20"), 34, "synthetic_weight = 0.25");
+  const auto c = load_experiment(dir.write("w.toml", cfg));
+  ASSERT_EQ(c.methods.size(), 2u);
+  EXPECT_EQ(c.methods[0].synthetic_weight, 1.0);
+  EXPECT_EQ(c.methods[1].synthetic_weight, 0.25);
+  std::ostringstream log;
+  EXPECT_EQ(run_experiment(c, {.out_dir = dir.file("out"), .progress = false}, log).ran, 2);
+  const auto rows = read_results(dir.file("out/results.jsonl"));
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0]["spec"]["synthetic_weight"], 1.0);
+  EXPECT_EQ(rows[1]["spec"]["synthetic_weight"], 0.25);
+  EXPECT_NE(rows[1]["key"].get<std::string>().find("synthetic_weight=0.25"), std::string::npos);
+  EXPECT_EQ(rows[0]["key"].get<std::string>().find("synthetic_weight"), std::string::npos);
+  // The same data and sampler: only the loss weight differs, and the model with it.
+  EXPECT_EQ(rows[0]["train_counts"], rows[1]["train_counts"]);
+
+  // A method without a sampler has nothing to weigh; the weight is a share in [0, 100].
+  std::string no_sampler = cfg;
+  no_sampler.replace(no_sampler.find("sampler = \"smote:k_neighbors=3\"\nsynthetic"), 31, "");
+  EXPECT_ERROR_MENTIONS(load_experiment(dir.write("ns.toml", no_sampler)), "synthetic_weight", "no sampler");
+  std::string negative = cfg;
+  negative.replace(negative.find("= 0.25"), 6, "= -1");
+  EXPECT_ERROR_MENTIONS(load_experiment(dir.write("neg.toml", negative)), "synthetic_weight");
+}

@@ -15,6 +15,10 @@
 #include "rebalance/models/classifier.hpp"
 #include "rebalance/train/decision.hpp"
 
+namespace rebalance::losses {
+class Loss;
+}
+
 namespace rebalance::train {
 
 struct TrainOptions {
@@ -32,6 +36,11 @@ struct TrainOptions {
   /// partial. Seed 000's reference trains 1000 iterations whatever the data's size.
   int64_t iterations = 0;
   int64_t batch_size = 128;
+  /// Loss weight of a synthetic row (origin < 0, a sampler's) against a real row's 1: a batch's
+  /// loss is (n_real * L(real rows) + w * n_synthetic * L(synthetic rows)) / n, each L the loss's
+  /// own reduction over its part (for an unweighted loss: each synthetic row's term times w).
+  /// 1: every row alike; 0: synthetic rows shape the batches but pass no gradient.
+  double synthetic_weight = 1.0;
   /// Validation metric that picks the kept epoch: f1_macro, acsa, gmean, mcc or accuracy; "none"
   /// keeps the final weights and needs no validation set (the reference protocols have none).
   std::string monitor = "f1_macro";
@@ -72,6 +81,11 @@ struct TrainResult {
 /// the class). With checkpoint_dir, after every epoch model, optimizer and progress are written
 /// atomically; with resume, training continues from the last complete epoch.
 TrainResult fit(const Dataset& train, const Dataset& validation, const TrainOptions& options, std::ostream& log);
+
+/// The batch loss of TrainOptions::synthetic_weight: `synthetic` ([B] bool) marks the synthetic
+/// rows of the batch, whose part of the loss counts `synthetic_weight` of a real part's.
+at::Tensor mixed_loss(losses::Loss& loss, const at::Tensor& logits, const at::Tensor& target,
+                      const at::Tensor& synthetic, double synthetic_weight);
 
 /// Logits [N, C] of `model` on `x` in evaluation mode, in batches, as float32 on the CPU.
 at::Tensor predict_logits(models::Classifier& model, const at::Tensor& x, int64_t batch_size = 1024);
