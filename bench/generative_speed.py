@@ -32,7 +32,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fashion_data import load_idx  # noqa: E402
+from fashion_data import seed000_pair  # noqa: E402
 
 LOG2PI = math.log(2 * math.pi)
 
@@ -113,13 +113,7 @@ def main():
     ap.add_argument("--repeat", type=int, default=2, help="runs per side; the fastest is kept")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    images = load_idx("train-images-idx3-ubyte.gz")
-    labels = load_idx("train-labels-idx1-ubyte.gz")
-    rng = np.random.default_rng(0)
-    maj = rng.choice(np.flatnonzero(labels == 0), 5000, replace=False)
-    mino = rng.choice(np.flatnonzero(labels == 6), 100, replace=False)
-    x = (images[np.concatenate([maj, mino])].astype(np.float32) / 255.0)[:, None]
-    y = np.concatenate([np.zeros(5000, np.int64), np.ones(100, np.int64)])
+    x, y = seed000_pair()
     xt = torch.from_numpy(x)
     x_min, x_maj = xt[5000:], xt[:5000]
 

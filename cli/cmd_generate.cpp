@@ -1,4 +1,4 @@
-// `rebalance generate`: train (or load) a VAE / MGVAE for one class and write its samples.
+// `rebalance generate`: train (or load) a VAE / MGVAE / CycleGAN for one class and write its samples.
 #include <torch/torch.h>
 
 #include <filesystem>
@@ -10,6 +10,7 @@
 
 #include "rebalance/core/atomic_file.hpp"
 #include "rebalance/core/error.hpp"
+#include "rebalance/core/rng.hpp"
 #include "rebalance/data/csv.hpp"
 #include "rebalance/data/imbalance.hpp"
 #include "rebalance/data/npy.hpp"
@@ -22,15 +23,16 @@ namespace rebalance::cli {
 
 void add_generate_command(CLI::App& app, Action& action) {
   auto* cmd = app.add_subcommand(
-      "generate", "train a VAE or MGVAE on one class (or load a saved one) and write synthetic rows of that class");
+      "generate",
+      "train a VAE, MGVAE or CycleGAN on one class (or load a saved one) and write synthetic rows of that class");
   static std::string method = "vae", input, label, pair, cls, output, save, load, grid, summary;
   static int64_t count = -1;
   static double holdout = 0.0;
   static uint64_t seed = 0;
-  cmd->add_option("-m,--method", method, "generator spec: vae:... or mgvae:... (see `rebalance methods`)")
+  cmd->add_option("-m,--method", method, "generator spec: vae:..., mgvae:... or cyclegan:... (see `rebalance methods`)")
       ->capture_default_str();
-  cmd->add_option("-i,--input", input, "built-in data set spec or a .csv/.npy file (training data; for MGVAE the "
-                                       "majority rows to translate)");
+  cmd->add_option("-i,--input", input, "built-in data set spec or a .csv/.npy file (training data; for MGVAE and "
+                                       "CycleGAN the majority rows to translate)");
   cmd->add_option("--label", label, "label column of a CSV (name or index; default: last), or the labels .npy");
   cmd->add_option("--pair", pair, "first keep a binary task A:N_A,B:N_B of the input (N = all: every row), "
                                   "e.g. \"T-shirt/top:5000,Shirt:100\"");
@@ -63,10 +65,12 @@ void add_generate_command(CLI::App& app, Action& action) {
       const std::string kind = !load.empty() ? generative::saved_generator_kind(load)
                                              : info ? info->name : parse_spec(method).name;
       const bool is_vae = kind == "vae" || kind == "VAEOverSampler";
-      REBALANCE_CHECK(is_vae || kind == "mgvae" || kind == "MGVAEOverSampler",
-                      "--method {}: rebalance generate trains vae or mgvae generators", method);
-      REBALANCE_CHECK(!input.empty() || (!load.empty() && is_vae),
-                      "--input is required (training rows{})", is_vae ? "" : ", and the majority rows MGVAE translates");
+      const bool is_gan = kind == "cyclegan" || kind == "CycleGANOverSampler";
+      REBALANCE_CHECK(is_vae || is_gan || kind == "mgvae" || kind == "MGVAEOverSampler",
+                      "--method {}: rebalance generate trains vae, mgvae or cyclegan generators", method);
+      REBALANCE_CHECK(!input.empty() || (!load.empty() && is_vae), "--input is required (training rows{})",
+                      is_vae ? "" : is_gan ? ", and the majority rows CycleGAN translates"
+                                           : ", and the majority rows MGVAE translates");
       Dataset data, held;
       int64_t c = -1, n = count;
       if (!input.empty()) {
@@ -112,6 +116,38 @@ void add_generate_command(CLI::App& app, Action& action) {
         rows = vae.sample(n);
         if (assess) recon = vae.reconstruction_error(recon_rows());
         if (!save.empty()) vae.save(save);
+      } else if (is_gan) {
+        int64_t major = load.empty() ? generative::cyclegan_majority_class(method, data) : -1;
+        if (!load.empty()) {
+          // A loaded CycleGAN translates the largest class other than the one generated.
+          const auto counts = data.class_counts();
+          for (int64_t k = 0; k < data.num_classes(); ++k)
+            if (k != c && (major < 0 || counts[k] > counts[major])) major = k;
+        }
+        REBALANCE_CHECK(major != c, "--class {}: is domain A, the class CycleGAN translates from", data.class_names[c]);
+        auto gan = !load.empty() ? generative::CycleGAN::load(load)
+                                 : generative::train_cyclegan_for_class(method, data, c, seed, &major);
+        if (!load.empty())
+          REBALANCE_CHECK(gan.image_shape() == data.feature_shape(),
+                          "{}: the generator was trained on rows of another shape than {}'s", load, input);
+        const auto maj_rows = data.indices_of(major);
+        // Majority rows in seeded permutations until n are taken (as the cyclegan sampler).
+        const auto pick = Rng(seed).fork(static_cast<uint64_t>(c) + 2000).cycled_permutations(maj_rows.size(0), n);
+        const auto chosen = maj_rows.index_select(0, torch::tensor(pick, torch::kInt64));
+        rows = n > 0 ? gan.translate_ab(data.x.index_select(0, chosen)) : data.x.slice(0, 0, 0).to(torch::kFloat32);
+        if (assess) {
+          const auto b = recon_rows().to(torch::kFloat32);
+          recon = (gan.translate_ab(gan.translate_ba(b)) - b).pow(2).mean().item<double>();
+        }
+        const auto origin = data.origin.index_select(0, chosen).to(torch::kCPU).contiguous();
+        source.assign(origin.data_ptr<int64_t>(), origin.data_ptr<int64_t>() + origin.numel());
+        for (const auto& h : gan.history()) {
+          std::cout << fmt::format("cyclegan: {} steps, cycle {:.4g}, identity {:.4g}, adversarial {:.4g}, "
+                                   "discriminators {:.4g} / {:.4g}\n",
+                                   h.steps, h.cycle, h.identity, h.generator_adv, h.discriminator_a, h.discriminator_b);
+          history.push_back({"cyclegan", {}, h.seconds});
+        }
+        if (!save.empty()) gan.save(save);
       } else {
         int64_t major = generative::mgvae_majority_class(method, data);
         auto mg = !load.empty() ? generative::MGVAE::load(load)

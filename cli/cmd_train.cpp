@@ -12,6 +12,7 @@
 #include "rebalance/data/registry.hpp"
 #include "rebalance/experiment/task.hpp"
 #include "rebalance/metrics/report.hpp"
+#include "rebalance/joint/joint.hpp"
 #include "rebalance/sampling/sampler.hpp"
 #include "rebalance/train/trainer.hpp"
 
@@ -21,7 +22,7 @@ void add_train_command(CLI::App& app, Action& action) {
   auto* cmd = app.add_subcommand("train", "train a classifier on (imbalanced) data and report on the test set");
   static TaskOptions task;
   static train::TrainOptions opt;
-  static std::string sampler, output, summary;
+  static std::string sampler, output, summary, joint_spec, save_generator;
   cmd->add_option("--data", task.data, "built-in data set spec or file")->capture_default_str();
   cmd->add_option("--test", task.test, "separate test set (default: a stratified split of --data)");
   cmd->add_option("--label", task.label, "CSV label column, or the labels file (.npy or IDX) of a .npy / IDX --data");
@@ -36,6 +37,11 @@ void add_train_command(CLI::App& app, Action& action) {
   cmd->add_option("--test-fraction", task.test_fraction, "test share when no --test is given")
       ->check(CLI::Range(0.01, 0.9))->capture_default_str();
   cmd->add_option("--sampler", sampler, "resample the training set first (any `rebalance methods` spec)");
+  cmd->add_option("--joint", joint_spec,
+                  "train the classifier jointly with a CycleGAN majority <-> minority (seed 004): aug[:params] "
+                  "(the CycleGAN once, then the classifier) or alt[:params] (alternating; see `rebalance methods "
+                  "joint`)");
+  cmd->add_option("--save-generator", save_generator, "with --joint: write the trained CycleGAN here");
   cmd->add_option("--model", opt.model, "logreg, mlp:hidden=[..],dropout=.., lenet, resnet:depth=20")->capture_default_str();
   cmd->add_option("--loss", opt.loss, "ce, weighted_ce, focal, cb, la, ldam (with parameters)")->capture_default_str();
   cmd->add_option("--batch-policy", opt.batch_policy, "uniform, balanced, sqrt, dynamic")->capture_default_str();
@@ -75,7 +81,22 @@ void add_train_command(CLI::App& app, Action& action) {
         t.train = make_sampler(sampler, opt.seed)->fit_resample(t.train);
         std::cout << fmt::format("after {}: {}\n", sampler, format_counts(t.train.class_counts(), t.train.class_names));
       }
-      auto result = train::fit(t.train, t.validation, opt, std::cout);
+      REBALANCE_CHECK(joint_spec.empty() || sampler.empty(),
+                      "--joint trains its own generator; drop --sampler {} (or --joint)", sampler);
+      REBALANCE_CHECK(save_generator.empty() || !joint_spec.empty(), "--save-generator needs --joint");
+      train::TrainResult result;
+      std::shared_ptr<generative::CycleGAN> gan;
+      nlohmann::json phases = nlohmann::json::array();
+      if (!joint_spec.empty()) {
+        auto jr = joint::fit(t.train, t.validation, opt, joint::parse_joint(joint_spec), std::cout);
+        result = std::move(jr.train);
+        gan = jr.gan;
+        for (const auto& p : jr.phases)
+          phases.push_back({{"kind", p.kind}, {"round", p.round}, {"steps", p.steps}, {"loss", p.loss},
+                            {"seconds", p.seconds}});
+      } else {
+        result = train::fit(t.train, t.validation, opt, std::cout);
+      }
       const auto logits = train::predict_logits(*result.model, t.test.x);
       const auto report = metrics::evaluate(t.test.y, result.decision->predict(logits), torch::softmax(logits, 1),
                                             t.test.num_classes(), t.test.class_names);
@@ -85,9 +106,14 @@ void add_train_command(CLI::App& app, Action& action) {
         train::save_model(output, result, t.train);
         std::cout << "wrote " << output << "\n";
       }
+      if (gan && !save_generator.empty()) {
+        gan->save(save_generator);
+        std::cout << "wrote " << save_generator << "\n";
+      }
       if (!summary.empty()) {
         nlohmann::json s = {{"options", train::options_to_json(opt)},
                             {"sampler", sampler},
+                            {"joint", joint_spec},
                             {"train_counts", t.train.class_counts()},
                             {"best_epoch", result.best_epoch},
                             {"best_metric", result.best_metric},
@@ -97,6 +123,7 @@ void add_train_command(CLI::App& app, Action& action) {
         for (const auto& h : result.history)
           s["history"].push_back({{"epoch", h.epoch}, {"train_loss", h.train_loss}, {"val_metric", h.val_metric},
                                   {"val_f1", h.val_f1}, {"seconds", h.seconds}});
+        if (!joint_spec.empty()) s["joint_phases"] = phases;
         write_atomic(summary, [&](std::ostream& out) { out << s.dump(2) << "\n"; }, false);
       }
       files.commit();

@@ -1,5 +1,6 @@
 #include "rebalance/core/rng.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <numeric>
 
@@ -75,6 +76,17 @@ std::vector<int64_t> Rng::permutation(int64_t n) {
   std::iota(p.begin(), p.end(), 0);
   for (int64_t i = n - 1; i > 0; --i) std::swap(p[i], p[uniform_int(static_cast<uint64_t>(i) + 1)]);
   return p;
+}
+
+std::vector<int64_t> Rng::cycled_permutations(int64_t n, int64_t count) {
+  REBALANCE_CHECK(n > 0 || count == 0, "cannot draw {} indices from an empty range", count);
+  std::vector<int64_t> out;
+  out.reserve(static_cast<size_t>(std::max<int64_t>(count, 0)));
+  while (static_cast<int64_t>(out.size()) < count) {
+    const auto perm = permutation(n);
+    out.insert(out.end(), perm.begin(), perm.begin() + std::min<int64_t>(n, count - static_cast<int64_t>(out.size())));
+  }
+  return out;
 }
 
 std::vector<int64_t> Rng::choice_without_replacement(int64_t n, int64_t k) {

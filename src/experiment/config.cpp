@@ -8,6 +8,7 @@
 #include "rebalance/core/atomic_file.hpp"
 #include "rebalance/core/error.hpp"
 #include "rebalance/data/csv_table.hpp"
+#include "rebalance/joint/joint.hpp"
 #include "rebalance/losses/loss.hpp"
 #include "rebalance/sampling/sampler.hpp"
 #include "rebalance/train/batch_policy.hpp"
@@ -213,6 +214,13 @@ ExperimentConfig load_experiment(const std::string& path) {
     REBALANCE_CHECK(mc.synthetic_weight == 1.0 || !mc.sampler.empty(),
                     "{}: method \"{}\" has no sampler, so there are no synthetic rows to weigh",
                     m.where("synthetic_weight"), mc.name);
+    mc.joint = m.str("joint", "");
+    REBALANCE_CHECK(mc.joint.empty() || mc.sampler.empty(),
+                    "{}: method \"{}\" trains jointly with a CycleGAN, which makes its own translations; drop its "
+                    "sampler (or joint)", m.where("joint"), mc.name);
+    REBALANCE_CHECK(mc.joint.empty() || !c.pair_majority.empty() || !c.majority_classes.empty(),
+                    "{}: joint training needs a binary task ([data].pair or majority/minority_classes)",
+                    m.where("joint"));
     mc.leak_test_minority_to_sampler = m.integer("leak_test_minority_to_sampler", 0, 0, int64_t(1) << 40);
     REBALANCE_CHECK(mc.leak_test_minority_to_sampler == 0 || !mc.sampler.empty(),
                     "{}: the leak feeds test rows to a sampler, and method \"{}\" has none",
@@ -225,6 +233,7 @@ ExperimentConfig load_experiment(const std::string& path) {
     check_spec(m.where("loss"), [&] { losses::make_loss(mc.loss, {10, 1}); });
     check_spec(m.where("batch_policy"), [&] { train::make_batch_policy(mc.batch_policy); });
     check_spec(m.where("decision"), [&] { train::make_decision_rule(mc.decision); });
+    if (!mc.joint.empty()) check_spec(m.where("joint"), [&] { joint::parse_joint(mc.joint); });
     c.methods.push_back(mc);
   }
   top.finish();

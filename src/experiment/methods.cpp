@@ -4,6 +4,7 @@
 
 #include "rebalance/core/error.hpp"
 #include "rebalance/generative/samplers.hpp"
+#include "rebalance/joint/joint.hpp"
 #include "rebalance/losses/loss.hpp"
 #include "rebalance/models/classifier.hpp"
 #include "rebalance/sampling/sampler.hpp"
@@ -44,6 +45,8 @@ std::vector<MethodFamily> method_families() {
        "train --batch-policy; configs: [[method]] batch_policy =", train::batch_policy_docs()},
       {"decisions", {"decision", "decision-rules", "decision-rule", "rules", "rule"}, "Decision rules",
        "train --decision; configs: [[method]] decision =", train::decision_docs()},
+      {"joint", {"joint-training", "joint-modes"}, "Joint training (a CycleGAN with the classifier)",
+       "train --joint; configs: [[method]] joint =", joint::joint_docs()},
   };
 }
 

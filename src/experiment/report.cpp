@@ -593,7 +593,8 @@ std::string methods_html(const Grid& g, const std::string& level, uint64_t seed)
     out += fmt::format(
         "<tr><th>{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
         "<td>{}</td></tr>\n",
-        html_escape(method), field("sampler"), field("loss"), field("batch_policy") + weight, field("decision"),
+        html_escape(method), spec.is_object() && spec.contains("joint") ? "joint " + field("joint") : field("sampler"),
+        field("loss"), field("batch_policy") + weight, field("decision"),
         html_escape(counts), mean(0), mean(1), mean(2));
   }
   return out + "</tbody>\n</table>\n<p class=\"note\">Times are means over all cells of the method, in seconds.</p>\n";

@@ -20,6 +20,7 @@
 #include "rebalance/experiment/task.hpp"
 #include "rebalance/generative/quality.hpp"
 #include "rebalance/generative/samplers.hpp"
+#include "rebalance/joint/joint.hpp"
 #include "rebalance/metrics/report.hpp"
 #include "rebalance/sampling/sampler.hpp"
 
@@ -35,8 +36,9 @@ double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::
 std::string cell_key(const std::string& hash, const ImbalanceLevel& level, const MethodConfig& m, uint64_t seed) {
   // Keys added later enter only when set, so results written before them keep their cells.
   const auto weight = m.synthetic_weight == 1.0 ? std::string() : fmt::format("|synthetic_weight={}", m.synthetic_weight);
-  return fmt::format("{}|{}|{}|{}|{}|{}|{}{}|{}", hash, level.label, m.name, m.sampler, m.loss, m.batch_policy,
-                     m.decision, weight, seed);
+  const auto joint = m.joint.empty() ? std::string() : "|joint=" + m.joint;
+  return fmt::format("{}|{}|{}|{}|{}|{}|{}{}{}|{}", hash, level.label, m.name, m.sampler, m.loss, m.batch_policy,
+                     m.decision, weight, joint, seed);
 }
 
 /// The training/validation/test sets of one (level, seed): built once, shared by every method.
@@ -133,6 +135,19 @@ void save_sample_grid(const Dataset& resampled, const std::string& path) {
   if (synth.numel() == 0) return;
   const auto rows = torch::cat({real, synth});
   write_image_grid_png(path, resampled.x.index_select(0, rows).clamp(0.0, 1.0), 8);
+}
+
+/// Seed 004's figure: 8 majority images, their translations G_A->B(a) and cycles G_B->A(G_A->B(a)),
+/// then 8 minority images, G_B->A(b) and G_A->B(G_B->A(b)), one row of 8 each.
+void save_translation_grid(generative::CycleGAN& gan, const Dataset& train, int64_t majority, int64_t minority,
+                           const std::string& path) {
+  if (train.x.dim() != 4) return;
+  const auto counts = train.class_counts();
+  const int64_t k = std::min<int64_t>({8, counts[majority], counts[minority]});
+  auto first = [&](int64_t c) { return train.x.index_select(0, train.indices_of(c).slice(0, 0, k)).to(torch::kFloat32); };
+  const auto a = first(majority), b = first(minority);
+  const auto ab = gan.translate_ab(a), ba = gan.translate_ba(b);
+  write_image_grid_png(path, torch::cat({a, ab, gan.translate_ba(ab), b, ba, gan.translate_ab(ba)}).clamp(0.0, 1.0), k);
 }
 
 std::string versions() {
@@ -247,7 +262,24 @@ RunSummary run_experiment(const ExperimentConfig& c, const RunOptions& o, std::o
         opts.progress = o.progress;
         std::ostringstream train_log;
         const auto ts = Clock::now();
-        auto result = train::fit(train, task->validation, opts, train_log);
+        train::TrainResult result;
+        nlohmann::json joint_phases;
+        if (!m.joint.empty()) {
+          auto jr = joint::fit(train, task->validation, opts, joint::parse_joint(m.joint), train_log);
+          result = std::move(jr.train);
+          joint_phases = nlohmann::json::array();
+          for (const auto& p : jr.phases)
+            joint_phases.push_back({{"kind", p.kind}, {"round", p.round}, {"steps", p.steps}, {"loss", p.loss},
+                                    {"seconds", p.seconds}});
+          if (seed == c.seeds.front()) {
+            fs::create_directories(fs::path(o.out_dir) / "samples");
+            save_translation_grid(*jr.gan, train, jr.majority, jr.minority,
+                                  (fs::path(o.out_dir) / "samples" /
+                                   (safe_name(level.label + "_" + m.name) + ".png")).string());
+          }
+        } else {
+          result = train::fit(train, task->validation, opts, train_log);
+        }
         const double train_s = since(ts);
         const auto logits = train::predict_logits(*result.model, task->test.x);
         const auto scores = torch::softmax(logits, 1);
@@ -280,6 +312,10 @@ RunSummary run_experiment(const ExperimentConfig& c, const RunOptions& o, std::o
         if (m.leak_test_minority_to_sampler > 0)
           row["leak"] = {{"test_rows_to_sampler", m.leak_test_minority_to_sampler},
                          {"note", "generator saw test images"}};
+        if (!m.joint.empty()) {
+          row["spec"]["joint"] = m.joint;
+          row["joint_phases"] = joint_phases;
+        }
         if (!quality.empty()) row["quality"] = quality;
         row["timings"] = {{"sampler_s", sampler_s}, {"train_s", train_s}, {"total_s", since(t0)}};
         if (!quality.empty()) row["timings"]["quality_s"] = quality_s;

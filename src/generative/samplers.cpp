@@ -240,9 +240,123 @@ double MGVAEOverSampler::reconstruction_error(int64_t cls, const at::Tensor& x) 
   return it == fitted_.end() ? std::numeric_limits<double>::quiet_NaN() : it->second->reconstruction_error(x);
 }
 
+// ---- CycleGAN ---------------------------------------------------------------------------------
+
+namespace {
+
+int64_t domain_a_class(const CycleGANOverSamplerOptions& options, const Dataset& data) {
+  const auto counts = data.class_counts();
+  if (options.majority != "auto") return data.class_index(options.majority);
+  return std::max_element(counts.begin(), counts.end()) - counts.begin();
+}
+
+/// Every check a class to grow must pass before any training starts.
+void check_cyclegan_class(const CycleGANOverSamplerOptions& options, const Dataset& data, int64_t cls, int64_t major) {
+  const auto shape = data.feature_shape();
+  REBALANCE_CHECK(shape.size() == 3,
+                  "CycleGANOverSampler: translates images [C, H, W], but the rows of \"{}\" are tabular ({} "
+                  "features); use smote, vae or mgvae for tabular data",
+                  data.name, data.num_features());
+  REBALANCE_CHECK(cls != major,
+                  "CycleGANOverSampler: class \"{}\" is domain A (the class translated from) and cannot also be "
+                  "grown; choose another majority= or a sampling_strategy without it",
+                  data.class_names[cls]);
+  const auto counts = data.class_counts();
+  REBALANCE_CHECK(counts[cls] >= options.gan.batch_size,
+                  "CycleGANOverSampler: class \"{}\" has {} image{}, fewer than batch_size={}; lower batch_size to "
+                  "at most {}",
+                  data.class_names[cls], counts[cls], counts[cls] == 1 ? "" : "s", options.gan.batch_size,
+                  counts[cls]);
+  REBALANCE_CHECK(counts[major] >= options.gan.batch_size,
+                  "CycleGANOverSampler: domain A, class \"{}\", has {} images, fewer than batch_size={}",
+                  data.class_names[major], counts[major], options.gan.batch_size);
+}
+
+CycleGAN fit_class_cyclegan(const CycleGANOverSamplerOptions& options, const Dataset& data, const at::Tensor& x,
+                            const at::Tensor& xmaj, int64_t cls, int64_t major, uint64_t seed) {
+  check_cyclegan_class(options, data, cls, major);
+  CycleGAN gan(options.gan, data.feature_shape(), class_seed(seed, cls));
+  gan.fit(xmaj, x.index_select(0, data.indices_of(cls).to(torch::kCPU)));
+  return gan;
+}
+
+/// Images of x [N, D] as [N, C, H, W].
+at::Tensor as_images(const at::Tensor& x, const Dataset& data) {
+  auto s = data.feature_shape();
+  s.insert(s.begin(), x.size(0));
+  return x.reshape(s);
+}
+
+}  // namespace
+
+CycleGANOverSampler::CycleGANOverSampler(CycleGANOverSamplerOptions options, SamplingStrategy strategy, uint64_t seed)
+    : Sampler("cyclegan", SamplingType::Over, std::move(strategy), seed), options_(std::move(options)) {
+  check_cyclegan_options(options_.gan);
+}
+
+CycleGANOverSampler::~CycleGANOverSampler() = default;
+
+std::shared_ptr<CycleGAN> CycleGANOverSampler::fitted(int64_t cls) const {
+  const auto it = fitted_.find(cls);
+  return it == fitted_.end() ? nullptr : it->second;
+}
+
+Dataset CycleGANOverSampler::resample_impl(const Dataset& data, const std::map<int64_t, int64_t>& target) {
+  const int64_t major = domain_a_class(options_, data);
+  bool any = false;
+  for (const auto& [c, n] : target)
+    if (n > 0) check_cyclegan_class(options_, data, c, major), any = true;
+  fitted_.clear();
+  if (!any) return data;
+  const auto x = as_images(data.x.to(torch::kCPU, torch::kFloat32).contiguous(), data);
+  const auto major_rows = data.indices_of(major).to(torch::kCPU);
+  const auto xmaj = x.index_select(0, major_rows);
+  const auto* pmaj = major_rows.data_ptr<int64_t>();
+  over_sampling::detail::NewRows out;
+  for (const auto& [c, n] : target) {
+    if (n == 0) continue;
+    auto gan = std::make_shared<CycleGAN>(fit_class_cyclegan(options_, data, x, xmaj, c, major, seed()));
+    // Majority rows in seeded permutations, one after another until n are taken.
+    const auto src = Rng(seed()).fork(static_cast<uint64_t>(c) + 2000).cycled_permutations(xmaj.size(0), n);
+    const auto fake = gan->translate_ab(xmaj.index_select(0, torch::tensor(src, torch::kInt64)));
+    std::vector<int64_t> parent0(n);
+    for (int64_t i = 0; i < n; ++i) parent0[i] = pmaj[src[i]];
+    out.add_rows(c, fake.reshape({n, -1}), std::move(parent0), {});
+    fitted_[c] = gan;
+  }
+  return out.append_to(data);
+}
+
+CycleGAN train_cyclegan_for_class(const std::string& spec, const Dataset& data, int64_t cls, uint64_t seed,
+                                  int64_t* majority) {
+  const auto s = make_sampler(spec, seed);
+  const auto& o = sampler_of<CycleGANOverSampler>(s, spec, "cyclegan").options();
+  data.validate();
+  const int64_t major = domain_a_class(o, data);
+  if (majority) *majority = major;
+  check_cyclegan_class(o, data, cls, major);
+  const auto x = as_images(data.x.to(torch::kCPU, torch::kFloat32).contiguous(), data);
+  return fit_class_cyclegan(o, data, x, x.index_select(0, data.indices_of(major).to(torch::kCPU)), cls, major,
+                            s->seed());
+}
+
+int64_t cyclegan_majority_class(const std::string& spec, const Dataset& data) {
+  const auto s = make_sampler(spec, 0);
+  return domain_a_class(sampler_of<CycleGANOverSampler>(s, spec, "cyclegan").options(), data);
+}
+
 double generator_reconstruction_error(const Sampler& sampler, int64_t cls, const at::Tensor& x) {
   if (const auto* v = dynamic_cast<const VAEOverSampler*>(&sampler)) return v->reconstruction_error(cls, x);
   if (const auto* m = dynamic_cast<const MGVAEOverSampler*>(&sampler)) return m->reconstruction_error(cls, x);
+  if (const auto* g = dynamic_cast<const CycleGANOverSampler*>(&sampler)) {
+    // The cycle B -> A -> B of the class's rows, in the VAEs' units (mean squared error).
+    const auto gan = g->fitted(cls);
+    if (!gan) return std::numeric_limits<double>::quiet_NaN();
+    auto s = gan->image_shape();
+    s.insert(s.begin(), x.size(0));
+    const auto img = x.to(torch::kCPU, torch::kFloat32).reshape(s);
+    return (gan->translate_ab(gan->translate_ba(img)) - img).pow(2).mean().item<double>();
+  }
   return std::numeric_limits<double>::quiet_NaN();
 }
 
@@ -257,7 +371,7 @@ VAE train_vae_for_class(const std::string& spec, const Dataset& data, int64_t cl
 
 std::vector<MethodDoc> generator_docs() {
   std::vector<MethodDoc> docs;
-  for (const char* name : {"vae", "mgvae"}) {
+  for (const char* name : {"vae", "mgvae", "cyclegan"}) {
     const SamplerInfo* info = find_sampler(name);
     REBALANCE_CHECK(info != nullptr, "internal: no \"{}\" sampler is registered", name);
     std::vector<ParamDecl> params;
@@ -426,6 +540,46 @@ void add_generative_samplers(std::vector<SamplerInfo>& out) {
          o.majority = p.get_string("majority");
          o.filter = filter_param(p);
          return std::make_unique<MGVAEOverSampler>(o, s, seed);
+       }});
+  out.push_back(
+      {"cyclegan", "CycleGANOverSampler", {"cycle_gan"}, SamplingType::Over,
+       "train a CycleGAN between the majority images (A) and each class to grow (B) and add majority images "
+       "translated by G_A->B (Zhu et al. 2017; seed 004's generator); images [C,H,W] only",
+       {{"ngf", "16", "generator base filters (CycleGAN: 64; narrowed for 28x28 on 2 cores)"},
+        {"ndf", "16", "discriminator base filters (CycleGAN: 64)"},
+        {"blocks", "4", "residual blocks at 1/4 resolution (CycleGAN: 9)"},
+        {"d_layers", "auto", "PatchGAN stride-2 layers; auto: 1 below 64 pixels, 2 below 128, else 3"},
+        {"gan", "lsgan", "adversarial loss: lsgan (least squares, CycleGAN's) or log (the seed's slides)"},
+        {"cycle_weight", "10", "weight of the L1 cycle terms (beta)"},
+        {"identity_weight", "0.5", "identity L1 terms' weight as a multiple of cycle_weight (0: off)"},
+        {"pool_size", "50", "past fakes each discriminator also sees"},
+        {"lr", "0.0002", "Adam learning rate (betas beta1, beta2)"},
+        {"beta1", "0.5", "Adam beta1"},
+        {"beta2", "0.999", "Adam beta2"},
+        {"batch_size", "8", "image pairs per step; every class to grow needs at least this many images"},
+        {"steps", "1000", "steps at the constant learning rate (with decay_steps: 2000 steps, about 4.5 minutes "
+                                   "at 28x28 on 2 cores)"},
+        {"decay_steps", "1000", "steps over which the learning rate then falls linearly to 0"},
+        {"majority", "auto", "domain A, the class translated from (name or number); auto: the largest"}},
+       [](const Params& p, const SamplingStrategy& s, uint64_t seed) -> std::unique_ptr<Sampler> {
+         generative::CycleGANOverSamplerOptions o;
+         auto& g = o.gan;
+         g.ngf = p.get_int_in("ngf", 1, 4096);
+         g.ndf = p.get_int_in("ndf", 1, 4096);
+         g.blocks = p.get_int_in("blocks", 0, 64);
+         g.d_layers = p.get_string("d_layers") == "auto" ? 0 : p.get_int_in("d_layers", 1, 6);
+         g.gan = p.get_string("gan");
+         g.cycle_weight = p.get_double_in("cycle_weight", 0.0, 1e6);
+         g.identity_weight = p.get_double_in("identity_weight", 0.0, 1e6);
+         g.pool_size = p.get_int_in("pool_size", 0, 1 << 20);
+         g.lr = p.get_double_in("lr", 1e-12, 1e3);
+         g.beta1 = p.get_double_in("beta1", 0.0, 0.999999);
+         g.beta2 = p.get_double_in("beta2", 0.0, 0.999999);
+         g.batch_size = p.get_int_in("batch_size", 1, 1 << 20);
+         g.steps = p.get_int_in("steps", 0, kBig);
+         g.decay_steps = p.get_int_in("decay_steps", 0, kBig);
+         o.majority = p.get_string("majority");
+         return std::make_unique<generative::CycleGANOverSampler>(o, s, seed);
        }});
 }
 

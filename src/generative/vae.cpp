@@ -206,17 +206,6 @@ void check_train(const TrainOptions& t, std::string_view what) {
                   t.kl_weight);
 }
 
-/// n source rows out of 0..rows-1: seeded permutations, one after another until n are taken.
-std::vector<int64_t> cycled_sources(Rng rng, int64_t rows, int64_t n) {
-  std::vector<int64_t> src;
-  src.reserve(n);
-  while (static_cast<int64_t>(src.size()) < n) {
-    const auto perm = rng.permutation(rows);
-    src.insert(src.end(), perm.begin(), perm.begin() + std::min<int64_t>(rows, n - static_cast<int64_t>(src.size())));
-  }
-  return src;
-}
-
 }  // namespace
 
 // ---- Core ---------------------------------------------------------------------------------------
@@ -437,6 +426,8 @@ class Core {
   }
   static std::unique_ptr<Core> deserialise(const std::string& bytes, const std::string& where) {
     const auto [j, weights_at] = header(bytes, where);
+    const auto kind = j.at("kind").get<std::string>();
+    REBALANCE_CHECK(kind == "vae" || kind == "mgvae", "{}: holds a {} generator, not a VAE or MGVAE", where, kind);
     auto core = std::make_unique<Core>(j.at("kind").get<std::string>(), net_from_json(j.at("net")),
                                        j.at("shape").get<std::vector<int64_t>>(), j.at("num_classes").get<int64_t>(),
                                        j.at("seed").get<uint64_t>());
@@ -572,7 +563,7 @@ at::Tensor VAE::sample_around(const at::Tensor& x, int64_t n, double scale, std:
                   "VAE: a class-conditional VAE needs the labels of the rows it samples around");
   torch::NoGradGuard ng;
   c.model->eval();
-  std::vector<int64_t> src = cycled_sources(Rng(c.seed).fork(15), x2.size(0), n);
+  std::vector<int64_t> src = Rng(c.seed).fork(15).cycled_permutations(x2.size(0), n);
   const auto xm = c.to_model(x2);
   const auto yy = y.defined() ? y.to(torch::kInt64) : y;
   std::vector<at::Tensor> parts;
@@ -704,7 +695,7 @@ at::Tensor MGVAE::generate(const at::Tensor& majority, int64_t n, std::vector<in
   torch::NoGradGuard ng;
   c.model->eval();
   // Majority sources in a seeded random order, cycling when more rows are wanted than exist.
-  std::vector<int64_t> src = cycled_sources(Rng(c.seed).fork(14), n_maj, n);
+  std::vector<int64_t> src = Rng(c.seed).fork(14).cycled_permutations(n_maj, n);
   std::vector<at::Tensor> parts;
   const auto maj = c.to_model(maj2);
   for (int64_t r0 = 0; r0 < n; r0 += 4096) {

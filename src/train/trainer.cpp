@@ -34,7 +34,8 @@ constexpr std::string_view kModelMagic = "REBALANCE-MODEL 1\n";
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
-/// Learning rate of `epoch` under the schedule.
+}  // namespace
+
 double scheduled_lr(const TrainOptions& o, int64_t epoch) {
   const auto spec = parse_spec(o.schedule);
   if (spec.name == "none") {
@@ -67,7 +68,7 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainOptions& o, m
   REBALANCE_THROW("unknown optimizer \"{}\" (adam or sgd)", o.optimizer);
 }
 
-double monitored(const std::string& name, const at::Tensor& confusion) {
+double monitored_metric(const std::string& name, const at::Tensor& confusion) {
   if (name == "none") return 0.0;
   if (name == "f1_macro") return metrics::f1_macro(confusion);
   if (name == "acsa") return metrics::acsa(confusion);
@@ -77,7 +78,24 @@ double monitored(const std::string& name, const at::Tensor& confusion) {
   REBALANCE_THROW("unknown monitor metric \"{}\" (f1_macro, acsa, gmean, mcc, accuracy, none)", name);
 }
 
-/// A cheap fingerprint of the data, so a checkpoint is not resumed on other data.
+nlohmann::json read_checkpoint_state(const std::string& path, int format, const nlohmann::json& config) {
+  nlohmann::json state;
+  try {
+    state = nlohmann::json::parse(read_file(path));
+  } catch (const nlohmann::json::exception& e) {
+    REBALANCE_THROW("{}: unreadable checkpoint state: {}", path, e.what());
+  }
+  REBALANCE_CHECK(state.value("format", 0) == format, "{}: unknown checkpoint format", path);
+  const auto dir = fs::path(path).parent_path().string();
+  for (const auto& [key, value] : config.items()) {
+    const auto saved = state["config"].value(key, nlohmann::json());
+    REBALANCE_CHECK(saved == value, "cannot resume from {}: it was trained with {} = {}, this run has {} = {}. "
+                    "Use the same configuration, or another checkpoint directory", dir, key, saved.dump(), key,
+                    value.dump());
+  }
+  return state;
+}
+
 nlohmann::json fingerprint(const Dataset& d) {
   return {{"rows", d.size()},
           {"shape", d.feature_shape()},
@@ -86,8 +104,6 @@ nlohmann::json fingerprint(const Dataset& d) {
           {"y_sum", d.y.sum().item<int64_t>()}};
 }
 
-/// Serialised in memory, then written through write_atomic: torch's own save_to(file) leaves a
-/// half-written file and a c10::Error without the reason when the disk fills up.
 void save_archive(const std::string& path, const std::function<void(torch::serialize::OutputArchive&)>& fill) {
   torch::serialize::OutputArchive archive;
   fill(archive);
@@ -115,6 +131,8 @@ void copy_parameters(models::Classifier& to, models::Classifier& from) {
   auto ab = to.named_buffers(), bb = from.named_buffers();
   for (auto& item : bb) ab[item.key()].copy_(item.value());
 }
+
+namespace {
 
 /// Progress on a terminal: one line redrawn per batch; plain lines per epoch otherwise.
 class Progress {
@@ -228,7 +246,7 @@ TrainResult fit(const Dataset& train, const Dataset& val, const TrainOptions& o,
   auto decision = make_decision_rule(o.decision);
   auto optimizer = make_optimizer(o, *model);
   (void)scheduled_lr(o, 0);
-  (void)monitored(o.monitor, torch::eye(2, torch::kInt64));
+  (void)monitored_metric(o.monitor, torch::eye(2, torch::kInt64));
 
   nlohmann::json config = options_to_json(o);
   config["train"] = fingerprint(train);
@@ -241,20 +259,7 @@ TrainResult fit(const Dataset& train, const Dataset& val, const TrainOptions& o,
   if (!o.checkpoint_dir.empty()) {
     fs::create_directories(dir);
     if (o.resume && fs::exists(state_path)) {
-      nlohmann::json state;
-      try {
-        state = nlohmann::json::parse(read_file(state_path.string()));
-      } catch (const nlohmann::json::exception& e) {
-        REBALANCE_THROW("{}: unreadable checkpoint state: {}", state_path.string(), e.what());
-      }
-      REBALANCE_CHECK(state.value("format", 0) == kCheckpointFormat, "{}: unknown checkpoint format",
-                      state_path.string());
-      for (const auto& [key, value] : config.items()) {
-        const auto saved = state["config"].value(key, nlohmann::json());
-        REBALANCE_CHECK(saved == value, "cannot resume from {}: it was trained with {} = {}, this run has {} = {}. "
-                        "Use the same configuration, or another checkpoint directory", dir.string(), key, saved.dump(),
-                        key, value.dump());
-      }
+      const auto state = read_checkpoint_state(state_path.string(), kCheckpointFormat, config);
       load_module(*model, (dir / state["model"].get<std::string>()).string());
       load_module(*best_model, (dir / state["best"].get<std::string>()).string());
       torch::serialize::InputArchive archive;
@@ -336,7 +341,7 @@ TrainResult fit(const Dataset& train, const Dataset& val, const TrainOptions& o,
     if (has_val) {
       const auto logits = predict_logits(*model, val.x);
       const auto confusion = metrics::confusion_matrix(val.y.cpu(), logits.argmax(1), c);
-      rec.val_metric = monitored(o.monitor, confusion);
+      rec.val_metric = monitored_metric(o.monitor, confusion);
       for (const auto& m : metrics::per_class_metrics(confusion)) rec.val_f1.push_back(m.f1);
       policy->observe(rec.val_f1);
     }

@@ -261,7 +261,62 @@ class Train(TempCase):
         self.assertIn("--synthetic-weight", p.stderr)
 
 
+    def test_joint_aug_and_alt(self):
+        # Seed 004's joint training: a tiny CycleGAN, then (aug) or alternating with (alt) the classifier.
+        summary, gen = self.path("s.json"), self.path("g.gen")
+        tiny = "ngf=4,ndf=4,blocks=1,batch_size=4,steps=4,decay_steps=0"
+        p = run("train", "--data", "mnist-digits", "--pair", "0:100,6:12", "--model", "mlp:hidden=[16]",
+                "--epochs", "2", "--batch-size", "16", "--monitor", "none",
+                "--joint", "aug:" + tiny, "--summary", summary, "--save-generator", gen)
+        self.assertIn("aug round 1: generators 4 steps", p.stdout)
+        self.assertIn("classifier epoch 2/2", p.stdout)
+        self.assertIn("== test ==", p.stdout)
+        with open(summary) as f:
+            s = json.load(f)
+        self.assertEqual(s["joint"], "aug:" + tiny)
+        self.assertEqual([ph["kind"] for ph in s["joint_phases"]], ["generators", "classifier"])
+        with open(gen, "rb") as f:
+            self.assertTrue(f.read(40).startswith(b"REBALANCE-GENERATOR 1"))
+        p = run("train", "--data", "mnist-digits", "--pair", "0:100,6:12", "--model", "mlp:hidden=[16]",
+                "--epochs", "2", "--batch-size", "16", "--monitor", "none",
+                "--joint", "alt:rounds=2," + tiny)
+        self.assertIn("alt round 2: generators 2 steps", p.stdout)
+        self.assertIn("teacher", p.stdout)
+        for joint, message in [("sideways", 'unknown joint mode "sideways"'), ("aug:gamma=0", "gamma must be > 0"),
+                               ("aug:batch_size=50", 'minority class "6"')]:
+            with self.subTest(joint):
+                p = run("train", "--data", "mnist-digits", "--pair", "0:100,6:12", "--epochs", "1",
+                        "--monitor", "none", "--joint", joint, ok=False)
+                self.assertEqual(p.returncode, 1)
+                self.assertIn(message, p.stderr)
+        p = run("train", "--data", "mnist-digits", "--pair", "0:100,6:12", "--epochs", "1", "--joint", "aug",
+                "--sampler", "smote", ok=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("--joint trains its own generator", p.stderr)
+
+
 class Generate(TempCase):
+    def test_cyclegan_translates_majority_rows_with_sources(self):
+        out, model = self.path("six.npy"), self.path("cg.gen")
+        p = run("generate", "--method", "cyclegan:ngf=4,ndf=4,blocks=1,batch_size=4,steps=3,decay_steps=1",
+                "--input", "mnist-digits", "--pair", "0:60,6:12", "--class", "6", "--output", out,
+                "--save-model", model)
+        self.assertIn("cyclegan: 4 steps", p.stdout)
+        x = np.load(out)
+        self.assertEqual(x.shape, (48, 1, 28, 28))
+        self.assertTrue((x >= 0).all() and (x <= 1).all())
+        src = np.load(self.path("six_source.npy"))
+        self.assertEqual(len(src), 48)
+        self.assertEqual(len(set(src.tolist())), 48, "48 distinct zeros of the 60 translated")
+        again = self.path("again.npy")
+        run("generate", "--load-model", model, "--input", "mnist-digits", "--pair", "0:60,6:12", "--class", "6",
+            "--count", "5", "--output", again)
+        self.assertEqual(np.load(again).shape, (5, 1, 28, 28))
+        p = run("generate", "--method", "cyclegan", "--input", "mnist-digits", "--pair", "0:60,6:3", "--class", "6",
+                "--output", self.path("x.npy"), ok=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn('class "6" has 3 images', p.stderr)
+
     def test_vae_train_save_load_and_grid(self):
         out, model, grid, summary = self.path("six.npy"), self.path("vae.gen"), self.path("grid.png"), self.path("s.json")
         p = run("generate", "--method", "vae:epochs=3", "--input", "mnist-digits", "--pair", "0:200,6:40",
@@ -347,7 +402,7 @@ class Generate(TempCase):
     def test_bad_input_exit_1(self):
         base = ["generate", "--input", "mnist-digits", "--pair", "0:100,6:30", "--class", "6", "--output", self.path("o.npy")]
         for method, msg in [("vae:batch_size=64", "batch_size=64"), ("vae:latent=0", "latent"),
-                            ("smote", "trains vae or mgvae")]:
+                            ("smote", "trains vae, mgvae or cyclegan")]:
             p = run(*base, "--method", method, ok=False)
             self.assertEqual(p.returncode, 1, method)
             self.assertIn(msg, p.stderr)

@@ -7,6 +7,7 @@
 #include "../test_util.hpp"
 #include "rebalance/experiment/methods.hpp"
 #include "rebalance/generative/samplers.hpp"
+#include "rebalance/joint/joint.hpp"
 #include "rebalance/losses/loss.hpp"
 #include "rebalance/models/classifier.hpp"
 #include "rebalance/sampling/sampler.hpp"
@@ -24,6 +25,7 @@ void build(const std::string& family, const std::string& spec) {
   else if (family == "losses") (void)losses::make_loss(spec, {100, 10});
   else if (family == "batch-policies") (void)train::make_batch_policy(spec);
   else if (family == "decisions") (void)train::make_decision_rule(spec);
+  else if (family == "joint") (void)joint::parse_joint(spec);
   else FAIL() << "no factory for family " << family;
 }
 
@@ -48,7 +50,8 @@ bool has_required(const MethodDoc& m) { return std::any_of(m.params.begin(), m.p
 
 size_t registry_size(const std::string& family) {
   if (family == "samplers") return sampler_registry().size();
-  if (family == "generators") return 2;
+  if (family == "generators") return 3;
+  if (family == "joint") return 2;
   if (family == "models") return models::model_registry().size();
   if (family == "losses") return losses::loss_registry().size();
   if (family == "batch-policies") return train::batch_policy_registry().size();
@@ -64,7 +67,7 @@ TEST(Methods, EveryFamilyIsListedInFull) {
     names.insert(f.name);
     EXPECT_EQ(f.methods.size(), registry_size(f.name)) << f.name;
   }
-  EXPECT_EQ(names, (std::set<std::string>{"samplers", "generators", "models", "losses", "batch-policies", "decisions"}));
+  EXPECT_EQ(names, (std::set<std::string>{"samplers", "generators", "models", "losses", "batch-policies", "decisions", "joint"}));
 }
 
 TEST(Methods, EveryListedMethodConstructsWithItsBareNameAndWithItsDefaults) {
@@ -107,9 +110,10 @@ TEST(Methods, ListedParametersAreExactlyTheAcceptedOnes) {
 
 TEST(Methods, GeneratorsAreTheGenerativeSamplersLessWhatGenerateSetsItself) {
   const auto docs = generative::generator_docs();
-  ASSERT_EQ(docs.size(), 2u);
+  ASSERT_EQ(docs.size(), 3u);
   EXPECT_EQ(docs[0].name, "vae");
   EXPECT_EQ(docs[1].name, "mgvae");
+  EXPECT_EQ(docs[2].name, "cyclegan");
   for (const auto& d : docs)
     for (const auto& p : d.params) {
       EXPECT_NE(p.name, "sampling_strategy");

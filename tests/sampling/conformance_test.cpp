@@ -29,7 +29,7 @@ TEST(Conformance, EveryImblearnSamplerIsRegistered) {
                            "SMOTEN", "ClusterOverSampler", "RandomUnderSampler", "NearMiss", "TomekLinks",
                            "EditedNearestNeighbours", "RepeatedEditedNearestNeighbours", "AllKNN",
                            "CondensedNearestNeighbour", "OneSidedSelection", "NeighbourhoodCleaningRule",
-                           "ClusterCentroids", "SMOTETomek", "SMOTEENN", "VAEOverSampler", "MGVAEOverSampler"})
+                           "ClusterCentroids", "SMOTETomek", "SMOTEENN", "VAEOverSampler", "MGVAEOverSampler", "CycleGANOverSampler"})
     EXPECT_NE(find_sampler(name), nullptr) << name;
 }
 
@@ -80,8 +80,13 @@ TEST(Conformance, EverySamplerKeepsTheContract) {
     expect_same(out, make_sampler(spec, 11)->fit_resample(data), "same seed");
     expect_same(out, sampler->fit_resample(data), "refit");
 
-    // Images keep their shape.
-    if (info.name != "smotenc" && info.name != "smoten") {
+    // Images keep their shape (the image-only samplers' case is images already).
+    if (rebalance::testing::images_only(info.name)) {
+      EXPECT_EQ(out.feature_shape(), data.feature_shape());
+      Dataset flat = data;
+      flat.x = data.x.reshape({data.size(), -1});
+      EXPECT_ERROR_MENTIONS(make_sampler(spec, 11)->fit_resample(flat), "tabular");
+    } else if (info.name != "smotenc" && info.name != "smoten") {
       Dataset img = data;
       img.x = data.x.reshape({data.size(), 1, 2, 2});
       const auto out_img = make_sampler(spec, 11)->fit_resample(img);

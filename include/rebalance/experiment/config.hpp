@@ -20,6 +20,9 @@ struct MethodConfig {
   std::string decision = "argmax";
   /// Loss weight of the sampler's synthetic rows against a real row's 1 (TrainOptions::synthetic_weight).
   double synthetic_weight = 1.0;
+  /// Joint training with a CycleGAN (seed 004): "aug[:params]" or "alt[:params]" (joint::parse_joint);
+  /// empty: none. Excludes a sampler: the joint trainer makes its own translations.
+  std::string joint;
   /// LEAKAGE, off (0) unless a config says so: the sampler is fitted on the training majority
   /// and the first N *test* rows of the minority class instead of the training minority (seed
   /// 000's published code trains its VAE on test sixes); only its synthetic rows join the real

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "rebalance/generative/cyclegan.hpp"
 #include "rebalance/generative/vae.hpp"
 #include "rebalance/sampling/sampler.hpp"
 
@@ -93,6 +94,40 @@ class MGVAEOverSampler final : public Sampler {
   MGVAEOverSamplerOptions options_;
   std::map<int64_t, std::shared_ptr<MGVAE>> fitted_;
 };
+
+struct CycleGANOverSamplerOptions {
+  CycleGANOptions gan;
+  std::string majority = "auto";  ///< domain A, the class translated from (name or number); auto: the largest
+};
+
+/// Seed 004's generator as a sampler (Sahoo et al., ECCV 2020 workshops; Zhu et al., ICCV 2017):
+/// for each class to grow, a CycleGAN between the majority class (domain A) and that class (B),
+/// then majority images translated by G_A->B until the class reaches its target. Each new row's
+/// parents are (the majority row it was translated from, -1). Images only ([C, H, W]).
+///
+///   auto s = make_sampler("cyclegan:steps=500,decay_steps=500");
+///   Dataset balanced = s->fit_resample(train);   // parents[i][0]: the translated majority row
+class CycleGANOverSampler final : public Sampler {
+ public:
+  explicit CycleGANOverSampler(CycleGANOverSamplerOptions options = {}, SamplingStrategy strategy = {},
+                               uint64_t seed = 0);
+  ~CycleGANOverSampler() override;
+  const CycleGANOverSamplerOptions& options() const { return options_; }
+  /// The CycleGAN the last fit_resample trained for class `cls` (nullptr if none).
+  std::shared_ptr<CycleGAN> fitted(int64_t cls) const;
+
+ private:
+  Dataset resample_impl(const Dataset& data, const std::map<int64_t, int64_t>& target) override;
+  CycleGANOverSamplerOptions options_;
+  std::map<int64_t, std::shared_ptr<CycleGAN>> fitted_;
+};
+
+/// The CycleGAN a "cyclegan:..." sampler would train for class `cls` of `data` (for `rebalance
+/// generate`); `majority` receives domain A's class.
+CycleGAN train_cyclegan_for_class(const std::string& spec, const Dataset& data, int64_t cls, uint64_t seed,
+                                  int64_t* majority = nullptr);
+/// Domain A's class for a "cyclegan:..." spec on `data` (majority=, or the largest class).
+int64_t cyclegan_majority_class(const std::string& spec, const Dataset& data);
 
 /// The reconstruction error of rows `x` of class `cls` under the generator `sampler` last
 /// trained for it (VAEOverSampler, MGVAEOverSampler); NaN for samplers without an encoder.

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <ostream>
 #include <string>
@@ -86,6 +87,27 @@ TrainResult fit(const Dataset& train, const Dataset& validation, const TrainOpti
 /// rows of the batch, whose part of the loss counts `synthetic_weight` of a real part's.
 at::Tensor mixed_loss(losses::Loss& loss, const at::Tensor& logits, const at::Tensor& target,
                       const at::Tensor& synthetic, double synthetic_weight);
+
+/// The optimiser `o` names (adam, sgd with momentum) over `model`'s parameters.
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainOptions& o, models::Classifier& model);
+/// The learning rate of 0-based `epoch` under o.schedule (none, step, exp, cosine).
+double scheduled_lr(const TrainOptions& o, int64_t epoch);
+/// The value of validation metric `name` (TrainOptions::monitor) for a confusion matrix; 0 for none.
+double monitored_metric(const std::string& name, const at::Tensor& confusion);
+
+/// A checkpoint's state file, after checking its format and that every key of `config` equals
+/// the saved one (Error naming the file, or the key with both values).
+nlohmann::json read_checkpoint_state(const std::string& path, int format, const nlohmann::json& config);
+/// A cheap fingerprint of the data (rows, shape, classes, sums), so a checkpoint is not resumed
+/// on other data.
+nlohmann::json fingerprint(const Dataset& d);
+/// An archive filled by `fill`, serialised in memory and written through write_atomic (torch's
+/// own save_to(file) leaves a half-written file and a c10::Error without the reason on a full disk).
+void save_archive(const std::string& path, const std::function<void(torch::serialize::OutputArchive&)>& fill);
+/// Load weights saved by save_archive into `model` (Error naming the file if unreadable).
+void load_module(models::Classifier& model, const std::string& path);
+/// Copy parameters and buffers of `from` into `to` (same architecture).
+void copy_parameters(models::Classifier& to, models::Classifier& from);
 
 /// Logits [N, C] of `model` on `x` in evaluation mode, in batches, as float32 on the CPU.
 at::Tensor predict_logits(models::Classifier& model, const at::Tensor& x, int64_t batch_size = 1024);

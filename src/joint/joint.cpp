@@ -1,0 +1,418 @@
+// Joint CycleGAN + classifier training (seed 004): AUG and ALT modes, paired batches, phase
+// checkpoints that resume to the same weights.
+#include "rebalance/joint/joint.hpp"
+
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+
+#include "rebalance/core/atomic_file.hpp"
+#include "rebalance/core/error.hpp"
+#include "rebalance/core/rng.hpp"
+#include "rebalance/generative/samplers.hpp"
+#include "rebalance/metrics/classification.hpp"
+#include "rebalance/sampling/sampler.hpp"
+#include "rebalance/train/decision.hpp"
+
+namespace rebalance::joint {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr int kJointCheckpointFormat = 1;
+constexpr uint64_t kEpochStream = 0x101A7000;
+
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+void check_gamma(double gamma) {
+  REBALANCE_CHECK(std::isfinite(gamma) && gamma > 0,
+                  "joint: gamma must be > 0 (the majority terms of the classifier loss count 1/gamma), got {}", gamma);
+}
+
+/// The joint modes' own parameters; the CycleGAN's come from the cyclegan sampler's declaration.
+std::vector<ParamDecl> own_params(bool alt) {
+  std::vector<ParamDecl> p = {
+      {"gamma", "1", "cost-sensitive weight: the majority terms of the classifier loss count 1/gamma"},
+      {"majority", "auto", "domain A, the class translated from (name or number); auto: the largest"},
+      {"minority", "auto", "domain B, the class translated into; auto: the smallest"}};
+  if (alt) {
+    p.push_back({"rounds", "4", "generator / classifier phase pairs; the generator steps and the classifier "
+                                "epochs are split evenly over them"});
+    p.push_back({"teacher_weight", "1", "weight of the classifier's loss in the generators' objective"});
+  }
+  return p;
+}
+
+std::vector<ParamDecl> gan_params() {
+  const SamplerInfo* info = find_sampler("cyclegan");
+  REBALANCE_CHECK(info != nullptr, "internal: no \"cyclegan\" sampler is registered");
+  std::vector<ParamDecl> p;
+  for (const auto& d : info->params)
+    if (d.name != "majority") p.push_back(d);  // the joint modes name both domains themselves
+  return p;
+}
+
+std::vector<ParamDecl> all_params(bool alt) {
+  auto p = own_params(alt);
+  for (auto& d : gan_params()) p.push_back(d);
+  return p;
+}
+
+const char* mode_help(bool alt) {
+  return alt ? "alternate generator phases (the classifier's loss back-propagated into the generators: the "
+               "classifier as teacher) and classifier phases (seed 004's ALT)"
+             : "train the CycleGAN once, then the classifier on real rows and translations with the generators "
+               "frozen (seed 004's AUG)";
+}
+
+int64_t pick_class(const Dataset& d, const std::string& which, bool largest) {
+  if (which != "auto") return d.class_index(which);
+  const auto counts = d.class_counts();
+  return largest ? std::max_element(counts.begin(), counts.end()) - counts.begin()
+                 : std::min_element(counts.begin(), counts.end()) - counts.begin();
+}
+
+at::Tensor index(const std::vector<int64_t>& v, size_t from, size_t to) {
+  return torch::tensor(std::vector<int64_t>(v.begin() + from, v.begin() + to), torch::kInt64);
+}
+
+void set_trainable(models::Classifier& m, bool on) {
+  for (auto& p : m.parameters()) p.set_requires_grad(on);
+}
+
+nlohmann::json joint_json(const JointOptions& j) {
+  return {{"mode", j.mode},         {"gamma", j.gamma},       {"rounds", j.rounds},
+          {"teacher_weight", j.teacher_weight}, {"majority", j.majority}, {"minority", j.minority},
+          {"gan", nlohmann::json::parse(generative::cyclegan_options_text(j.gan))}};
+}
+
+}  // namespace
+
+ClassifierLoss classifier_loss(const at::Tensor& logits_b, const at::Tensor& logits_ab, const at::Tensor& logits_a,
+                               const at::Tensor& logits_ba, int64_t minority, int64_t majority, double gamma) {
+  check_gamma(gamma);
+  auto ce = [](const at::Tensor& logits, int64_t cls) {
+    REBALANCE_CHECK(logits.dim() == 2 && logits.size(0) >= 1, "joint: logits must be [B, C] with B >= 1");
+    REBALANCE_CHECK(cls >= 0 && cls < logits.size(1), "joint: class {} is not among the {} logits", cls, logits.size(1));
+    return torch::nn::functional::cross_entropy(
+        logits, torch::full({logits.size(0)}, cls, torch::TensorOptions().dtype(torch::kInt64).device(logits.device())));
+  };
+  ClassifierLoss l;
+  l.minority_term = ce(logits_b, minority) + ce(logits_ab, minority);
+  l.majority_term = ce(logits_a, majority) + ce(logits_ba, majority);
+  l.total = l.minority_term + l.majority_term / gamma;
+  return l;
+}
+
+JointOptions parse_joint(const std::string& text) {
+  const auto spec = parse_spec(text);
+  REBALANCE_CHECK(spec.name == "aug" || spec.name == "alt",
+                  "unknown joint mode \"{}\" (aug: {}; alt: {})", spec.name, mode_help(false), mode_help(true));
+  const bool alt = spec.name == "alt";
+  const Params p(spec, all_params(alt), "joint " + spec.name);
+  JointOptions o;
+  o.mode = spec.name;
+  o.gamma = p.get_double("gamma");
+  check_gamma(o.gamma);
+  o.majority = p.get_string("majority");
+  o.minority = p.get_string("minority");
+  if (alt) {
+    o.rounds = p.get_int_in("rounds", 1, 10000);
+    o.teacher_weight = p.get_double_in("teacher_weight", 0.0, 1e6);
+  }
+  // The CycleGAN's parameters go through the cyclegan sampler's factory, which declares them.
+  std::string gan = "cyclegan";
+  const auto decls = gan_params();
+  char sep = ':';
+  for (const auto& [k, v] : spec.args)
+    if (std::any_of(decls.begin(), decls.end(), [&](const ParamDecl& d) { return d.name == k; })) {
+      gan += sep + k + "=" + v;
+      sep = ',';
+    }
+  const auto sampler = make_sampler(gan);
+  o.gan = dynamic_cast<const generative::CycleGANOverSampler&>(*sampler).options().gan;
+  return o;
+}
+
+std::vector<MethodDoc> joint_docs() {
+  std::vector<MethodDoc> docs;
+  for (const bool alt : {false, true})
+    docs.push_back({alt ? "alt" : "aug", {}, "", "joint", mode_help(alt), all_params(alt)});
+  return docs;
+}
+
+JointResult fit(const Dataset& train, const Dataset& val, const train::TrainOptions& o, const JointOptions& j,
+                std::ostream& log) {
+  train.validate();
+  val.validate();
+  REBALANCE_CHECK(j.mode == "aug" || j.mode == "alt", "unknown joint mode \"{}\" (aug or alt)", j.mode);
+  check_gamma(j.gamma);
+  generative::check_cyclegan_options(j.gan);
+  const bool alt = j.mode == "alt";
+  REBALANCE_CHECK(j.rounds >= 1, "joint alt: rounds must be >= 1, got {}", j.rounds);
+  REBALANCE_CHECK(train.class_names == val.class_names, "training and validation sets have different classes");
+  REBALANCE_CHECK(train.num_classes() == 2,
+                  "joint {}: needs binary data (a majority and a minority class), but \"{}\" has {} classes; keep two "
+                  "(--pair) or use a sampler",
+                  j.mode, train.name, train.num_classes());
+  const auto shape = train.feature_shape();
+  REBALANCE_CHECK(shape.size() == 3,
+                  "joint {}: translates images [C, H, W], but the rows of \"{}\" are tabular ({} features)", j.mode,
+                  train.name, train.num_features());
+  REBALANCE_CHECK(o.loss == "ce", "joint {}: the classifier loss is the seed's cross-entropy form (gamma weighs it); "
+                  "drop loss \"{}\"", j.mode, o.loss);
+  REBALANCE_CHECK(o.batch_policy == "uniform", "joint {}: every batch is half majority, half minority rows with "
+                  "their translations; drop batch_policy \"{}\"", j.mode, o.batch_policy);
+  REBALANCE_CHECK(o.iterations == 0, "joint {}: the classifier's budget is epochs; drop iterations", j.mode);
+  REBALANCE_CHECK(o.synthetic_weight == 1.0, "joint {}: translations are weighed by gamma; drop synthetic_weight",
+                  j.mode);
+  REBALANCE_CHECK(o.epochs >= 1 && o.batch_size >= 2, "joint {}: epochs must be >= 1 and batch_size >= 2 (got {} and "
+                  "{})", j.mode, o.epochs, o.batch_size);
+  REBALANCE_CHECK(!alt || o.epochs >= j.rounds, "joint alt: {} epochs cannot be split over {} rounds; give at least "
+                  "as many epochs as rounds", o.epochs, j.rounds);
+  REBALANCE_CHECK(o.lr > 0 && std::isfinite(o.lr), "learning rate must be > 0, got {}", o.lr);
+  const bool select = o.monitor != "none", has_val = val.size() > 0;
+  REBALANCE_CHECK(!select || has_val, "the validation set is empty, so {} cannot pick an epoch: use monitor = none "
+                  "to keep the final weights", o.monitor);
+  REBALANCE_CHECK(o.patience == 0, "joint {}: early stopping is not supported (patience = {}); the phases run their "
+                  "budgets", j.mode, o.patience);
+
+  const int64_t major = pick_class(train, j.majority, true), minor = pick_class(train, j.minority, false);
+  REBALANCE_CHECK(major != minor, "joint {}: the majority and the minority are the same class \"{}\"", j.mode,
+                  train.class_names[major]);
+  const auto counts = train.class_counts();
+  REBALANCE_CHECK(counts[minor] >= j.gan.batch_size,
+                  "joint {}: the minority class \"{}\" has {} image{}, fewer than the CycleGAN's batch_size={}; lower "
+                  "batch_size to at most {}",
+                  j.mode, train.class_names[minor], counts[minor], counts[minor] == 1 ? "" : "s", j.gan.batch_size,
+                  counts[minor]);
+  if (has_val) {
+    const auto vc = val.class_counts();
+    for (int64_t k = 0; k < 2; ++k)
+      REBALANCE_CHECK(!select || vc[k] > 0, "the validation set has no rows of class \"{}\", so {} could not be "
+                      "monitored", train.class_names[k], o.monitor);
+  }
+
+  const torch::Device device(o.device);
+  auto model = models::make_model(o.model, shape, 2, o.seed, device);
+  auto best_model = models::make_model(o.model, shape, 2, o.seed, device);
+  auto optimizer = train::make_optimizer(o, *model);
+  auto decision = train::make_decision_rule(o.decision);
+  (void)train::scheduled_lr(o, 0);
+  (void)train::monitored_metric(o.monitor, torch::eye(2, torch::kInt64));
+  const uint64_t gan_seed = Rng(o.seed).fork(0x6A9).next_u64() >> 1;
+  auto gan = std::make_shared<generative::CycleGAN>(j.gan, shape, gan_seed);
+
+  const auto x = train.x.to(torch::kCPU, torch::kFloat32);
+  const auto xa = x.index_select(0, train.indices_of(major)), xb = x.index_select(0, train.indices_of(minor));
+  const int64_t na = xa.size(0), nb = xb.size(0), half = o.batch_size / 2;
+
+  // The phases: AUG = generators, classifier; ALT = rounds x (generators, classifier).
+  struct Plan {
+    bool generators;
+    int64_t round, amount;  // steps or epochs
+  };
+  std::vector<Plan> plan;
+  const int64_t rounds = alt ? j.rounds : 1, total_steps = gan->total_steps();
+  for (int64_t r = 0; r < rounds; ++r) {
+    plan.push_back({true, r, total_steps * (r + 1) / rounds - total_steps * r / rounds});
+    plan.push_back({false, r, o.epochs * (r + 1) / rounds - o.epochs * r / rounds});
+  }
+
+  nlohmann::json config = train::options_to_json(o);
+  config["joint"] = joint_json(j);
+  config["train"] = train::fingerprint(train);
+  config["validation"] = train::fingerprint(val);
+  JointResult result;
+  result.majority = major, result.minority = minor;
+  result.train.train_counts = counts;
+  size_t start = 0;
+  int64_t epochs_done = 0, steps = 0;
+  const fs::path dir = o.checkpoint_dir;
+  const fs::path state_path = dir / "joint.json";
+  if (!o.checkpoint_dir.empty()) {
+    fs::create_directories(dir);
+    if (o.resume && fs::exists(state_path)) {
+      const auto state = train::read_checkpoint_state(state_path.string(), kJointCheckpointFormat, config);
+      *gan = generative::CycleGAN::load((dir / state["gan"].get<std::string>()).string());
+      train::load_module(*model, (dir / state["model"].get<std::string>()).string());
+      train::load_module(*best_model, (dir / state["best"].get<std::string>()).string());
+      torch::serialize::InputArchive archive;
+      archive.load_from((dir / state["optimizer"].get<std::string>()).string());
+      optimizer->load(archive);
+      start = state["phases_done"].get<size_t>();
+      epochs_done = state["epochs_done"].get<int64_t>();
+      steps = state["steps_done"].get<int64_t>();
+      result.train.best_epoch = state["best_epoch"].get<int64_t>();
+      result.train.best_metric = state["best_metric"].get<double>();
+      for (const auto& h : state["history"])
+        result.train.history.push_back({h["epoch"], h["train_loss"], h["lr"], h["val_metric"],
+                                        h["val_f1"].get<std::vector<double>>(), h["seconds"]});
+      for (const auto& p : state["phases"])
+        result.phases.push_back({p["kind"].get<std::string>(), p["round"].get<int64_t>(), p["steps"].get<int64_t>(),
+                                  p["loss"].get<double>(), p["seconds"].get<double>()});
+      log << fmt::format("resuming {} after phase {} of {}\n", dir.string(), start, plan.size());
+    } else if (o.resume) {
+      log << fmt::format("no checkpoint in {}; starting afresh\n", dir.string());
+    } else {
+      REBALANCE_CHECK(!fs::exists(state_path), "{} already holds a checkpoint; pass --resume to continue it, or choose "
+                      "another directory (it is never overwritten by a new run)", dir.string());
+    }
+  }
+
+  int64_t ran = 0;
+  for (size_t k = start; k < plan.size(); ++k) {
+    if (j.stop_after_phases >= 0 && ran >= j.stop_after_phases) {
+      result.gan = gan;
+      return result;
+    }
+    const auto& ph = plan[k];
+    const auto t0 = Clock::now();
+    JointPhase rec{ph.generators ? "generators" : "classifier", ph.round, 0, 0.0, 0.0};
+    if (ph.generators) {
+      generative::GeneratorHook hook;
+      // The classifier teaches from round 2 on, frozen: its loss reaches only the generators.
+      if (alt && ph.round > 0 && j.teacher_weight > 0)
+        hook = [&](const at::Tensor& ra, const at::Tensor& fb, const at::Tensor& rb, const at::Tensor& fa) {
+          const auto lg = model->forward(torch::cat({rb, fb, ra, fa}).to(device)).to(torch::kCPU);
+          const int64_t n = rb.size(0);
+          return j.teacher_weight *
+                 classifier_loss(lg.slice(0, 0, n), lg.slice(0, n, 2 * n), lg.slice(0, 2 * n, 3 * n),
+                                 lg.slice(0, 3 * n, 4 * n), minor, major, j.gamma)
+                     .total;
+        };
+      model->eval();
+      set_trainable(*model, false);
+      const auto g = gan->fit(xa, xb, ph.amount, hook);
+      set_trainable(*model, true);
+      gan->set_generators_trainable(false);
+      rec.steps = g.steps;
+      rec.loss = g.cycle;
+      log << fmt::format("{} round {}: generators {} steps, cycle {:.4f}, identity {:.4f}, adversarial {:.4f}{}  "
+                         "{:.1f}s\n",
+                         j.mode, ph.round + 1, g.steps, g.cycle, g.identity, g.generator_adv,
+                         hook ? fmt::format(", teacher {:.4f}", g.extra) : std::string(), g.seconds);
+    } else {
+      // The generators are frozen: their translations of every training row, once per phase.
+      gan->set_generators_trainable(false);
+      const auto fake_b = gan->translate_ab(xa).to(device), fake_a = gan->translate_ba(xb).to(device);
+      const auto dev_a = xa.to(device), dev_b = xb.to(device);
+      double phase_loss = 0;
+      int64_t phase_steps = 0;
+      for (int64_t e = 0; e < ph.amount; ++e, ++epochs_done) {
+        const auto te = Clock::now();
+        Rng rng = Rng(o.seed).fork(kEpochStream + static_cast<uint64_t>(epochs_done));
+        torch::manual_seed(Rng(o.seed).fork(1u << 20 | static_cast<uint64_t>(epochs_done)).next_u64() >> 1);
+        const double lr = train::scheduled_lr(o, epochs_done);
+        for (auto& group : optimizer->param_groups()) group.options().set_lr(lr);
+        // One epoch is one pass over the majority, half a batch at a time, each half paired with
+        // as many minority rows (cycled).
+        const auto pa = rng.permutation(na);
+        const int64_t batches = (na + half - 1) / half;
+        const auto pb = rng.cycled_permutations(nb, na);
+        model->train();
+        double total = 0;
+        for (int64_t s = 0; s < batches; ++s) {
+          const size_t from = static_cast<size_t>(s * half), to = static_cast<size_t>(std::min(na, (s + 1) * half));
+          const auto ia = index(pa, from, to).to(device), ib = index(pb, from, to).to(device);
+          const int64_t n = ia.size(0);
+          optimizer->zero_grad();
+          const auto lg = model->forward(torch::cat({dev_b.index_select(0, ib), fake_b.index_select(0, ia),
+                                                     dev_a.index_select(0, ia), fake_a.index_select(0, ib)}));
+          const auto l = classifier_loss(lg.slice(0, 0, n), lg.slice(0, n, 2 * n), lg.slice(0, 2 * n, 3 * n),
+                                         lg.slice(0, 3 * n, 4 * n), minor, major, j.gamma)
+                             .total;
+          REBALANCE_CHECK(std::isfinite(l.item<double>()), "joint {}: the classifier loss became {} in epoch {}; "
+                          "lower lr (now {})", j.mode, l.item<double>(), epochs_done + 1, lr);
+          l.backward();
+          optimizer->step();
+          total += l.item<double>();
+          ++steps, ++phase_steps;
+        }
+        train::EpochRecord er{epochs_done, total / std::max<int64_t>(1, batches), lr, 0.0, {}, 0};
+        if (has_val) {
+          const auto logits = train::predict_logits(*model, val.x);
+          const auto confusion = metrics::confusion_matrix(val.y.cpu(), logits.argmax(1), 2);
+          er.val_metric = train::monitored_metric(o.monitor, confusion);
+          for (const auto& m : metrics::per_class_metrics(confusion)) er.val_f1.push_back(m.f1);
+        }
+        const bool best = !select || result.train.best_epoch < 0 || er.val_metric > result.train.best_metric;
+        if (best) {
+          result.train.best_epoch = epochs_done;
+          result.train.best_metric = er.val_metric;
+          train::copy_parameters(*best_model, *model);
+        }
+        er.seconds = seconds_since(te);
+        result.train.history.push_back(er);
+        phase_loss += total;
+        log << fmt::format("{} round {}: classifier epoch {}/{}  loss {:.4f}  lr {:.2e}{}  {:.1f}s\n", j.mode,
+                           ph.round + 1, epochs_done + 1, o.epochs, er.train_loss, lr,
+                           select ? fmt::format("  val {} {:.4f}{}", o.monitor, er.val_metric, best ? " *" : "")
+                                  : std::string(),
+                           er.seconds);
+      }
+      rec.steps = phase_steps;
+      rec.loss = phase_loss / std::max<int64_t>(1, phase_steps);
+    }
+    rec.seconds = seconds_since(t0);
+    result.phases.push_back(rec);
+    ++ran;
+
+    if (!o.checkpoint_dir.empty()) {
+      // As the trainer's: files named by phase, then joint.json renamed over the old one.
+      AtomicFileGroup files;
+      const std::string g = fmt::format("gan-{}.gen", k), m = fmt::format("model-{}.pt", k),
+                        op = fmt::format("optimizer-{}.pt", k), b = fmt::format("best-{}.pt", k);
+      gan->save((dir / g).string());
+      train::save_archive((dir / m).string(), [&](auto& a) { model->save(a); });
+      train::save_archive((dir / op).string(), [&](auto& a) { optimizer->save(a); });
+      train::save_archive((dir / b).string(), [&](auto& a) { best_model->save(a); });
+      nlohmann::json state = {{"format", kJointCheckpointFormat},
+                              {"config", config},
+                              {"phases_done", k + 1},
+                              {"epochs_done", epochs_done},
+                              {"steps_done", steps},
+                              {"gan", g},
+                              {"model", m},
+                              {"optimizer", op},
+                              {"best", b},
+                              {"best_epoch", result.train.best_epoch},
+                              {"best_metric", result.train.best_metric}};
+      state["history"] = nlohmann::json::array();
+      for (const auto& h : result.train.history)
+        state["history"].push_back({{"epoch", h.epoch}, {"train_loss", h.train_loss}, {"lr", h.lr},
+                                    {"val_metric", h.val_metric}, {"val_f1", h.val_f1}, {"seconds", h.seconds}});
+      state["phases"] = nlohmann::json::array();
+      for (const auto& p : result.phases)
+        state["phases"].push_back({{"kind", p.kind}, {"round", p.round}, {"steps", p.steps}, {"loss", p.loss},
+                                   {"seconds", p.seconds}});
+      write_atomic(state_path.string(), [&](std::ostream& out) { out << state.dump(1); }, false);
+      files.commit();
+      for (const auto& entry : fs::directory_iterator(dir)) {
+        const auto name = entry.path().filename().string();
+        const bool ours = name.ends_with(".pt") || name.ends_with(".gen");
+        if (ours && name != g && name != m && name != op && name != b) fs::remove(entry.path());
+      }
+    }
+  }
+  result.train.model = best_model;
+  decision->fit(has_val ? train::predict_logits(*best_model, val.x) : torch::empty({0, 2}),
+                has_val ? val.y.cpu() : torch::empty({0}, torch::kInt64), counts);
+  result.train.decision = std::move(decision);
+  result.train.finished = true;
+  result.train.steps = steps;
+  result.gan = gan;
+  result.finished = true;
+  if (select)
+    log << fmt::format("best epoch {} ({} {:.4f})\n", result.train.best_epoch + 1, o.monitor, result.train.best_metric);
+  else
+    log << fmt::format("kept the final weights: epoch {}, {} classifier steps\n", result.train.best_epoch + 1, steps);
+  return result;
+}
+
+}  // namespace rebalance::joint

