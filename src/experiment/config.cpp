@@ -218,9 +218,6 @@ ExperimentConfig load_experiment(const std::string& path) {
     REBALANCE_CHECK(mc.joint.empty() || mc.sampler.empty(),
                     "{}: method \"{}\" trains jointly with a CycleGAN, which makes its own translations; drop its "
                     "sampler (or joint)", m.where("joint"), mc.name);
-    REBALANCE_CHECK(mc.joint.empty() || !c.pair_majority.empty() || !c.majority_classes.empty(),
-                    "{}: joint training needs a binary task ([data].pair or majority/minority_classes)",
-                    m.where("joint"));
     mc.leak_test_minority_to_sampler = m.integer("leak_test_minority_to_sampler", 0, 0, int64_t(1) << 40);
     REBALANCE_CHECK(mc.leak_test_minority_to_sampler == 0 || !mc.sampler.empty(),
                     "{}: the leak feeds test rows to a sampler, and method \"{}\" has none",

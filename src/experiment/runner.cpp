@@ -7,6 +7,8 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
+#include <limits>
 #include <map>
 #include <set>
 #include <sstream>
@@ -22,6 +24,7 @@
 #include "rebalance/generative/samplers.hpp"
 #include "rebalance/joint/joint.hpp"
 #include "rebalance/metrics/report.hpp"
+#include "rebalance/models/saliency.hpp"
 #include "rebalance/sampling/sampler.hpp"
 
 namespace rebalance {
@@ -105,17 +108,56 @@ Dataset sampler_input(const Task& t, const MethodConfig& m, bool test_split_from
 /// The sample-quality diagnostics of each class the sampler grew ({class name: {...}}), the test
 /// rows serving as held-out rows (scored only). The embedding is kept for one seed (the report
 /// draws it); an under-sampler or a sampler that made no rows gives an empty object.
-nlohmann::json sample_quality_json(const Sampler& sampler, const Dataset& made, const Dataset& test, uint64_t seed,
-                                   bool with_embedding) {
+nlohmann::json sample_quality_json(const std::function<double(int64_t, const at::Tensor&)>& reconstruction,
+                                   const Dataset& made, const Dataset& test, uint64_t seed, bool with_embedding,
+                                   models::Classifier* judge) {
   nlohmann::json out = nlohmann::json::object();
   generative::QualityOptions qo;
   qo.seed = seed;
-  const auto reconstruction = [&](int64_t cls, const at::Tensor& rows) {
-    return generative::generator_reconstruction_error(sampler, cls, rows);
-  };
-  for (const auto& [cls, q] : generative::resampled_quality(made, test, qo, reconstruction))
-    out[made.class_names[cls]] = generative::quality_to_json(q, with_embedding);
+  for (const auto& [cls, q] : generative::resampled_quality(made, test, qo, reconstruction)) {
+    auto j = generative::quality_to_json(q, with_embedding);
+    if (judge) {
+      // Seed 004's "inception accuracy": the share of the class's synthetic rows that a classifier
+      // trained on balanced real data calls the class.
+      const auto rows = ((made.y == cls) & (made.origin < 0)).nonzero().flatten();
+      const auto pred = train::predict_logits(*judge, made.x.index_select(0, rows)).argmax(1);
+      j["judge_recall"] = (pred == cls).to(torch::kFloat64).mean().item<double>();
+    }
+    out[made.class_names[cls]] = j;
+  }
   return out;
+}
+
+/// The judge of judge_recall: the experiment's classifier trained 3 epochs on balanced real data,
+/// every training-split row of the task's classes (test rows never), each class drawn down to
+/// the smallest one's count.
+std::shared_ptr<models::Classifier> train_judge(const ExperimentConfig& c, const Dataset& pool, std::ostream& log) {
+  Dataset task = pool;
+  if (!c.pair_majority.empty()) {
+    task = binary_pair(pool, pool.class_index(c.pair_majority), -1, pool.class_index(c.pair_minority), -1, 0);
+  } else if (!c.majority_classes.empty()) {
+    std::vector<int64_t> maj, min;
+    for (const auto& n : c.majority_classes) maj.push_back(pool.class_index(n));
+    for (const auto& n : c.minority_classes) min.push_back(pool.class_index(n));
+    task = binary_groups(pool, maj, min, {}, 0);
+  }
+  const auto counts = task.class_counts();
+  const int64_t smallest = *std::min_element(counts.begin(), counts.end());
+  std::map<int64_t, int64_t> keep;
+  for (int64_t k = 0; k < task.num_classes(); ++k) keep[k] = smallest;
+  const auto balanced = make_imbalance(task, keep, 0);
+  train::TrainOptions o;
+  o.model = c.train.model;
+  o.epochs = 3;
+  o.batch_size = 128;
+  o.monitor = "none";
+  o.progress = false;
+  o.device = c.train.device;
+  std::ostringstream quiet;
+  auto r = train::fit(balanced, balanced.subset(torch::empty({0}, torch::kInt64)), o, quiet);
+  log << fmt::format("    judge for judge_recall: {} trained on {} balanced real training images\n", o.model,
+                     balanced.size());
+  return r.model;
 }
 
 /// File-name-safe text: letters, digits, '-', '.', others as '_'.
@@ -201,6 +243,12 @@ RunSummary run_experiment(const ExperimentConfig& c, const RunOptions& o, std::o
     pool = split.train;
     test = split.test;
   }
+  // The judge of judge_recall, trained on first need (a sampler's or a joint method's quality).
+  std::shared_ptr<models::Classifier> judge;
+  const auto judge_for = [&]() -> std::shared_ptr<models::Classifier> {
+    if (!judge) judge = train_judge(c, pool, log);
+    return judge;
+  };
   const auto t_start = Clock::now();
   int64_t index = 0;
   for (const auto& level : c.levels) {
@@ -244,7 +292,11 @@ RunSummary run_experiment(const ExperimentConfig& c, const RunOptions& o, std::o
           sampler_s = since(ts);
           if (c.quality) {
             const auto tq = Clock::now();
-            quality = sample_quality_json(*sampler, made, task->test, seed, seed == c.seeds.front());
+            const auto reconstruction = [&](int64_t cls, const at::Tensor& rows) {
+              return generative::generator_reconstruction_error(*sampler, cls, rows);
+            };
+            quality = sample_quality_json(reconstruction, made, task->test, seed, seed == c.seeds.front(),
+                                          judge_for().get());
             quality_s = since(tq);
           }
           if (seed == c.seeds.front()) {
@@ -271,16 +323,54 @@ RunSummary run_experiment(const ExperimentConfig& c, const RunOptions& o, std::o
           for (const auto& p : jr.phases)
             joint_phases.push_back({{"kind", p.kind}, {"round", p.round}, {"steps", p.steps}, {"loss", p.loss},
                                     {"seconds", p.seconds}});
+          if (c.quality) {
+            // The translations G_A->c of (up to 2000) majority training rows as each minority
+            // class's synthetic rows; the cycle c -> A -> c as its reconstruction.
+            const auto tq = Clock::now();
+            const auto maj_rows = train.indices_of(jr.majority);
+            const auto from = train.x.index_select(0, maj_rows.slice(0, 0, std::min<int64_t>(2000, maj_rows.size(0))));
+            Dataset made = train;
+            for (const auto& [cls, gan] : jr.gans) {
+              const auto fake = gan->translate_ab(from).to(train.x.scalar_type());
+              Dataset synth = Dataset::from_tensors(fake, torch::full({fake.size(0)}, cls, torch::kInt64),
+                                                    train.class_names, "translations");
+              synth.origin = torch::full({fake.size(0)}, int64_t(-1), torch::kInt64);
+              made = Dataset::concat(made, synth);
+            }
+            const auto cycle = [&](int64_t cls, const at::Tensor& rows) {
+              const auto it = jr.gans.find(cls);
+              if (it == jr.gans.end()) return std::numeric_limits<double>::quiet_NaN();
+              const auto xr = rows.to(torch::kFloat32);
+              return (it->second->translate_ab(it->second->translate_ba(xr)) - xr).pow(2).mean().item<double>();
+            };
+            quality = sample_quality_json(cycle, made, task->test, seed, seed == c.seeds.front(), judge_for().get());
+            quality_s = since(tq);
+          }
           if (seed == c.seeds.front()) {
             fs::create_directories(fs::path(o.out_dir) / "samples");
-            save_translation_grid(*jr.gan, train, jr.majority, jr.minority,
-                                  (fs::path(o.out_dir) / "samples" /
-                                   (safe_name(level.label + "_" + m.name) + ".png")).string());
+            for (const auto& [cls, gan] : jr.gans) {
+              const auto suffix = jr.gans.size() > 1 ? "_" + train.class_names[cls] : std::string();
+              save_translation_grid(*gan, train, jr.majority, cls,
+                                    (fs::path(o.out_dir) / "samples" /
+                                     (safe_name(level.label + "_" + m.name + suffix) + ".png")).string());
+            }
           }
         } else {
           result = train::fit(train, task->validation, opts, train_log);
         }
         const double train_s = since(ts);
+        if (seed == c.seeds.front() && task->test.x.dim() == 4 && task->test.num_classes() == 2 &&
+            (task->test.x.size(1) == 1 || task->test.x.size(1) == 3)) {
+          // Where the classifier looks (seed 004's heat-map figure): RISE maps of p(class 1) on the
+          // first 4 test images of each class, the same masks for every method.
+          const auto pick = torch::cat({task->test.indices_of(0).slice(0, 0, 4), task->test.indices_of(1).slice(0, 0, 4)});
+          const auto images = task->test.x.index_select(0, pick).to(torch::kFloat32);
+          const auto maps = models::rise_saliency(*result.model, images, 1, {});
+          fs::create_directories(fs::path(o.out_dir) / "samples");
+          write_image_grid_png((fs::path(o.out_dir) / "samples" / (safe_name(level.label + "_" + m.name) + "_rise.png"))
+                                   .string(),
+                               models::saliency_overlay(images, maps), 8);
+        }
         const auto logits = train::predict_logits(*result.model, task->test.x);
         const auto scores = torch::softmax(logits, 1);
         const auto pred = result.decision->predict(logits);

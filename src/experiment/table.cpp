@@ -79,7 +79,8 @@ ResultTable make_table(const std::vector<nlohmann::json>& results, const std::st
   }
   REBALANCE_CHECK(!t.methods.empty(), "{}", t.quality ? fmt::format("no result has the sample-quality measure \"{}\" "
                   "(rebalance run records two_sample_auc, memorisation, tstr_recall, tstr_other_recall, "
-                  "reconstruction_error, nn_synthetic and nn_held_out for methods whose sampler makes rows)",
+                  "judge_recall, reconstruction_error, nn_synthetic and nn_held_out for methods whose sampler or "
+                  "joint generator makes rows)",
                   metric.substr(8)) : std::string("no results to tabulate"));
   t.cells.assign(t.methods.size(), std::vector<std::optional<TableCell>>(t.levels.size()));
   for (size_t i = 0; i < t.methods.size(); ++i)

@@ -8,6 +8,8 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <map>
+#include <set>
 
 #include "rebalance/core/atomic_file.hpp"
 #include "rebalance/core/error.hpp"
@@ -39,7 +41,7 @@ std::vector<ParamDecl> own_params(bool alt) {
   std::vector<ParamDecl> p = {
       {"gamma", "1", "cost-sensitive weight: the majority terms of the classifier loss count 1/gamma"},
       {"majority", "auto", "domain A, the class translated from (name or number); auto: the largest"},
-      {"minority", "auto", "domain B, the class translated into; auto: the smallest"}};
+      {"minority", "auto", "domain B (binary data); auto: every class but the majority, each with a CycleGAN"}};
   if (alt) {
     p.push_back({"rounds", "4", "generator / classifier phase pairs; the generator steps and the classifier "
                                 "epochs are split evenly over them"});
@@ -70,11 +72,11 @@ const char* mode_help(bool alt) {
                "frozen (seed 004's AUG)";
 }
 
-int64_t pick_class(const Dataset& d, const std::string& which, bool largest) {
+/// Domain A: the named class, or the largest.
+int64_t majority_class(const Dataset& d, const std::string& which) {
   if (which != "auto") return d.class_index(which);
   const auto counts = d.class_counts();
-  return largest ? std::max_element(counts.begin(), counts.end()) - counts.begin()
-                 : std::min_element(counts.begin(), counts.end()) - counts.begin();
+  return std::max_element(counts.begin(), counts.end()) - counts.begin();
 }
 
 at::Tensor index(const std::vector<int64_t>& v, size_t from, size_t to) {
@@ -156,18 +158,17 @@ JointResult fit(const Dataset& train, const Dataset& val, const train::TrainOpti
   const bool alt = j.mode == "alt";
   REBALANCE_CHECK(j.rounds >= 1, "joint alt: rounds must be >= 1, got {}", j.rounds);
   REBALANCE_CHECK(train.class_names == val.class_names, "training and validation sets have different classes");
-  REBALANCE_CHECK(train.num_classes() == 2,
-                  "joint {}: needs binary data (a majority and a minority class), but \"{}\" has {} classes; keep two "
-                  "(--pair) or use a sampler",
-                  j.mode, train.name, train.num_classes());
+  const int64_t num_classes = train.num_classes();
+  REBALANCE_CHECK(num_classes >= 2, "joint {}: needs a majority and at least one minority class; \"{}\" has {}",
+                  j.mode, train.name, num_classes);
   const auto shape = train.feature_shape();
   REBALANCE_CHECK(shape.size() == 3,
                   "joint {}: translates images [C, H, W], but the rows of \"{}\" are tabular ({} features)", j.mode,
                   train.name, train.num_features());
   REBALANCE_CHECK(o.loss == "ce", "joint {}: the classifier loss is the seed's cross-entropy form (gamma weighs it); "
                   "drop loss \"{}\"", j.mode, o.loss);
-  REBALANCE_CHECK(o.batch_policy == "uniform", "joint {}: every batch is half majority, half minority rows with "
-                  "their translations; drop batch_policy \"{}\"", j.mode, o.batch_policy);
+  REBALANCE_CHECK(o.batch_policy == "uniform", "joint {}: every batch pairs majority rows with each minority "
+                  "class's rows and their translations; drop batch_policy \"{}\"", j.mode, o.batch_policy);
   REBALANCE_CHECK(o.iterations == 0, "joint {}: the classifier's budget is epochs; drop iterations", j.mode);
   REBALANCE_CHECK(o.synthetic_weight == 1.0, "joint {}: translations are weighed by gamma; drop synthetic_weight",
                   j.mode);
@@ -182,35 +183,52 @@ JointResult fit(const Dataset& train, const Dataset& val, const train::TrainOpti
   REBALANCE_CHECK(o.patience == 0, "joint {}: early stopping is not supported (patience = {}); the phases run their "
                   "budgets", j.mode, o.patience);
 
-  const int64_t major = pick_class(train, j.majority, true), minor = pick_class(train, j.minority, false);
-  REBALANCE_CHECK(major != minor, "joint {}: the majority and the minority are the same class \"{}\"", j.mode,
-                  train.class_names[major]);
+  // Domain A is the majority; every other class is a domain B of its own CycleGAN (binary data:
+  // the one minority class, as in the seed).
+  const int64_t major = majority_class(train, j.majority);
+  std::vector<int64_t> minors;
+  if (j.minority != "auto") {
+    const int64_t m = train.class_index(j.minority);
+    REBALANCE_CHECK(m != major, "joint {}: the majority and the minority are the same class \"{}\"", j.mode,
+                    train.class_names[major]);
+    REBALANCE_CHECK(num_classes == 2, "joint {}: minority = \"{}\" names one class, but \"{}\" has {} classes: every "
+                    "class but the majority gets a CycleGAN (leave minority = auto)", j.mode, j.minority, train.name,
+                    num_classes);
+    minors.push_back(m);
+  } else {
+    for (int64_t c = 0; c < num_classes; ++c)
+      if (c != major) minors.push_back(c);
+  }
   const auto counts = train.class_counts();
-  REBALANCE_CHECK(counts[minor] >= j.gan.batch_size,
-                  "joint {}: the minority class \"{}\" has {} image{}, fewer than the CycleGAN's batch_size={}; lower "
-                  "batch_size to at most {}",
-                  j.mode, train.class_names[minor], counts[minor], counts[minor] == 1 ? "" : "s", j.gan.batch_size,
-                  counts[minor]);
-  if (has_val) {
+  for (const auto c : minors)
+    REBALANCE_CHECK(counts[c] >= j.gan.batch_size,
+                    "joint {}: the minority class \"{}\" has {} image{}, fewer than the CycleGAN's batch_size={}; lower "
+                    "batch_size to at most {}",
+                    j.mode, train.class_names[c], counts[c], counts[c] == 1 ? "" : "s", j.gan.batch_size, counts[c]);
+  if (has_val && select) {
     const auto vc = val.class_counts();
-    for (int64_t k = 0; k < 2; ++k)
-      REBALANCE_CHECK(!select || vc[k] > 0, "the validation set has no rows of class \"{}\", so {} could not be "
-                      "monitored", train.class_names[k], o.monitor);
+    for (int64_t k = 0; k < num_classes; ++k)
+      REBALANCE_CHECK(vc[k] > 0, "the validation set has no rows of class \"{}\", so {} could not be monitored",
+                      train.class_names[k], o.monitor);
   }
 
   const torch::Device device(o.device);
-  auto model = models::make_model(o.model, shape, 2, o.seed, device);
-  auto best_model = models::make_model(o.model, shape, 2, o.seed, device);
+  auto model = models::make_model(o.model, shape, num_classes, o.seed, device);
+  auto best_model = models::make_model(o.model, shape, num_classes, o.seed, device);
   auto optimizer = train::make_optimizer(o, *model);
   auto decision = train::make_decision_rule(o.decision);
   (void)train::scheduled_lr(o, 0);
-  (void)train::monitored_metric(o.monitor, torch::eye(2, torch::kInt64));
-  const uint64_t gan_seed = Rng(o.seed).fork(0x6A9).next_u64() >> 1;
-  auto gan = std::make_shared<generative::CycleGAN>(j.gan, shape, gan_seed);
+  (void)train::monitored_metric(o.monitor, torch::eye(num_classes, torch::kInt64));
+  std::map<int64_t, std::shared_ptr<generative::CycleGAN>> gans;
+  for (const auto c : minors)
+    gans[c] = std::make_shared<generative::CycleGAN>(
+        j.gan, shape, Rng(o.seed).fork(0x6A9 + static_cast<uint64_t>(c)).next_u64() >> 1);
 
   const auto x = train.x.to(torch::kCPU, torch::kFloat32);
-  const auto xa = x.index_select(0, train.indices_of(major)), xb = x.index_select(0, train.indices_of(minor));
-  const int64_t na = xa.size(0), nb = xb.size(0), half = o.batch_size / 2;
+  const auto xa = x.index_select(0, train.indices_of(major));
+  std::map<int64_t, at::Tensor> xb;
+  for (const auto c : minors) xb[c] = x.index_select(0, train.indices_of(c));
+  const int64_t na = xa.size(0), half = o.batch_size / 2;
 
   // The phases: AUG = generators, classifier; ALT = rounds x (generators, classifier).
   struct Plan {
@@ -218,7 +236,7 @@ JointResult fit(const Dataset& train, const Dataset& val, const train::TrainOpti
     int64_t round, amount;  // steps or epochs
   };
   std::vector<Plan> plan;
-  const int64_t rounds = alt ? j.rounds : 1, total_steps = gan->total_steps();
+  const int64_t rounds = alt ? j.rounds : 1, total_steps = gans.begin()->second->total_steps();
   for (int64_t r = 0; r < rounds; ++r) {
     plan.push_back({true, r, total_steps * (r + 1) / rounds - total_steps * r / rounds});
     plan.push_back({false, r, o.epochs * (r + 1) / rounds - o.epochs * r / rounds});
@@ -229,23 +247,24 @@ JointResult fit(const Dataset& train, const Dataset& val, const train::TrainOpti
   config["train"] = train::fingerprint(train);
   config["validation"] = train::fingerprint(val);
   JointResult result;
-  result.majority = major, result.minority = minor;
+  result.majority = major, result.minority = minors.front(), result.minorities = minors;
   result.train.train_counts = counts;
   size_t start = 0;
   int64_t epochs_done = 0, steps = 0;
   const fs::path dir = o.checkpoint_dir;
   const fs::path state_path = dir / "joint.json";
+  auto gan_file = [](size_t phase, int64_t c) { return fmt::format("gan-{}-{}.gen", phase, c); };
   if (!o.checkpoint_dir.empty()) {
     fs::create_directories(dir);
     if (o.resume && fs::exists(state_path)) {
       const auto state = train::read_checkpoint_state(state_path.string(), kJointCheckpointFormat, config);
-      *gan = generative::CycleGAN::load((dir / state["gan"].get<std::string>()).string());
+      start = state["phases_done"].get<size_t>();
+      for (const auto c : minors) *gans[c] = generative::CycleGAN::load((dir / gan_file(start - 1, c)).string());
       train::load_module(*model, (dir / state["model"].get<std::string>()).string());
       train::load_module(*best_model, (dir / state["best"].get<std::string>()).string());
       torch::serialize::InputArchive archive;
       archive.load_from((dir / state["optimizer"].get<std::string>()).string());
       optimizer->load(archive);
-      start = state["phases_done"].get<size_t>();
       epochs_done = state["epochs_done"].get<int64_t>();
       steps = state["steps_done"].get<int64_t>();
       result.train.best_epoch = state["best_epoch"].get<int64_t>();
@@ -264,44 +283,67 @@ JointResult fit(const Dataset& train, const Dataset& val, const train::TrainOpti
                       "another directory (it is never overwritten by a new run)", dir.string());
     }
   }
+  const auto finish_gans = [&] {
+    result.gans = gans;
+    result.gan = gans.at(minors.front());
+  };
 
   int64_t ran = 0;
   for (size_t k = start; k < plan.size(); ++k) {
     if (j.stop_after_phases >= 0 && ran >= j.stop_after_phases) {
-      result.gan = gan;
+      finish_gans();
       return result;
     }
     const auto& ph = plan[k];
     const auto t0 = Clock::now();
     JointPhase rec{ph.generators ? "generators" : "classifier", ph.round, 0, 0.0, 0.0};
     if (ph.generators) {
-      generative::GeneratorHook hook;
-      // The classifier teaches from round 2 on, frozen: its loss reaches only the generators.
-      if (alt && ph.round > 0 && j.teacher_weight > 0)
-        hook = [&](const at::Tensor& ra, const at::Tensor& fb, const at::Tensor& rb, const at::Tensor& fa) {
-          const auto lg = model->forward(torch::cat({rb, fb, ra, fa}).to(device)).to(torch::kCPU);
-          const int64_t n = rb.size(0);
-          return j.teacher_weight *
-                 classifier_loss(lg.slice(0, 0, n), lg.slice(0, n, 2 * n), lg.slice(0, 2 * n, 3 * n),
-                                 lg.slice(0, 3 * n, 4 * n), minor, major, j.gamma)
-                     .total;
-        };
       model->eval();
       set_trainable(*model, false);
-      const auto g = gan->fit(xa, xb, ph.amount, hook);
+      double cycle = 0;
+      for (const auto c : minors) {
+        generative::GeneratorHook hook;
+        // The classifier teaches from round 2 on, frozen: its loss on this class's pair (L_cls^B
+        // + L_cls^A / gamma) reaches only the generators.
+        if (alt && ph.round > 0 && j.teacher_weight > 0)
+          hook = [&, c](const at::Tensor& ra, const at::Tensor& fb, const at::Tensor& rb, const at::Tensor& fa) {
+            const auto lg = model->forward(torch::cat({rb, fb, ra, fa}).to(device)).to(torch::kCPU);
+            const int64_t n = rb.size(0);
+            return j.teacher_weight * classifier_loss(lg.slice(0, 0, n), lg.slice(0, n, 2 * n),
+                                                      lg.slice(0, 2 * n, 3 * n), lg.slice(0, 3 * n, 4 * n), c, major,
+                                                      j.gamma)
+                                          .total;
+          };
+        auto& gan = *gans[c];
+        const auto g = gan.fit(xa, xb[c], ph.amount, hook);
+        gan.set_generators_trainable(false);
+        rec.steps += g.steps;
+        cycle += g.cycle;
+        log << fmt::format("{} round {}: generators {}{} steps, cycle {:.4f}, identity {:.4f}, adversarial {:.4f}{}  "
+                           "{:.1f}s\n",
+                           j.mode, ph.round + 1,
+                           minors.size() > 1 ? fmt::format("{} <-> {}: ", train.class_names[major],
+                                                           train.class_names[c])
+                                             : std::string(),
+                           g.steps, g.cycle, g.identity, g.generator_adv,
+                           hook ? fmt::format(", teacher {:.4f}", g.extra) : std::string(), g.seconds);
+      }
       set_trainable(*model, true);
-      gan->set_generators_trainable(false);
-      rec.steps = g.steps;
-      rec.loss = g.cycle;
-      log << fmt::format("{} round {}: generators {} steps, cycle {:.4f}, identity {:.4f}, adversarial {:.4f}{}  "
-                         "{:.1f}s\n",
-                         j.mode, ph.round + 1, g.steps, g.cycle, g.identity, g.generator_adv,
-                         hook ? fmt::format(", teacher {:.4f}", g.extra) : std::string(), g.seconds);
+      rec.loss = cycle / static_cast<double>(minors.size());
     } else {
       // The generators are frozen: their translations of every training row, once per phase.
-      gan->set_generators_trainable(false);
-      const auto fake_b = gan->translate_ab(xa).to(device), fake_a = gan->translate_ba(xb).to(device);
-      const auto dev_a = xa.to(device), dev_b = xb.to(device);
+      const auto dev_a = xa.to(device);
+      std::map<int64_t, at::Tensor> dev_b, fake_b, fake_a;  // by minority class
+      for (const auto c : minors) {
+        gans[c]->set_generators_trainable(false);
+        dev_b[c] = xb[c].to(device);
+        fake_b[c] = gans[c]->translate_ab(xa).to(device);     // majority rows as class c
+        fake_a[c] = gans[c]->translate_ba(xb[c]).to(device);  // class c rows as majority
+      }
+      auto ce = [&](const at::Tensor& logits, int64_t cls) {
+        return torch::nn::functional::cross_entropy(
+            logits, torch::full({logits.size(0)}, cls, torch::TensorOptions().dtype(torch::kInt64).device(device)));
+      };
       double phase_loss = 0;
       int64_t phase_steps = 0;
       for (int64_t e = 0; e < ph.amount; ++e, ++epochs_done) {
@@ -311,22 +353,37 @@ JointResult fit(const Dataset& train, const Dataset& val, const train::TrainOpti
         const double lr = train::scheduled_lr(o, epochs_done);
         for (auto& group : optimizer->param_groups()) group.options().set_lr(lr);
         // One epoch is one pass over the majority, half a batch at a time, each half paired with
-        // as many minority rows (cycled).
+        // as many rows of every minority class (cycled).
         const auto pa = rng.permutation(na);
+        std::map<int64_t, std::vector<int64_t>> pb;
+        for (const auto c : minors) pb[c] = rng.cycled_permutations(xb[c].size(0), na);
         const int64_t batches = (na + half - 1) / half;
-        const auto pb = rng.cycled_permutations(nb, na);
         model->train();
         double total = 0;
         for (int64_t s = 0; s < batches; ++s) {
           const size_t from = static_cast<size_t>(s * half), to = static_cast<size_t>(std::min(na, (s + 1) * half));
-          const auto ia = index(pa, from, to).to(device), ib = index(pb, from, to).to(device);
+          const auto ia = index(pa, from, to).to(device);
           const int64_t n = ia.size(0);
+          std::vector<at::Tensor> parts = {dev_a.index_select(0, ia)};
+          for (const auto c : minors) {
+            const auto ib = index(pb[c], from, to).to(device);
+            parts.push_back(dev_b[c].index_select(0, ib));
+            parts.push_back(fake_b[c].index_select(0, ia));
+            parts.push_back(fake_a[c].index_select(0, ib));
+          }
           optimizer->zero_grad();
-          const auto lg = model->forward(torch::cat({dev_b.index_select(0, ib), fake_b.index_select(0, ia),
-                                                     dev_a.index_select(0, ia), fake_a.index_select(0, ib)}));
-          const auto l = classifier_loss(lg.slice(0, 0, n), lg.slice(0, n, 2 * n), lg.slice(0, 2 * n, 3 * n),
-                                         lg.slice(0, 3 * n, 4 * n), minor, major, j.gamma)
-                             .total;
+          const auto lg = model->forward(torch::cat(parts));
+          // L_cls = sum_c [CE(b_c, c) + CE(G_A->c(a), c)] + (1/gamma) [CE(a, A) + mean_c CE(G_c->A(b_c), A)]:
+          // with one minority class, the slides' L_cls^B + L_cls^A / gamma.
+          at::Tensor minority_terms = torch::zeros({}, lg.options()), back = torch::zeros({}, lg.options());
+          for (size_t q = 0; q < minors.size(); ++q) {
+            const int64_t off = n * (1 + 3 * static_cast<int64_t>(q));
+            minority_terms = minority_terms + ce(lg.slice(0, off, off + n), minors[q]) +
+                             ce(lg.slice(0, off + n, off + 2 * n), minors[q]);
+            back = back + ce(lg.slice(0, off + 2 * n, off + 3 * n), major);
+          }
+          const auto l = minority_terms +
+                         (ce(lg.slice(0, 0, n), major) + back / static_cast<double>(minors.size())) / j.gamma;
           REBALANCE_CHECK(std::isfinite(l.item<double>()), "joint {}: the classifier loss became {} in epoch {}; "
                           "lower lr (now {})", j.mode, l.item<double>(), epochs_done + 1, lr);
           l.backward();
@@ -337,7 +394,7 @@ JointResult fit(const Dataset& train, const Dataset& val, const train::TrainOpti
         train::EpochRecord er{epochs_done, total / std::max<int64_t>(1, batches), lr, 0.0, {}, 0};
         if (has_val) {
           const auto logits = train::predict_logits(*model, val.x);
-          const auto confusion = metrics::confusion_matrix(val.y.cpu(), logits.argmax(1), 2);
+          const auto confusion = metrics::confusion_matrix(val.y.cpu(), logits.argmax(1), num_classes);
           er.val_metric = train::monitored_metric(o.monitor, confusion);
           for (const auto& m : metrics::per_class_metrics(confusion)) er.val_f1.push_back(m.f1);
         }
@@ -366,9 +423,14 @@ JointResult fit(const Dataset& train, const Dataset& val, const train::TrainOpti
     if (!o.checkpoint_dir.empty()) {
       // As the trainer's: files named by phase, then joint.json renamed over the old one.
       AtomicFileGroup files;
-      const std::string g = fmt::format("gan-{}.gen", k), m = fmt::format("model-{}.pt", k),
-                        op = fmt::format("optimizer-{}.pt", k), b = fmt::format("best-{}.pt", k);
-      gan->save((dir / g).string());
+      std::set<std::string> keep;
+      for (const auto c : minors) {
+        keep.insert(gan_file(k, c));
+        gans[c]->save((dir / gan_file(k, c)).string());
+      }
+      const std::string m = fmt::format("model-{}.pt", k), op = fmt::format("optimizer-{}.pt", k),
+                        b = fmt::format("best-{}.pt", k);
+      keep.insert({m, op, b});
       train::save_archive((dir / m).string(), [&](auto& a) { model->save(a); });
       train::save_archive((dir / op).string(), [&](auto& a) { optimizer->save(a); });
       train::save_archive((dir / b).string(), [&](auto& a) { best_model->save(a); });
@@ -377,7 +439,6 @@ JointResult fit(const Dataset& train, const Dataset& val, const train::TrainOpti
                               {"phases_done", k + 1},
                               {"epochs_done", epochs_done},
                               {"steps_done", steps},
-                              {"gan", g},
                               {"model", m},
                               {"optimizer", op},
                               {"best", b},
@@ -396,17 +457,17 @@ JointResult fit(const Dataset& train, const Dataset& val, const train::TrainOpti
       for (const auto& entry : fs::directory_iterator(dir)) {
         const auto name = entry.path().filename().string();
         const bool ours = name.ends_with(".pt") || name.ends_with(".gen");
-        if (ours && name != g && name != m && name != op && name != b) fs::remove(entry.path());
+        if (ours && !keep.count(name)) fs::remove(entry.path());
       }
     }
   }
   result.train.model = best_model;
-  decision->fit(has_val ? train::predict_logits(*best_model, val.x) : torch::empty({0, 2}),
+  decision->fit(has_val ? train::predict_logits(*best_model, val.x) : torch::empty({0, num_classes}),
                 has_val ? val.y.cpu() : torch::empty({0}, torch::kInt64), counts);
   result.train.decision = std::move(decision);
   result.train.finished = true;
   result.train.steps = steps;
-  result.gan = gan;
+  finish_gans();
   result.finished = true;
   if (select)
     log << fmt::format("best epoch {} ({} {:.4f})\n", result.train.best_epoch + 1, o.monitor, result.train.best_metric);

@@ -18,7 +18,13 @@ class Argmax : public DecisionRule {
 
 class Threshold : public DecisionRule {
  public:
-  explicit Threshold(std::string metric) : metric_(std::move(metric)) {}
+  Threshold(std::string metric, std::string source, int64_t folds, int64_t min_positives)
+      : metric_(std::move(metric)), source_(std::move(source)), folds_(folds), min_positives_(min_positives) {}
+  int64_t folds_wanted(const std::vector<int64_t>& val_counts) const override {
+    if (source_ == "validation") return 0;
+    if (source_ == "oof") return folds_;
+    return val_counts.size() < 2 || val_counts[1] < min_positives_ ? folds_ : 0;
+  }
   void fit(const at::Tensor& logits, const at::Tensor& labels, const std::vector<int64_t>&) override {
     REBALANCE_CHECK(logits.size(1) == 2, "decision rule \"{}\": threshold moving is for binary tasks; the model has {} "
                     "classes (use argmax or prior)", spec(), logits.size(1));
@@ -35,7 +41,8 @@ class Threshold : public DecisionRule {
   }
 
  private:
-  std::string metric_;
+  std::string metric_, source_;
+  int64_t folds_, min_positives_;
   double threshold_ = 0.5;
 };
 
@@ -107,8 +114,14 @@ double best_threshold(const at::Tensor& p1_in, const at::Tensor& labels_in, cons
 const std::vector<DecisionInfo>& decision_registry() {
   static const std::vector<DecisionInfo> list = {
       {"argmax", "the class with the largest logit", {}},
-      {"threshold", "binary threshold on p(class 1) tuned on the validation set (threshold moving)",
-       {{"metric", "f1", "f1 (of class 1) or balanced_accuracy"}}},
+      {"threshold", "binary threshold on p(class 1) tuned on the validation set, or on out-of-fold scores of the "
+                    "training rows when the validation set holds few of class 1 (threshold moving)",
+       {{"metric", "f1", "f1 (of class 1) or balanced_accuracy"},
+        {"source", "auto", "validation, oof (out-of-fold scores of the training rows: the model retrained on each "
+                           "fold's complement), or auto: oof when the validation set holds fewer than "
+                           "min_positives rows of class 1"},
+        {"folds", "5", "folds of the out-of-fold scores (stratified; at most the smallest class's rows)"},
+        {"min_positives", "10", "auto: validation rows of class 1 needed to tune on the validation set"}}},
       {"prior", "argmax of logits - tau * log(training prior) (prior correction)", {{"tau", "1.0", "strength"}}},
   };
   return list;
@@ -137,7 +150,12 @@ std::unique_ptr<DecisionRule> make_decision_rule(const std::string& text) {
     const auto metric = p.get_string("metric");
     REBALANCE_CHECK(metric == "f1" || metric == "balanced_accuracy",
                     "parameter \"metric\" of decision rule \"{}\" must be f1 or balanced_accuracy, got \"{}\"", text, metric);
-    rule = std::make_unique<Threshold>(metric);
+    const auto source = p.get_string("source");
+    REBALANCE_CHECK(source == "auto" || source == "validation" || source == "oof",
+                    "parameter \"source\" of decision rule \"{}\" must be auto, validation or oof, got \"{}\"", text,
+                    source);
+    rule = std::make_unique<Threshold>(metric, source, p.get_int_in("folds", 2, 100),
+                                       p.get_int_in("min_positives", 1, 1 << 30));
   } else rule = std::make_unique<Prior>(p.get_double_in("tau", 0.0, 100.0));
   rule->set_spec(text);
   return rule;

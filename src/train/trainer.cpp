@@ -200,6 +200,49 @@ at::Tensor predict_logits(models::Classifier& model, const at::Tensor& x, int64_
   return out.empty() ? torch::empty({0, 0}) : torch::cat(out);
 }
 
+namespace {
+
+/// Logits of every real training row (origin >= 0) from a model trained without the row's fold,
+/// and their labels: stratified folds (each class's rows in a seeded order, dealt round-robin),
+/// each model trained as `o` says but with argmax, no monitor and no checkpoints.
+std::pair<at::Tensor, at::Tensor> out_of_fold_logits(const Dataset& train, const TrainOptions& o, int64_t folds,
+                                                     std::ostream& log) {
+  const auto counts = train.class_counts();
+  const auto smallest = std::min_element(counts.begin(), counts.end()) - counts.begin();
+  const int64_t k = std::min(folds, counts[smallest]);
+  REBALANCE_CHECK(k >= 2, "out-of-fold scores for decision rule \"{}\": class \"{}\" has {} training row(s); two folds "
+                  "need at least 2", o.decision, train.class_names[smallest], counts[smallest]);
+  REBALANCE_CHECK(parse_spec(o.batch_policy).name != "dynamic", "out-of-fold scores for decision rule \"{}\": batch "
+                  "policy \"{}\" follows validation F1, which the fold models do not have", o.decision, o.batch_policy);
+  std::vector<int64_t> fold(static_cast<size_t>(train.size()));
+  Rng rng = Rng(o.seed).fork(0xF01D);
+  for (int64_t c = 0; c < train.num_classes(); ++c) {
+    const auto idx = train.indices_of(c).to(torch::kCPU).contiguous();
+    const auto perm = rng.permutation(idx.size(0));
+    for (size_t i = 0; i < perm.size(); ++i) fold[idx.data_ptr<int64_t>()[perm[i]]] = static_cast<int64_t>(i) % k;
+  }
+  TrainOptions sub = o;
+  sub.decision = "argmax", sub.monitor = "none", sub.patience = 0, sub.checkpoint_dir.clear(), sub.resume = false;
+  sub.progress = false, sub.stop_after_epochs = -1;
+  const auto empty = train.subset(torch::empty({0}, torch::kInt64));
+  auto logits = torch::zeros({train.size(), train.num_classes()});
+  for (int64_t f = 0; f < k; ++f) {
+    std::vector<int64_t> in, out;
+    for (int64_t i = 0; i < train.size(); ++i) (fold[i] == f ? out : in).push_back(i);
+    sub.seed = Rng(o.seed).fork(0xF01D00 + static_cast<uint64_t>(f)).next_u64() >> 1;
+    std::ostringstream quiet;
+    const auto r = fit(train.subset(torch::tensor(in, torch::kInt64)), empty, sub, quiet);
+    const auto rows = torch::tensor(out, torch::kInt64);
+    logits.index_copy_(0, rows, predict_logits(*r.model, train.x.index_select(0, rows)));
+  }
+  const auto real = (train.origin.to(torch::kCPU) >= 0).nonzero().flatten();
+  log << fmt::format("decision {}: tuned on out-of-fold scores of the {} real training rows ({} folds)\n", o.decision,
+                     real.numel(), k);
+  return {logits.index_select(0, real), train.y.to(torch::kCPU).index_select(0, real)};
+}
+
+}  // namespace
+
 TrainResult fit(const Dataset& train, const Dataset& val, const TrainOptions& o, std::ostream& log) {
   train.validate();
   val.validate();
@@ -217,8 +260,9 @@ TrainResult fit(const Dataset& train, const Dataset& val, const TrainOptions& o,
     REBALANCE_CHECK(!select, "the validation set is empty, so {} cannot pick an epoch: use monitor = none to keep "
                     "the final weights", o.monitor);
     const auto rule = parse_spec(o.decision).name, policy_name = parse_spec(o.batch_policy).name;
-    REBALANCE_CHECK(rule == "argmax" || rule == "prior", "decision rule \"{}\" is fitted on the validation set, "
-                    "which is empty", o.decision);
+    REBALANCE_CHECK(rule == "argmax" || rule == "prior" ||
+                        make_decision_rule(o.decision)->folds_wanted(std::vector<int64_t>(train.num_classes(), 0)) > 0,
+                    "decision rule \"{}\" is fitted on the validation set, which is empty", o.decision);
     REBALANCE_CHECK(policy_name != "dynamic", "batch policy \"{}\" follows validation F1, and the validation set "
                     "is empty", o.batch_policy);
   }
@@ -392,8 +436,13 @@ TrainResult fit(const Dataset& train, const Dataset& val, const TrainOptions& o,
   }
   if (stopped_early) log << fmt::format("early stop: no improvement for {} epochs\n", o.patience);
   result.model = best_model;
-  decision->fit(has_val ? predict_logits(*best_model, val.x) : torch::empty({0, c}),
-                has_val ? val.y.cpu() : torch::empty({0}, torch::kInt64), train_counts);
+  if (const int64_t folds = decision->folds_wanted(has_val ? val_counts : std::vector<int64_t>(c, 0)); folds > 0) {
+    const auto [oof, labels] = out_of_fold_logits(train, o, folds, log);
+    decision->fit(oof, labels, train_counts);
+  } else {
+    decision->fit(has_val ? predict_logits(*best_model, val.x) : torch::empty({0, c}),
+                  has_val ? val.y.cpu() : torch::empty({0}, torch::kInt64), train_counts);
+  }
   result.decision = std::move(decision);
   result.finished = true;
   result.steps = steps;

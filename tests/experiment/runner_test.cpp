@@ -260,27 +260,37 @@ TEST(ExperimentRunner, ResultsCarryTheSyntheticRowsQuality) {
   std::string cfg = kTiny;
   cfg.replace(cfg.find("minority = [8, 30]"), 18, "minority = [30]");
   cfg += "[[method]]\nname = \"VAE\"\nsampler = \"vae:epochs=2,hidden=[32]\"\n"
-         "[[method]]\nname = \"SMOTE\"\nsampler = \"smote\"\n";
+         "[[method]]\nname = \"SMOTE\"\nsampler = \"smote\"\n"
+         "[[method]]\nname = \"AUG\"\njoint = \"aug:ngf=4,ndf=4,blocks=1,batch_size=4,steps=3,decay_steps=0\"\n";
   const auto c = load_experiment(dir.write("q.toml", cfg));
   std::ostringstream log;
-  EXPECT_EQ(run_experiment(c, {.out_dir = dir.file("out"), .progress = false}, log).ran, 8);
+  EXPECT_EQ(run_experiment(c, {.out_dir = dir.file("out"), .progress = false}, log).ran, 10);
+  EXPECT_NE(log.str().find("judge for judge_recall"), std::string::npos) << log.str();
   const auto rows = read_results(dir.file("out/results.jsonl"));
   for (const auto& r : rows) {
-    const bool sampler = r["method"] == "VAE" || r["method"] == "SMOTE";
-    ASSERT_EQ(r.contains("quality"), sampler) << r["method"];
-    if (!sampler) continue;
+    const bool makes_rows = r["method"] == "VAE" || r["method"] == "SMOTE" || r["method"] == "AUG";
+    ASSERT_EQ(r.contains("quality"), makes_rows) << r["method"];
+    if (!makes_rows) continue;
     const auto& q = r["quality"].at("6");  // the grown class, by name
     EXPECT_EQ(q["real_rows"], 30);
-    EXPECT_EQ(q["synthetic_rows"], 120);
+    // A sampler's rows fill the gap; AUG's are the translations of every majority training row.
+    EXPECT_EQ(q["synthetic_rows"], r["method"] == "AUG" ? 150 : 120);
     EXPECT_GT(q["held_out_rows"].get<int64_t>(), 30) << "the test sixes are the held-out rows";
     EXPECT_TRUE(q["two_sample_auc"].is_number() && q["tstr_recall"].is_number() && q["memorisation"].is_number());
-    EXPECT_EQ(q["reconstruction_error"].is_number(), r["method"] == "VAE") << "SMOTE has no encoder";
+    ASSERT_TRUE(q["judge_recall"].is_number());
+    EXPECT_GE(q["judge_recall"].get<double>(), 0.0);
+    EXPECT_LE(q["judge_recall"].get<double>(), 1.0);
+    EXPECT_EQ(q["reconstruction_error"].is_number(), r["method"] != "SMOTE") << "SMOTE has no encoder or cycle";
     EXPECT_EQ(q.contains("embedding"), r["seed"] == 0) << "the embedding is kept for the first seed";
     EXPECT_TRUE(r["timings"].contains("quality_s"));
   }
+  // AUG's grid of translations and cycles; every method's RISE heat maps on test images.
+  EXPECT_TRUE(std::filesystem::exists(dir.file("out/samples/30_AUG.png")));
+  for (const char* m : {"Vanilla", "SMOTE", "AUG"})
+    EXPECT_TRUE(std::filesystem::exists(dir.file(std::string("out/samples/30_") + m + "_rise.png"))) << m;
   // `rebalance table --metric quality.FIELD`: the methods that made rows, no best marked.
   const auto auc = make_table(rows, "quality.two_sample_auc");
-  EXPECT_EQ(auc.methods, (std::vector<std::string>{"VAE", "SMOTE"}));
+  EXPECT_EQ(auc.methods, (std::vector<std::string>{"VAE", "SMOTE", "AUG"}));
   ASSERT_TRUE(auc.cells[0][0].has_value());
   EXPECT_EQ(auc.cells[0][0]->n, 2);
   EXPECT_EQ(table_markdown(auc).find("**"), std::string::npos);
@@ -290,7 +300,7 @@ TEST(ExperimentRunner, ResultsCarryTheSyntheticRowsQuality) {
   std::string off = cfg;
   off.replace(off.find("[run]\n"), 6, "[run]\nquality = false\n");
   EXPECT_EQ(run_experiment(load_experiment(dir.write("off.toml", off)), {.out_dir = dir.file("off"), .progress = false},
-                           log).ran, 8);
+                           log).ran, 10);
   for (const auto& r : read_results(dir.file("off/results.jsonl"))) EXPECT_FALSE(r.contains("quality"));
   std::string bad = cfg;
   bad.replace(bad.find("[run]\n"), 6, "[run]\nquality = 1\n");

@@ -22,6 +22,17 @@ Dataset zeros_and_sixes(int64_t n0, int64_t n6, uint64_t seed = 3) {
   return binary_pair(all, 0, n0, 6, n6, seed);
 }
 
+/// Three classes of real digits: 40 zeros (the majority), 10 sixes, 8 eights.
+Dataset three_digits() {
+  static const Dataset all = load_builtin("mnist-digits");
+  std::vector<at::Tensor> rows;
+  for (const auto& [name, n] : std::vector<std::pair<std::string, int64_t>>{{"0", 40}, {"6", 10}, {"8", 8}})
+    rows.push_back(all.indices_of(all.class_index(name)).slice(0, 0, n));
+  const auto y = torch::cat({torch::zeros({40}, torch::kInt64), torch::ones({10}, torch::kInt64),
+                             torch::full({8}, int64_t(2), torch::kInt64)});
+  return Dataset::from_tensors(all.x.index_select(0, torch::cat(rows)), y, {"0", "6", "8"}, "digits 0/6/8");
+}
+
 train::TrainOptions small_classifier(int64_t epochs) {
   train::TrainOptions o;
   o.model = "mlp:hidden=[32]";
@@ -179,11 +190,35 @@ TEST(Joint, BadInputIsRefusedClearly) {
   EXPECT_ERROR_MENTIONS(joint::fit(zeros_and_sixes(40, 8), empty, o, bad, log), "gamma must be > 0");
   bad = tiny_joint("sideways", 1);
   EXPECT_ERROR_MENTIONS(joint::fit(zeros_and_sixes(40, 8), empty, o, bad, log), "unknown joint mode \"sideways\"");
-  static const Dataset all = load_builtin("mnist-digits");
-  const auto three = make_imbalance(all, {}, 0).subset(torch::arange(0, 300));
-  EXPECT_ERROR_MENTIONS(joint::fit(three, three.subset(torch::arange(0)), o, tiny_joint("aug", 1), log),
-                        "needs binary data", "10 classes");
+  auto named = tiny_joint("aug", 1);
+  named.minority = "6";
+  const auto three = three_digits();
+  EXPECT_ERROR_MENTIONS(joint::fit(three, three.subset(torch::arange(0)), o, named, log), "minority = \"6\"",
+                        "3 classes", "minority = auto");
   auto focal = o;
   focal.loss = "focal";
   EXPECT_ERROR_MENTIONS(joint::fit(zeros_and_sixes(40, 8), empty, focal, tiny_joint("aug", 1), log), "loss \"focal\"");
+}
+
+TEST(Joint, SeveralMinorityClassesGetACycleGANEach) {
+  // The slides' open question, "multiclass ???": every class but the majority is a domain B of
+  // its own CycleGAN against the majority, and the classifier sees each class's translations.
+  const auto data = three_digits();
+  auto o = small_classifier(2);
+  std::ostringstream log;
+  const auto r = joint::fit(data, data.subset(torch::arange(0)), o, tiny_joint("alt", 4), log);
+  ASSERT_TRUE(r.finished);
+  EXPECT_EQ(r.majority, 0);
+  EXPECT_EQ(r.minorities, (std::vector<int64_t>{1, 2}));
+  ASSERT_EQ(r.gans.size(), 2u);
+  EXPECT_EQ(r.gans.at(1)->steps_done(), 4);
+  EXPECT_EQ(r.gans.at(2)->steps_done(), 4);
+  EXPECT_FALSE(same(weights(r.gans.at(1)->generator_parameters()), weights(r.gans.at(2)->generator_parameters())));
+  EXPECT_EQ(r.train.model->forward(data.x.slice(0, 0, 2)).size(1), 3);
+  EXPECT_NE(log.str().find("generators 0 <-> 8:"), std::string::npos) << log.str();
+  // 40 majority rows, 8 per half batch: 5 steps an epoch, one epoch a round.
+  int64_t classifier_steps = 0;
+  for (const auto& p : r.phases)
+    if (p.kind == "classifier") classifier_steps += p.steps;
+  EXPECT_EQ(classifier_steps, 10);
 }

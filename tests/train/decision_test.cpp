@@ -52,6 +52,14 @@ TEST(Decision, PriorCorrection) {
 TEST(DecisionErrors, BadRulesAndData) {
   EXPECT_ERROR_MENTIONS(make_decision_rule("vote"), "unknown decision rule \"vote\"");
   EXPECT_ERROR_MENTIONS(make_decision_rule("threshold:metric=auc"), "f1 or balanced_accuracy", "auc");
+  EXPECT_ERROR_MENTIONS(make_decision_rule("threshold:source=test"), "auto, validation or oof", "test");
+  // Out-of-fold scores when the validation set holds fewer than min_positives of class 1.
+  EXPECT_EQ(make_decision_rule("threshold")->folds_wanted({500, 9}), 5);
+  EXPECT_EQ(make_decision_rule("threshold")->folds_wanted({500, 10}), 0);
+  EXPECT_EQ(make_decision_rule("threshold:min_positives=3,folds=4")->folds_wanted({500, 2}), 4);
+  EXPECT_EQ(make_decision_rule("threshold:source=validation")->folds_wanted({500, 0}), 0);
+  EXPECT_EQ(make_decision_rule("threshold:source=oof")->folds_wanted({500, 400}), 5);
+  EXPECT_EQ(make_decision_rule("argmax")->folds_wanted({500, 0}), 0);
   auto rule = make_decision_rule("threshold");
   EXPECT_ERROR_MENTIONS(rule->fit(torch::zeros({4, 3}), torch::zeros({4}, torch::kInt64), {1, 1, 1}), "binary tasks",
                         "3 classes");

@@ -221,7 +221,7 @@ TEST(Trainer, IterationBudgetAndNoValidationKeepTheFinalWeights) {
   bad.monitor = "f1_macro";
   EXPECT_ERROR_MENTIONS(fit(t.train, none, bad, log), "validation set is empty", "monitor = none");
   bad = o;
-  bad.decision = "threshold:metric=f1";
+  bad.decision = "threshold:metric=f1,source=validation";
   EXPECT_ERROR_MENTIONS(fit(t.train, none, bad, log), "threshold", "fitted on the validation set");
   bad = o;
   bad.batch_policy = "dynamic";
@@ -300,4 +300,39 @@ TEST(Trainer, SyntheticWeightZeroPassesNoGradientFromSyntheticRows) {
   EXPECT_EQ(options_to_json(o)["synthetic_weight"].get<double>(), 0.5);
   o.synthetic_weight = -1;
   EXPECT_ERROR_MENTIONS(fit(grown, t.validation, o, log), "synthetic_weight", "[0, 100]");
+}
+
+TEST(Trainer, ThresholdMovesOnOutOfFoldScoresWhenValidationHoldsFewPositives) {
+  // Seed 004's TS at small minority sizes: MNIST 4 against 9 (15 training nines, 2 in
+  // validation). Tuned on two validation nines the threshold has nothing to move on; on the
+  // out-of-fold scores of the training rows (five models, each without its fold) it moves.
+  TaskOptions to;
+  to.data = "mnist-digits";
+  to.pair = "4:400,9:17";
+  to.seed = 2;
+  const Task t = build_task(to);
+  ASSERT_LE(t.validation.class_counts()[1], 3);
+  auto o = small();
+  o.model = "logreg";
+  o.epochs = 3;
+  o.monitor = "none";
+  std::ostringstream log;
+  o.decision = "threshold:metric=f1";
+  const auto oof = fit(t.train, t.validation, o, log);
+  EXPECT_NE(log.str().find("out-of-fold scores of the"), std::string::npos) << log.str();
+  const double moved = oof.decision->state()[0];
+  EXPECT_LT(moved, 0.5) << "the rare class's scores sit low: its threshold comes down";
+  const auto logits = predict_logits(*oof.model, t.test.x);
+  const auto ts = oof.decision->predict(logits), argmax = logits.argmax(1);
+  EXPECT_GT(ts.sum().item<int64_t>(), argmax.sum().item<int64_t>()) << "TS calls more test images the rare class";
+  // The fold models start from the same seed whatever the thread count: a rerun tunes the same.
+  EXPECT_DOUBLE_EQ(fit(t.train, t.validation, o, log).decision->state()[0], moved);
+  // Forced onto the validation set, or with too few positives for two folds, it says so.
+  o.decision = "threshold:metric=f1,source=validation";
+  std::ostringstream vlog;
+  (void)fit(t.train, t.validation, o, vlog);
+  EXPECT_EQ(vlog.str().find("out-of-fold"), std::string::npos);
+  o.decision = "threshold:source=oof";
+  const auto one = t.train.subset(torch::cat({t.train.indices_of(0), t.train.indices_of(1).slice(0, 0, 1)}));
+  EXPECT_ERROR_MENTIONS(fit(one, t.validation, o, log), "out-of-fold", "class \"9\" has 1 training row");
 }

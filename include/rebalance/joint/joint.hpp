@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <ostream>
 #include <string>
@@ -46,7 +47,7 @@ struct JointOptions {
   int64_t rounds = 4;
   double teacher_weight = 1.0;      ///< ALT: weight of L_cls in the generators' objective
   std::string majority = "auto";    ///< domain A (name or number); auto: the largest class
-  std::string minority = "auto";    ///< domain B; auto: the smallest class
+  std::string minority = "auto";    ///< domain B (binary data); auto: every class but the majority
   int64_t stop_after_phases = -1;   ///< end this process after so many phases (tests: a "kill")
 };
 
@@ -65,16 +66,21 @@ struct JointPhase {
 
 struct JointResult {
   train::TrainResult train;  ///< the classifier (best epoch by TrainOptions::monitor) and its rule
-  std::shared_ptr<generative::CycleGAN> gan;
+  std::shared_ptr<generative::CycleGAN> gan;  ///< the first minority class's (binary data: the one)
+  std::map<int64_t, std::shared_ptr<generative::CycleGAN>> gans;  ///< by minority class
   std::vector<JointPhase> phases;
-  int64_t majority = -1, minority = -1;
+  int64_t majority = -1, minority = -1;  ///< minority: the first minority class
+  std::vector<int64_t> minorities;       ///< every class with a CycleGAN (all but the majority)
   bool finished = false;  ///< false when stop_after_phases ended the run early
 };
 
 /// Train a classifier (TrainOptions: model, optimizer, lr, weight decay, epochs, batch size,
-/// monitor, decision, seed, checkpoint_dir, resume, device) jointly with a CycleGAN on binary
-/// image data. Each classifier step takes batch_size / 2 majority and batch_size / 2 minority
-/// rows with their translations. With checkpoint_dir every phase is written atomically and
+/// monitor, decision, seed, checkpoint_dir, resume, device) jointly with a CycleGAN on image
+/// data: binary (the seed) or several minority classes, each with a CycleGAN of its own against
+/// the majority (the slides' "multiclass ???"). Each classifier step takes batch_size / 2
+/// majority rows and as many rows of each minority class, with their translations; the loss is
+///   sum_c [CE(b_c, c) + CE(G_A->c(a), c)] + (1/gamma) [CE(a, A) + mean_c CE(G_c->A(b_c), A)],
+/// the slides' L_cls for one minority class. With checkpoint_dir every phase is written atomically and
 /// resume continues after the last complete phase, ending with the same weights.
 JointResult fit(const Dataset& train, const Dataset& validation, const train::TrainOptions& options,
                 const JointOptions& joint, std::ostream& log);

@@ -20,6 +20,12 @@ class DecisionRule {
   virtual void fit(const at::Tensor& logits, const at::Tensor& labels, const std::vector<int64_t>& train_counts) {
     (void)logits, (void)labels, (void)train_counts;
   }
+  /// > 0: fit() wants out-of-fold logits of the training rows from this many folds instead of
+  /// the validation set's, whose class counts are `val_counts` (0: the validation set).
+  virtual int64_t folds_wanted(const std::vector<int64_t>& val_counts) const {
+    (void)val_counts;
+    return 0;
+  }
   /// Labels [N] int64 for logits [N, C].
   virtual at::Tensor predict(const at::Tensor& logits) const = 0;
   /// The tuned numbers (threshold, or the logit offsets), for summaries and saved models.
@@ -46,7 +52,8 @@ const std::vector<DecisionInfo>& decision_registry();
 /// Every decision rule as `rebalance methods decisions` lists it, from decision_registry().
 std::vector<MethodDoc> decision_docs();
 
-/// "argmax", "threshold:metric=f1|balanced_accuracy" (binary only: seed 004's TS),
+/// "argmax", "threshold:metric=f1|balanced_accuracy,source=auto|validation|oof,folds=5,min_positives=10"
+/// (binary only: seed 004's TS),
 /// "prior:tau=1" (argmax of logits - tau * log training prior).
 std::unique_ptr<DecisionRule> make_decision_rule(const std::string& spec);
 
