@@ -1,12 +1,14 @@
 // Helpers shared by the unit tests: a scratch folder and message assertions.
 #pragma once
 
+#include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "rebalance/core/error.hpp"
 
@@ -34,6 +36,14 @@ class TempDir {
  private:
   std::filesystem::path path_;
 };
+
+/// Whether two tensor lists (a model's parameters, say) are equal tensor for tensor, bit for bit.
+inline bool same_tensors(const std::vector<at::Tensor>& a, const std::vector<at::Tensor>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (!at::equal(a[i], b[i])) return false;
+  return true;
+}
 
 }  // namespace rebalance::testing
 

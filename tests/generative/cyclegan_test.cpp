@@ -32,11 +32,7 @@ CycleGANOptions tiny(int64_t steps, int64_t decay) {
 }
 
 bool same_weights(const CycleGAN& a, const CycleGAN& b) {
-  const auto pa = a.generator_parameters(), pb = b.generator_parameters();
-  if (pa.size() != pb.size()) return false;
-  for (size_t i = 0; i < pa.size(); ++i)
-    if (!torch::equal(pa[i], pb[i])) return false;
-  return true;
+  return rebalance::testing::same_tensors(a.generator_parameters(), b.generator_parameters());
 }
 
 }  // namespace

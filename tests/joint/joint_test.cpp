@@ -59,10 +59,7 @@ std::vector<at::Tensor> weights(const std::vector<at::Tensor>& params) {
 }
 
 bool same(const std::vector<at::Tensor>& a, const std::vector<at::Tensor>& b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (!torch::equal(a[i], b[i])) return false;
-  return true;
+  return rebalance::testing::same_tensors(a, b);
 }
 
 }  // namespace
