@@ -232,8 +232,10 @@ RunSummary run_experiment(const ExperimentConfig& c, const RunOptions& o, std::o
   s.total = static_cast<int64_t>(c.levels.size() * c.seeds.size() * c.methods.size());
 
   // Data sets are loaded once for the whole grid.
-  auto [pool, test] = load_data_and_test(c.dataset, c.test, c.label, c.test_label, c.delimiter,
-                                         "[data].test_label");
+  // Named pair members, not a structured binding: clang 14 cannot capture a binding in a lambda.
+  auto loaded = load_data_and_test(c.dataset, c.test, c.label, c.test_label, c.delimiter, "[data].test_label");
+  Dataset pool = std::move(loaded.first);
+  Dataset test = std::move(loaded.second);
   if (c.rows > 0) {
     REBALANCE_CHECK(c.rows <= pool.size(), "[data].rows = {}, but {} has {} rows", c.rows, c.dataset, pool.size());
     pool = pool.subset(torch::arange(c.rows, torch::kInt64));
@@ -362,14 +364,18 @@ RunSummary run_experiment(const ExperimentConfig& c, const RunOptions& o, std::o
         if (seed == c.seeds.front() && task->test.x.dim() == 4 && task->test.num_classes() == 2 &&
             (task->test.x.size(1) == 1 || task->test.x.size(1) == 3)) {
           // Where the classifier looks (seed 004's heat-map figure): RISE maps of p(class 1) on the
-          // first 4 test images of each class, the same masks for every method.
+          // first 4 test images of each class, the same masks for every method, and Grad-CAM maps
+          // of class 1's logit where the model has a convolutional feature map.
           const auto pick = torch::cat({task->test.indices_of(0).slice(0, 0, 4), task->test.indices_of(1).slice(0, 0, 4)});
           const auto images = task->test.x.index_select(0, pick).to(torch::kFloat32);
+          const auto samples = fs::path(o.out_dir) / "samples";
+          const auto stem = safe_name(level.label + "_" + m.name);
+          fs::create_directories(samples);
           const auto maps = models::rise_saliency(*result.model, images, 1, {});
-          fs::create_directories(fs::path(o.out_dir) / "samples");
-          write_image_grid_png((fs::path(o.out_dir) / "samples" / (safe_name(level.label + "_" + m.name) + "_rise.png"))
-                                   .string(),
-                               models::saliency_overlay(images, maps), 8);
+          write_image_grid_png((samples / (stem + "_rise.png")).string(), models::saliency_overlay(images, maps), 8);
+          if (models::has_feature_map(*result.model, images))
+            write_image_grid_png((samples / (stem + "_gradcam.png")).string(),
+                                 models::saliency_overlay(images, models::grad_cam(*result.model, images, 1)), 8);
         }
         const auto logits = train::predict_logits(*result.model, task->test.x);
         const auto scores = torch::softmax(logits, 1);

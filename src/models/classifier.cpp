@@ -69,12 +69,15 @@ LeNetImpl::LeNetImpl(int64_t in_channels, int64_t num_classes) {
   fc3_ = register_module("fc3", nn::Linear(84, num_classes));
 }
 
-torch::Tensor LeNetImpl::forward(torch::Tensor x) {
+torch::Tensor LeNetImpl::forward(torch::Tensor x) { return forward_with_features(std::move(x)).first; }
+
+std::pair<torch::Tensor, torch::Tensor> LeNetImpl::forward_with_features(torch::Tensor x) {
   x = torch::max_pool2d(torch::relu(conv1_->forward(x)), 2);
-  x = torch::max_pool2d(torch::relu(conv2_->forward(x)), 2);
+  const auto features = torch::relu(conv2_->forward(x));  // the last conv layer's activations
+  x = torch::max_pool2d(features, 2);
   x = torch::relu(fc1_->forward(x.flatten(1)));
   x = torch::relu(fc2_->forward(x));
-  return fc3_->forward(x);
+  return {fc3_->forward(x), features};
 }
 
 BasicBlockImpl::BasicBlockImpl(int64_t in_planes, int64_t planes, int64_t stride) {
@@ -116,11 +119,12 @@ ResNetImpl::ResNetImpl(int64_t in_channels, int64_t num_classes, int64_t depth) 
     if (auto* conv = m->as<nn::Conv2d>()) nn::init::kaiming_normal_(conv->weight, 0.0, torch::kFanOut, torch::kReLU);
 }
 
-torch::Tensor ResNetImpl::forward(torch::Tensor x) {
+torch::Tensor ResNetImpl::forward(torch::Tensor x) { return forward_with_features(std::move(x)).first; }
+
+std::pair<torch::Tensor, torch::Tensor> ResNetImpl::forward_with_features(torch::Tensor x) {
   x = torch::relu(bn_->forward(stem_->forward(x)));
-  x = stages_->forward(x);
-  x = torch::adaptive_avg_pool2d(x, {1, 1}).flatten(1);
-  return head_->forward(x);
+  const auto features = stages_->forward(x);  // the last stage's output
+  return {head_->forward(torch::adaptive_avg_pool2d(features, {1, 1}).flatten(1)), features};
 }
 
 const std::vector<ModelInfo>& model_registry() {

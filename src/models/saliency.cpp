@@ -1,4 +1,4 @@
-// RISE saliency maps and their heat overlays.
+// RISE and Grad-CAM saliency maps and their heat overlays.
 #include "rebalance/models/saliency.hpp"
 
 #include <torch/torch.h>
@@ -52,6 +52,40 @@ at::Tensor rise_saliency(Classifier& model, const at::Tensor& x_in, int64_t cls,
     }
   }
   return (out / (static_cast<double>(o.masks) * o.keep)).to(torch::kCPU);
+}
+
+bool has_feature_map(Classifier& model, const at::Tensor& x) {
+  REBALANCE_CHECK(x.defined() && x.dim() == 4 && x.size(0) >= 1,
+                  "grad_cam: images [n, C, H, W] expected, got {} dimensions", x.defined() ? x.dim() : 0);
+  torch::NoGradGuard ng;
+  model.eval();
+  const auto device = model.parameters().empty() ? torch::Device(torch::kCPU) : model.parameters().front().device();
+  return model.forward_with_features(x.slice(0, 0, 1).to(device, torch::kFloat32)).second.defined();
+}
+
+at::Tensor grad_cam(Classifier& model, const at::Tensor& x_in, int64_t cls) {
+  REBALANCE_CHECK(has_feature_map(model, x_in),
+                  "grad_cam: the model '{}' has no convolutional feature map (use RISE for it)",
+                  model.spec().empty() ? model.name() : model.spec());
+  const int64_t h = x_in.size(2), w = x_in.size(3);
+  const auto device = model.parameters().front().device();
+  torch::AutoGradMode on(true);
+  // The image carries the graph (so frozen weights do too); autograd::grad returns the feature
+  // map's gradient without accumulating anything into the weights' .grad.
+  const auto x = x_in.to(device, torch::kFloat32).clone().requires_grad_(true);
+  const auto [logits, features] = model.forward_with_features(x);
+  REBALANCE_CHECK(features.dim() == 4, "grad_cam: the feature map must be [n, K, h, w], got {} dimensions",
+                  features.dim());
+  REBALANCE_CHECK(cls >= 0 && cls < logits.size(1), "grad_cam: class {} is not among the model's {} outputs", cls,
+                  logits.size(1));
+  // Each image's logit depends on its own features only (evaluation mode), so one backward of the
+  // sum gives every image's gradient.
+  const auto grads = torch::autograd::grad({logits.select(1, cls).sum()}, {features})[0];
+  const auto alpha = grads.mean({2, 3}, /*keepdim=*/true);                             // [n, K, 1, 1]
+  const auto cam = torch::relu((alpha * features).sum(1, /*keepdim=*/true)).detach();  // [n, 1, h, w]
+  const auto up = torch::nn::functional::interpolate(
+      cam, torch::nn::functional::InterpolateFuncOptions().size(std::vector<int64_t>{h, w}).mode(torch::kBilinear).align_corners(false));
+  return up.squeeze(1).to(torch::kCPU, torch::kFloat32).contiguous();
 }
 
 at::Tensor saliency_overlay(const at::Tensor& x_in, const at::Tensor& maps_in) {

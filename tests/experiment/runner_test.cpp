@@ -1,6 +1,7 @@
 #include "rebalance/experiment/runner.hpp"
 
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 
 #include "../test_util.hpp"
@@ -286,8 +287,11 @@ TEST(ExperimentRunner, ResultsCarryTheSyntheticRowsQuality) {
   }
   // AUG's grid of translations and cycles; every method's RISE heat maps on test images.
   EXPECT_TRUE(std::filesystem::exists(dir.file("out/samples/30_AUG.png")));
-  for (const char* m : {"Vanilla", "SMOTE", "AUG"})
+  for (const char* m : {"Vanilla", "SMOTE", "AUG"}) {
     EXPECT_TRUE(std::filesystem::exists(dir.file(std::string("out/samples/30_") + m + "_rise.png"))) << m;
+    EXPECT_FALSE(std::filesystem::exists(dir.file(std::string("out/samples/30_") + m + "_gradcam.png")))
+        << "logreg has no convolutional feature map for Grad-CAM";
+  }
   // `rebalance table --metric quality.FIELD`: the methods that made rows, no best marked.
   const auto auc = make_table(rows, "quality.two_sample_auc");
   EXPECT_EQ(auc.methods, (std::vector<std::string>{"VAE", "SMOTE", "AUG"}));
@@ -391,4 +395,32 @@ TEST(ExperimentRunner, SyntheticWeightReachesTheTrainerAndTheResults) {
   std::string negative = cfg;
   negative.replace(negative.find("= 0.25"), 6, "= -1");
   EXPECT_ERROR_MENTIONS(load_experiment(dir.write("neg.toml", negative)), "synthetic_weight");
+}
+
+TEST(ExperimentRunner, ConvolutionalModelsGetGradCamMaps) {
+  TempDir dir;
+  std::string cfg = kTiny;
+  cfg.replace(cfg.find("minority = [8, 30]"), 18, "minority = [30]");
+  cfg.replace(cfg.find("model = \"logreg\""), 16, "model = \"lenet\"");
+  cfg.replace(cfg.find("seeds = [0, 1]"), 14, "seeds = [0]");
+  const auto c = load_experiment(dir.write("g.toml", cfg));
+  std::ostringstream log;
+  EXPECT_EQ(run_experiment(c, {.out_dir = dir.file("out"), .progress = false}, log).ran, 2);
+  for (const char* m : {"Vanilla", "CS"}) {
+    const auto path = dir.file(std::string("out/samples/30_") + m + "_gradcam.png");
+    ASSERT_TRUE(std::filesystem::exists(path)) << m;
+    // 4 + 4 test images, each beside its overlay: 2 rows of 8 RGB 28 x 28 tiles, 2-pixel padding.
+    std::ifstream in(path, std::ios::binary);
+    std::string head(26, '\0');
+    in.read(head.data(), 26);
+    const auto be32 = [&](size_t at) {
+      return (uint32_t(uint8_t(head[at])) << 24) | (uint32_t(uint8_t(head[at + 1])) << 16) |
+             (uint32_t(uint8_t(head[at + 2])) << 8) | uint32_t(uint8_t(head[at + 3]));
+    };
+    EXPECT_EQ(head.substr(12, 4), "IHDR");
+    EXPECT_EQ(be32(16), 8u * 28 + 9 * 2) << m;
+    EXPECT_EQ(be32(20), 2u * 28 + 3 * 2) << m;
+    EXPECT_EQ(int(head[25]), 2) << "an RGB heat overlay";
+    EXPECT_TRUE(std::filesystem::exists(dir.file(std::string("out/samples/30_") + m + "_rise.png"))) << m;
+  }
 }

@@ -59,3 +59,73 @@ TEST(Rise, OverlayAndErrors) {
   EXPECT_ERROR_MENTIONS(rise_saliency(*m, x, 1, {.keep = 1.0}), "keep must be in (0, 1)");
   EXPECT_ERROR_MENTIONS(saliency_overlay(x, maps.slice(0, 0, 2)), "same n");
 }
+
+namespace {
+
+/// A convolutional classifier whose Grad-CAM is known in closed form: the feature map is a 1x1
+/// convolution of the image, A_k = u_k x (k = 0, 1), and class 1's logit is sum_k v_k mean(A_k).
+/// So dy/dA_k(i, j) = v_k / (h w), alpha_k = v_k / (h w) and the map is
+/// ReLU(sum_k v_k u_k x(i, j) / (h w)), at the image's own size (no upsampling).
+class PooledConv : public Classifier {
+ public:
+  PooledConv() {
+    conv = register_module("conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(1, 2, 1).bias(false)));
+    torch::NoGradGuard ng;
+    conv->weight.view(-1).copy_(torch::tensor({2.0f, -1.0f}));  // u
+  }
+  torch::Tensor forward(torch::Tensor x) override { return forward_with_features(std::move(x)).first; }
+  std::pair<torch::Tensor, torch::Tensor> forward_with_features(torch::Tensor x) override {
+    const auto a = conv->forward(x);  // [n, 2, h, w]
+    const auto m = a.mean({2, 3});    // [n, 2]
+    const auto y1 = 3.0 * m.select(1, 0) + 0.5 * m.select(1, 1);  // v = (3, 0.5)
+    return {torch::stack({-y1, y1}, 1), a};
+  }
+  torch::nn::Conv2d conv{nullptr};
+};
+
+}  // namespace
+
+TEST(GradCam, MatchesTheClosedFormOnAPooledConvolution) {
+  PooledConv m;
+  const auto x = torch::rand({2, 1, 4, 5}, torch::TensorOptions().dtype(torch::kFloat32)) - 0.3;
+  const auto cam = grad_cam(m, x, 1);
+  ASSERT_EQ(cam.sizes().vec(), (std::vector<int64_t>{2, 4, 5}));
+  // sum_k v_k u_k = 3 * 2 + 0.5 * (-1) = 5.5; h w = 20.
+  const auto expected = torch::relu(x.squeeze(1) * (5.5 / 20.0));
+  EXPECT_TRUE(torch::allclose(cam, expected, 1e-5, 1e-6)) << cam << expected;
+  // Class 0's logit is -y1: the signs flip, so its map is the other half of the pixels.
+  const auto cam0 = grad_cam(m, x, 0);
+  EXPECT_TRUE(torch::allclose(cam0, torch::relu(-x.squeeze(1) * (5.5 / 20.0)), 1e-5, 1e-6));
+  EXPECT_FALSE(m.conv->weight.grad().defined()) << "Grad-CAM writes no gradient into the weights";
+  EXPECT_TRUE(m.conv->weight.requires_grad()) << "and leaves them trainable";
+}
+
+TEST(GradCam, LeNetAndResNetMapsOnImages) {
+  const auto x = torch::rand({3, 1, 28, 28});
+  for (const std::string spec : {"lenet", "resnet:depth=8"}) {
+    auto m = make_model(spec, {1, 28, 28}, 2, 0);
+    const auto before = m->parameters()[0].clone();
+    const auto [logits, features] = m->forward_with_features(x);
+    m->eval();
+    EXPECT_TRUE(torch::allclose(m->forward(x), m->forward_with_features(x).first)) << spec;
+    ASSERT_TRUE(features.defined()) << spec;
+    EXPECT_EQ(features.dim(), 4) << spec;
+    const auto cam = grad_cam(*m, x, 1);
+    EXPECT_EQ(cam.sizes().vec(), (std::vector<int64_t>{3, 28, 28})) << spec;
+    EXPECT_GE(cam.min().item<float>(), 0.0f) << spec;
+    EXPECT_TRUE(torch::equal(cam, grad_cam(*m, x, 1))) << spec;
+    EXPECT_TRUE(torch::equal(before, m->parameters()[0])) << spec;
+    for (const auto& p : m->parameters()) EXPECT_FALSE(p.grad().defined()) << spec;
+    EXPECT_TRUE(has_feature_map(*m, x)) << spec;
+  }
+}
+
+TEST(GradCam, RefusesModelsWithoutAFeatureMap) {
+  auto mlp = make_model("mlp:hidden=[8]", {1, 8, 8}, 2, 0);
+  const auto x = torch::rand({2, 1, 8, 8});
+  EXPECT_FALSE(has_feature_map(*mlp, x));
+  EXPECT_ERROR_MENTIONS(grad_cam(*mlp, x, 1), "no convolutional feature map", "mlp", "RISE");
+  auto lenet = make_model("lenet", {1, 28, 28}, 2, 0);
+  EXPECT_ERROR_MENTIONS(grad_cam(*lenet, torch::rand({2, 1, 28, 28}), 4), "class 4", "2 outputs");
+  EXPECT_ERROR_MENTIONS(grad_cam(*lenet, torch::rand({28, 28}), 1), "[n, C, H, W]");
+}

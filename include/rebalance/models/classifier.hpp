@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "rebalance/core/spec.hpp"
@@ -16,6 +17,9 @@ namespace rebalance::models {
 class Classifier : public torch::nn::Module {
  public:
   virtual torch::Tensor forward(torch::Tensor x) = 0;
+  /// The logits and the last convolutional feature map [B, K, h, w] they are computed from, for
+  /// Grad-CAM (models/saliency.hpp). Models without convolutions return an undefined map.
+  virtual std::pair<torch::Tensor, torch::Tensor> forward_with_features(torch::Tensor x) { return {forward(x), {}}; }
   /// The factory string it was built from, for checkpoints and summaries.
   const std::string& spec() const { return spec_; }
   void set_spec(std::string spec) { spec_ = std::move(spec); }
@@ -55,6 +59,7 @@ class LeNetImpl : public Classifier {
  public:
   LeNetImpl(int64_t in_channels, int64_t num_classes);
   torch::Tensor forward(torch::Tensor x) override;
+  std::pair<torch::Tensor, torch::Tensor> forward_with_features(torch::Tensor x) override;
 
  private:
   torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr};
@@ -82,6 +87,7 @@ class ResNetImpl : public Classifier {
  public:
   ResNetImpl(int64_t in_channels, int64_t num_classes, int64_t depth);
   torch::Tensor forward(torch::Tensor x) override;
+  std::pair<torch::Tensor, torch::Tensor> forward_with_features(torch::Tensor x) override;
 
  private:
   torch::nn::Conv2d stem_{nullptr};
