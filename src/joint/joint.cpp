@@ -131,11 +131,13 @@ JointOptions parse_joint(const std::string& text) {
   std::string gan = "cyclegan";
   const auto decls = gan_params();
   char sep = ':';
-  for (const auto& [k, v] : spec.args)
+  for (const auto& arg : spec.args) {  // not a structured binding: clang 14 cannot capture one in a lambda
+    const auto& k = arg.first;
     if (std::any_of(decls.begin(), decls.end(), [&](const ParamDecl& d) { return d.name == k; })) {
-      gan += sep + k + "=" + v;
+      gan += sep + k + "=" + arg.second;
       sep = ',';
     }
+  }
   const auto sampler = make_sampler(gan);
   o.gan = dynamic_cast<const generative::CycleGANOverSampler&>(*sampler).options().gan;
   return o;
