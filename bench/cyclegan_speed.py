@@ -11,7 +11,10 @@ generators c7s1-16, d32, d64, 4 residual blocks, u32, u16, c7s1-1, tanh; PatchGA
 C16(s2)-C32(s1)-conv1 with instance norm and LeakyReLU 0.2; least-squares GAN loss, cycle weight
 10, identity 0.5 x 10, image pools of 50, Adam 2e-4 with betas (0.5, 0.999); batches of 8 pairs.
 One step = the generators' update (six generator passes, both discriminators) and the
-discriminators' update on the real batch and pooled fakes. Both sides run --steps steps at the
+discriminators' update on the real batch and pooled fakes. The Python side makes each pass as the
+reference CycleGAN does, one call per batch; rebalance concatenates the batches one network sees
+in a step (instance norm is per image, so the values are the same): three generator calls and one
+call per discriminator in each update. Both sides run --steps steps at the
 constant learning rate; the rebalance time is the training time `rebalance generate --summary`
 reports (stage "cyclegan"), the Python time covers the same loop. Same thread count on both
 sides, the two alternating --repeat times (the fastest of each kept). Ratio = rebalance / PyTorch
