@@ -31,6 +31,7 @@ namespace {
 
 constexpr int kCheckpointFormat = 1;
 constexpr std::string_view kModelMagic = "REBALANCE-MODEL 1\n";
+constexpr int64_t kFewValidationRows = 5;  // fewer validation rows of a class than this: a monitor warns
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
@@ -273,6 +274,15 @@ TrainResult fit(const Dataset& train, const Dataset& val, const TrainOptions& o,
     REBALANCE_CHECK(!has_val || val_counts[k] > 0, "the validation set has no rows of class {} (\"{}\"): its recall and F1 are "
                     "undefined, so {} could not be monitored (scikit-learn would count them as 0 and warn). Use a "
                     "validation split that holds every class", k, train.class_names[k], o.monitor);
+  }
+  if (select) {
+    // An epoch chosen on a handful of rows of a class is chosen by noise, and with one or two rows
+    // of the minority mostly by the fewest false positives: say so (the choice stays the user's).
+    for (int64_t k = 0; k < c; ++k)
+      if (val_counts[k] < kFewValidationRows)
+        log << fmt::format("warning: the validation set holds {} row{} of class \"{}\": {} picks the epoch on "
+                           "that; monitor = none keeps the final weights\n",
+                           val_counts[k], val_counts[k] == 1 ? "" : "s", train.class_names[k], o.monitor);
   }
   // Build everything (and so validate every string) before touching any checkpoint.
   const torch::Device device(o.device);

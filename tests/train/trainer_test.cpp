@@ -336,3 +336,21 @@ TEST(Trainer, ThresholdMovesOnOutOfFoldScoresWhenValidationHoldsFewPositives) {
   const auto one = t.train.subset(torch::cat({t.train.indices_of(0), t.train.indices_of(1).slice(0, 0, 1)}));
   EXPECT_ERROR_MENTIONS(fit(one, t.validation, o, log), "out-of-fold", "class \"9\" has 1 training row");
 }
+
+TEST(Trainer, MonitorOnAFewValidationRowsOfAClassWarns) {
+  const auto& t = digits_task();
+  // One validation six: the monitor warns and names the class; monitor = none does not.
+  const auto rows = torch::cat({t.validation.indices_of(0), t.validation.indices_of(1).slice(0, 0, 1)});
+  const auto one_six = t.validation.subset(rows);
+  auto o = small();
+  o.epochs = 1;
+  std::ostringstream log;
+  fit(t.train, one_six, o, log);
+  EXPECT_NE(log.str().find("warning: the validation set holds 1 row of class \"6\": f1_macro picks the epoch"),
+            std::string::npos)
+      << log.str();
+  o.monitor = "none";
+  std::ostringstream quiet;
+  fit(t.train, one_six, o, quiet);
+  EXPECT_EQ(quiet.str().find("warning"), std::string::npos) << quiet.str();
+}
