@@ -64,16 +64,18 @@ bool has_feature_map(Classifier& model, const at::Tensor& x) {
 }
 
 at::Tensor grad_cam(Classifier& model, const at::Tensor& x_in, int64_t cls) {
-  REBALANCE_CHECK(has_feature_map(model, x_in),
-                  "grad_cam: the model '{}' has no convolutional feature map (use RISE for it)",
-                  model.spec().empty() ? model.name() : model.spec());
+  REBALANCE_CHECK(x_in.defined() && x_in.dim() == 4 && x_in.size(0) >= 1,
+                  "grad_cam: images [n, C, H, W] expected, got {} dimensions", x_in.defined() ? x_in.dim() : 0);
   const int64_t h = x_in.size(2), w = x_in.size(3);
-  const auto device = model.parameters().front().device();
+  const auto device = model.parameters().empty() ? torch::Device(torch::kCPU) : model.parameters().front().device();
+  model.eval();
   torch::AutoGradMode on(true);
   // The image carries the graph (so frozen weights do too); autograd::grad returns the feature
   // map's gradient without accumulating anything into the weights' .grad.
   const auto x = x_in.to(device, torch::kFloat32).clone().requires_grad_(true);
   const auto [logits, features] = model.forward_with_features(x);
+  REBALANCE_CHECK(features.defined(), "grad_cam: the model '{}' has no convolutional feature map (use RISE for it)",
+                  model.spec().empty() ? model.name() : model.spec());
   REBALANCE_CHECK(features.dim() == 4, "grad_cam: the feature map must be [n, K, h, w], got {} dimensions",
                   features.dim());
   REBALANCE_CHECK(cls >= 0 && cls < logits.size(1), "grad_cam: class {} is not among the model's {} outputs", cls,
