@@ -41,7 +41,7 @@ void add_train_command(CLI::App& app, Action& action) {
                   "train the classifier jointly with a CycleGAN majority <-> minority (seed 004): aug[:params] "
                   "(the CycleGAN once, then the classifier) or alt[:params] (alternating; see `rebalance methods "
                   "joint`)");
-  cmd->add_option("--save-generator", save_generator, "with --joint: write the trained CycleGAN here");
+  cmd->add_option("--save-generator", save_generator, "with --joint: write the trained generator here (the StarGAN, or the first minority class's CycleGAN)");
   cmd->add_option("--model", opt.model, "logreg, mlp:hidden=[..],dropout=.., lenet, resnet:depth=20")->capture_default_str();
   cmd->add_option("--loss", opt.loss, "ce, weighted_ce, focal, cb, la, ldam (with parameters)")->capture_default_str();
   cmd->add_option("--batch-policy", opt.batch_policy, "uniform, balanced, sqrt, dynamic")->capture_default_str();
@@ -86,11 +86,13 @@ void add_train_command(CLI::App& app, Action& action) {
       REBALANCE_CHECK(save_generator.empty() || !joint_spec.empty(), "--save-generator needs --joint");
       train::TrainResult result;
       std::shared_ptr<generative::CycleGAN> gan;
+      std::shared_ptr<generative::StarGAN> stargan;
       nlohmann::json phases = nlohmann::json::array();
       if (!joint_spec.empty()) {
         auto jr = joint::fit(t.train, t.validation, opt, joint::parse_joint(joint_spec), std::cout);
         result = std::move(jr.train);
         gan = jr.gan;
+        stargan = jr.stargan;
         for (const auto& p : jr.phases)
           phases.push_back({{"kind", p.kind}, {"round", p.round}, {"steps", p.steps}, {"loss", p.loss},
                             {"seconds", p.seconds}});
@@ -106,8 +108,11 @@ void add_train_command(CLI::App& app, Action& action) {
         train::save_model(output, result, t.train);
         std::cout << "wrote " << output << "\n";
       }
-      if (gan && !save_generator.empty()) {
-        gan->save(save_generator);
+      if ((gan || stargan) && !save_generator.empty()) {
+        if (stargan)
+          stargan->save(save_generator);
+        else
+          gan->save(save_generator);
         std::cout << "wrote " << save_generator << "\n";
       }
       if (!summary.empty()) {

@@ -181,7 +181,7 @@ void save_sample_grid(const Dataset& resampled, const std::string& path) {
 
 /// Seed 004's figure: 8 majority images, their translations G_A->B(a) and cycles G_B->A(G_A->B(a)),
 /// then 8 minority images, G_B->A(b) and G_A->B(G_B->A(b)), one row of 8 each.
-void save_translation_grid(generative::CycleGAN& gan, const Dataset& train, int64_t majority, int64_t minority,
+void save_translation_grid(generative::ImageTranslator& gan, const Dataset& train, int64_t majority, int64_t minority,
                            const std::string& path) {
   if (train.x.dim() != 4) return;
   const auto counts = train.class_counts();
@@ -332,7 +332,7 @@ RunSummary run_experiment(const ExperimentConfig& c, const RunOptions& o, std::o
             const auto maj_rows = train.indices_of(jr.majority);
             const auto from = train.x.index_select(0, maj_rows.slice(0, 0, std::min<int64_t>(2000, maj_rows.size(0))));
             Dataset made = train;
-            for (const auto& [cls, gan] : jr.gans) {
+            for (const auto& [cls, gan] : jr.translators) {
               const auto fake = gan->translate_ab(from).to(train.x.scalar_type());
               Dataset synth = Dataset::from_tensors(fake, torch::full({fake.size(0)}, cls, torch::kInt64),
                                                     train.class_names, "translations");
@@ -340,8 +340,8 @@ RunSummary run_experiment(const ExperimentConfig& c, const RunOptions& o, std::o
               made = Dataset::concat(made, synth);
             }
             const auto cycle = [&](int64_t cls, const at::Tensor& rows) {
-              const auto it = jr.gans.find(cls);
-              if (it == jr.gans.end()) return std::numeric_limits<double>::quiet_NaN();
+              const auto it = jr.translators.find(cls);
+              if (it == jr.translators.end()) return std::numeric_limits<double>::quiet_NaN();
               const auto xr = rows.to(torch::kFloat32);
               return (it->second->translate_ab(it->second->translate_ba(xr)) - xr).pow(2).mean().item<double>();
             };
@@ -350,8 +350,8 @@ RunSummary run_experiment(const ExperimentConfig& c, const RunOptions& o, std::o
           }
           if (seed == c.seeds.front()) {
             fs::create_directories(fs::path(o.out_dir) / "samples");
-            for (const auto& [cls, gan] : jr.gans) {
-              const auto suffix = jr.gans.size() > 1 ? "_" + train.class_names[cls] : std::string();
+            for (const auto& [cls, gan] : jr.translators) {
+              const auto suffix = jr.translators.size() > 1 ? "_" + train.class_names[cls] : std::string();
               save_translation_grid(*gan, train, jr.majority, cls,
                                     (fs::path(o.out_dir) / "samples" /
                                      (safe_name(level.label + "_" + m.name + suffix) + ".png")).string());

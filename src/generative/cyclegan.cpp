@@ -14,6 +14,7 @@
 #include "rebalance/core/error.hpp"
 #include "rebalance/core/framed_file.hpp"
 #include "rebalance/core/rng.hpp"
+#include "gan_nets.hpp"
 
 namespace rebalance::generative {
 
@@ -56,7 +57,9 @@ void check_cyclegan_options(const CycleGANOptions& o) {
   REBALANCE_CHECK(o.decay_steps >= 0, "CycleGAN: decay_steps must be >= 0, got {}", o.decay_steps);
 }
 
-// ---- networks ---------------------------------------------------------------------------------
+// ---- shared pieces (gan_nets.hpp) ---------------------------------------------------------------
+
+namespace detail {
 
 namespace {
 
@@ -74,11 +77,12 @@ struct ResBlockImpl : Module {
 };
 TORCH_MODULE(ResBlock);
 
-/// c7s1-ngf, d(2 ngf), d(4 ngf), blocks x R(4 ngf), u(2 ngf), u(ngf), c7s1-C, tanh.
-Sequential make_generator(int64_t c, int64_t ngf, int64_t blocks) {
+}  // namespace
+
+Sequential resnet_generator(int64_t in_channels, int64_t out_channels, int64_t ngf, int64_t blocks) {
   Sequential g;
   g->push_back(ReflectionPad2d(ReflectionPad2dOptions(3)));
-  g->push_back(Conv2d(Conv2dOptions(c, ngf, 7)));
+  g->push_back(Conv2d(Conv2dOptions(in_channels, ngf, 7)));
   g->push_back(InstanceNorm2d(InstanceNorm2dOptions(ngf)));
   g->push_back(ReLU());
   int64_t ch = ngf;
@@ -94,10 +98,28 @@ Sequential make_generator(int64_t c, int64_t ngf, int64_t blocks) {
     g->push_back(ReLU());
   }
   g->push_back(ReflectionPad2d(ReflectionPad2dOptions(3)));
-  g->push_back(Conv2d(Conv2dOptions(ngf, c, 7)));
+  g->push_back(Conv2d(Conv2dOptions(ngf, out_channels, 7)));
   g->push_back(Tanh());
   return g;
 }
+
+void init_gan_weights(Module& m) {
+  torch::NoGradGuard ng;
+  for (auto& p : m.named_parameters()) {
+    if (p.key().ends_with("weight") && p.value().dim() == 4) p.value().normal_(0.0, 0.02);
+    if (p.key().ends_with("bias")) p.value().zero_();
+  }
+}
+
+}  // namespace detail
+
+// ---- networks ---------------------------------------------------------------------------------
+
+namespace {
+
+using namespace torch::nn;
+
+Sequential make_generator(int64_t c, int64_t ngf, int64_t blocks) { return detail::resnet_generator(c, c, ngf, blocks); }
 
 /// PatchGAN: C(ndf, s2) [no norm], (layers - 1) x C(s2), C(s1), then a 1-channel 4x4 convolution.
 Sequential make_discriminator(int64_t c, int64_t ndf, int64_t layers) {
@@ -117,15 +139,6 @@ Sequential make_discriminator(int64_t c, int64_t ndf, int64_t layers) {
   return d;
 }
 
-/// CycleGAN's init_weights("normal", 0.02): convolution weights N(0, 0.02), biases 0.
-void init_weights(Module& m) {
-  torch::NoGradGuard ng;
-  for (auto& p : m.named_parameters()) {
-    if (p.key().ends_with("weight") && p.value().dim() == 4) p.value().normal_(0.0, 0.02);
-    if (p.key().ends_with("bias")) p.value().zero_();
-  }
-}
-
 int64_t auto_layers(const std::vector<int64_t>& shape) {
   const int64_t side = std::min(shape[1], shape[2]);
   return side < 64 ? 1 : side < 128 ? 2 : 3;
@@ -133,38 +146,16 @@ int64_t auto_layers(const std::vector<int64_t>& shape) {
 
 std::string shape_text(const std::vector<int64_t>& s) { return fmt::format("[{}]", fmt::join(s, ", ")); }
 
-nlohmann::json to_json(const CycleGANOptions& o) {
-  return {{"ngf", o.ngf},
-          {"ndf", o.ndf},
-          {"blocks", o.blocks},
-          {"d_layers", o.d_layers},
-          {"gan", o.gan},
-          {"cycle_weight", o.cycle_weight},
-          {"identity_weight", o.identity_weight},
-          {"pool_size", o.pool_size},
-          {"lr", o.lr},
-          {"beta1", o.beta1},
-          {"beta2", o.beta2},
-          {"batch_size", o.batch_size},
-          {"steps", o.steps},
-          {"decay_steps", o.decay_steps}};
+nlohmann::json to_json(CycleGANOptions o) {
+  nlohmann::json j = {{"cycle_weight", o.cycle_weight}, {"pool_size", o.pool_size}};
+  detail::each_common_option(o, [&j](const char* k, const auto& v) { j[k] = v; });
+  return j;
 }
 CycleGANOptions options_from_json(const nlohmann::json& j) {
   CycleGANOptions o;
-  o.ngf = j.at("ngf").get<int64_t>();
-  o.ndf = j.at("ndf").get<int64_t>();
-  o.blocks = j.at("blocks").get<int64_t>();
-  o.d_layers = j.at("d_layers").get<int64_t>();
-  o.gan = j.at("gan").get<std::string>();
+  detail::each_common_option(o, [&j](const char* k, auto& v) { v = j.at(k).get<std::decay_t<decltype(v)>>(); });
   o.cycle_weight = j.at("cycle_weight").get<double>();
-  o.identity_weight = j.at("identity_weight").get<double>();
   o.pool_size = j.at("pool_size").get<int64_t>();
-  o.lr = j.at("lr").get<double>();
-  o.beta1 = j.at("beta1").get<double>();
-  o.beta2 = j.at("beta2").get<double>();
-  o.batch_size = j.at("batch_size").get<int64_t>();
-  o.steps = j.at("steps").get<int64_t>();
-  o.decay_steps = j.at("decay_steps").get<int64_t>();
   return o;
 }
 
@@ -197,7 +188,7 @@ class CycleGANState {
     g_ba = make_generator(shape[0], o.ngf, o.blocks);
     d_a = make_discriminator(shape[0], o.ndf, layers);
     d_b = make_discriminator(shape[0], o.ndf, layers);
-    for (Module* m : {g_ab.ptr().get(), g_ba.ptr().get(), d_a.ptr().get(), d_b.ptr().get()}) init_weights(*m);
+    for (Module* m : {g_ab.ptr().get(), g_ba.ptr().get(), d_a.ptr().get(), d_b.ptr().get()}) detail::init_gan_weights(*m);
     std::vector<at::Tensor> gp = g_ab->parameters(), dp = d_a->parameters();
     for (auto& p : g_ba->parameters()) gp.push_back(p);
     for (auto& p : d_b->parameters()) dp.push_back(p);

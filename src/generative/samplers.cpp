@@ -327,6 +327,61 @@ Dataset CycleGANOverSampler::resample_impl(const Dataset& data, const std::map<i
   return out.append_to(data);
 }
 
+// ---- StarGAN ----------------------------------------------------------------------------------
+
+StarGANOverSampler::StarGANOverSampler(StarGANOverSamplerOptions options, SamplingStrategy strategy, uint64_t seed)
+    : Sampler("stargan", SamplingType::Over, std::move(strategy), seed), options_(std::move(options)) {
+  check_stargan_options(options_.gan);
+}
+
+StarGANOverSampler::~StarGANOverSampler() = default;
+
+Dataset StarGANOverSampler::resample_impl(const Dataset& data, const std::map<int64_t, int64_t>& target) {
+  const auto shape = data.feature_shape();
+  REBALANCE_CHECK(shape.size() == 3,
+                  "StarGANOverSampler: translates images [C, H, W], but the rows of \"{}\" are tabular ({} "
+                  "features); use smote, vae or mgvae for tabular data",
+                  data.name, data.num_features());
+  const auto counts = data.class_counts();
+  const int64_t major = options_.majority != "auto"
+                            ? data.class_index(options_.majority)
+                            : std::max_element(counts.begin(), counts.end()) - counts.begin();
+  bool any = false;
+  for (const auto& [c, n] : target) {
+    if (n == 0) continue;
+    REBALANCE_CHECK(c != major,
+                    "StarGANOverSampler: class \"{}\" is the class translated from (majority) and cannot also be "
+                    "grown; choose another majority= or a sampling_strategy without it",
+                    data.class_names[c]);
+    any = true;
+  }
+  for (int64_t c = 0; c < data.num_classes(); ++c)
+    REBALANCE_CHECK(counts[c] >= 1,
+                    "StarGANOverSampler: class \"{}\" has no images; the class-conditional generator learns every "
+                    "class of the data and needs at least one image of each",
+                    data.class_names[c]);
+  fitted_.reset();
+  major_ = major;
+  if (!any) return data;
+  const auto x = as_images(data.x.to(torch::kCPU, torch::kFloat32).contiguous(), data);
+  auto gan = std::make_shared<StarGAN>(options_.gan, shape, data.num_classes(), class_seed(seed(), -1));
+  gan->fit(x, data.y.to(torch::kCPU));
+  const auto major_rows = data.indices_of(major).to(torch::kCPU);
+  const auto xmaj = x.index_select(0, major_rows);
+  const auto* pmaj = major_rows.data_ptr<int64_t>();
+  over_sampling::detail::NewRows out;
+  for (const auto& [c, n] : target) {
+    if (n == 0) continue;
+    const auto src = Rng(seed()).fork(static_cast<uint64_t>(c) + 2000).cycled_permutations(xmaj.size(0), n);
+    const auto fake = gan->translate(xmaj.index_select(0, torch::tensor(src, torch::kInt64)), c);
+    std::vector<int64_t> parent0(n);
+    for (int64_t i = 0; i < n; ++i) parent0[i] = pmaj[src[i]];
+    out.add_rows(c, fake.reshape({n, -1}), std::move(parent0), {});
+  }
+  fitted_ = gan;
+  return out.append_to(data);
+}
+
 CycleGAN train_cyclegan_for_class(const std::string& spec, const Dataset& data, int64_t cls, uint64_t seed,
                                   int64_t* majority) {
   const auto s = make_sampler(spec, seed);
@@ -356,6 +411,15 @@ double generator_reconstruction_error(const Sampler& sampler, int64_t cls, const
     s.insert(s.begin(), x.size(0));
     const auto img = x.to(torch::kCPU, torch::kFloat32).reshape(s);
     return (gan->translate_ab(gan->translate_ba(img)) - img).pow(2).mean().item<double>();
+  }
+  if (const auto* g = dynamic_cast<const StarGANOverSampler*>(&sampler)) {
+    // The cycle class -> majority -> class, as the CycleGAN's.
+    const auto gan = g->fitted();
+    if (!gan || cls == g->fitted_majority()) return std::numeric_limits<double>::quiet_NaN();
+    auto s = gan->image_shape();
+    s.insert(s.begin(), x.size(0));
+    const auto img = x.to(torch::kCPU, torch::kFloat32).reshape(s);
+    return (gan->translate(gan->translate(img, g->fitted_majority()), cls) - img).pow(2).mean().item<double>();
   }
   return std::numeric_limits<double>::quiet_NaN();
 }
@@ -449,6 +513,24 @@ generative::NetOptions net_params(const Params& p, generative::NetOptions net) {
   net.likelihood = p.get_string("likelihood");
   net.posterior = p.get_string("posterior");
   return net;
+}
+
+/// The parameters the image-to-image GANs share (CycleGAN, StarGAN), `max_layers` discriminator
+/// stride-2 layers at most.
+template <class Options>
+void read_common_gan_params(const Params& p, Options& g, int64_t max_layers) {
+  g.ngf = p.get_int_in("ngf", 1, 4096);
+  g.ndf = p.get_int_in("ndf", 1, 4096);
+  g.blocks = p.get_int_in("blocks", 0, 64);
+  g.d_layers = p.get_string("d_layers") == "auto" ? 0 : p.get_int_in("d_layers", 1, max_layers);
+  g.gan = p.get_string("gan");
+  g.identity_weight = p.get_double_in("identity_weight", 0.0, 1e6);
+  g.lr = p.get_double_in("lr", 1e-12, 1e3);
+  g.beta1 = p.get_double_in("beta1", 0.0, 0.999999);
+  g.beta2 = p.get_double_in("beta2", 0.0, 0.999999);
+  g.batch_size = p.get_int_in("batch_size", 1, 1 << 20);
+  g.steps = p.get_int_in("steps", 0, kBig);
+  g.decay_steps = p.get_int_in("decay_steps", 0, kBig);
 }
 
 }  // namespace
@@ -563,23 +645,39 @@ void add_generative_samplers(std::vector<SamplerInfo>& out) {
         {"majority", "auto", "domain A, the class translated from (name or number); auto: the largest"}},
        [](const Params& p, const SamplingStrategy& s, uint64_t seed) -> std::unique_ptr<Sampler> {
          generative::CycleGANOverSamplerOptions o;
-         auto& g = o.gan;
-         g.ngf = p.get_int_in("ngf", 1, 4096);
-         g.ndf = p.get_int_in("ndf", 1, 4096);
-         g.blocks = p.get_int_in("blocks", 0, 64);
-         g.d_layers = p.get_string("d_layers") == "auto" ? 0 : p.get_int_in("d_layers", 1, 6);
-         g.gan = p.get_string("gan");
-         g.cycle_weight = p.get_double_in("cycle_weight", 0.0, 1e6);
-         g.identity_weight = p.get_double_in("identity_weight", 0.0, 1e6);
-         g.pool_size = p.get_int_in("pool_size", 0, 1 << 20);
-         g.lr = p.get_double_in("lr", 1e-12, 1e3);
-         g.beta1 = p.get_double_in("beta1", 0.0, 0.999999);
-         g.beta2 = p.get_double_in("beta2", 0.0, 0.999999);
-         g.batch_size = p.get_int_in("batch_size", 1, 1 << 20);
-         g.steps = p.get_int_in("steps", 0, kBig);
-         g.decay_steps = p.get_int_in("decay_steps", 0, kBig);
+         read_common_gan_params(p, o.gan, 6);
+         o.gan.cycle_weight = p.get_double_in("cycle_weight", 0.0, 1e6);
+         o.gan.pool_size = p.get_int_in("pool_size", 0, 1 << 20);
          o.majority = p.get_string("majority");
          return std::make_unique<generative::CycleGANOverSampler>(o, s, seed);
+       }});
+  out.push_back(
+      {"stargan", "StarGANOverSampler", {"star_gan"}, SamplingType::Over,
+       "train one class-conditional StarGAN on every class (Choi et al. 2018; the multi-class alternative to a "
+       "CycleGAN per class) and add majority images translated into each class to grow; images [C,H,W] only",
+       {{"ngf", "16", "generator base filters (StarGAN: 64; narrowed for 28x28 on 2 cores)"},
+        {"ndf", "16", "discriminator base filters (StarGAN: 64)"},
+        {"blocks", "4", "residual blocks (StarGAN: 6)"},
+        {"d_layers", "auto", "discriminator stride-2 layers; auto: 2 below 64 pixels, 3 below 128, else 4"},
+        {"gan", "lsgan", "adversarial loss: lsgan (least squares) or log (StarGAN itself uses WGAN-GP)"},
+        {"cls_weight", "1", "weight of the discriminator's class term (lambda_cls)"},
+        {"rec_weight", "10", "weight of the L1 reconstruction G(G(x, c), c_x) ~ x (lambda_rec)"},
+        {"identity_weight", "0", "identity L1 term G(x, c_x) ~ x as a multiple of rec_weight (StarGAN: none)"},
+        {"lr", "0.0001", "Adam learning rate (StarGAN's)"},
+        {"beta1", "0.5", "Adam beta1"},
+        {"beta2", "0.999", "Adam beta2"},
+        {"batch_size", "16", "images per step, their classes drawn uniformly (a long tail's rare classes as often "
+                             "as the head)"},
+        {"steps", "1000", "steps at the constant learning rate"},
+        {"decay_steps", "1000", "steps over which the learning rate then falls linearly to 0"},
+        {"majority", "auto", "the class translated from (name or number); auto: the largest"}},
+       [](const Params& p, const SamplingStrategy& s, uint64_t seed) -> std::unique_ptr<Sampler> {
+         generative::StarGANOverSamplerOptions o;
+         read_common_gan_params(p, o.gan, 7);
+         o.gan.cls_weight = p.get_double_in("cls_weight", 0.0, 1e6);
+         o.gan.rec_weight = p.get_double_in("rec_weight", 0.0, 1e6);
+         o.majority = p.get_string("majority");
+         return std::make_unique<generative::StarGANOverSampler>(o, s, seed);
        }});
 }
 

@@ -41,7 +41,9 @@ std::vector<ParamDecl> own_params(bool alt) {
   std::vector<ParamDecl> p = {
       {"gamma", "1", "cost-sensitive weight: the majority terms of the classifier loss count 1/gamma"},
       {"majority", "auto", "domain A, the class translated from (name or number); auto: the largest"},
-      {"minority", "auto", "domain B (binary data); auto: every class but the majority, each with a CycleGAN"}};
+      {"minority", "auto", "domain B (binary data); auto: every class but the majority, each with a CycleGAN"},
+      {"generator", "cyclegan", "cyclegan: a CycleGAN per minority class against the majority; stargan: one "
+                                "class-conditional StarGAN for every class (its parameters as the stargan sampler's)"}};
   if (alt) {
     p.push_back({"rounds", "4", "generator / classifier phase pairs; the generator steps and the classifier "
                                 "epochs are split evenly over them"});
@@ -50,18 +52,35 @@ std::vector<ParamDecl> own_params(bool alt) {
   return p;
 }
 
-std::vector<ParamDecl> gan_params() {
-  const SamplerInfo* info = find_sampler("cyclegan");
-  REBALANCE_CHECK(info != nullptr, "internal: no \"cyclegan\" sampler is registered");
+/// The generator's parameters, declared by its sampler ("cyclegan" or "stargan").
+std::vector<ParamDecl> gan_params(const std::string& sampler) {
+  const SamplerInfo* info = find_sampler(sampler);
+  REBALANCE_CHECK(info != nullptr, "internal: no \"{}\" sampler is registered", sampler);
   std::vector<ParamDecl> p;
   for (const auto& d : info->params)
     if (d.name != "majority") p.push_back(d);  // the joint modes name both domains themselves
   return p;
 }
 
+bool declares(const std::vector<ParamDecl>& decls, const std::string& name) {
+  return std::any_of(decls.begin(), decls.end(), [&name](const ParamDecl& d) { return d.name == name; });
+}
+
+/// The modes' own parameters, the CycleGAN's (defaults as listed), then those only the StarGAN has.
 std::vector<ParamDecl> all_params(bool alt) {
   auto p = own_params(alt);
-  for (auto& d : gan_params()) p.push_back(d);
+  const auto star = gan_params("stargan");
+  for (auto d : gan_params("cyclegan")) {
+    for (const auto& s : star)
+      if (s.name == d.name && s.default_value != d.default_value)
+        d.help += " (generator=stargan: " + s.default_value + ")";
+    p.push_back(d);
+  }
+  for (auto d : star)
+    if (!declares(p, d.name)) {
+      d.help = "generator=stargan: " + d.help;
+      p.push_back(d);
+    }
   return p;
 }
 
@@ -88,9 +107,15 @@ void set_trainable(models::Classifier& m, bool on) {
 }
 
 nlohmann::json joint_json(const JointOptions& j) {
-  return {{"mode", j.mode},         {"gamma", j.gamma},       {"rounds", j.rounds},
-          {"teacher_weight", j.teacher_weight}, {"majority", j.majority}, {"minority", j.minority},
-          {"gan", nlohmann::json::parse(generative::cyclegan_options_text(j.gan))}};
+  nlohmann::json out = {{"mode", j.mode},         {"gamma", j.gamma},       {"rounds", j.rounds},
+                        {"teacher_weight", j.teacher_weight}, {"majority", j.majority}, {"minority", j.minority}};
+  if (j.generator == "stargan") {
+    out["generator"] = j.generator;
+    out["star"] = nlohmann::json::parse(generative::stargan_options_text(j.star));
+  } else {
+    out["gan"] = nlohmann::json::parse(generative::cyclegan_options_text(j.gan));
+  }
+  return out;
 }
 
 }  // namespace
@@ -127,19 +152,32 @@ JointOptions parse_joint(const std::string& text) {
     o.rounds = p.get_int_in("rounds", 1, 10000);
     o.teacher_weight = p.get_double_in("teacher_weight", 0.0, 1e6);
   }
-  // The CycleGAN's parameters go through the cyclegan sampler's factory, which declares them.
-  std::string gan = "cyclegan";
-  const auto decls = gan_params();
+  o.generator = p.get_string("generator");
+  REBALANCE_CHECK(o.generator == "cyclegan" || o.generator == "stargan",
+                  "joint {}: generator must be cyclegan (one CycleGAN per minority class) or stargan (one "
+                  "class-conditional StarGAN), got \"{}\"", spec.name, o.generator);
+  // The generator's parameters go through its sampler's factory, which declares them.
+  std::string gan = o.generator;
+  const auto decls = gan_params(o.generator), own = own_params(alt);
+  const std::string other = o.generator == "stargan" ? "cyclegan" : "stargan";
   char sep = ':';
-  for (const auto& arg : spec.args) {  // not a structured binding: clang 14 cannot capture one in a lambda
-    const auto& k = arg.first;
-    if (std::any_of(decls.begin(), decls.end(), [&](const ParamDecl& d) { return d.name == k; })) {
-      gan += sep + k + "=" + arg.second;
+  for (const auto& arg : spec.args) {
+    if (declares(decls, arg.first)) {
+      gan += sep + arg.first + "=" + arg.second;
       sep = ',';
+    } else if (!declares(own, arg.first)) {
+      // The other generator's parameter: harmless at its listed default, an error otherwise.
+      const auto all = all_params(alt);
+      const auto d = std::find_if(all.begin(), all.end(), [&arg](const ParamDecl& x) { return x.name == arg.first; });
+      REBALANCE_CHECK(d != all.end() && d->default_value == arg.second, "joint {}: parameter \"{}\" belongs to the {} "
+                      "generator, but this mode uses generator={}", spec.name, arg.first, other, o.generator);
     }
   }
   const auto sampler = make_sampler(gan);
-  o.gan = dynamic_cast<const generative::CycleGANOverSampler&>(*sampler).options().gan;
+  if (o.generator == "stargan")
+    o.star = dynamic_cast<const generative::StarGANOverSampler&>(*sampler).options().gan;
+  else
+    o.gan = dynamic_cast<const generative::CycleGANOverSampler&>(*sampler).options().gan;
   return o;
 }
 
@@ -156,7 +194,13 @@ JointResult fit(const Dataset& train, const Dataset& val, const train::TrainOpti
   val.validate();
   REBALANCE_CHECK(j.mode == "aug" || j.mode == "alt", "unknown joint mode \"{}\" (aug or alt)", j.mode);
   check_gamma(j.gamma);
-  generative::check_cyclegan_options(j.gan);
+  REBALANCE_CHECK(j.generator == "cyclegan" || j.generator == "stargan",
+                  "joint {}: generator must be cyclegan or stargan, got \"{}\"", j.mode, j.generator);
+  const bool star = j.generator == "stargan";
+  if (star)
+    generative::check_stargan_options(j.star);
+  else
+    generative::check_cyclegan_options(j.gan);
   const bool alt = j.mode == "alt";
   REBALANCE_CHECK(j.rounds >= 1, "joint alt: rounds must be >= 1, got {}", j.rounds);
   REBALANCE_CHECK(train.class_names == val.class_names, "training and validation sets have different classes");
@@ -203,10 +247,11 @@ JointResult fit(const Dataset& train, const Dataset& val, const train::TrainOpti
   }
   const auto counts = train.class_counts();
   for (const auto c : minors)
-    REBALANCE_CHECK(counts[c] >= j.gan.batch_size,
+    REBALANCE_CHECK(star ? counts[c] >= 1 : counts[c] >= j.gan.batch_size,
                     "joint {}: the minority class \"{}\" has {} image{}, fewer than the CycleGAN's batch_size={}; lower "
                     "batch_size to at most {}",
-                    j.mode, train.class_names[c], counts[c], counts[c] == 1 ? "" : "s", j.gan.batch_size, counts[c]);
+                    j.mode, train.class_names[c], counts[c], counts[c] == 1 ? "" : "s", star ? 1 : j.gan.batch_size,
+                    counts[c]);
   if (has_val && select) {
     const auto vc = val.class_counts();
     for (int64_t k = 0; k < num_classes; ++k)
@@ -222,9 +267,14 @@ JointResult fit(const Dataset& train, const Dataset& val, const train::TrainOpti
   (void)train::scheduled_lr(o, 0);
   (void)train::monitored_metric(o.monitor, torch::eye(num_classes, torch::kInt64));
   std::map<int64_t, std::shared_ptr<generative::CycleGAN>> gans;
-  for (const auto c : minors)
-    gans[c] = std::make_shared<generative::CycleGAN>(
-        j.gan, shape, Rng(o.seed).fork(0x6A9 + static_cast<uint64_t>(c)).next_u64() >> 1);
+  std::shared_ptr<generative::StarGAN> stargan;
+  if (star)
+    stargan = std::make_shared<generative::StarGAN>(j.star, shape, num_classes,
+                                                    Rng(o.seed).fork(0x57A6A).next_u64() >> 1);
+  else
+    for (const auto c : minors)
+      gans[c] = std::make_shared<generative::CycleGAN>(
+          j.gan, shape, Rng(o.seed).fork(0x6A9 + static_cast<uint64_t>(c)).next_u64() >> 1);
 
   const auto x = train.x.to(torch::kCPU, torch::kFloat32);
   const auto xa = x.index_select(0, train.indices_of(major));
@@ -238,7 +288,8 @@ JointResult fit(const Dataset& train, const Dataset& val, const train::TrainOpti
     int64_t round, amount;  // steps or epochs
   };
   std::vector<Plan> plan;
-  const int64_t rounds = alt ? j.rounds : 1, total_steps = gans.begin()->second->total_steps();
+  const int64_t rounds = alt ? j.rounds : 1,
+                total_steps = star ? stargan->total_steps() : gans.begin()->second->total_steps();
   for (int64_t r = 0; r < rounds; ++r) {
     plan.push_back({true, r, total_steps * (r + 1) / rounds - total_steps * r / rounds});
     plan.push_back({false, r, o.epochs * (r + 1) / rounds - o.epochs * r / rounds});
@@ -256,12 +307,16 @@ JointResult fit(const Dataset& train, const Dataset& val, const train::TrainOpti
   const fs::path dir = o.checkpoint_dir;
   const fs::path state_path = dir / "joint.json";
   auto gan_file = [](size_t phase, int64_t c) { return fmt::format("gan-{}-{}.gen", phase, c); };
+  auto star_file = [](size_t phase) { return fmt::format("stargan-{}.gen", phase); };
   if (!o.checkpoint_dir.empty()) {
     fs::create_directories(dir);
     if (o.resume && fs::exists(state_path)) {
       const auto state = train::read_checkpoint_state(state_path.string(), kJointCheckpointFormat, config);
       start = state["phases_done"].get<size_t>();
-      for (const auto c : minors) *gans[c] = generative::CycleGAN::load((dir / gan_file(start - 1, c)).string());
+      if (star)
+        *stargan = generative::StarGAN::load((dir / star_file(start - 1)).string());
+      else
+        for (const auto c : minors) *gans[c] = generative::CycleGAN::load((dir / gan_file(start - 1, c)).string());
       train::load_module(*model, (dir / state["model"].get<std::string>()).string());
       train::load_module(*best_model, (dir / state["best"].get<std::string>()).string());
       torch::serialize::InputArchive archive;
@@ -287,7 +342,11 @@ JointResult fit(const Dataset& train, const Dataset& val, const train::TrainOpti
   }
   const auto finish_gans = [&] {
     result.gans = gans;
-    result.gan = gans.at(minors.front());
+    result.stargan = stargan;
+    for (const auto c : minors)
+      result.translators[c] = star ? generative::StarGAN::pair(stargan, major, c)
+                                   : std::shared_ptr<generative::ImageTranslator>(gans.at(c));
+    if (!star) result.gan = gans.at(minors.front());
   };
 
   int64_t ran = 0;
@@ -303,7 +362,30 @@ JointResult fit(const Dataset& train, const Dataset& val, const train::TrainOpti
       model->eval();
       set_trainable(*model, false);
       double cycle = 0;
+      if (star) {
+        generative::StarGANHook hook;
+        // From round 2 the frozen classifier teaches: the cross-entropy of the real rows (their
+        // class) and of their translations (the target class), rows of the majority counting 1/gamma.
+        if (alt && ph.round > 0 && j.teacher_weight > 0)
+          hook = [&](const at::Tensor& real, const at::Tensor& rc, const at::Tensor& fake, const at::Tensor& fc) {
+            const auto lg = model->forward(torch::cat({real, fake}).to(device)).to(torch::kCPU);
+            const auto labels = torch::cat({rc, fc});
+            const auto w = torch::where(labels == major, torch::full({}, 1.0 / j.gamma), torch::full({}, 1.0));
+            const auto ce = torch::nn::functional::cross_entropy(
+                lg, labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
+            return j.teacher_weight * 2.0 * (w * ce).mean();
+          };
+        const auto g = stargan->fit(x, train.y.to(torch::kCPU), ph.amount, hook);
+        stargan->set_generator_trainable(false);
+        rec.steps = g.steps;
+        cycle = g.reconstruction;
+        log << fmt::format("{} round {}: StarGAN {} steps, reconstruction {:.4f}, class {:.4f}, adversarial {:.4f}{}  "
+                           "{:.1f}s\n",
+                           j.mode, ph.round + 1, g.steps, g.reconstruction, g.classification, g.generator_adv,
+                           hook ? fmt::format(", teacher {:.4f}", g.extra) : std::string(), g.seconds);
+      }
       for (const auto c : minors) {
+        if (star) break;
         generative::GeneratorHook hook;
         // The classifier teaches from round 2 on, frozen: its loss on this class's pair (L_cls^B
         // + L_cls^A / gamma) reaches only the generators.
@@ -331,16 +413,17 @@ JointResult fit(const Dataset& train, const Dataset& val, const train::TrainOpti
                            hook ? fmt::format(", teacher {:.4f}", g.extra) : std::string(), g.seconds);
       }
       set_trainable(*model, true);
-      rec.loss = cycle / static_cast<double>(minors.size());
+      rec.loss = star ? cycle : cycle / static_cast<double>(minors.size());
     } else {
       // The generators are frozen: their translations of every training row, once per phase.
       const auto dev_a = xa.to(device);
       std::map<int64_t, at::Tensor> dev_b, fake_b, fake_a;  // by minority class
       for (const auto c : minors) {
-        gans[c]->set_generators_trainable(false);
+        if (!star) gans[c]->set_generators_trainable(false);
         dev_b[c] = xb[c].to(device);
-        fake_b[c] = gans[c]->translate_ab(xa).to(device);     // majority rows as class c
-        fake_a[c] = gans[c]->translate_ba(xb[c]).to(device);  // class c rows as majority
+        // majority rows as class c; class c rows as majority
+        fake_b[c] = (star ? stargan->translate(xa, c) : gans[c]->translate_ab(xa)).to(device);
+        fake_a[c] = (star ? stargan->translate(xb[c], major) : gans[c]->translate_ba(xb[c])).to(device);
       }
       auto ce = [&](const at::Tensor& logits, int64_t cls) {
         return torch::nn::functional::cross_entropy(
@@ -426,7 +509,12 @@ JointResult fit(const Dataset& train, const Dataset& val, const train::TrainOpti
       // As the trainer's: files named by phase, then joint.json renamed over the old one.
       AtomicFileGroup files;
       std::set<std::string> keep;
+      if (star) {
+        keep.insert(star_file(k));
+        stargan->save((dir / star_file(k)).string());
+      }
       for (const auto c : minors) {
+        if (star) break;
         keep.insert(gan_file(k, c));
         gans[c]->save((dir / gan_file(k, c)).string());
       }

@@ -16,7 +16,7 @@ from cli_util import run
 DOCUMENTED = {
     "samplers": ["random_over", "smote", "borderline_smote", "adasyn", "kmeans_smote", "smotenc", "smoten",
                  "cluster_over", "random_under", "near_miss", "tomek_links", "enn", "renn", "allknn", "cnn", "oss",
-                 "ncr", "cluster_centroids", "smote_tomek", "smote_enn", "vae", "mgvae", "cyclegan"],
+                 "ncr", "cluster_centroids", "smote_tomek", "smote_enn", "vae", "mgvae", "cyclegan", "stargan"],
     "generators": ["vae", "mgvae", "cyclegan"],
     "models": ["logreg", "mlp", "lenet", "resnet"],
     "losses": ["ce", "weighted_ce", "focal", "cb", "la", "ldam"],

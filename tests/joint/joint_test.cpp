@@ -219,3 +219,96 @@ TEST(Joint, SeveralMinorityClassesGetACycleGANEach) {
     if (p.kind == "classifier") classifier_steps += p.steps;
   EXPECT_EQ(classifier_steps, 10);
 }
+
+namespace {
+
+joint::JointOptions tiny_star(const std::string& mode, int64_t steps) {
+  auto j = tiny_joint(mode, steps);
+  j.generator = "stargan";
+  j.star.ngf = 4, j.star.ndf = 4, j.star.blocks = 1, j.star.batch_size = 6, j.star.steps = steps;
+  j.star.decay_steps = 0;
+  return j;
+}
+
+}  // namespace
+
+TEST(JointSpec, ChoosesTheGeneratorAndRoutesItsParameters) {
+  const auto s = joint::parse_joint("alt:generator=stargan,cls_weight=2,steps=10,batch_size=12");
+  EXPECT_EQ(s.generator, "stargan");
+  EXPECT_DOUBLE_EQ(s.star.cls_weight, 2.0);
+  EXPECT_EQ(s.star.steps, 10);
+  EXPECT_EQ(s.star.batch_size, 12);
+  EXPECT_DOUBLE_EQ(s.star.lr, generative::StarGANOptions{}.lr);
+  EXPECT_EQ(joint::parse_joint("aug").generator, "cyclegan");
+  EXPECT_ERROR_MENTIONS(joint::parse_joint("aug:generator=stargan,pool_size=3"), "\"pool_size\"",
+                        "belongs to the cyclegan generator", "generator=stargan");
+  EXPECT_ERROR_MENTIONS(joint::parse_joint("aug:rec_weight=3"), "\"rec_weight\"", "belongs to the stargan generator");
+  EXPECT_ERROR_MENTIONS(joint::parse_joint("aug:generator=munit"), "cyclegan", "stargan", "\"munit\"");
+}
+
+TEST(JointStarGAN, OneConditionalGeneratorServesEveryMinorityClass) {
+  const auto data = three_digits();
+  auto o = small_classifier(2);
+  std::ostringstream log;
+  const auto r = joint::fit(data, data.subset(torch::arange(0)), o, tiny_star("alt", 4), log);
+  ASSERT_TRUE(r.finished);
+  ASSERT_NE(r.stargan, nullptr);
+  EXPECT_TRUE(r.gans.empty());
+  EXPECT_EQ(r.gan, nullptr);
+  EXPECT_EQ(r.stargan->steps_done(), 4);
+  EXPECT_EQ(r.stargan->classes(), 3);
+  ASSERT_EQ(r.translators.size(), 2u);
+  // The translator of class 8 is the StarGAN with target 8 (and back to the majority, 0).
+  const auto a = data.x.slice(0, 0, 3);
+  EXPECT_TRUE(torch::equal(r.translators.at(2)->translate_ab(a), r.stargan->translate(a, 2)));
+  EXPECT_TRUE(torch::equal(r.translators.at(1)->translate_ba(a), r.stargan->translate(a, 0)));
+  EXPECT_NE(log.str().find("StarGAN 2 steps"), std::string::npos) << log.str();
+  EXPECT_NE(log.str().find("teacher"), std::string::npos) << "round 2's generator phase is taught";
+  int64_t classifier_steps = 0;
+  for (const auto& p : r.phases)
+    if (p.kind == "classifier") classifier_steps += p.steps;
+  EXPECT_EQ(classifier_steps, 10);
+}
+
+TEST(JointStarGAN, AugFreezesItAltsTeacherMovesItAndResumeEqualsUninterrupted) {
+  const auto data = three_digits();
+  const auto none = data.subset(torch::arange(0));
+  auto o = small_classifier(2);
+  std::ostringstream log;
+  // AUG: the classifier phase leaves the generator untouched.
+  {
+    rebalance::testing::TempDir dir;
+    auto oc = o;
+    oc.checkpoint_dir = dir.file("ck");
+    auto j = tiny_star("aug", 3);
+    j.stop_after_phases = 1;
+    const auto first = joint::fit(data, none, oc, j, log);
+    ASSERT_FALSE(first.finished);
+    const auto after_gan = weights(first.stargan->generator_parameters());
+    j.stop_after_phases = -1;
+    oc.resume = true;
+    const auto done = joint::fit(data, none, oc, j, log);
+    ASSERT_TRUE(done.finished);
+    EXPECT_TRUE(same(after_gan, weights(done.stargan->generator_parameters())));
+  }
+  // ALT: the teacher's term changes the generator; killed and resumed, the same weights.
+  const auto taught = tiny_star("alt", 4);
+  auto untaught = taught;
+  untaught.teacher_weight = 0;
+  const auto a = joint::fit(data, none, o, taught, log);
+  const auto b = joint::fit(data, none, o, untaught, log);
+  EXPECT_FALSE(same(weights(a.stargan->generator_parameters()), weights(b.stargan->generator_parameters())));
+  rebalance::testing::TempDir dir;
+  o.checkpoint_dir = dir.file("ck");
+  for (const int64_t stop : {2, -1}) {
+    auto jj = taught;
+    jj.stop_after_phases = stop;
+    const auto r = joint::fit(data, none, o, jj, log);
+    o.resume = true;
+    if (stop < 0) {
+      ASSERT_TRUE(r.finished);
+      EXPECT_TRUE(same(weights(a.stargan->generator_parameters()), weights(r.stargan->generator_parameters())));
+      EXPECT_TRUE(same(weights(a.train.model->parameters()), weights(r.train.model->parameters())));
+    }
+  }
+}

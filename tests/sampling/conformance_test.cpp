@@ -29,7 +29,8 @@ TEST(Conformance, EveryImblearnSamplerIsRegistered) {
                            "SMOTEN", "ClusterOverSampler", "RandomUnderSampler", "NearMiss", "TomekLinks",
                            "EditedNearestNeighbours", "RepeatedEditedNearestNeighbours", "AllKNN",
                            "CondensedNearestNeighbour", "OneSidedSelection", "NeighbourhoodCleaningRule",
-                           "ClusterCentroids", "SMOTETomek", "SMOTEENN", "VAEOverSampler", "MGVAEOverSampler", "CycleGANOverSampler"})
+                           "ClusterCentroids", "SMOTETomek", "SMOTEENN", "VAEOverSampler", "MGVAEOverSampler", "CycleGANOverSampler",
+                           "StarGANOverSampler"})
     EXPECT_NE(find_sampler(name), nullptr) << name;
 }
 

@@ -60,9 +60,11 @@ inline Dataset digit_images() {
 }
 
 /// Samplers that take images only.
-inline bool images_only(const std::string& name) { return name == "cyclegan"; }
+inline bool images_only(const std::string& name) { return name == "cyclegan" || name == "stargan"; }
 /// Samplers whose new rows come out of a network (decoded or translated in float32).
-inline bool network_rows(const std::string& name) { return name == "vae" || name == "mgvae" || name == "cyclegan"; }
+inline bool network_rows(const std::string& name) {
+  return name == "vae" || name == "mgvae" || name == "cyclegan" || name == "stargan";
+}
 
 /// Spec and data per sampler where the defaults do not fit generic numeric data.
 inline std::pair<std::string, Dataset> case_for(const SamplerInfo& info) {
@@ -75,6 +77,8 @@ inline std::pair<std::string, Dataset> case_for(const SamplerInfo& info) {
   if (info.name == "mgvae") return {"mgvae:pretrain_epochs=2,finetune_epochs=10,exemplars=30,fisher_samples=5", mixed()};
   if (info.name == "cyclegan")
     return {"cyclegan:ngf=4,ndf=4,blocks=1,batch_size=4,steps=3,decay_steps=2", digit_images()};
+  if (info.name == "stargan")
+    return {"stargan:ngf=4,ndf=4,blocks=1,batch_size=4,steps=3,decay_steps=2", digit_images()};
   return {info.name, mixed()};
 }
 

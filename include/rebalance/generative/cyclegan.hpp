@@ -18,6 +18,8 @@
 #include <string>
 #include <vector>
 
+#include "rebalance/generative/translator.hpp"
+
 namespace rebalance::generative {
 
 // ---- loss pieces (scalar tensors), exposed for tests and the joint trainer ----------------------
@@ -81,10 +83,10 @@ class CycleGANState;  // networks, optimisers, pools and scaling (src/generative
 /// mapped to [-1, 1] from the range of the first data fitted (tanh outputs, mapped back).
 /// Every random choice (initial weights, batches, pool) comes from the seed; fit() may be called
 /// in parts and a saved model resumes where it stopped, with the same result as one call.
-class CycleGAN {
+class CycleGAN final : public ImageTranslator {
  public:
   CycleGAN(CycleGANOptions options, std::vector<int64_t> image_shape, uint64_t seed = 0);
-  ~CycleGAN();
+  ~CycleGAN() override;
   CycleGAN(CycleGAN&&) noexcept;
   CycleGAN& operator=(CycleGAN&&) noexcept;
 
@@ -98,8 +100,8 @@ class CycleGAN {
   const std::vector<CycleGANLog>& history() const;
 
   /// G_A->B(a) and G_B->A(b) in data units, without gradients, in batches.
-  at::Tensor translate_ab(const at::Tensor& a);
-  at::Tensor translate_ba(const at::Tensor& b);
+  at::Tensor translate_ab(const at::Tensor& a) override;
+  at::Tensor translate_ba(const at::Tensor& b) override;
   /// The same with gradients into the generators (for the joint trainer).
   at::Tensor forward_ab(const at::Tensor& a);
   at::Tensor forward_ba(const at::Tensor& b);

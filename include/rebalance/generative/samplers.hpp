@@ -9,6 +9,7 @@
 #include <string>
 
 #include "rebalance/generative/cyclegan.hpp"
+#include "rebalance/generative/stargan.hpp"
 #include "rebalance/generative/vae.hpp"
 #include "rebalance/sampling/sampler.hpp"
 
@@ -120,6 +121,34 @@ class CycleGANOverSampler final : public Sampler {
   Dataset resample_impl(const Dataset& data, const std::map<int64_t, int64_t>& target) override;
   CycleGANOverSamplerOptions options_;
   std::map<int64_t, std::shared_ptr<CycleGAN>> fitted_;
+};
+
+struct StarGANOverSamplerOptions {
+  StarGANOptions gan;
+  std::string majority = "auto";  ///< the class translated from (name or number); auto: the largest
+};
+
+/// The multi-class alternative to one CycleGAN per class: one class-conditional StarGAN (Choi et
+/// al., CVPR 2018) trained on every class at once, then majority images translated into each
+/// class to grow until it reaches its target. Parents as the cyclegan sampler's: (the majority row
+/// translated, -1). Images only ([C, H, W]); every class needs at least one image.
+///
+///   auto s = make_sampler("stargan:steps=2000,decay_steps=2000");
+class StarGANOverSampler final : public Sampler {
+ public:
+  explicit StarGANOverSampler(StarGANOverSamplerOptions options = {}, SamplingStrategy strategy = {},
+                              uint64_t seed = 0);
+  ~StarGANOverSampler() override;
+  const StarGANOverSamplerOptions& options() const { return options_; }
+  /// The StarGAN the last fit_resample trained (nullptr if it trained none), and its majority class.
+  std::shared_ptr<StarGAN> fitted() const { return fitted_; }
+  int64_t fitted_majority() const { return major_; }
+
+ private:
+  Dataset resample_impl(const Dataset& data, const std::map<int64_t, int64_t>& target) override;
+  StarGANOverSamplerOptions options_;
+  std::shared_ptr<StarGAN> fitted_;
+  int64_t major_ = -1;
 };
 
 /// The CycleGAN a "cyclegan:..." sampler would train for class `cls` of `data` (for `rebalance

@@ -21,6 +21,7 @@
 #include "rebalance/core/spec.hpp"
 #include "rebalance/data/dataset.hpp"
 #include "rebalance/generative/cyclegan.hpp"
+#include "rebalance/generative/stargan.hpp"
 #include "rebalance/train/trainer.hpp"
 
 namespace rebalance::joint {
@@ -38,7 +39,12 @@ ClassifierLoss classifier_loss(const at::Tensor& logits_b, const at::Tensor& log
 
 struct JointOptions {
   std::string mode = "aug";        ///< aug or alt
+  /// cyclegan: one CycleGAN per minority class against the majority (the seed's, for one class);
+  /// stargan: one class-conditional StarGAN shared by every class (its teacher term: the weighted
+  /// cross-entropy of the real rows and their translations, majority targets counting 1/gamma).
+  std::string generator = "cyclegan";
   generative::CycleGANOptions gan;  ///< its steps + decay_steps are the generators' whole budget
+  generative::StarGANOptions star;  ///< the same for generator = stargan
   /// Cost-sensitive weight: the majority terms count 1 / gamma (1: the terms alike).
   double gamma = 1.0;
   /// ALT: generator / classifier phase pairs. The generator budget and TrainOptions::epochs are
@@ -67,7 +73,10 @@ struct JointPhase {
 struct JointResult {
   train::TrainResult train;  ///< the classifier (best epoch by TrainOptions::monitor) and its rule
   std::shared_ptr<generative::CycleGAN> gan;  ///< the first minority class's (binary data: the one)
-  std::map<int64_t, std::shared_ptr<generative::CycleGAN>> gans;  ///< by minority class
+  std::map<int64_t, std::shared_ptr<generative::CycleGAN>> gans;  ///< by minority class (generator=cyclegan)
+  std::shared_ptr<generative::StarGAN> stargan;                    ///< generator=stargan: the one model
+  /// Majority <-> class translation for every minority class, whichever the generator.
+  std::map<int64_t, std::shared_ptr<generative::ImageTranslator>> translators;
   std::vector<JointPhase> phases;
   int64_t majority = -1, minority = -1;  ///< minority: the first minority class
   std::vector<int64_t> minorities;       ///< every class with a CycleGAN (all but the majority)
