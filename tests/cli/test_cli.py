@@ -282,6 +282,17 @@ class Train(TempCase):
                 "--joint", "alt:rounds=2," + tiny)
         self.assertIn("alt round 2: generators 2 steps", p.stdout)
         self.assertIn("teacher", p.stdout)
+        # One StarGAN for every class instead of a CycleGAN per class, saved with its own kind.
+        p = run("train", "--data", "mnist-digits", "--pair", "0:100,6:12", "--model", "mlp:hidden=[16]",
+                "--epochs", "2", "--batch-size", "16", "--monitor", "none", "--save-generator", gen,
+                "--joint", "alt:generator=stargan,rounds=2,ngf=4,ndf=4,blocks=1,batch_size=4,steps=4,decay_steps=0")
+        self.assertIn("alt round 2: StarGAN 2 steps", p.stdout)
+        with open(gen, "rb") as f:
+            self.assertIn(b'"kind":"stargan"', f.read(400))
+        p = run("train", "--data", "mnist-digits", "--pair", "0:100,6:12", "--epochs", "1", "--monitor", "none",
+                "--joint", "aug:generator=stargan,pool_size=3", ok=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn('"pool_size" belongs to the cyclegan generator', p.stderr)
         for joint, message in [("sideways", 'unknown joint mode "sideways"'), ("aug:gamma=0", "gamma must be > 0"),
                                ("aug:batch_size=50", 'minority class "6"')]:
             with self.subTest(joint):
