@@ -103,6 +103,8 @@ Sequential resnet_generator(int64_t in_channels, int64_t out_channels, int64_t n
   return g;
 }
 
+std::string shape_text(const std::vector<int64_t>& s) { return fmt::format("[{}]", fmt::join(s, ", ")); }
+
 void init_gan_weights(Module& m) {
   torch::NoGradGuard ng;
   for (auto& p : m.named_parameters()) {
@@ -144,7 +146,7 @@ int64_t auto_layers(const std::vector<int64_t>& shape) {
   return side < 64 ? 1 : side < 128 ? 2 : 3;
 }
 
-std::string shape_text(const std::vector<int64_t>& s) { return fmt::format("[{}]", fmt::join(s, ", ")); }
+using detail::shape_text;
 
 nlohmann::json to_json(CycleGANOptions o) {
   nlohmann::json j = {{"cycle_weight", o.cycle_weight}, {"pool_size", o.pool_size}};
@@ -225,10 +227,7 @@ class CycleGANState {
   at::Tensor to_model(const at::Tensor& x) const { return (x - lo) * (2.0 / (hi - lo)) - 1.0; }
   at::Tensor to_data(const at::Tensor& m) const { return (m + 1.0) * (0.5 * (hi - lo)) + lo; }
 
-  double lr_at(int64_t step) const {
-    if (step < o.steps) return o.lr;
-    return o.lr * std::max(0.0, 1.0 - static_cast<double>(step - o.steps + 1) / static_cast<double>(o.decay_steps + 1));
-  }
+  double lr_at(int64_t step) const { return detail::constant_then_linear(o.lr, o.steps, o.decay_steps, step); }
   static void set_lr(torch::optim::Adam& opt, double lr) {
     for (auto& group : opt.param_groups()) static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
   }

@@ -32,7 +32,7 @@ int64_t auto_layers(const std::vector<int64_t>& shape) {
   return side < 64 ? 2 : side < 128 ? 3 : 4;
 }
 
-std::string shape_text(const std::vector<int64_t>& s) { return fmt::format("[{}]", fmt::join(s, ", ")); }
+using detail::shape_text;
 
 nlohmann::json to_json(StarGANOptions o) {
   nlohmann::json j = {{"cls_weight", o.cls_weight}, {"rec_weight", o.rec_weight}};
@@ -187,10 +187,7 @@ class StarGANState {
   at::Tensor generate(const at::Tensor& model_x, const at::Tensor& target) {
     return g->forward(torch::cat({model_x, class_planes(target, k, shape[1], shape[2])}, 1), target);
   }
-  double lr_at(int64_t step) const {
-    if (step < o.steps) return o.lr;
-    return o.lr * std::max(0.0, 1.0 - static_cast<double>(step - o.steps + 1) / static_cast<double>(o.decay_steps + 1));
-  }
+  double lr_at(int64_t step) const { return detail::constant_then_linear(o.lr, o.steps, o.decay_steps, step); }
   static void set_lr(torch::optim::Adam& opt, double lr) {
     for (auto& group : opt.param_groups()) static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
   }
