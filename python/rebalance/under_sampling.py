@@ -1,0 +1,194 @@
+"""Under-samplers and cleaning methods with imbalanced-learn's class names, arguments and
+defaults. Each runs the C++ sampler of the same name through the factory; kept rows are the
+caller's rows (``sample_indices_`` says which).
+
+    >>> from rebalance.under_sampling import TomekLinks
+    >>> X_res, y_res = TomekLinks().fit_resample(X, y)
+"""
+from .base import BaseSampler, _docstring, neighbors_count
+
+__all__ = ["RandomUnderSampler", "NearMiss", "TomekLinks", "EditedNearestNeighbours",
+           "RepeatedEditedNearestNeighbours", "AllKNN", "CondensedNearestNeighbour", "OneSidedSelection",
+           "NeighbourhoodCleaningRule", "ClusterCentroids"]
+
+_KIND_SEL = ("all", "mode")
+
+
+def _kind_sel(value):
+    if value not in _KIND_SEL:
+        raise ValueError(f"The 'kind_sel' parameter of the sampler must be a str among {set(_KIND_SEL)}. "
+                         f"Got {value!r} instead.")
+    return value
+
+
+class RandomUnderSampler(BaseSampler):
+    _factory = "random_under"
+    _sampling_type = "under-sampling"
+    _index_only = True
+    _has_sample_indices = True
+
+    def __init__(self, *, sampling_strategy="auto", random_state=None, replacement=False):
+        self.sampling_strategy = sampling_strategy
+        self.random_state = random_state
+        self.replacement = replacement
+
+    def _spec_params(self):
+        if not isinstance(self.replacement, bool):
+            raise ValueError(f"The 'replacement' parameter must be a bool. Got {self.replacement!r} instead.")
+        return {"replacement": self.replacement}
+
+
+class NearMiss(BaseSampler):
+    _factory = "near_miss"
+    _sampling_type = "under-sampling"
+    _has_sample_indices = True
+
+    def __init__(self, *, sampling_strategy="auto", version=1, n_neighbors=3, n_neighbors_ver3=3, n_jobs=None):
+        self.sampling_strategy = sampling_strategy
+        self.version = version
+        self.n_neighbors = n_neighbors
+        self.n_neighbors_ver3 = n_neighbors_ver3
+        self.n_jobs = n_jobs
+
+    def _spec_params(self):
+        if self.version not in (1, 2, 3):
+            raise ValueError(f"Parameter `version` must be 1, 2 or 3, got {self.version}")
+        return {"version": self.version, "n_neighbors": neighbors_count("n_neighbors", self.n_neighbors, 0),
+                "n_neighbors_ver3": neighbors_count("n_neighbors_ver3", self.n_neighbors_ver3, 0)}
+
+
+class TomekLinks(BaseSampler):
+    _factory = "tomek_links"
+    _sampling_type = "clean-sampling"
+    _has_sample_indices = True
+
+    def __init__(self, *, sampling_strategy="auto", n_jobs=None):
+        self.sampling_strategy = sampling_strategy
+        self.n_jobs = n_jobs
+
+
+class EditedNearestNeighbours(BaseSampler):
+    _factory = "enn"
+    _sampling_type = "clean-sampling"
+    _has_sample_indices = True
+
+    def __init__(self, *, sampling_strategy="auto", n_neighbors=3, kind_sel="all", n_jobs=None):
+        self.sampling_strategy = sampling_strategy
+        self.n_neighbors = n_neighbors
+        self.kind_sel = kind_sel
+        self.n_jobs = n_jobs
+
+    def _spec_params(self):
+        return {"n_neighbors": neighbors_count("n_neighbors", self.n_neighbors, 1), "kind_sel": _kind_sel(self.kind_sel)}
+
+
+class RepeatedEditedNearestNeighbours(BaseSampler):
+    _factory = "renn"
+    _sampling_type = "clean-sampling"
+    _has_sample_indices = True
+
+    def __init__(self, *, sampling_strategy="auto", n_neighbors=3, max_iter=100, kind_sel="all", n_jobs=None):
+        self.sampling_strategy = sampling_strategy
+        self.n_neighbors = n_neighbors
+        self.max_iter = max_iter
+        self.kind_sel = kind_sel
+        self.n_jobs = n_jobs
+
+    def _spec_params(self):
+        if self.max_iter < 2:
+            raise ValueError(f"max_iter must be greater than 1. Got {self.max_iter} instead.")
+        return {"n_neighbors": neighbors_count("n_neighbors", self.n_neighbors, 1), "max_iter": self.max_iter,
+                "kind_sel": _kind_sel(self.kind_sel)}
+
+
+class AllKNN(BaseSampler):
+    _factory = "allknn"
+    _sampling_type = "clean-sampling"
+    _has_sample_indices = True
+
+    def __init__(self, *, sampling_strategy="auto", n_neighbors=3, kind_sel="all", allow_minority=False, n_jobs=None):
+        self.sampling_strategy = sampling_strategy
+        self.n_neighbors = n_neighbors
+        self.kind_sel = kind_sel
+        self.allow_minority = allow_minority
+        self.n_jobs = n_jobs
+
+    def _spec_params(self):
+        return {"n_neighbors": neighbors_count("n_neighbors", self.n_neighbors, 1), "kind_sel": _kind_sel(self.kind_sel),
+                "allow_minority": bool(self.allow_minority)}
+
+
+def _rule_neighbors(value):
+    """CNN/OSS: None is a 1-nearest-neighbour rule, an int k, or a KNeighborsClassifier's k."""
+    return 1 if value is None else neighbors_count("n_neighbors", value, 0)
+
+
+class _CondensingRule(BaseSampler):
+    """CNN and OSS: imbalanced-learn's shared arguments (a nearest-neighbour rule and seed rows)."""
+    _sampling_type = "clean-sampling"
+    _has_sample_indices = True
+
+    def __init__(self, *, sampling_strategy="auto", random_state=None, n_neighbors=None, n_seeds_S=1, n_jobs=None):
+        self.sampling_strategy = sampling_strategy
+        self.random_state = random_state
+        self.n_neighbors = n_neighbors
+        self.n_seeds_S = n_seeds_S
+        self.n_jobs = n_jobs
+
+    def _spec_params(self):
+        return {"n_neighbors": _rule_neighbors(self.n_neighbors), "n_seeds_S": self.n_seeds_S}
+
+
+class CondensedNearestNeighbour(_CondensingRule):
+    _factory = "cnn"
+
+
+class OneSidedSelection(_CondensingRule):
+    _factory = "oss"
+
+
+class NeighbourhoodCleaningRule(BaseSampler):
+    _factory = "ncr"
+    _sampling_type = "clean-sampling"
+    _has_sample_indices = True
+
+    def __init__(self, *, sampling_strategy="auto", n_neighbors=3, kind_sel="all", threshold_cleaning=0.5,
+                 n_jobs=None):
+        self.sampling_strategy = sampling_strategy
+        self.n_neighbors = n_neighbors
+        self.kind_sel = kind_sel
+        self.threshold_cleaning = threshold_cleaning
+        self.n_jobs = n_jobs
+
+    def _spec_params(self):
+        return {"n_neighbors": neighbors_count("n_neighbors", self.n_neighbors, 1), "kind_sel": _kind_sel(self.kind_sel),
+                "threshold_cleaning": float(self.threshold_cleaning)}
+
+
+class ClusterCentroids(BaseSampler):
+    _factory = "cluster_centroids"
+    _sampling_type = "under-sampling"
+
+    def __init__(self, *, sampling_strategy="auto", random_state=None, estimator=None, voting="auto"):
+        self.sampling_strategy = sampling_strategy
+        self.random_state = random_state
+        self.estimator = estimator
+        self.voting = voting
+
+    def _spec_params(self):
+        if self.voting not in ("auto", "hard", "soft"):
+            raise ValueError(f"'voting' needs to be one of {('auto', 'hard', 'soft')}. Got {self.voting} instead.")
+        p = {"voting": self.voting}
+        est = self.estimator
+        if est is not None:
+            if not hasattr(est, "n_init") and not hasattr(est, "max_iter"):
+                raise ValueError(f"`estimator` has to be a KMeans clustering. Got {type(est)} instead.")
+            n_init = getattr(est, "n_init", 10)
+            p["n_init"] = 10 if n_init in ("warn", "auto") else int(n_init)
+            p["max_iter"] = int(getattr(est, "max_iter", 300))
+        return p
+
+
+for _cls in (RandomUnderSampler, NearMiss, TomekLinks, EditedNearestNeighbours, RepeatedEditedNearestNeighbours, AllKNN,
+             CondensedNearestNeighbour, OneSidedSelection, NeighbourhoodCleaningRule, ClusterCentroids):
+    _cls.__doc__ = _docstring(_cls.__name__)

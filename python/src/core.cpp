@@ -1,0 +1,161 @@
+// rebalance._core: the compiled half of the Python package. It only converts arrays and calls the
+// library (samplers through the same factory as the CLI, metrics); the scikit-learn conventions,
+// validation of Python objects and pandas/sparse handling live in the pure-Python layer above.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cstring>
+
+#include "rebalance/core/error.hpp"
+#include "rebalance/core/system.hpp"
+#include "rebalance/metrics/classification.hpp"
+#include "rebalance/metrics/ranking.hpp"
+#include "rebalance/sampling/sampler.hpp"
+
+namespace py = pybind11;
+using namespace rebalance;
+
+namespace {
+
+/// A numpy array that views a tensor's memory; the capsule keeps the tensor alive.
+py::array to_numpy(at::Tensor t) {
+  t = t.contiguous();
+  py::dtype dt;
+  switch (t.scalar_type()) {
+    case at::kFloat: dt = py::dtype::of<float>(); break;
+    case at::kDouble: dt = py::dtype::of<double>(); break;
+    case at::kLong: dt = py::dtype::of<int64_t>(); break;
+    default: throw std::runtime_error("rebalance._core: unexpected tensor dtype");
+  }
+  std::vector<py::ssize_t> shape(t.sizes().begin(), t.sizes().end());
+  std::vector<py::ssize_t> strides;
+  for (auto s : t.strides()) strides.push_back(s * static_cast<py::ssize_t>(t.element_size()));
+  auto* owner = new at::Tensor(t);
+  py::capsule keep(owner, [](void* p) { delete static_cast<at::Tensor*>(p); });
+  return py::array(dt, shape, strides, t.data_ptr(), keep);
+}
+
+/// A tensor viewing a C-contiguous float32/float64/int64 numpy array (no copy; the caller keeps
+/// the array alive for as long as the tensor is used).
+at::Tensor view_of(const py::array& a, const char* what) {
+  if (!(a.flags() & py::array::c_style)) throw py::value_error(std::string(what) + " must be C-contiguous");
+  at::ScalarType st;
+  if (a.dtype().is(py::dtype::of<float>())) st = at::kFloat;
+  else if (a.dtype().is(py::dtype::of<double>())) st = at::kDouble;
+  else if (a.dtype().is(py::dtype::of<int64_t>())) st = at::kLong;
+  else throw py::value_error(std::string(what) + ": dtype must be float32, float64 or int64, got " +
+                             py::str(a.dtype()).cast<std::string>());
+  std::vector<int64_t> shape(a.shape(), a.shape() + a.ndim());
+  return torch::from_blob(const_cast<void*>(a.data()), shape, torch::TensorOptions().dtype(st));
+}
+
+py::dict declaration(const SamplerInfo& info) {
+  py::dict d;
+  d["name"] = info.name;
+  d["class_name"] = info.class_name;
+  d["aliases"] = info.aliases;
+  d["type"] = std::string(to_string(info.type));
+  d["description"] = info.description;
+  py::list params;
+  for (const auto& p : sampler_params(info)) params.append(py::make_tuple(p.name, p.default_value, p.help));
+  d["params"] = params;
+  return d;
+}
+
+/// fit_resample through the factory. x: [N, ...] float32/float64 C-contiguous; y: [N] int64 codes
+/// 0..C-1. The GIL is released while the sampler works.
+py::dict fit_resample(const std::string& spec, const py::array& x, const py::array& y,
+                      std::vector<std::string> class_names, uint64_t seed) {
+  at::Tensor xt = view_of(x, "X");
+  at::Tensor yt = view_of(y, "y");
+  Dataset out;
+  std::map<int64_t, int64_t> resolved;
+  double seconds = 0;
+  {
+    py::gil_scoped_release release;
+    const auto t0 = std::chrono::steady_clock::now();
+    auto data = Dataset::from_tensors(xt, yt, std::move(class_names), "X");
+    auto sampler = make_sampler(spec, seed);
+    out = sampler->fit_resample(data);
+    resolved = sampler->resolved_strategy();
+    // A result that still views the caller's array (nothing removed or added) must not outlive it.
+    if (out.x.defined() && out.x.is_alias_of(xt)) out.x = out.x.clone();
+    if (out.y.is_alias_of(yt)) out.y = out.y.clone();
+    seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
+  py::dict r;
+  r["x"] = to_numpy(out.x);
+  r["y"] = to_numpy(out.y);
+  r["origin"] = to_numpy(out.origin);
+  r["parents"] = to_numpy(out.parents_or_none());
+  r["strategy"] = resolved;
+  r["seconds"] = seconds;
+  return r;
+}
+
+/// imbalanced-learn's sampling_strategy_ for the labels y ([N] int64 codes): class -> count.
+std::map<int64_t, int64_t> resolve_strategy(const std::string& text, const py::array& y,
+                                            std::vector<std::string> class_names, const std::string& type) {
+  at::Tensor yt = view_of(y, "y");
+  const SamplingType st = type == "over-sampling" ? SamplingType::Over
+                          : type == "under-sampling" ? SamplingType::Under
+                                                     : SamplingType::Clean;
+  auto data = Dataset::from_tensors(torch::zeros({yt.size(0), 1}), yt, std::move(class_names), "y");
+  return SamplingStrategy(text).resolve(data, st);
+}
+
+py::dict class_metrics(const py::array& y_true, const py::array& y_pred, int64_t n_classes) {
+  at::Tensor t = view_of(y_true, "y_true"), p = view_of(y_pred, "y_pred");
+  auto cm = metrics::confusion_matrix(t, p, n_classes);
+  auto rows = metrics::per_class_metrics(cm);
+  std::vector<double> pre, rec, spe, f1, gm, iba;
+  std::vector<int64_t> sup;
+  for (const auto& m : rows) {
+    pre.push_back(m.precision), rec.push_back(m.recall), spe.push_back(m.specificity), f1.push_back(m.f1);
+    gm.push_back(m.gmean), iba.push_back(m.iba), sup.push_back(m.support);
+  }
+  py::dict d;
+  d["confusion"] = to_numpy(cm);
+  d["precision"] = pre, d["recall"] = rec, d["specificity"] = spe, d["f1"] = f1;
+  d["gmean"] = gm, d["iba"] = iba, d["support"] = sup;
+  d["acsa"] = metrics::acsa(cm);
+  d["geometric_mean"] = metrics::geometric_mean(cm);
+  return d;
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "rebalance's compiled core: samplers and metrics of the C++ library (use the rebalance package)";
+  configure_threads();
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const rebalance::Error& e) {
+      PyErr_SetString(PyExc_ValueError, e.what());
+    } catch (const c10::Error& e) {
+      PyErr_SetString(PyExc_ValueError, e.what_without_backtrace());
+    }
+  });
+  m.def("samplers", [] {
+    py::list l;
+    for (const auto& info : sampler_registry()) l.append(declaration(info));
+    return l;
+  }, "Every sampler's declaration: name, imbalanced-learn class name, type, description, params.");
+  m.def("fit_resample", &fit_resample, py::arg("spec"), py::arg("x"), py::arg("y"), py::arg("class_names"),
+        py::arg("seed"));
+  m.def("resolve_strategy", &resolve_strategy, py::arg("text"), py::arg("y"), py::arg("class_names"),
+        py::arg("type"));
+  m.def("class_metrics", &class_metrics, py::arg("y_true"), py::arg("y_pred"), py::arg("n_classes"));
+  m.def("map_at_k", [](const py::array& y_true, const py::array& scores, int64_t k) {
+    at::Tensor t = view_of(y_true, "y_true"), s = view_of(scores, "y_score");
+    py::gil_scoped_release release;
+    return metrics::map_at_k(t, s, k);
+  }, py::arg("y_true"), py::arg("scores"), py::arg("k"));
+  m.def("threads", [] { return torch::get_num_threads(); });
+  m.attr("__version__") = REBALANCE_PY_VERSION;
+}
