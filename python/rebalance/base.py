@@ -143,15 +143,39 @@ class _Labels:
             if len(kinds) > 1 and not all(issubclass(k, str) for k in kinds):
                 raise ValueError(f"y mixes label types {sorted(k.__name__ for k in kinds)}; "
                                  "use one type for every label")
-        check_classification_targets(arr)
         self.values = arr
-        self.classes, codes = np.unique(arr, return_inverse=True)
-        self.codes = np.ascontiguousarray(codes, dtype=np.int64)
+        fast = self._small_integers(arr)
+        if fast is None:
+            # integers are always class labels; anything else as scikit-learn judges it
+            check_classification_targets(arr)
+            self.classes, codes = np.unique(arr, return_inverse=True)
+            self.codes = np.ascontiguousarray(codes, dtype=np.int64)
+        else:
+            self.classes, self.codes = fast
         if len(self.classes) < 2:
             raise ValueError(f"The target 'y' needs to have more than 1 class. Got {len(self.classes)} class instead")
         names = [str(c) for c in self.classes]
         self.by_name = len(set(names)) == len(names) and all(_SIMPLE_NAME.fullmatch(n) for n in names)
         self.names = names if self.by_name else [str(i) for i in range(len(names))]
+
+    @staticmethod
+    def _small_integers(arr):
+        """(classes, codes) for integer labels in a small range without np.unique's sort (a
+        million labels: a few ms instead of ~60): None where that does not apply."""
+        if arr.dtype.kind not in "iu" or arr.size == 0:
+            return None
+        lo, hi = int(arr.min()), int(arr.max())
+        if lo < 0 or hi >= max(1 << 16, 4 * arr.size):
+            return None
+        present = np.bincount(arr, minlength=hi + 1) > 0
+        classes = np.flatnonzero(present).astype(arr.dtype)
+        if len(classes) == hi + 1:  # labels 0..C-1: the codes are the labels
+            codes = arr if arr.dtype == np.int64 and arr.flags.c_contiguous else arr.astype(np.int64)
+        else:
+            lut = np.full(hi + 1, -1, dtype=np.int64)
+            lut[classes] = np.arange(len(classes))
+            codes = lut[arr]
+        return classes, codes
 
     def key(self, label):
         """Factory-string key of a class given as the user's label."""
@@ -165,6 +189,9 @@ class _Labels:
         return self.classes[codes]
 
     def output(self, codes):
+        if (self.kind == "numpy" and not self.ova and self.classes.dtype == np.int64
+                and self.classes[-1] == len(self.classes) - 1):
+            return codes  # labels 0..C-1 as int64: the core's codes are the labels
         out = self.classes[codes]
         if self.ova:
             onehot = np.zeros((len(out), self.ova_columns), dtype=self.ova_dtype)
@@ -479,18 +506,27 @@ class BaseSampler(OneToOneFeatureMixin, BaseEstimator):
     def _is_index_only(self):
         return self._index_only
 
+    def _source_rows(self, origin, parents):
+        """The caller's row each output row is taken from (< 0: a new row the core made)."""
+        return origin
+
     def _spec(self, strategy_text):
         parts = [f"sampling_strategy={strategy_text}"]
         for k, v in self._spec_params().items():
             parts.append(f"{k}={_spec_value(v)}")
         return f"{self._factory}:" + ",".join(parts)
 
-    def _prepare(self, X, y, check_finite=True):
+    def _prepare(self, X, y, check_finite=True, index_only=None):
         if y is None:
             raise ValueError("requires y to be passed, but the target y is None")
+        if index_only is None:
+            # A row-selecting sampler gets float arrays themselves (the core gathers rows faster
+            # than numpy's fancy indexing); anything else only by index.
+            index_only = self._is_index_only() and not (isinstance(X, np.ndarray) and X.dtype in (np.float32,
+                                                                                                   np.float64))
         cat, all_cat = self._categorical(X)
         feats = _Features(X, accept_sparse=self._accept_sparse, allow_nd=self._allow_nd,
-                          index_only=self._is_index_only(), categorical=cat, all_categorical=all_cat,
+                          index_only=index_only, categorical=cat, all_categorical=all_cat,
                           check_finite=check_finite)
         labels = _Labels(y, feats.n)
         return feats, labels
@@ -534,20 +570,22 @@ class BaseSampler(OneToOneFeatureMixin, BaseEstimator):
             res = _core.fit_resample(spec, feats.core, labels.codes, labels.names, seed)
         except ValueError as e:
             m = _CORE_NONFINITE.match(str(e))
-            if m:
+            if not m:
+                raise
+            if not self._is_index_only():
                 row, col, value = m.groups()
                 if value.lower().endswith("nan"):
                     raise ValueError(f"Input X contains NaN (row {row}, column {col}).") from None
                 raise ValueError(f"Input X contains infinity or a value too large for {feats.core.dtype!r} "
                                  f"(row {row}, column {col}: {value}).") from None
-            raise
+            # NaN or inf in rows that are only selected: imbalanced-learn passes them through
+            feats, labels = self._prepare(X, y, check_finite=False, index_only=True)
+            res = _core.fit_resample(spec, feats.core, labels.codes, labels.names, seed)
         origin, parents = res["origin"], res["parents"]
         self.sampling_strategy_ = self._strategy_out(res["strategy"], labels)
         self.origin_ = origin
         self.parents_ = parents
-        # Plain copies (RandomOverSampler without shrinkage) are new rows whose one parent is the
-        # copied row: taken from the caller's data like kept rows.
-        rows = np.where(origin >= 0, origin, parents[:, 0]) if feats.index_only else origin
+        rows = self._source_rows(origin, parents)
         if self._has_sample_indices:
             self.sample_indices_ = rows
         self._record_input(X, feats)

@@ -74,6 +74,14 @@ class WeightedSampledClassifier(SampledClassifier):
         return self._fit(X, y, sample_weight)
 
 
+def _check_target(y):
+    """imbalanced-learn's refusal of multilabel/multioutput targets, then scikit-learn's checks."""
+    arr = y.to_numpy() if hasattr(y, "to_numpy") else np.asarray(y)
+    if arr.ndim == 2 and arr.shape[1] > 1:
+        raise ValueError("Multilabel and multioutput targets are not supported.")
+    check_classification_targets(arr.ravel() if arr.ndim == 2 else arr)
+
+
 def _sampling_strategy_codes(strategy, classes):
     """A dict/list sampling_strategy keyed by labels, keyed by the codes 0..C-1 that scikit-learn's
     ensembles pass to their members."""
@@ -148,7 +156,7 @@ class BalancedBaggingClassifier(_SampledMembers, BaggingClassifier):
 
     def fit(self, X, y):
         """Fit the ensemble (sample weights are not taken: the sampler selects rows)."""
-        check_classification_targets(np.asarray(y) if not hasattr(y, "iloc") else y.to_numpy())
+        _check_target(y)
         return super().fit(X, y)
 
     def _more_tags(self):
@@ -189,8 +197,7 @@ class RUSBoostClassifier(_SampledMembers, AdaBoostClassifier):
 
     def fit(self, X, y, sample_weight=None):
         """Boost; each round's learner sees a balanced subset of the rows."""
-        check_classification_targets(np.asarray(y) if not hasattr(y, "iloc") else y.to_numpy())
-        self._classes_for_strategy = np.unique(np.asarray(y))
+        _check_target(y)
         return super().fit(X, y, sample_weight)
 
     def _validate_estimator(self):
@@ -235,8 +242,8 @@ class BalanceCascadeClassifier(ClassifierMixin, BaseEstimator):
 
     def fit(self, X, y):
         from sklearn.utils.validation import check_X_y
+        _check_target(y)
         X, y = check_X_y(X, y, accept_sparse=["csr", "csc"])
-        check_classification_targets(y)
         if not isinstance(self.n_estimators, numbers.Integral) or self.n_estimators < 1:
             raise ValueError(f"n_estimators must be an integer >= 1, got {self.n_estimators!r}")
         self.classes_, codes = np.unique(y, return_inverse=True)
@@ -351,8 +358,8 @@ class BalancedRandomForestClassifier(ClassifierMixin, BaseEstimator):
     def fit(self, X, y, sample_weight=None):
         from joblib import Parallel, delayed
         from sklearn.utils.validation import check_X_y
+        _check_target(y)
         X, y = check_X_y(X, y, accept_sparse=["csr", "csc"], dtype=np.float32)
-        check_classification_targets(y)
         if not isinstance(self.n_estimators, numbers.Integral) or self.n_estimators < 1:
             raise ValueError(f"n_estimators must be an integer >= 1, got {self.n_estimators!r}")
         if self.oob_score and not self.bootstrap:

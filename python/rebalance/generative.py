@@ -33,8 +33,8 @@ def _python_default(text):
     except ValueError:
         pass
     if text.startswith("[") and text.endswith("]"):
-        inner = [_python_default(t.strip()) for t in text[1:-1].split(",") if t.strip()]
-        return inner
+        # a tuple: an immutable default shared by every instance
+        return tuple(_python_default(t.strip()) for t in text[1:-1].split(",") if t.strip())
     return text
 
 

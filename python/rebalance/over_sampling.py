@@ -26,6 +26,10 @@ class RandomOverSampler(BaseSampler):
     def _is_index_only(self):
         return self.shrinkage is None
 
+    def _source_rows(self, origin, parents):
+        # plain copies are new rows (origin -1) whose one parent is the copied row
+        return np.where(origin >= 0, origin, parents[:, 0]) if self.shrinkage is None else origin
+
     def _spec_params(self):
         s = self.shrinkage
         if isinstance(s, dict):
@@ -43,7 +47,8 @@ class RandomOverSampler(BaseSampler):
                 raise ValueError(f"The shrinkage factor needs to be >= 0. Got {s} instead.")
         X_out, y_out = super().fit_resample(X, y)
         # as imbalanced-learn: the row each output row was drawn from, smoothed or not
-        self.sample_indices_ = np.where(self.origin_ >= 0, self.origin_, self.parents_[:, 0])
+        if self.shrinkage is not None:
+            self.sample_indices_ = np.where(self.origin_ >= 0, self.origin_, self.parents_[:, 0])
         self.shrinkage_ = None if self.shrinkage is None else {k: float(self.shrinkage)
                                                                 for k in self.sampling_strategy_}
         return X_out, y_out

@@ -78,7 +78,14 @@ py::dict fit_resample(const std::string& spec, const py::array& x, const py::arr
   {
     py::gil_scoped_release release;
     const auto t0 = std::chrono::steady_clock::now();
-    auto data = Dataset::from_tensors(xt, yt, std::move(class_names), "X");
+    // Dataset::from_tensors without its validate(): Sampler::fit_resample validates the input
+    // itself (as the CLI's kernel does), and one pass over the rows is enough.
+    Dataset data;
+    data.name = "X";
+    data.x = xt;
+    data.y = yt;
+    data.origin = torch::arange(yt.size(0), torch::TensorOptions().dtype(torch::kInt64));
+    data.class_names = std::move(class_names);
     auto sampler = make_sampler(spec, seed);
     out = sampler->fit_resample(data);
     resolved = sampler->resolved_strategy();

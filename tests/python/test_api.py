@@ -133,7 +133,10 @@ CHECKED = [over_sampling.RandomOverSampler(), over_sampling.RandomOverSampler(sh
            under_sampling.EditedNearestNeighbours(), under_sampling.RepeatedEditedNearestNeighbours(),
            under_sampling.AllKNN(), under_sampling.CondensedNearestNeighbour(), under_sampling.OneSidedSelection(),
            under_sampling.NeighbourhoodCleaningRule(), under_sampling.ClusterCentroids(),
-           combine.SMOTEENN(), combine.SMOTETomek()]
+           combine.SMOTEENN(), combine.SMOTETomek(),
+           ensemble.EasyEnsembleClassifier(n_estimators=3), ensemble.BalancedBaggingClassifier(n_estimators=3),
+           ensemble.BalancedRandomForestClassifier(n_estimators=5), ensemble.RUSBoostClassifier(n_estimators=5),
+           ensemble.BalanceCascadeClassifier(n_estimators=3)]
 for _s in CHECKED:
     if "random_state" in _s.get_params():
         _s.set_params(random_state=0)
