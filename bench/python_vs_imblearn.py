@@ -29,6 +29,10 @@ from sklearn.datasets import make_classification
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+if os.path.isdir(os.path.join(ROOT, "build", "python", "rebalance")):
+    sys.path.insert(0, os.path.join(ROOT, "build", "python"))  # this checkout's build, not an installed copy
+
 import imblearn
 import imblearn.over_sampling as io
 import imblearn.under_sampling as iu
