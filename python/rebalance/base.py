@@ -32,7 +32,9 @@ def declaration(class_name):
 
 
 def _docstring(class_name, extra=""):
-    d = _DECLARATIONS[class_name]
+    d = _DECLARATIONS.get(class_name)
+    if d is None:  # a sampler of the Python layer alone: its class docstring says it all
+        return extra
     lines = [f"{class_name}: {d['description']}.", "",
              f"rebalance factory name ``{d['name']}``; parameters as the factory declares them:", ""]
     for name, default, help_ in d["params"]:
@@ -510,6 +512,11 @@ class BaseSampler(OneToOneFeatureMixin, BaseEstimator):
         """The caller's row each output row is taken from (< 0: a new row the core made)."""
         return origin
 
+    def _run(self, feats, labels, strategy_text, seed):
+        """The resampling itself: {x, y, origin, parents, strategy, seconds} as the core returns it.
+        Samplers implemented in the Python layer override this."""
+        return _core.fit_resample(self._spec(strategy_text), feats.core, labels.codes, labels.names, seed)
+
     def _spec(self, strategy_text):
         parts = [f"sampling_strategy={strategy_text}"]
         for k, v in self._spec_params().items():
@@ -564,10 +571,9 @@ class BaseSampler(OneToOneFeatureMixin, BaseEstimator):
         """
         feats, labels = self._prepare(X, y, check_finite=False)
         text = _strategy_text(self.sampling_strategy, labels, self._sampling_type)
-        spec = self._spec(text)
         seed = seed_from(getattr(self, "random_state", None))
         try:
-            res = _core.fit_resample(spec, feats.core, labels.codes, labels.names, seed)
+            res = self._run(feats, labels, text, seed)
         except ValueError as e:
             m = _CORE_NONFINITE.match(str(e))
             if not m:
@@ -580,7 +586,7 @@ class BaseSampler(OneToOneFeatureMixin, BaseEstimator):
                                  f"(row {row}, column {col}: {value}).") from None
             # NaN or inf in rows that are only selected: imbalanced-learn passes them through
             feats, labels = self._prepare(X, y, check_finite=False, index_only=True)
-            res = _core.fit_resample(spec, feats.core, labels.codes, labels.names, seed)
+            res = self._run(feats, labels, text, seed)
         origin, parents = res["origin"], res["parents"]
         self.sampling_strategy_ = self._strategy_out(res["strategy"], labels)
         self.origin_ = origin

@@ -8,8 +8,8 @@ import numpy as np
 
 from .base import BaseSampler, _docstring, neighbors_count
 
-__all__ = ["RandomOverSampler", "SMOTE", "BorderlineSMOTE", "ADASYN", "KMeansSMOTE", "SMOTENC", "SMOTEN",
-           "ClusterOverSampler"]
+__all__ = ["RandomOverSampler", "SMOTE", "BorderlineSMOTE", "SVMSMOTE", "ADASYN", "KMeansSMOTE", "SMOTENC",
+           "SMOTEN", "ClusterOverSampler"]
 
 
 class RandomOverSampler(BaseSampler):
@@ -219,3 +219,104 @@ class ClusterOverSampler(BaseSampler):
 
 for _cls in (RandomOverSampler, SMOTE, BorderlineSMOTE, ADASYN, KMeansSMOTE, SMOTENC, SMOTEN, ClusterOverSampler):
     _cls.__doc__ = _docstring(_cls.__name__)
+
+
+class SVMSMOTE(BaseSampler):
+    """SVM-SMOTE (Nguyen, Cooper & Kamei, Int. J. Knowledge Engineering and Soft Data Paradigms
+    3(1), 2011), as imbalanced-learn 0.10: an SVM (default ``SVC(gamma="scale")``) is fitted on
+    all rows; the class's support vectors whose ``m_neighbors`` nearest rows are all of other
+    classes are dropped as noise; a share f ~ Beta(10, 10) of the new rows interpolates from the
+    support vectors in danger (at least half of their m neighbours of other classes) towards one
+    of their ``k_neighbors`` same-class neighbours, the rest extrapolates from the safe ones away
+    from a neighbour by up to ``out_step``. Implemented in the Python layer over rebalance's exact
+    neighbour search (``rebalance._core.kneighbors``); unlike imbalanced-learn it makes exactly the
+    asked number of rows when no support vector is in danger. ``parents_`` are (support vector,
+    neighbour).
+
+    >>> X_res, y_res = SVMSMOTE(random_state=0).fit_resample(X, y)
+    """
+
+    _sampling_type = "over-sampling"
+
+    def __init__(self, *, sampling_strategy="auto", random_state=None, k_neighbors=5, n_jobs=None, m_neighbors=10,
+                 svm_estimator=None, out_step=0.5):
+        self.sampling_strategy = sampling_strategy
+        self.random_state = random_state
+        self.k_neighbors = k_neighbors
+        self.n_jobs = n_jobs
+        self.m_neighbors = m_neighbors
+        self.svm_estimator = svm_estimator
+        self.out_step = out_step
+
+    def _run(self, feats, labels, strategy_text, seed):
+        import time
+        from sklearn.base import clone
+        from sklearn.svm import SVC
+        from . import _core
+        t0 = time.perf_counter()
+        x, y = feats.core, labels.codes
+        if x.ndim != 2:
+            raise ValueError(f"SVMSMOTE needs [n_samples, n_features] rows, got shape {x.shape}")
+        _check_finite_core(x)
+        k = neighbors_count("k_neighbors", self.k_neighbors, 1)
+        m = neighbors_count("m_neighbors", self.m_neighbors, 1)
+        if m + 1 > len(y):
+            raise ValueError(f"Expected n_neighbors <= n_samples, but n_samples = {len(y)}, n_neighbors = {m + 1}")
+        strategy = _core.resolve_strategy(strategy_text, y, labels.names, "over-sampling")
+        rs = np.random.RandomState(seed)
+        svm = SVC(gamma="scale", random_state=seed) if self.svm_estimator is None else clone(self.svm_estimator)
+        svm.fit(x, y)
+        if not hasattr(svm, "support_"):
+            raise RuntimeError("`svm_estimator` is required to exposed a `support_` fitted attribute. Such estimator "
+                               "belongs to the familly of Support Vector Machine.")
+        new_x, new_y, new_parents = [], [], []
+        for c, n in sorted(strategy.items()):
+            if n == 0:
+                continue
+            rows = np.flatnonzero(y == c)
+            if k + 1 > len(rows):
+                raise ValueError(f"Expected n_neighbors <= n_samples, but n_samples = {len(rows)}, "
+                                 f"n_neighbors = {k + 1} (class {labels.classes[c]!r})")
+            sv = svm.support_[y[svm.support_] == c]
+            nb, _ = _core.kneighbors(x, np.ascontiguousarray(x[sv]), m + 1)
+            n_other = (y[nb[:, 1:]] != c).sum(axis=1)
+            keep = n_other < m  # all m neighbours of other classes: noise
+            sv, n_other = sv[keep], n_other[keep]
+            if len(sv) == 0:
+                raise ValueError(f"SVMSMOTE: every support vector of class {labels.classes[c]!r} is noise (all its "
+                                 f"{m} nearest rows are of other classes); nothing to interpolate from")
+            danger = n_other >= m / 2
+            nnk, _ = _core.kneighbors(np.ascontiguousarray(x[rows]), np.ascontiguousarray(x[sv]), k + 1)
+            nnk = rows[nnk[:, 1:]]
+            fraction = rs.beta(10, 10)
+            if danger.all() or not danger.any():
+                n_danger = n if danger.all() else 0
+            else:
+                n_danger = int(fraction * (n + 1))
+            for mask, count, step in ((danger, n_danger, 1.0), (~danger, n - n_danger, -float(self.out_step))):
+                if count == 0:
+                    continue
+                base, nbrs = sv[mask], nnk[mask]
+                pick = rs.randint(0, nbrs.size, count)
+                r, col = pick // nbrs.shape[1], pick % nbrs.shape[1]
+                steps = step * rs.uniform(size=count)[:, None]
+                a = x[base[r]].astype(np.float64)
+                b = x[nbrs[r, col]].astype(np.float64)
+                new_x.append((a + steps * (b - a)).astype(x.dtype))
+                new_y.append(np.full(count, c, dtype=np.int64))
+                new_parents.append(np.c_[base[r], nbrs[r, col]])
+        n0 = len(y)
+        if new_x:
+            out_x = np.concatenate([x] + new_x)
+            out_y = np.concatenate([y] + new_y)
+            parents = np.concatenate([np.full((n0, 2), -1, dtype=np.int64)] + new_parents).astype(np.int64)
+        else:
+            out_x, out_y, parents = x.copy(), y.copy(), np.full((n0, 2), -1, dtype=np.int64)
+        origin = np.r_[np.arange(n0), np.full(len(out_y) - n0, -1)].astype(np.int64)
+        return {"x": out_x, "y": out_y, "origin": origin, "parents": parents, "strategy": strategy,
+                "seconds": time.perf_counter() - t0}
+
+
+def _check_finite_core(x):
+    from .base import _finite_check
+    _finite_check(x)

@@ -5,11 +5,13 @@ caller's rows (``sample_indices_`` says which).
     >>> from rebalance.under_sampling import TomekLinks
     >>> X_res, y_res = TomekLinks().fit_resample(X, y)
 """
+import numpy as np
+
 from .base import BaseSampler, _docstring, neighbors_count
 
 __all__ = ["RandomUnderSampler", "NearMiss", "TomekLinks", "EditedNearestNeighbours",
            "RepeatedEditedNearestNeighbours", "AllKNN", "CondensedNearestNeighbour", "OneSidedSelection",
-           "NeighbourhoodCleaningRule", "ClusterCentroids"]
+           "NeighbourhoodCleaningRule", "ClusterCentroids", "InstanceHardnessThreshold"]
 
 _KIND_SEL = ("all", "mode")
 
@@ -192,3 +194,62 @@ class ClusterCentroids(BaseSampler):
 for _cls in (RandomUnderSampler, NearMiss, TomekLinks, EditedNearestNeighbours, RepeatedEditedNearestNeighbours, AllKNN,
              CondensedNearestNeighbour, OneSidedSelection, NeighbourhoodCleaningRule, ClusterCentroids):
     _cls.__doc__ = _docstring(_cls.__name__)
+
+
+class InstanceHardnessThreshold(BaseSampler):
+    """Instance hardness threshold (Smith, Martinez & Giraud-Carrier, Machine Learning 95(2), 2014),
+    as imbalanced-learn 0.10: a classifier (default a 100-tree random forest) scores every row by
+    cross-validation (``cv`` stratified, shuffled folds); each targeted class keeps the rows whose
+    probability of their own class is at least the percentile that leaves the asked count (ties
+    can keep a few more). The same scikit-learn calls with the same ``random_state`` as
+    imbalanced-learn, so the same rows; implemented in the Python layer (the class probability is
+    read by class position, also for labels that are not 0..C-1).
+
+    >>> X_res, y_res = InstanceHardnessThreshold(random_state=0).fit_resample(X, y)
+    """
+
+    _sampling_type = "under-sampling"
+    _has_sample_indices = True
+
+    def __init__(self, *, estimator=None, sampling_strategy="auto", random_state=None, cv=5, n_jobs=None):
+        self.estimator = estimator
+        self.sampling_strategy = sampling_strategy
+        self.random_state = random_state
+        self.cv = cv
+        self.n_jobs = n_jobs
+
+    def _run(self, feats, labels, strategy_text, seed):
+        import time
+        from sklearn.base import ClassifierMixin, clone
+        from sklearn.ensemble import RandomForestClassifier
+        from sklearn.ensemble._base import _set_random_states
+        from sklearn.model_selection import StratifiedKFold, cross_val_predict
+        from sklearn.utils import check_random_state
+        from . import _core
+        from .base import _finite_check
+        t0 = time.perf_counter()
+        x, y = feats.core, labels.codes
+        _finite_check(x)
+        strategy = _core.resolve_strategy(strategy_text, y, labels.names, "under-sampling")
+        random_state = check_random_state(self.random_state)
+        if self.estimator is None:
+            est = RandomForestClassifier(n_estimators=100, random_state=self.random_state, n_jobs=self.n_jobs)
+        elif isinstance(self.estimator, ClassifierMixin) and hasattr(self.estimator, "predict_proba"):
+            est = clone(self.estimator)
+            _set_random_states(est, random_state)
+        else:
+            raise ValueError(f"Invalid parameter `estimator`. Got {type(self.estimator)}.")
+        skf = StratifiedKFold(n_splits=self.cv, shuffle=True, random_state=random_state)
+        proba = cross_val_predict(est, x, y, cv=skf, n_jobs=self.n_jobs, method="predict_proba")
+        proba = proba[np.arange(len(y)), y]
+        counts = np.bincount(y)
+        keep = []
+        for c in range(len(labels.classes)):
+            rows = np.flatnonzero(y == c)
+            if c in strategy:
+                threshold = np.percentile(proba[rows], (1.0 - strategy[c] / counts[c]) * 100.0)
+                rows = rows[proba[rows] >= threshold]
+            keep.append(rows)
+        idx = np.concatenate(keep).astype(np.int64)
+        return {"x": x[idx], "y": y[idx], "origin": idx, "parents": np.full((len(idx), 2), -1, dtype=np.int64),
+                "strategy": strategy, "seconds": time.perf_counter() - t0}

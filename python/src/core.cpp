@@ -14,6 +14,7 @@
 #include "rebalance/core/system.hpp"
 #include "rebalance/metrics/classification.hpp"
 #include "rebalance/metrics/ranking.hpp"
+#include "rebalance/neighbors/knn.hpp"
 #include "rebalance/sampling/sampler.hpp"
 
 namespace py = pybind11;
@@ -163,6 +164,16 @@ PYBIND11_MODULE(_core, m) {
     py::gil_scoped_release release;
     return metrics::map_at_k(t, s, k);
   }, py::arg("y_true"), py::arg("scores"), py::arg("k"));
+  m.def("kneighbors", [](const py::array& base, const py::array& query, int64_t k) {
+    at::Tensor b = view_of(base, "base"), q = view_of(query, "query");
+    neighbors::KnnResult r;
+    {
+      py::gil_scoped_release release;
+      r = neighbors::knn(b, q, k);
+    }
+    return py::make_tuple(to_numpy(r.indices), to_numpy(r.distances));
+  }, py::arg("base"), py::arg("query"), py::arg("k"),
+     "Exact k nearest rows of base for each query row (Euclidean; ties to the lower index): (indices, distances).");
   m.def("threads", [] { return torch::get_num_threads(); });
   m.attr("__version__") = REBALANCE_PY_VERSION;
 }

@@ -119,3 +119,33 @@ def test_kmeans_smote_and_smoten_counts(cancer):
     xr, yr = io.SMOTEN(random_state=0).fit_resample(xc, yc)
     assert np.bincount(yo).tolist() == np.bincount(yr).tolist() == [250, 250]
     assert set(np.unique(xo)) <= {0.0, 1.0, 2.0}
+
+
+@pytest.mark.parametrize("data", ["cancer", "wine"])
+def test_instance_hardness_threshold_same_rows(data, request):
+    x, y = request.getfixturevalue(data)
+    ours = ru.InstanceHardnessThreshold(random_state=0)
+    ref = iu.InstanceHardnessThreshold(random_state=0)
+    xo, yo = ours.fit_resample(x, y)
+    xr, yr = ref.fit_resample(x, y)
+    np.testing.assert_array_equal(ours.sample_indices_, ref.sample_indices_)
+    np.testing.assert_array_equal(xo, xr)
+    assert dict(ours.sampling_strategy_) == dict(ref.sampling_strategy_)
+
+
+@pytest.mark.parametrize("data", ["cancer", "wine"])
+def test_svmsmote_counts_and_segments(data, request):
+    x, y = request.getfixturevalue(data)
+    ours = ro.SVMSMOTE(random_state=0)
+    xo, yo = ours.fit_resample(x, y)
+    ref = io.SVMSMOTE(random_state=0)
+    xr, yr = ref.fit_resample(x, y)
+    assert dict(ours.sampling_strategy_) == dict(ref.sampling_strategy_)
+    assert np.bincount(yo).tolist() == [max(np.bincount(y))] * len(np.unique(y))
+    new = np.flatnonzero(ours.origin_ < 0)
+    a, b = x[ours.parents_[new, 0]], x[ours.parents_[new, 1]]
+    assert (y[ours.parents_[new, 0]] == yo[new]).all() and (y[ours.parents_[new, 1]] == yo[new]).all()
+    d = b - a
+    t = np.sum((xo[new] - a) * d, axis=1) / np.sum(d * d, axis=1)
+    assert np.all((t >= -0.5 - 1e-9) & (t <= 1 + 1e-9))  # interpolated (danger) or pushed out (safe)
+    np.testing.assert_allclose(xo[new], a + t[:, None] * d, atol=1e-7)
