@@ -591,6 +591,7 @@ class BaseSampler(OneToOneFeatureMixin, BaseEstimator):
         self.sampling_strategy_ = self._strategy_out(res["strategy"], labels)
         self.origin_ = origin
         self.parents_ = parents
+        self._taken_by_index = feats.index_only
         rows = self._source_rows(origin, parents)
         if self._has_sample_indices:
             self.sample_indices_ = rows
@@ -604,4 +605,5 @@ class BaseSampler(OneToOneFeatureMixin, BaseEstimator):
         types = ["2darray", "dataframe"] + (["sparse"] if self._accept_sparse else [])
         if self._is_index_only():
             types.append("string")  # rows are only selected: any column type passes through
-        return {"X_types": types, "sample_indices": self._has_sample_indices, "allow_nan": self._is_index_only()}
+        return {"X_types": types, "sample_indices": self._has_sample_indices or hasattr(type(self), "sample_indices_"),
+                "allow_nan": self._is_index_only()}

@@ -10,6 +10,8 @@ Images go in as [N, C, H, W] (or [N, H*W] rows for the MLP variants); each synth
 """
 import inspect
 
+from sklearn.base import BaseEstimator, ClassifierMixin
+
 from .base import BaseSampler, _DECLARATIONS, _docstring
 
 __all__ = []
@@ -71,3 +73,114 @@ def _make(class_name):
 for _name in _GENERATIVE:
     globals()[_name] = _make(_name)
     __all__.append(_name)
+
+
+class JointGANClassifier(ClassifierMixin, BaseEstimator):
+    """Seed 004's joint generation and classification (Sahoo, Singh, Panda, Feris & Das, ECCV 2020
+    workshops) as a scikit-learn classifier: a CycleGAN per minority class (or one StarGAN,
+    ``generator="stargan"``) trained with rebalance's image classifier, in ``mode`` "aug" (the
+    generators trained once, then frozen while the classifier learns from real and translated
+    images) or "alt" (``rounds`` alternations, the classifier teaching the generators). It runs
+    ``rebalance train --joint MODE:...`` through the library: ``generator_params`` takes the
+    generator's parameters as the CLI does (``{"steps": 300, "ngf": 16}``), the classifier's
+    ``model`` is a factory string (``"lenet"``, ``"resnet:depth=20"``), and a stratified
+    ``validation_fraction`` of the rows picks the best epoch by ``monitor``.
+
+    X: images [n, C, H, W] (H, W multiples of 4), float32 or float64; y: labels of any type.
+    After fit: ``classes_``, ``model_`` (the trained network; pickled as the CLI's model file),
+    ``phases_`` (kind, round, steps, mean loss, seconds of each phase).
+
+    >>> clf = JointGANClassifier(mode="aug", generator_params={"steps": 300}, epochs=5).fit(X, y)
+    >>> clf.predict_proba(X_test)
+    """
+
+    def __init__(self, mode="aug", *, generator="cyclegan", generator_params=None, model="lenet", epochs=10,
+                 batch_size=64, lr=1e-3, optimizer="adam", weight_decay=0.0, gamma=1.0, rounds=4, teacher_weight=1.0,
+                 monitor="f1_macro", decision="argmax", validation_fraction=0.2, random_state=None):
+        self.mode = mode
+        self.generator = generator
+        self.generator_params = generator_params
+        self.model = model
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.optimizer = optimizer
+        self.weight_decay = weight_decay
+        self.gamma = gamma
+        self.rounds = rounds
+        self.teacher_weight = teacher_weight
+        self.monitor = monitor
+        self.decision = decision
+        self.validation_fraction = validation_fraction
+        self.random_state = random_state
+
+    def _joint_spec(self):
+        from .base import _spec_value
+        if self.mode not in ("aug", "alt"):
+            raise ValueError(f"mode must be 'aug' or 'alt', got {self.mode!r}")
+        parts = [f"generator={self.generator}", f"gamma={_spec_value(float(self.gamma))}"]
+        if self.mode == "alt":
+            parts += [f"rounds={int(self.rounds)}", f"teacher_weight={_spec_value(float(self.teacher_weight))}"]
+        for k, v in (self.generator_params or {}).items():
+            parts.append(f"{k}={_spec_value(v)}")
+        return f"{self.mode}:" + ",".join(parts)
+
+    @staticmethod
+    def _images(X):
+        import numpy as np
+        x = np.asarray(X)
+        if x.ndim != 4:
+            raise ValueError(f"JointGANClassifier needs images [n_samples, channels, height, width], "
+                             f"got an array of shape {x.shape}")
+        if x.dtype not in (np.float32, np.float64):
+            x = x.astype(np.float32)
+        from .base import _finite_check
+        _finite_check(x)
+        return np.ascontiguousarray(x)
+
+    def fit(self, X, y):
+        from . import _core
+        from .base import _Labels, seed_from
+        x = self._images(X)
+        labels = _Labels(y, x.shape[0])
+        options = {"model": self.model, "optimizer": self.optimizer, "lr": float(self.lr),
+                   "weight_decay": float(self.weight_decay), "epochs": int(self.epochs),
+                   "batch_size": int(self.batch_size), "monitor": self.monitor, "decision": self.decision}
+        model, phases = _core.joint_fit(x, labels.codes, labels.names, self._joint_spec(), options,
+                                        float(self.validation_fraction), seed_from(self.random_state))
+        self.model_ = model
+        self.phases_ = [dict(zip(("kind", "round", "steps", "loss", "seconds"), p)) for p in phases]
+        self.classes_ = labels.classes
+        self.n_features_in_ = int(x[0].size)
+        return self
+
+    def _logits(self, X):
+        from sklearn.utils.validation import check_is_fitted
+        check_is_fitted(self, "model_")
+        return self.model_.logits(self._images(X))
+
+    def predict_proba(self, X):
+        import numpy as np
+        z = self._logits(X).astype(np.float64)
+        z -= z.max(axis=1, keepdims=True)
+        e = np.exp(z)
+        return e / e.sum(axis=1, keepdims=True)
+
+    def predict(self, X):
+        """Labels by the model's decision rule (argmax, or a tuned threshold / prior correction)."""
+        return self.classes_[self.model_.predict(self._logits(X))]
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        if "model_" in state:
+            state["model_"] = state["model_"].to_bytes()
+        return state
+
+    def __setstate__(self, state):
+        from . import _core
+        if "model_" in state:
+            state["model_"] = _core.TrainedModel.from_bytes(state["model_"])
+        self.__dict__.update(state)
+
+
+__all__.append("JointGANClassifier")

@@ -15,7 +15,7 @@ __all__ = ["RandomOverSampler", "SMOTE", "BorderlineSMOTE", "SVMSMOTE", "ADASYN"
 class RandomOverSampler(BaseSampler):
     _factory = "random_over"
     _sampling_type = "over-sampling"
-    _has_sample_indices = True
+    _has_sample_indices = False  # a property below, computed when asked (2M rows: ~5 ms)
     _index_only = True  # without shrinkage: rows are copied, any column type passes through
 
     def __init__(self, *, sampling_strategy="auto", random_state=None, shrinkage=None):
@@ -27,8 +27,18 @@ class RandomOverSampler(BaseSampler):
         return self.shrinkage is None
 
     def _source_rows(self, origin, parents):
-        # plain copies are new rows (origin -1) whose one parent is the copied row
-        return np.where(origin >= 0, origin, parents[:, 0]) if self.shrinkage is None else origin
+        # plain copies are new rows (origin -1) whose one parent is the copied row; the caller's
+        # rows are only taken by index when the core did not see them (non-float input)
+        if self.shrinkage is None and self._taken_by_index:
+            return np.where(origin >= 0, origin, parents[:, 0])
+        return origin
+
+    @property
+    def sample_indices_(self):
+        """The input row each output row was drawn from (a copy's, or a smoothed copy's, source)."""
+        if not hasattr(self, "origin_"):
+            raise AttributeError("sample_indices_")
+        return np.where(self.origin_ >= 0, self.origin_, self.parents_[:, 0])
 
     def _spec_params(self):
         s = self.shrinkage
@@ -46,9 +56,6 @@ class RandomOverSampler(BaseSampler):
             if s < 0:
                 raise ValueError(f"The shrinkage factor needs to be >= 0. Got {s} instead.")
         X_out, y_out = super().fit_resample(X, y)
-        # as imbalanced-learn: the row each output row was drawn from, smoothed or not
-        if self.shrinkage is not None:
-            self.sample_indices_ = np.where(self.origin_ >= 0, self.origin_, self.parents_[:, 0])
         self.shrinkage_ = None if self.shrinkage is None else {k: float(self.shrinkage)
                                                                 for k in self.sampling_strategy_}
         return X_out, y_out

@@ -8,14 +8,22 @@
 #include <torch/torch.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <unistd.h>
 
 #include "rebalance/core/error.hpp"
 #include "rebalance/core/system.hpp"
+#include "rebalance/data/imbalance.hpp"
+#include "rebalance/joint/joint.hpp"
 #include "rebalance/metrics/classification.hpp"
 #include "rebalance/metrics/ranking.hpp"
 #include "rebalance/neighbors/knn.hpp"
 #include "rebalance/sampling/sampler.hpp"
+#include "rebalance/train/trainer.hpp"
 
 namespace py = pybind11;
 using namespace rebalance;
@@ -135,6 +143,80 @@ py::dict class_metrics(const py::array& y_true, const py::array& y_pred, int64_t
   return d;
 }
 
+/// A trained classifier held by Python: the network, its decision rule, and the model file's bytes
+/// (train::save_model's format, the CLI's .rbm) so that pickling round-trips it exactly.
+struct TrainedModel {
+  std::shared_ptr<models::Classifier> model;
+  std::shared_ptr<train::DecisionRule> decision;
+  std::vector<std::string> class_names;
+  std::vector<int64_t> input_shape;
+  py::bytes file;
+};
+
+/// A private temporary path (mkstemp), removed when this goes out of scope.
+struct TempPath {
+  std::string path;
+  TempPath() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "rebalance-model-XXXXXX").string();
+    const int fd = mkstemp(tmpl.data());
+    REBALANCE_CHECK(fd >= 0, "cannot create a temporary file in {}", std::filesystem::temp_directory_path().string());
+    close(fd);
+    path = tmpl;
+  }
+  ~TempPath() { std::remove(path.c_str()); }
+};
+
+std::string read_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+TrainedModel model_from_file(const std::string& path) {
+  auto loaded = train::load_model(path);
+  TrainedModel t;
+  t.model = loaded.model;
+  t.decision = std::move(loaded.decision);
+  t.class_names = loaded.class_names;
+  t.input_shape = loaded.input_shape;
+  t.file = py::bytes(read_bytes(path));
+  return t;
+}
+
+/// Seed 004's joint training (joint::fit) on images x [N, C, H, W] with labels y [N] (codes): a
+/// stratified validation share picks the epoch; returns the trained classifier and the phases.
+py::tuple joint_fit(const py::array& x, const py::array& y, std::vector<std::string> class_names,
+                    const std::string& joint_spec, const py::dict& options, double validation_fraction,
+                    uint64_t seed) {
+  at::Tensor xt = view_of(x, "X"), yt = view_of(y, "y");
+  train::TrainOptions o;
+  o.model = options["model"].cast<std::string>();
+  o.optimizer = options["optimizer"].cast<std::string>();
+  o.lr = options["lr"].cast<double>();
+  o.weight_decay = options["weight_decay"].cast<double>();
+  o.epochs = options["epochs"].cast<int64_t>();
+  o.batch_size = options["batch_size"].cast<int64_t>();
+  o.monitor = options["monitor"].cast<std::string>();
+  o.decision = options["decision"].cast<std::string>();
+  o.seed = seed;
+  o.progress = false;
+  const auto jo = joint::parse_joint(joint_spec);
+  TempPath file;
+  std::vector<py::tuple> phases;
+  {
+    py::gil_scoped_release release;
+    auto data = Dataset::from_tensors(xt, yt, std::move(class_names), "X");
+    auto split = stratified_split(data, validation_fraction, 0.0, seed);
+    std::ostringstream log;
+    auto r = joint::fit(split.train, split.validation, o, jo, log);
+    train::save_model(file.path, r.train, split.train);
+    py::gil_scoped_acquire acquire;
+    for (const auto& ph : r.phases) phases.push_back(py::make_tuple(ph.kind, ph.round, ph.steps, ph.loss, ph.seconds));
+  }
+  return py::make_tuple(model_from_file(file.path), phases);
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -174,6 +256,37 @@ PYBIND11_MODULE(_core, m) {
     return py::make_tuple(to_numpy(r.indices), to_numpy(r.distances));
   }, py::arg("base"), py::arg("query"), py::arg("k"),
      "Exact k nearest rows of base for each query row (Euclidean; ties to the lower index): (indices, distances).");
+  py::class_<TrainedModel>(m, "TrainedModel", "A trained rebalance classifier (the CLI's .rbm model).")
+      .def("logits", [](TrainedModel& t, const py::array& x) {
+        at::Tensor xt = view_of(x, "X");
+        at::Tensor out;
+        {
+          py::gil_scoped_release release;
+          REBALANCE_CHECK(xt.dim() >= 2 && std::vector<int64_t>(xt.sizes().begin() + 1, xt.sizes().end()) == t.input_shape,
+                          "X rows have shape {}, but the model was trained on rows of shape {}",
+                          fmt::format("[{}]", fmt::join(xt.sizes().slice(1), ", ")), fmt::format("[{}]", fmt::join(t.input_shape, ", ")));
+          out = train::predict_logits(*t.model, xt.to(torch::kFloat32));
+        }
+        return to_numpy(out);
+      }, py::arg("x"), "Logits [N, C].")
+      .def("predict", [](TrainedModel& t, const py::array& logits) {
+        at::Tensor l = view_of(logits, "logits");
+        return to_numpy(t.decision->predict(l.to(torch::kFloat32)).to(torch::kInt64));
+      }, py::arg("logits"), "Class codes [N] by the model's decision rule.")
+      .def_readonly("class_names", &TrainedModel::class_names)
+      .def_readonly("input_shape", &TrainedModel::input_shape)
+      .def("to_bytes", [](const TrainedModel& t) { return t.file; })
+      .def_static("from_bytes", [](const py::bytes& b) {
+        TempPath file;
+        {
+          std::ofstream out(file.path, std::ios::binary);
+          const std::string s = b;
+          out.write(s.data(), static_cast<std::streamsize>(s.size()));
+        }
+        return model_from_file(file.path);
+      });
+  m.def("joint_fit", &joint_fit, py::arg("x"), py::arg("y"), py::arg("class_names"), py::arg("joint_spec"),
+        py::arg("options"), py::arg("validation_fraction"), py::arg("seed"));
   m.def("threads", [] { return torch::get_num_threads(); });
   m.attr("__version__") = REBALANCE_PY_VERSION;
 }

@@ -34,7 +34,9 @@ def _all_samplers():
     out = []
     for mod in (over_sampling, under_sampling, combine, generative):
         for name in mod.__all__:
-            out.append(getattr(mod, name))
+            cls = getattr(mod, name)
+            if issubclass(cls, base.BaseSampler):  # generative also holds JointGANClassifier
+                out.append(cls)
     return out
 
 

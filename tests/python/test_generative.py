@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_digits, make_classification
 
-from rebalance.generative import CycleGANOverSampler, StarGANOverSampler, VAEOverSampler
+from rebalance.generative import CycleGANOverSampler, JointGANClassifier, StarGANOverSampler, VAEOverSampler
 from rebalance.under_sampling import EditedNearestNeighbours
 
 
@@ -74,3 +74,29 @@ def test_gil_released_while_the_core_works():
 def _line(frame):
     import linecache
     return linecache.getline(frame.f_code.co_filename, frame.f_lineno)
+
+
+@pytest.mark.parametrize("mode,generator", [("aug", "cyclegan"), ("alt", "stargan")])
+def test_joint_gan_classifier(mode, generator, digit_images):
+    """Seed 004's joint training as a scikit-learn classifier: fits, predicts the caller's labels,
+    pickles to the same predictions, clones, and refuses what the CLI refuses."""
+    import pickle
+    from sklearn.base import clone
+    x, y = digit_images
+    names = np.array(["zero", "x", "x", "x", "x", "x", "six", "x", "eight"])[y]
+    clf = JointGANClassifier(mode, generator=generator, generator_params={"steps": 4, "decay_steps": 0, "batch_size": 4},
+                             model="mlp:hidden=[32]", epochs=3, batch_size=32, rounds=2, random_state=0)
+    clf.fit(x, names)
+    assert [p["kind"] for p in clf.phases_][:1] == ["generators"] and len(clf.phases_) >= 2
+    proba = clf.predict_proba(x)
+    assert proba.shape == (len(y), 3) and np.allclose(proba.sum(axis=1), 1)
+    pred = clf.predict(x)
+    assert set(pred) <= {"zero", "six", "eight"} and np.mean(pred == names) > 0.5
+    again = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(again.predict_proba(x), proba)
+    assert clone(clf).get_params() == clf.get_params()
+    with pytest.raises(ValueError, match="images"):
+        clf.predict(x.reshape(len(y), -1))
+    with pytest.raises(ValueError, match="belongs to the"):
+        JointGANClassifier(generator="stargan", generator_params={"pool_size": 10}, model="mlp:hidden=[8]",
+                           epochs=1).fit(x, y)
