@@ -42,22 +42,40 @@ class RandomOverSampler(BaseSampler):
 
     def _spec_params(self):
         s = self.shrinkage
-        if isinstance(s, dict):
-            raise ValueError("shrinkage as a dict is given per class in rebalance's factory; "
-                             "pass one float here")
-        return {"shrinkage": "none" if s is None else s}
+        if s is None:
+            return {"shrinkage": "none"}
+        if isinstance(s, dict):  # keys are the caller's labels: written by _run, which knows them
+            return {"shrinkage": self._shrinkage_text}
+        return {"shrinkage": s}
+
+    def _run(self, feats, labels, strategy_text, seed):
+        if isinstance(self.shrinkage, dict):
+            missing = [k for k in self.shrinkage if labels.key(k) is None]
+            if missing:
+                raise ValueError(f"The {missing} target class is/are not present in the data.")
+            self._shrinkage_text = "{" + ",".join(f"{labels.key(k)}:{float(v)!r}" for k, v in self.shrinkage.items()) + "}"
+        return super()._run(feats, labels, strategy_text, seed)
 
     def fit_resample(self, X, y):
-        if self.shrinkage is not None:
-            s = self.shrinkage
-            if not isinstance(s, (int, float)) or isinstance(s, bool):
+        s = self.shrinkage
+        factors = s.values() if isinstance(s, dict) else ([] if s is None else [s])
+        for f in factors:
+            if not isinstance(f, (int, float)) or isinstance(f, bool):
                 raise ValueError(f"`shrinkage` should either be a positive floating number or a dictionary "
                                  f"mapping a class to a positive floating number. Got {s!r} instead.")
-            if s < 0:
-                raise ValueError(f"The shrinkage factor needs to be >= 0. Got {s} instead.")
+            if f < 0:
+                raise ValueError(f"The shrinkage factor needs to be >= 0. Got {f} instead.")
         X_out, y_out = super().fit_resample(X, y)
-        self.shrinkage_ = None if self.shrinkage is None else {k: float(self.shrinkage)
-                                                                for k in self.sampling_strategy_}
+        if s is None:
+            self.shrinkage_ = None
+        elif isinstance(s, dict):
+            missing = [k for k in self.sampling_strategy_ if k not in s]
+            if missing:
+                raise ValueError(f"`shrinkage` should contain a shrinkage factor for each class that will be "
+                                 f"resampled. The missing classes are: {missing!r}")
+            self.shrinkage_ = dict(s)
+        else:
+            self.shrinkage_ = {k: float(s) for k in self.sampling_strategy_}
         return X_out, y_out
 
 

@@ -149,3 +149,18 @@ def test_svmsmote_counts_and_segments(data, request):
     t = np.sum((xo[new] - a) * d, axis=1) / np.sum(d * d, axis=1)
     assert np.all((t >= -0.5 - 1e-9) & (t <= 1 + 1e-9))  # interpolated (danger) or pushed out (safe)
     np.testing.assert_allclose(xo[new], a + t[:, None] * d, atol=1e-7)
+
+
+def test_random_over_sampler_shrinkage_per_class(wine):
+    x, y = wine
+    names = np.array(["a", "b", "c"])[y]
+    ours = ro.RandomOverSampler(shrinkage={"b": 0.5, "c": 1.0}, random_state=0)
+    ref = io.RandomOverSampler(shrinkage={"b": 0.5, "c": 1.0}, random_state=0)
+    xo, yo = ours.fit_resample(x, names)
+    xr, yr = ref.fit_resample(x, names)
+    assert ours.shrinkage_ == ref.shrinkage_ and dict(ours.sampling_strategy_) == dict(ref.sampling_strategy_)
+    assert sorted(yo.tolist()) == sorted(yr.tolist())
+    new = ours.origin_ < 0
+    assert np.all(ours.sample_indices_[new] == ours.parents_[new, 0])  # each smoothed row's source
+    with pytest.raises(ValueError, match="shrinkage factor for each class"):
+        ro.RandomOverSampler(shrinkage={"b": 0.5}).fit_resample(x, names)
