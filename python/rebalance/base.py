@@ -405,26 +405,14 @@ class _Features:
         all_kept = bool(kept.all())
         if self.index_only and not all_kept:
             raise RuntimeError("rebalance: a row-selecting sampler returned new rows")
-        if self.kind == "list":
-            self.kind = "numpy"
-            return self.output(core_x, origin).tolist()
-        if self.kind == "numpy":
-            a = self.original
-            if (not self.index_only and a.dtype == core_x.dtype and not self.categories and a.dtype.kind == "f"
-                    and a.ndim == core_x.ndim):
-                return core_x  # the core's array, viewed without a copy
-            if all_kept:
-                return a[origin]
-            out = np.empty((len(origin),) + a.shape[1:], dtype=a.dtype)
-            out[kept] = a[origin[kept]]
-            out[~kept] = self._decode(core_x[~kept], a.dtype)
-            return out
+        if self.kind in ("numpy", "list"):
+            out = self._array_output(core_x, origin, kept, all_kept)
+            return out.tolist() if self.kind == "list" else out
         if self.kind == "sparse":
             import scipy.sparse as sp
             a = self.original
-            parts = a[origin[kept]] if all_kept else None
             if all_kept:
-                out = parts
+                out = a[origin]
             else:
                 order = np.concatenate([np.flatnonzero(kept), np.flatnonzero(~kept)])
                 stacked = sp.vstack([a[origin[kept]], sp.csr_matrix(core_x[~kept].astype(a.dtype))], format="csr")
@@ -465,19 +453,26 @@ class _Features:
         inverse[order] = np.arange(len(order))
         return both.iloc[inverse].reset_index(drop=True)
 
+    def _array_output(self, core_x, origin, kept, all_kept):
+        a = self.original
+        if (not self.index_only and a.dtype == core_x.dtype and not self.categories and a.dtype.kind == "f"
+                and a.ndim == core_x.ndim):
+            return core_x  # the core's array, viewed without a copy
+        if all_kept:
+            return a[origin]
+        out = np.empty((len(origin),) + a.shape[1:], dtype=a.dtype)
+        out[kept] = a[origin[kept]]
+        out[~kept] = self._decode(core_x[~kept], a.dtype)
+        return out
+
     def _decode(self, rows, dtype):
-        if self.categories:
-            rows = rows.copy()
-            out = np.empty(rows.shape, dtype=dtype if dtype != object else object)
-            for j in range(rows.shape[1]):
-                if j in self.categories:
-                    out[:, j] = self.categories[j][np.rint(rows[:, j]).astype(np.int64)]
-                else:
-                    out[:, j] = rows[:, j]
-            return out
-        if np.dtype(dtype).kind in "iu":
-            return rows.astype(dtype)  # as imbalanced-learn: new rows cast to X's dtype
-        return rows.astype(dtype)
+        """New rows in X's dtype (as imbalanced-learn casts them), category codes as categories."""
+        if not self.categories:
+            return rows.astype(dtype)
+        out = np.empty(rows.shape, dtype=dtype)
+        for j in range(rows.shape[1]):
+            out[:, j] = self.categories[j][np.rint(rows[:, j]).astype(np.int64)] if j in self.categories else rows[:, j]
+        return out
 
 
 class BaseSampler(OneToOneFeatureMixin, BaseEstimator):

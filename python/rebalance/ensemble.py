@@ -212,7 +212,31 @@ class RUSBoostClassifier(_SampledMembers, AdaBoostClassifier):
 
 
 
-class BalanceCascadeClassifier(ClassifierMixin, BaseEstimator):
+class _AveragedMembers(ClassifierMixin, BaseEstimator):
+    """Ensembles whose members (``estimators_``) learn class codes 0..C-1: probabilities aligned to
+    ``classes_`` and averaged."""
+
+    _input_dtype = "numeric"
+
+    def _member_proba(self, est, X):
+        out = np.zeros((X.shape[0], len(self.classes_)))
+        out[:, est.classes_.astype(np.int64)] = est.predict_proba(X)
+        return out
+
+    def predict_proba(self, X):
+        from sklearn.utils.validation import check_array
+        check_is_fitted(self, "estimators_")
+        X = check_array(X, accept_sparse=["csr", "csc"], dtype=self._input_dtype)
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
+                             f"{self.n_features_in_} features as input.")
+        return sum(self._member_proba(e, X) for e in self.estimators_) / len(self.estimators_)
+
+    def predict(self, X):
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+class BalanceCascadeClassifier(_AveragedMembers):
     """BalanceCascade (Liu, Wu & Zhou, "Exploratory undersampling for class-imbalance learning",
     IEEE TSMC-B 39(2), 2009): like EasyEnsemble, each of ``n_estimators`` rounds fits a learner
     on a balanced subset drawn at random (rebalance's RandomUnderSampler) from a pool of rows; but
@@ -294,32 +318,16 @@ class BalanceCascadeClassifier(ClassifierMixin, BaseEstimator):
         self.pool_sizes_ = np.array(pool_sizes)
         return self
 
-    def _member_proba(self, est, X):
-        p = est.predict_proba(X)
-        out = np.zeros((X.shape[0], len(self.classes_)))
-        out[:, est.classes_.astype(np.int64)] = p
-        return out
 
-    def predict_proba(self, X):
-        check_is_fitted(self, "estimators_")
-        from sklearn.utils.validation import check_array
-        X = check_array(X, accept_sparse=["csr", "csc"])
-        if X.shape[1] != self.n_features_in_:
-            raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
-                             f"{self.n_features_in_} features as input.")
-        return sum(self._member_proba(e, X) for e in self.estimators_) / len(self.estimators_)
-
-    def predict(self, X):
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
-
-
-class BalancedRandomForestClassifier(ClassifierMixin, BaseEstimator):
+class BalancedRandomForestClassifier(_AveragedMembers):
     """A random forest whose every tree grows on a balanced subset (Chen, Liaw & Breiman 2004):
     rebalance's RandomUnderSampler draws each tree's subset, then a bootstrap of it (``bootstrap``,
     ``max_samples``) trains scikit-learn's DecisionTreeClassifier with ``max_features`` features per
     split; probabilities are averaged. Arguments and defaults as
     ``imblearn.ensemble.BalancedRandomForestClassifier``; ``oob_score`` is scored on the rows
     outside a tree's subset."""
+
+    _input_dtype = np.float32  # scikit-learn's trees split float32 features
 
     def __init__(self, n_estimators=100, *, criterion="gini", max_depth=None, min_samples_split=2,
                  min_samples_leaf=1, min_weight_fraction_leaf=0.0, max_features="sqrt", max_leaf_nodes=None,
@@ -395,28 +403,11 @@ class BalancedRandomForestClassifier(ClassifierMixin, BaseEstimator):
                 out = np.ones(len(y), dtype=bool)
                 out[rows] = False
                 if out.any():
-                    votes[out] += self._tree_proba(tree, X[out])
+                    votes[out] += self._member_proba(tree, X[out])
             seen = votes.sum(axis=1) > 0
             self.oob_decision_function_ = votes / np.where(seen, votes.sum(axis=1), 1)[:, None]
             self.oob_score_ = float(np.mean(np.argmax(votes[seen], axis=1) == codes[seen]))
         return self
-
-    def _tree_proba(self, tree, X):
-        out = np.zeros((X.shape[0], self.n_classes_))
-        out[:, tree.classes_.astype(np.int64)] = tree.predict_proba(X)
-        return out
-
-    def predict_proba(self, X):
-        check_is_fitted(self, "estimators_")
-        from sklearn.utils.validation import check_array
-        X = check_array(X, accept_sparse=["csr", "csc"], dtype=np.float32)
-        if X.shape[1] != self.n_features_in_:
-            raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
-                             f"{self.n_features_in_} features as input.")
-        return sum(self._tree_proba(t, X) for t in self.estimators_) / len(self.estimators_)
-
-    def predict(self, X):
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
     @property
     def feature_importances_(self):
