@@ -6,7 +6,7 @@ cluster-based over-sampler). Each runs the C++ sampler of the same name through 
 """
 import numpy as np
 
-from .base import BaseSampler, _docstring, neighbors_count
+from .base import BaseSampler, _docstring, _finite_check, neighbors_count
 
 __all__ = ["RandomOverSampler", "SMOTE", "BorderlineSMOTE", "SVMSMOTE", "ADASYN", "KMeansSMOTE", "SMOTENC",
            "SMOTEN", "ClusterOverSampler"]
@@ -282,7 +282,7 @@ class SVMSMOTE(BaseSampler):
         x, y = feats.core, labels.codes
         if x.ndim != 2:
             raise ValueError(f"SVMSMOTE needs [n_samples, n_features] rows, got shape {x.shape}")
-        _check_finite_core(x)
+        _finite_check(x)
         k = neighbors_count("k_neighbors", self.k_neighbors, 1)
         m = neighbors_count("m_neighbors", self.m_neighbors, 1)
         if m + 1 > len(y):
@@ -340,8 +340,3 @@ class SVMSMOTE(BaseSampler):
         origin = np.r_[np.arange(n0), np.full(len(out_y) - n0, -1)].astype(np.int64)
         return {"x": out_x, "y": out_y, "origin": origin, "parents": parents, "strategy": strategy,
                 "seconds": time.perf_counter() - t0}
-
-
-def _check_finite_core(x):
-    from .base import _finite_check
-    _finite_check(x)
