@@ -59,7 +59,9 @@ void add_resample_command(CLI::App& app, Action& action) {
   static uint64_t seed = 0;
   cmd->add_option("-m,--method", method, "sampler spec, e.g. smote:k_neighbors=5 or smote+tomek (see `rebalance methods`)")
       ->required();
-  cmd->add_option("-i,--input", input, "built-in data set spec, or a CSV/TSV, .npy or IDX file")->required();
+  cmd->add_option("-i,--input", input, "built-in data set spec, a CSV/TSV, .npy or IDX file, or an image folder (DIR/<class>/*.png|jpg)")->required();
+  static ImageFolderOptions images;
+  add_image_options(cmd, images);
   cmd->add_option("--label", label,
                   "label column of a CSV (name or index; default: last), or the labels file (.npy or IDX) of a "
                   ".npy / IDX input");
@@ -113,7 +115,7 @@ void add_resample_command(CLI::App& app, Action& action) {
       csv.categorical = categorical_columns;
       csv.drop = drop;
       csv.passthrough = passthrough;
-      const LoadedData loaded = load_data(input, csv);
+      const LoadedData loaded = load_data(input, csv, images);
       const Dataset& data = loaded.data;
       const std::string spec = with_categorical_features(method, loaded.csv_info.categorical_features);
       auto sampler = make_sampler(spec, seed);

@@ -14,9 +14,26 @@
 #include "rebalance/metrics/report.hpp"
 #include "rebalance/joint/joint.hpp"
 #include "rebalance/sampling/sampler.hpp"
+#include "rebalance/train/lr_find.hpp"
 #include "rebalance/train/trainer.hpp"
 
 namespace rebalance::cli {
+
+namespace {
+
+/// Class counts, or for a many-class set the rows, classes held and the range of counts.
+std::string counts_line(const Dataset& d) {
+  const auto counts = d.class_counts();
+  if (d.num_classes() <= 30) return format_counts(counts, d.class_names);
+  int64_t held = 0, lo = INT64_MAX, hi = 0;
+  for (auto n : counts)
+    if (n > 0) ++held, lo = std::min(lo, n), hi = std::max(hi, n);
+  return fmt::format("{} rows in {} of {} classes ({} to {} per class{})", d.size(), held, d.num_classes(),
+                     held ? lo : 0, hi, held < d.num_classes() ? fmt::format("; {} classes absent", d.num_classes() - held)
+                                                               : std::string());
+}
+
+}  // namespace
 
 void add_train_command(CLI::App& app, Action& action) {
   auto* cmd = app.add_subcommand("train", "train a classifier on (imbalanced) data and report on the test set");
@@ -29,6 +46,7 @@ void add_train_command(CLI::App& app, Action& action) {
   cmd->add_option("--test-label", task.test_label, "labels file (.npy or IDX) of a .npy / IDX --test");
   static std::string delimiter;
   cmd->add_option("--delimiter", delimiter, "CSV field separator (default: tab for .tsv, else ',')");
+  add_image_options(cmd, task.images);
   cmd->add_option("--pair", task.pair, "binary task A:N_A,B:N_B, e.g. \"T-shirt/top:5000,Shirt:100\"");
   cmd->add_option("--keep", task.keep, "per-class training counts CLASS:N,...");
   cmd->add_option("--long-tail", task.long_tail, "long-tailed training profile with imbalance ratio rho");
@@ -42,6 +60,18 @@ void add_train_command(CLI::App& app, Action& action) {
                   "(the CycleGAN once, then the classifier) or alt[:params] (alternating; see `rebalance methods "
                   "joint`)");
   cmd->add_option("--save-generator", save_generator, "with --joint: write the trained generator here (the StarGAN, or the first minority class's CycleGAN)");
+  static std::string backbone;
+  static bool freeze = false;
+  cmd->add_option("--backbone", backbone, "transfer learning: a TorchScript feature extractor (torch.jit.save, "
+                                          "`rebalance pretrain`) under a new linear head; replaces --model");
+  cmd->add_flag("--freeze", freeze, "with --backbone: keep its weights fixed, train only the head");
+  cmd->add_option("--unfreeze-after", opt.unfreeze_after, "with --freeze: unfreeze after N epochs and fine-tune all")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--unfreeze-lr-factor", opt.unfreeze_lr_factor, "learning rate factor once unfrozen")
+      ->capture_default_str();
+  cmd->add_option("--augment", opt.augment,
+                  "augment every training batch in real time (e.g. \"rotate:degrees=10+hflip\"; see `rebalance methods "
+                  "augmentations`)");
   cmd->add_option("--model", opt.model, "logreg, mlp:hidden=[..],dropout=.., lenet, resnet:depth=20")->capture_default_str();
   cmd->add_option("--loss", opt.loss, "ce, weighted_ce, focal, cb, la, ldam (with parameters)")->capture_default_str();
   cmd->add_option("--batch-policy", opt.batch_policy, "uniform, balanced, sqrt, dynamic")->capture_default_str();
@@ -60,7 +90,7 @@ void add_train_command(CLI::App& app, Action& action) {
       ->capture_default_str();
   cmd->add_option("--batch-size", opt.batch_size, "batch size")->check(CLI::PositiveNumber)->capture_default_str();
   cmd->add_option("--monitor", opt.monitor, "validation metric for model selection (none: keep the final weights)")
-      ->check(CLI::IsMember({"f1_macro", "acsa", "gmean", "mcc", "accuracy", "none"}))->capture_default_str();
+      ->check(CLI::IsMember({"f1_macro", "acsa", "gmean", "mcc", "accuracy", "map5", "top5", "none"}))->capture_default_str();
   cmd->add_option("--patience", opt.patience, "early stopping patience in epochs (0: off)")->capture_default_str();
   cmd->add_option("--seed", opt.seed, "random seed (data splits, sampler, initialisation, batches)")->capture_default_str();
   cmd->add_option("--checkpoint", opt.checkpoint_dir, "directory for per-epoch checkpoints");
@@ -71,15 +101,16 @@ void add_train_command(CLI::App& app, Action& action) {
   cmd->callback([&action] {
     action = [] {
       task.delimiter = parse_delimiter(delimiter);
+      REBALANCE_CHECK(!freeze || !backbone.empty(), "--freeze needs --backbone FILE");
+      if (!backbone.empty()) opt.model = fmt::format("backbone:path={},freeze={}", backbone, freeze ? "true" : "false");
       REBALANCE_CHECK(!opt.resume || !opt.checkpoint_dir.empty(), "--resume needs --checkpoint DIR");
       task.seed = opt.seed;
       Task t = build_task(task);
-      std::cout << fmt::format("train {}\nvalidation {}\ntest {}\n", format_counts(t.train.class_counts(), t.train.class_names),
-                               format_counts(t.validation.class_counts(), t.validation.class_names),
-                               format_counts(t.test.class_counts(), t.test.class_names));
+      std::cout << fmt::format("train {}\nvalidation {}\ntest {}\n", counts_line(t.train), counts_line(t.validation),
+                               counts_line(t.test));
       if (!sampler.empty()) {
         t.train = make_sampler(sampler, opt.seed)->fit_resample(t.train);
-        std::cout << fmt::format("after {}: {}\n", sampler, format_counts(t.train.class_counts(), t.train.class_names));
+        std::cout << fmt::format("after {}: {}\n", sampler, counts_line(t.train));
       }
       REBALANCE_CHECK(joint_spec.empty() || sampler.empty(),
                       "--joint trains its own generator; drop --sampler {} (or --joint)", sampler);
@@ -126,8 +157,11 @@ void add_train_command(CLI::App& app, Action& action) {
                             {"test", metrics::report_to_json(report)}};
         s["history"] = nlohmann::json::array();
         for (const auto& h : result.history)
+        {
           s["history"].push_back({{"epoch", h.epoch}, {"train_loss", h.train_loss}, {"val_metric", h.val_metric},
                                   {"val_f1", h.val_f1}, {"seconds", h.seconds}});
+          if (h.val_map5 >= 0) s["history"].back()["val_map5"] = h.val_map5;
+        }
         if (!joint_spec.empty()) s["joint_phases"] = phases;
         write_atomic(summary, [&](std::ostream& out) { out << s.dump(2) << "\n"; }, false);
       }
@@ -142,13 +176,15 @@ void add_predict_command(CLI::App& app, Action& action) {
   cmd->add_option("--model", model_path, "a model written by `rebalance train -o`")->required();
   cmd->add_option("--data", data, "built-in data set spec or file")->required();
   cmd->add_option("--label", label, "CSV label column / labels .npy");
+  static ImageFolderOptions images;
+  add_image_options(cmd, images);
   cmd->add_option("-o,--output", output, "scores [N, C] as .npy (labels to NAME_labels.npy) or .csv")->required();
   cmd->callback([&action] {
     action = [] {
       auto m = train::load_model(model_path);
       CsvOptions csv;
       csv.label = label;
-      const Dataset d = load_dataset(data, csv);
+      const Dataset d = load_dataset(data, csv, images);
       REBALANCE_CHECK(d.feature_shape() == m.input_shape, "{} has features [{}], the model expects [{}]", data,
                       fmt::join(d.feature_shape(), ", "), fmt::join(m.input_shape, ", "));
       const auto logits = train::predict_logits(*m.model, d.x);
@@ -179,6 +215,68 @@ void add_predict_command(CLI::App& app, Action& action) {
       if (d.class_names == m.class_names)
         std::cout << metrics::format_report(metrics::evaluate(d.y, pred, scores, d.num_classes(), d.class_names), 4);
       std::cout << "wrote " << output << "\n";
+    };
+  });
+}
+
+void add_lr_find_command(CLI::App& app, Action& action) {
+  auto* cmd = app.add_subcommand("lr-find", "learning-rate range test (Smith 2017): loss against an exponentially "
+                                            "growing rate, and a suggested rate");
+  static TaskOptions task;
+  static train::TrainOptions opt;
+  static train::LrFindOptions find;
+  static std::string plot, output, sampler;
+  cmd->add_option("--data", task.data, "built-in data set spec, file or image folder")->capture_default_str();
+  cmd->add_option("--label", task.label, "CSV label column, or the labels file of a .npy / IDX --data");
+  add_image_options(cmd, task.images);
+  cmd->add_option("--pair", task.pair, "binary task A:N_A,B:N_B");
+  cmd->add_option("--keep", task.keep, "per-class training counts CLASS:N,...");
+  cmd->add_option("--long-tail", task.long_tail, "long-tailed training profile with imbalance ratio rho");
+  cmd->add_option("--test-fraction", task.test_fraction, "rows held out (never seen by the test) when no --test")
+      ->check(CLI::Range(0.01, 0.9))->capture_default_str();
+  cmd->add_option("--sampler", sampler, "resample the training rows first");
+  cmd->add_option("--model", opt.model, "classifier spec")->capture_default_str();
+  cmd->add_option("--loss", opt.loss, "loss spec")->capture_default_str();
+  cmd->add_option("--batch-policy", opt.batch_policy, "batch policy")->capture_default_str();
+  cmd->add_option("--augment", opt.augment, "real-time augmentation of every batch");
+  cmd->add_option("--optimizer", opt.optimizer, "adam or sgd")->check(CLI::IsMember({"adam", "sgd"}))->capture_default_str();
+  cmd->add_option("--momentum", opt.momentum, "SGD momentum")->capture_default_str();
+  cmd->add_option("--weight-decay", opt.weight_decay, "L2 weight decay")->capture_default_str();
+  cmd->add_option("--batch-size", opt.batch_size, "batch size")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--seed", opt.seed, "random seed")->capture_default_str();
+  cmd->add_option("--device", opt.device, "cpu or cuda")->capture_default_str();
+  cmd->add_option("--start-lr", find.start_lr, "first rate")->capture_default_str();
+  cmd->add_option("--end-lr", find.end_lr, "last rate")->capture_default_str();
+  cmd->add_option("--steps", find.steps, "optimiser steps")->check(CLI::Range(5, 100000))->capture_default_str();
+  cmd->add_option("--smoothing", find.smoothing, "loss moving-average factor")->capture_default_str();
+  cmd->add_option("--plot", plot, "write the curve as an SVG chart");
+  cmd->add_option("-o,--output", output, "write lr, loss, smoothed loss as CSV");
+  cmd->callback([&action] {
+    action = [] {
+      task.seed = opt.seed;
+      task.val_fraction = 0.01;
+      Task t = build_task(task);
+      // The range test trains on the training rows only; the validation split joins them back.
+      Dataset train = Dataset::concat(t.train, t.validation);
+      if (!sampler.empty()) train = make_sampler(sampler, opt.seed)->fit_resample(train);
+      std::cout << fmt::format("train {}\n", format_counts(train.class_counts(), train.class_names));
+      const auto r = train::lr_find(train, opt, find, std::cout);
+      std::cout << train::lr_find_text_plot(r);
+      std::cout << fmt::format("suggested learning rate: {:.2e} (steepest fall; the lowest loss was at {:.2e}, a tenth "
+                               "of it: {:.2e})\n", r.suggested, r.min_loss_lr, r.min_loss_lr / 10);
+      AtomicFileGroup files;
+      if (!plot.empty())
+        write_atomic(plot, [&](std::ostream& out) {
+          out << train::lr_find_svg(r, fmt::format("lr-find: {} on {}", opt.model, task.data));
+        }, false);
+      if (!output.empty())
+        write_atomic(output, [&](std::ostream& out) {
+          out << "lr,loss,smoothed\n";
+          for (size_t i = 0; i < r.lr.size(); ++i) out << fmt::format("{},{},{}\n", r.lr[i], r.loss[i], r.smoothed[i]);
+        }, false);
+      files.commit();
+      if (!plot.empty()) std::cout << "wrote " << plot << "\n";
+      if (!output.empty()) std::cout << "wrote " << output << "\n";
     };
   });
 }

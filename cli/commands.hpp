@@ -6,7 +6,14 @@
 
 #include <functional>
 
+namespace rebalance {
+struct ImageFolderOptions;
+}
+
 namespace rebalance::cli {
+
+/// --image-size, --image-channels, --on-bad-image, --image-storage: how an image folder is read.
+void add_image_options(CLI::App* cmd, ImageFolderOptions& options);
 
 /// A registered command's action, run after parsing succeeded.
 using Action = std::function<void()>;
@@ -18,6 +25,9 @@ void add_demo_command(CLI::App& app, Action& action);
 void add_resample_command(CLI::App& app, Action& action);
 void add_methods_command(CLI::App& app, Action& action);
 void add_train_command(CLI::App& app, Action& action);
+void add_lr_find_command(CLI::App& app, Action& action);
+void add_pretrain_command(CLI::App& app, Action& action);
+void add_embed_command(CLI::App& app, Action& action);
 void add_predict_command(CLI::App& app, Action& action);
 void add_run_command(CLI::App& app, Action& action);
 void add_table_command(CLI::App& app, Action& action);

@@ -26,6 +26,9 @@ int main(int argc, char** argv) {
   rebalance::cli::add_resample_command(app, action);
   rebalance::cli::add_methods_command(app, action);
   rebalance::cli::add_train_command(app, action);
+  rebalance::cli::add_lr_find_command(app, action);
+  rebalance::cli::add_pretrain_command(app, action);
+  rebalance::cli::add_embed_command(app, action);
   rebalance::cli::add_predict_command(app, action);
   rebalance::cli::add_run_command(app, action);
   rebalance::cli::add_table_command(app, action);

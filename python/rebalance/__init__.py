@@ -4,18 +4,20 @@
     X_res, y_res = SMOTE(random_state=0).fit_resample(X, y)
 
 Modules as imbalanced-learn's: ``over_sampling``, ``under_sampling``, ``combine``, ``ensemble``,
-``metrics``; plus ``generative`` (VAE, MGVAE, CycleGAN, StarGAN over-samplers). Samplers run in
+``metrics``; plus ``generative`` (VAE, MGVAE, CycleGAN, StarGAN over-samplers) and ``augment``
+(image transforms and the augmentation over-sampler). Samplers run in
 imbalanced-learn's ``Pipeline`` and scikit-learn's model selection.
 """
 from . import _core
 
 __version__ = _core.__version__
 
-__all__ = ["over_sampling", "under_sampling", "combine", "ensemble", "generative", "metrics", "__version__"]
+__all__ = ["over_sampling", "under_sampling", "combine", "ensemble", "generative", "augment", "metrics",
+           "__version__"]
 
 
 def __getattr__(name):
-    if name in ("over_sampling", "under_sampling", "combine", "ensemble", "generative", "metrics", "base"):
+    if name in ("over_sampling", "under_sampling", "combine", "ensemble", "generative", "augment", "metrics", "base"):
         import importlib
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'rebalance' has no attribute {name!r}")

@@ -15,6 +15,7 @@
 #include <sstream>
 #include <unistd.h>
 
+#include "rebalance/augment/augment.hpp"
 #include "rebalance/core/error.hpp"
 #include "rebalance/core/system.hpp"
 #include "rebalance/data/imbalance.hpp"
@@ -288,5 +289,14 @@ PYBIND11_MODULE(_core, m) {
   m.def("joint_fit", &joint_fit, py::arg("x"), py::arg("y"), py::arg("class_names"), py::arg("joint_spec"),
         py::arg("options"), py::arg("validation_fraction"), py::arg("seed"));
   m.def("threads", [] { return torch::get_num_threads(); });
+  m.def("augment", [](const std::string& spec, const py::array& x, uint64_t seed) {
+    at::Tensor t = view_of(x, "X");
+    at::Tensor out;
+    {
+      py::gil_scoped_release release;
+      out = augment::make_augmentation(spec)->apply(t, seed);
+    }
+    return to_numpy(out);
+  }, py::arg("spec"), py::arg("x"), py::arg("seed"));
   m.attr("__version__") = REBALANCE_PY_VERSION;
 }

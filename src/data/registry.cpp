@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <iostream>
 #include <fstream>
 
 #include "rebalance/core/error.hpp"
@@ -182,8 +183,15 @@ NpyLabels read_labels_file(const std::string& path, const std::string& what) {
 
 }  // namespace
 
-LoadedData load_data(const std::string& spec_or_path, const CsvOptions& csv) {
+LoadedData load_data(const std::string& spec_or_path, const CsvOptions& csv, const ImageFolderOptions& images) {
   LoadedData out;
+  if (fs::exists(spec_or_path) && is_image_source(spec_or_path)) {
+    ImageFolder folder(spec_or_path, images);
+    out.format = LoadedData::Format::Images;
+    out.data = folder.load(std::cerr);
+    out.image_files = folder.kept_files();
+    return out;
+  }
   // An existing file wins over spec parsing: paths may contain ':' or ','.
   if (!fs::exists(spec_or_path) && is_builtin_dataset(spec_or_path)) {
     out.data = load_builtin(spec_or_path);
@@ -193,7 +201,7 @@ LoadedData load_data(const std::string& spec_or_path, const CsvOptions& csv) {
       spec_or_path.find('/') == std::string::npos && fs::path(spec_or_path).extension().empty())
     load_builtin(spec_or_path);  // an unknown built-in: its error lists the names
   REBALANCE_CHECK(fs::exists(spec_or_path), "{}: no such file (and not a built-in data set)", spec_or_path);
-  REBALANCE_CHECK(!fs::is_directory(spec_or_path), "{}: is a directory, expected a data file", spec_or_path);
+  REBALANCE_CHECK(!fs::is_directory(spec_or_path), "{}: is a directory without class folders, expected a data file or an image folder", spec_or_path);
   switch (sniff(spec_or_path)) {
     case FileKind::Csv: {
       out.format = LoadedData::Format::Csv;
@@ -233,8 +241,8 @@ LoadedData load_data(const std::string& spec_or_path, const CsvOptions& csv) {
   REBALANCE_THROW("{}: unknown file type (expected CSV/TSV text, .npy or IDX files)", spec_or_path);
 }
 
-Dataset load_dataset(const std::string& spec_or_path, const CsvOptions& csv) {
-  return load_data(spec_or_path, csv).data;
+Dataset load_dataset(const std::string& spec_or_path, const CsvOptions& csv, const ImageFolderOptions& images) {
+  return load_data(spec_or_path, csv, images).data;
 }
 
 std::string data_cache_dir() {

@@ -1,5 +1,7 @@
 #include "rebalance/experiment/config.hpp"
 
+#include "rebalance/augment/augment.hpp"
+
 #include <toml++/toml.h>
 
 #include <functional>
@@ -164,6 +166,15 @@ ExperimentConfig load_experiment(const std::string& path) {
                   "{} must be random (a seeded draw per class) or first (each class's first rows, in file order), "
                   "got \"{}\"", data.where("select"), c.select);
   c.rows = data.integer("rows", -1, 1, int64_t(1) << 40);
+  c.validation = data.str("validation", c.validation);
+  REBALANCE_CHECK(c.validation == "every_class" || c.validation == "long_tail", "{} must be every_class or long_tail, "
+                  "got \"{}\"", data.where("validation"), c.validation);
+  for (auto v : data.list<int64_t>("image_size")) c.images.size.push_back(v);
+  REBALANCE_CHECK(c.images.size.empty() || (c.images.size.size() == 2 && c.images.size[0] >= 1 && c.images.size[1] >= 1),
+                  "{} must be [H, W]", data.where("image_size"));
+  c.images.channels = data.str("image_channels", c.images.channels);
+  c.images.on_bad_image = data.str("on_bad_image", c.images.on_bad_image);
+  c.images.storage = data.str("image_storage", c.images.storage);
   data.finish();
 
   Table tr(root["train"].as_table(), "train", path);
@@ -182,11 +193,22 @@ ExperimentConfig load_experiment(const std::string& path) {
   o.monitor = tr.str("monitor", o.monitor);
   o.patience = tr.integer("patience", o.patience, 0, 100000);
   o.device = tr.str("device", o.device);
+  o.augment = tr.str("augment", o.augment);
+  if (!o.augment.empty()) check_spec(tr.where("augment"), [&] { augment::make_augmentation(o.augment); });
   REBALANCE_CHECK(c.val_fraction > 0 || o.monitor == "none",
                   "{} = 0 leaves no validation set, so [train].monitor = \"{}\" cannot pick an epoch: set monitor = "
                   "\"none\" (keep the final weights)", data.where("val_fraction"), o.monitor);
+  o.unfreeze_after = tr.integer("unfreeze_after", o.unfreeze_after, 0, 100000);
+  o.unfreeze_lr_factor = tr.number("unfreeze_lr_factor", o.unfreeze_lr_factor, 1e-6, 100.0);
   tr.finish();
-  check_spec(tr.where("model"), [&] { models::make_model(o.model, {1, 28, 28}, 2, 0); });
+  check_spec(tr.where("model"), [&] {
+    // A backbone file may be made by a step before the run (`rebalance pretrain`): its parameters
+    // are checked here, the file when the run builds the model.
+    const auto spec = parse_spec(o.model);
+    if (spec.name != "backbone") return (void)models::make_model(o.model, {1, 28, 28}, 2, 0);
+    for (const auto& m : models::model_registry())
+      if (m.name == "backbone") Params(spec, m.params, "model").get_bool("freeze");
+  });
 
   Table run(root["run"].as_table(), "run", path);
   const auto seeds = run.list<int64_t>("seeds");
@@ -210,6 +232,7 @@ ExperimentConfig load_experiment(const std::string& path) {
     mc.loss = m.str("loss", mc.loss);
     mc.batch_policy = m.str("batch_policy", mc.batch_policy);
     mc.decision = m.str("decision", mc.decision);
+    mc.augment = m.str("augment", "");
     mc.synthetic_weight = m.number("synthetic_weight", 1.0, 0.0, 100.0);
     REBALANCE_CHECK(mc.synthetic_weight == 1.0 || !mc.sampler.empty(),
                     "{}: method \"{}\" has no sampler, so there are no synthetic rows to weigh",
@@ -230,6 +253,7 @@ ExperimentConfig load_experiment(const std::string& path) {
     check_spec(m.where("loss"), [&] { losses::make_loss(mc.loss, {10, 1}); });
     check_spec(m.where("batch_policy"), [&] { train::make_batch_policy(mc.batch_policy); });
     check_spec(m.where("decision"), [&] { train::make_decision_rule(mc.decision); });
+    if (!mc.augment.empty()) check_spec(m.where("augment"), [&] { augment::make_augmentation(mc.augment); });
     if (!mc.joint.empty()) check_spec(m.where("joint"), [&] { joint::parse_joint(mc.joint); });
     c.methods.push_back(mc);
   }
@@ -248,6 +272,9 @@ std::string experiment_hash(const ExperimentConfig& c) {
   if (c.delimiter) j["delimiter"] = std::string(1, c.delimiter);
   if (c.select != "random") j["select"] = c.select;
   if (c.rows > 0) j["rows"] = c.rows;
+  if (c.validation != "every_class") j["validation"] = c.validation;
+  if (!c.images.size.empty()) j["image_size"] = c.images.size;
+  if (c.images.channels != "auto") j["image_channels"] = c.images.channels;
   // Per-cell keys carry the level, method and seed; the hash covers what all cells share.
   const std::string s = j.dump();
   uint64_t h = 1469598103934665603ULL;  // FNV-1a

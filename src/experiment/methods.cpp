@@ -2,6 +2,7 @@
 
 #include <cctype>
 
+#include "rebalance/augment/augment.hpp"
 #include "rebalance/core/error.hpp"
 #include "rebalance/generative/samplers.hpp"
 #include "rebalance/joint/joint.hpp"
@@ -47,6 +48,8 @@ std::vector<MethodFamily> method_families() {
        "train --decision; configs: [[method]] decision =", train::decision_docs()},
       {"joint", {"joint-training", "joint-modes"}, "Joint training (a CycleGAN with the classifier)",
        "train --joint; configs: [[method]] joint =", joint::joint_docs()},
+      {"augmentations", {"augmentation", "augment", "transforms"}, "Image augmentations",
+       "train --augment, the augment sampler's transforms=; compose with a+b, alternatives a|b", augment::op_docs()},
   };
 }
 

@@ -137,6 +137,8 @@ const std::map<std::string, std::string>& metric_titles() {
       {"roc_auc", "ROC AUC"},
       {"average_precision", "average precision"},
       {"misclassified", "misclassified test samples"},
+      {"map_at_k", "MAP@5 (mean average precision of the top 5)"},
+      {"top_k_accuracy", "top-5 accuracy"},
   };
   return titles;
 }

@@ -40,8 +40,9 @@ std::string cell_key(const std::string& hash, const ImbalanceLevel& level, const
   // Keys added later enter only when set, so results written before them keep their cells.
   const auto weight = m.synthetic_weight == 1.0 ? std::string() : fmt::format("|synthetic_weight={}", m.synthetic_weight);
   const auto joint = m.joint.empty() ? std::string() : "|joint=" + m.joint;
-  return fmt::format("{}|{}|{}|{}|{}|{}|{}{}{}|{}", hash, level.label, m.name, m.sampler, m.loss, m.batch_policy,
-                     m.decision, weight, joint, seed);
+  const auto aug = m.augment.empty() ? std::string() : "|augment=" + m.augment;
+  return fmt::format("{}|{}|{}|{}|{}|{}|{}{}{}{}|{}", hash, level.label, m.name, m.sampler, m.loss, m.batch_policy,
+                     m.decision, weight, joint, aug, seed);
 }
 
 /// The training/validation/test sets of one (level, seed): built once, shared by every method.
@@ -70,7 +71,7 @@ Task make_cell_task(const ExperimentConfig& c, const Dataset& pool, const Datase
     if (level.rho > 0) profile = long_tail_counts(*std::min_element(available.begin(), available.end()),
                                                   pool.num_classes(), level.rho);
     for (int64_t k = 0; k < pool.num_classes(); ++k) counts[k] = profile.empty() ? -1 : profile[k];
-    auto [train, val] = draw_train_validation(pool, counts, c.val_fraction, seed, first);
+    auto [train, val] = draw_train_validation(pool, counts, c.val_fraction, seed, first, c.validation == "long_tail");
     t = {train, val, test};
   }
   return t;
@@ -233,7 +234,7 @@ RunSummary run_experiment(const ExperimentConfig& c, const RunOptions& o, std::o
 
   // Data sets are loaded once for the whole grid.
   // Named pair members, not a structured binding: clang 14 cannot capture a binding in a lambda.
-  auto loaded = load_data_and_test(c.dataset, c.test, c.label, c.test_label, c.delimiter, "[data].test_label");
+  auto loaded = load_data_and_test(c.dataset, c.test, c.label, c.test_label, c.delimiter, "[data].test_label", c.images);
   Dataset pool = std::move(loaded.first);
   Dataset test = std::move(loaded.second);
   if (c.rows > 0) {
@@ -312,6 +313,7 @@ RunSummary run_experiment(const ExperimentConfig& c, const RunOptions& o, std::o
         opts.batch_policy = m.batch_policy;
         opts.decision = m.decision;
         opts.synthetic_weight = m.synthetic_weight;
+        if (!m.augment.empty()) opts.augment = m.augment;
         opts.seed = seed;
         opts.progress = o.progress;
         std::ostringstream train_log;
@@ -391,7 +393,8 @@ RunSummary run_experiment(const ExperimentConfig& c, const RunOptions& o, std::o
                               {"rho", level.rho},
                               {"method", display_name(m)},
                               {"spec", {{"sampler", m.sampler}, {"loss", m.loss}, {"batch_policy", m.batch_policy},
-                                        {"decision", m.decision}, {"synthetic_weight", m.synthetic_weight}}},
+                                        {"decision", m.decision}, {"synthetic_weight", m.synthetic_weight},
+                                        {"augment", m.augment}}},
                               {"seed", seed},
                               {"train_counts", train.class_counts()},
                               {"best_epoch", result.best_epoch},

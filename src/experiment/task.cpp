@@ -18,19 +18,20 @@ namespace rebalance {
 
 
 std::pair<Dataset, Dataset> draw_train_validation(const Dataset& pool, const std::map<int64_t, int64_t>& counts,
-                                                  double val_fraction, uint64_t seed, bool first) {
+                                                  double val_fraction, uint64_t seed, bool first, bool tail) {
   const auto available = pool.class_counts();
   std::map<int64_t, int64_t> total, val;
   for (const auto& [c, n_asked] : counts) {
     REBALANCE_CHECK(c >= 0 && c < pool.num_classes(), "{}: class {} does not exist", pool.name, c);
     const int64_t n = n_asked < 0 ? available[c] : n_asked;
-    const int64_t v = val_fraction > 0 ? std::max<int64_t>(1, std::llround(n * val_fraction)) : 0;
+    const int64_t v = val_fraction <= 0 ? 0 : tail ? std::llround(n * val_fraction)
+                                                   : std::max<int64_t>(1, std::llround(n * val_fraction));
     // Spare rows beyond the asked count hold the validation rows; otherwise they come out of it.
     total[c] = std::min(available[c], n + v);
-    const int64_t need = v > 0 ? 2 : 1;
+    const int64_t need = v > 0 && !tail ? 2 : 1;
     REBALANCE_CHECK(total[c] >= need, "{}: class {} (\"{}\") has {} row(s): need at least {}{}", pool.name, c,
                     pool.class_names[c], available[c], need, v > 0 ? " (training and validation)" : "");
-    val[c] = std::min(v, total[c] - 1);
+    val[c] = std::max<int64_t>(0, std::min(v, total[c] - 1));
   }
   std::vector<int64_t> train_rows, val_rows;
   if (first) {
@@ -65,31 +66,36 @@ std::pair<Dataset, Dataset> draw_train_validation(const Dataset& pool, const std
 
 std::pair<Dataset, Dataset> load_data_and_test(const std::string& data, const std::string& test,
                                                const std::string& label, const std::string& test_label,
-                                               char delimiter, const std::string& test_label_name) {
+                                               char delimiter, const std::string& test_label_name,
+                                               const ImageFolderOptions& images) {
   CsvOptions csv;
   csv.label = label;
   csv.delimiter = delimiter;
-  std::pair<Dataset, Dataset> out{load_dataset(data, csv), Dataset{}};
+  std::pair<Dataset, Dataset> out{load_dataset(data, csv, images), Dataset{}};
   if (test.empty()) return out;
   CsvOptions test_csv = csv;
   if (!test_label.empty()) {
     test_csv.label = test_label;
-  } else if (std::filesystem::is_regular_file(test)) {
+  } else if (std::filesystem::is_regular_file(test) && !is_image_source(test)) {
     // A labels file belongs to the data; a .npy / IDX test set needs its own.
     const auto ext = std::filesystem::path(test).extension().string();
     REBALANCE_CHECK(ext == ".csv" || ext == ".tsv" || ext == ".tab" || ext == ".txt",
                     "test set {}: a .npy / IDX test set needs its own labels: give them with {}", test,
                     test_label_name);
   }
-  out.second = load_dataset(test, test_csv);
+  out.second = load_dataset(test, test_csv, images);
   REBALANCE_CHECK(out.second.class_names == out.first.class_names,
                   "test set {} has classes [{}], training data [{}]", test, fmt::join(out.second.class_names, ", "),
                   fmt::join(out.first.class_names, ", "));
+  REBALANCE_CHECK(out.second.feature_shape() == out.first.feature_shape(),
+                  "test set {} has rows of shape [{}], training data {} [{}]{}", test,
+                  fmt::join(out.second.feature_shape(), ", "), data, fmt::join(out.first.feature_shape(), ", "),
+                  is_image_source(data) ? " (pass --image-size HxW to resize both)" : "");
   return out;
 }
 
 Task build_task(const TaskOptions& o) {
-  auto [pool, test] = load_data_and_test(o.data, o.test, o.label, o.test_label, o.delimiter, "--test-label");
+  auto [pool, test] = load_data_and_test(o.data, o.test, o.label, o.test_label, o.delimiter, "--test-label", o.images);
   if (o.test.empty()) {
     const auto split = stratified_split(pool, 0.0, o.test_fraction, o.seed);
     pool = split.train;

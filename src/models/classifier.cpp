@@ -1,5 +1,7 @@
 #include "rebalance/models/classifier.hpp"
 
+#include "rebalance/models/backbone.hpp"
+
 #include <numeric>
 
 #include <fmt/ranges.h>
@@ -136,6 +138,9 @@ const std::vector<ModelInfo>& model_registry() {
         {"negative_slope", "0.0", "0: ReLU; > 0: LeakyReLU with this slope (seed 003: 0.1)"}}},
       {"lenet", "LeNet-5-style CNN for 28x28 images", {}},
       {"resnet", "CIFAR-style ResNet (depth 6n+2) for images", {{"depth", "20", "20, 32, 44, 56 or 110 (6n+2, at most 1202)"}}},
+      {"backbone", "a TorchScript feature extractor (torch.jit.save, `rebalance pretrain`) under a new linear head",
+       {{"path", "", "the TorchScript file"},
+        {"freeze", "false", "true: the backbone's weights stay fixed and only the head trains"}}},
   };
   return list;
 }
@@ -167,7 +172,10 @@ std::shared_ptr<Classifier> make_model(const std::string& text, const std::vecto
     REBALANCE_CHECK(input_shape.size() == 3, "model \"{}\" needs images [C, H, W]; the data has shape [{}]", what,
                     fmt::join(input_shape, ", "));
   };
-  if (spec.name == "logreg") {
+  if (spec.name == "backbone") {
+    model = std::make_shared<BackboneClassifierImpl>(p.get_string("path"), input_shape, num_classes,
+                                                     p.get_bool("freeze"));
+  } else if (spec.name == "logreg") {
     check_dense_size(text, features, {}, num_classes);
     model = LogisticRegression(features, num_classes).ptr();
   } else if (spec.name == "mlp") {

@@ -49,7 +49,7 @@ std::vector<ParamDecl> sampler_params(const SamplerInfo& info) {
   auto params = info.params;
   params.insert(params.begin(), {"sampling_strategy", "auto",
                                  "auto, minority, majority, not_minority, not_majority, all, a float (binary), "
-                                 "{class:count} or [class,...] (cleaning)"});
+                                 "{class:count}, [class,...] (cleaning) or at_least:N (over-sampling: grow classes below N to N)"});
   params.push_back({"seed", "from --seed", "random seed of this sampler"});
   return params;
 }
@@ -61,6 +61,7 @@ const std::vector<SamplerInfo>& sampler_registry() {
     add_under_samplers(v);
     add_combined_samplers(v);
     add_generative_samplers(v);
+    add_augment_samplers(v);
     return v;
   }();
   return all;
@@ -100,7 +101,8 @@ std::vector<MethodDoc> sampler_docs() {
   std::vector<MethodDoc> docs;
   const std::pair<const char*, void (*)(std::vector<SamplerInfo>&)> families[] = {
       {"over-sampling", add_over_samplers}, {"under-sampling and cleaning", add_under_samplers},
-      {"combined", add_combined_samplers}, {"generative", add_generative_samplers}};
+      {"combined", add_combined_samplers}, {"generative", add_generative_samplers},
+      {"augmentation", add_augment_samplers}};
   for (const auto& [title, add] : families) {
     std::vector<SamplerInfo> infos;
     add(infos);

@@ -44,7 +44,12 @@ SamplingStrategy::SamplingStrategy(const std::string& raw) : text_(raw) {
   else if (n == "not minority") kind_ = Kind::NotMinority;
   else if (n == "not majority") kind_ = Kind::NotMajority;
   else if (n == "all") kind_ = Kind::All;
-  else if (auto v = parse_double(t)) {
+  else if (n.rfind("at least:", 0) == 0) {
+    const auto v = parse_int(n.substr(9));
+    REBALANCE_CHECK(v && *v >= 1, "sampling_strategy \"{}\": at_least:N needs a whole number N >= 1", raw);
+    kind_ = Kind::AtLeast;
+    at_least_ = *v;
+  } else if (auto v = parse_double(t)) {
     REBALANCE_CHECK(std::isfinite(*v) && *v > 0.0 && *v <= 1.0,
                     "sampling_strategy as a float must be in (0, 1], got {}", t);
     kind_ = Kind::Ratio;
@@ -73,7 +78,7 @@ SamplingStrategy::SamplingStrategy(const std::string& raw) : text_(raw) {
     REBALANCE_CHECK(!classes_.empty(), "sampling_strategy \"{}\" names no class", raw);
   } else {
     REBALANCE_THROW("unknown sampling_strategy \"{}\" (expected auto, minority, majority, not minority, not majority, "
-                    "all, a float in (0, 1], {{class: count}} or [class, ...])", raw);
+                    "all, a float in (0, 1], {{class: count}}, [class, ...] or at_least:N)", raw);
   }
 }
 
@@ -175,6 +180,12 @@ std::map<int64_t, int64_t> SamplingStrategy::resolve(const Dataset& data, Sampli
       }
       break;
     }
+    case Kind::AtLeast:
+      REBALANCE_CHECK(type == SamplingType::Over, "'sampling_strategy'='{}' grows classes: it cannot be used with "
+                      "under-sampler and clean-sampler.", text_);
+      for (auto c : present)
+        if (counts[c] < at_least_) out[c] = at_least_ - counts[c];
+      break;
     case Kind::Classes: {
       REBALANCE_CHECK(type == SamplingType::Clean,
                       "'sampling_strategy' cannot be a list for samplers which are not cleaning methods.");

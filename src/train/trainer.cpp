@@ -12,6 +12,7 @@
 #include <limits>
 #include <sstream>
 
+#include "rebalance/augment/augment.hpp"
 #include "rebalance/core/atomic_file.hpp"
 #include "rebalance/core/error.hpp"
 #include "rebalance/core/framed_file.hpp"
@@ -19,6 +20,8 @@
 #include "rebalance/core/spec.hpp"
 #include "rebalance/losses/loss.hpp"
 #include "rebalance/metrics/classification.hpp"
+#include "rebalance/metrics/ranking.hpp"
+#include "rebalance/models/backbone.hpp"
 #include "rebalance/sampling/util.hpp"
 #include "rebalance/train/batch_policy.hpp"
 
@@ -76,8 +79,22 @@ double monitored_metric(const std::string& name, const at::Tensor& confusion) {
   if (name == "gmean") return metrics::geometric_mean(confusion);
   if (name == "mcc") return metrics::mcc(confusion);
   if (name == "accuracy") return metrics::accuracy(confusion);
-  REBALANCE_THROW("unknown monitor metric \"{}\" (f1_macro, acsa, gmean, mcc, accuracy, none)", name);
+  if (name == "map5" || name == "top5")
+    REBALANCE_THROW("monitor metric \"{}\" ranks scores; it is computed from the logits, not a confusion matrix", name);
+  REBALANCE_THROW("unknown monitor metric \"{}\" (f1_macro, acsa, gmean, mcc, accuracy, map5, top5, none)", name);
 }
+
+namespace {
+
+/// The monitored value of an epoch: ranking metrics from the logits, the others from the confusion.
+double validation_metric(const std::string& name, const at::Tensor& confusion, const at::Tensor& y,
+                         const at::Tensor& logits) {
+  if (name == "map5") return metrics::map_at_k(y, logits, 5);
+  if (name == "top5") return metrics::top_k_accuracy(y, logits, 5);
+  return monitored_metric(name, confusion);
+}
+
+}  // namespace
 
 nlohmann::json read_checkpoint_state(const std::string& path, int format, const nlohmann::json& config) {
   nlohmann::json state;
@@ -168,6 +185,11 @@ nlohmann::json options_to_json(const TrainOptions& o) {
   // Added later: present only when set, so earlier checkpoints and result hashes stay valid.
   if (o.iterations > 0) j["iterations"] = o.iterations;
   if (o.synthetic_weight != 1.0) j["synthetic_weight"] = o.synthetic_weight;
+  if (!o.augment.empty()) j["augment"] = o.augment;
+  if (o.unfreeze_after > 0) {
+    j["unfreeze_after"] = o.unfreeze_after;
+    j["unfreeze_lr_factor"] = o.unfreeze_lr_factor;
+  }
   return j;
 }
 
@@ -269,17 +291,32 @@ TrainResult fit(const Dataset& train, const Dataset& val, const TrainOptions& o,
   }
   const int64_t c = train.num_classes();
   const auto train_counts = train.class_counts(), val_counts = val.class_counts();
+  // Ranking metrics and accuracy are defined without every class in validation; per-class ones are not.
+  const bool tail_ok = o.monitor == "accuracy" || o.monitor == "map5" || o.monitor == "top5" || !select;
+  int64_t missing = 0;
   for (int64_t k = 0; k < c; ++k) {
     REBALANCE_CHECK(train_counts[k] > 0, "the training set has no rows of class {} (\"{}\")", k, train.class_names[k]);
-    REBALANCE_CHECK(!has_val || val_counts[k] > 0, "the validation set has no rows of class {} (\"{}\"): its recall and F1 are "
-                    "undefined, so {} could not be monitored (scikit-learn would count them as 0 and warn). Use a "
-                    "validation split that holds every class", k, train.class_names[k], o.monitor);
+    REBALANCE_CHECK(!has_val || val_counts[k] > 0 || tail_ok, "the validation set has no rows of class {} (\"{}\"): its "
+                    "recall and F1 are undefined, so {} could not be monitored (scikit-learn would count them as 0 and "
+                    "warn). Use a validation split that holds every class, or monitor map5, top5 or accuracy (a long "
+                    "tail's single-image classes stay in training)", k, train.class_names[k], o.monitor);
+    if (has_val && val_counts[k] == 0) ++missing;
   }
+  if (missing > 0)
+    log << fmt::format("the validation set lacks {} of {} classes (their rows all stay in training); {} is measured on "
+                       "the classes it holds\n", missing, c, select ? o.monitor : "the per-epoch report");
   if (select) {
     // An epoch chosen on a handful of rows of a class is chosen by noise, and with one or two rows
     // of the minority mostly by the fewest false positives: say so (the choice stays the user's).
+    std::vector<int64_t> few;
     for (int64_t k = 0; k < c; ++k)
-      if (val_counts[k] < kFewValidationRows)
+      if (val_counts[k] > 0 && val_counts[k] < kFewValidationRows) few.push_back(k);
+    if (few.size() > 5)
+      log << fmt::format("warning: the validation set holds fewer than {} rows of each of {} classes: {} picks the "
+                         "epoch on that; monitor = none keeps the final weights\n", kFewValidationRows, few.size(),
+                         o.monitor);
+    else
+      for (auto k : few)
         log << fmt::format("warning: the validation set holds {} row{} of class \"{}\": {} picks the epoch on "
                            "that; monitor = none keeps the final weights\n",
                            val_counts[k], val_counts[k] == 1 ? "" : "s", train.class_names[k], o.monitor);
@@ -299,8 +336,21 @@ TrainResult fit(const Dataset& train, const Dataset& val, const TrainOptions& o,
   }
   auto decision = make_decision_rule(o.decision);
   auto optimizer = make_optimizer(o, *model);
+  auto* backbone = dynamic_cast<models::BackboneClassifierImpl*>(model.get());
+  REBALANCE_CHECK(o.unfreeze_after >= 0, "unfreeze_after must be >= 0 (0: never), got {}", o.unfreeze_after);
+  REBALANCE_CHECK(o.unfreeze_after == 0 || (backbone && backbone->frozen()), "unfreezing after {} epochs needs a "
+                  "frozen backbone model (backbone:path=FILE,freeze=true), not \"{}\"", o.unfreeze_after, o.model);
+  REBALANCE_CHECK(o.unfreeze_lr_factor > 0 && o.unfreeze_lr_factor <= 100, "unfreeze_lr_factor must be in (0, 100], "
+                  "got {}", o.unfreeze_lr_factor);
+  std::unique_ptr<augment::Augmentation> augmentation;
+  if (!o.augment.empty()) {
+    augmentation = augment::make_augmentation(o.augment);
+    REBALANCE_CHECK(train.x.dim() == 4, "augment \"{}\" transforms images [C, H, W], but the training rows have {} "
+                    "features (tabular or flattened); train on image data (an image folder, fashion-mnist) or drop "
+                    "--augment", o.augment, train.num_features());
+  }
   (void)scheduled_lr(o, 0);
-  (void)monitored_metric(o.monitor, torch::eye(2, torch::kInt64));
+  if (o.monitor != "map5" && o.monitor != "top5") (void)monitored_metric(o.monitor, torch::eye(2, torch::kInt64));
 
   nlohmann::json config = options_to_json(o);
   config["train"] = fingerprint(train);
@@ -364,7 +414,14 @@ TrainResult fit(const Dataset& train, const Dataset& val, const TrainOptions& o,
     // Each epoch draws from streams of its own, so a resumed run repeats the same draws.
     Rng rng = Rng(o.seed).fork(static_cast<uint64_t>(epoch));
     torch::manual_seed(Rng(o.seed).fork(1u << 20 | static_cast<uint64_t>(epoch)).next_u64() >> 1);
-    const double lr = scheduled_lr(o, epoch);
+    const bool fine_tune = o.unfreeze_after > 0 && epoch >= o.unfreeze_after;
+    if (fine_tune && backbone->frozen()) {
+      backbone->set_frozen(false);
+      if (epoch == o.unfreeze_after)
+        log << fmt::format("epoch {}: backbone unfrozen, fine-tuning everything at lr x {}\n", epoch + 1,
+                           o.unfreeze_lr_factor);
+    }
+    const double lr = scheduled_lr(o, epoch) * (fine_tune ? o.unfreeze_lr_factor : 1.0);
     for (auto& group : optimizer->param_groups()) group.options().set_lr(lr);
     loss->set_epoch(epoch);
     const auto rows = policy->epoch_rows(labels, c, o.batch_size, rng);
@@ -377,7 +434,12 @@ TrainResult fit(const Dataset& train, const Dataset& val, const TrainOptions& o,
     for (int64_t b = 0; b < batches; ++b) {
       const auto idx = order.slice(0, b * o.batch_size, std::min(order.size(0), (b + 1) * o.batch_size));
       optimizer->zero_grad();
-      const auto logits = model->forward(x.index_select(0, idx));
+      auto xb = x.index_select(0, idx);
+      if (augmentation) {
+        Rng batch_rng = Rng(o.seed).fork(2u << 20 | static_cast<uint64_t>(epoch)).fork(static_cast<uint64_t>(b));
+        xb = augmentation->apply(xb, batch_rng);
+      }
+      const auto logits = model->forward(xb);
       auto l = weigh ? mixed_loss(*loss, logits, y.index_select(0, idx), synthetic_rows.index_select(0, idx),
                                   o.synthetic_weight)
                      : loss->forward(logits, y.index_select(0, idx));
@@ -395,8 +457,17 @@ TrainResult fit(const Dataset& train, const Dataset& val, const TrainOptions& o,
     if (has_val) {
       const auto logits = predict_logits(*model, val.x);
       const auto confusion = metrics::confusion_matrix(val.y.cpu(), logits.argmax(1), c);
-      rec.val_metric = monitored_metric(o.monitor, confusion);
+      rec.val_metric = validation_metric(o.monitor, confusion, val.y.cpu(), logits);
+      if (c > 2) rec.val_map5 = metrics::map_at_k(val.y.cpu(), logits, 5);
       for (const auto& m : metrics::per_class_metrics(confusion)) rec.val_f1.push_back(m.f1);
+      if (missing > 0) {
+        // A class without validation rows has no F1: dynamic sampling sees the mean of the others'.
+        double sum = 0;
+        for (int64_t k = 0; k < c; ++k)
+          if (val_counts[k] > 0) sum += rec.val_f1[k];
+        for (int64_t k = 0; k < c; ++k)
+          if (val_counts[k] == 0) rec.val_f1[k] = sum / double(c - missing);
+      }
       policy->observe(rec.val_f1);
     }
     if (!select || result.best_epoch < 0 || rec.val_metric > result.best_metric) {

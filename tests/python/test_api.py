@@ -20,7 +20,7 @@ from imblearn.pipeline import Pipeline, make_pipeline
 from imblearn.utils.estimator_checks import parametrize_with_checks
 
 import rebalance
-from rebalance import base, combine, ensemble, generative, over_sampling, under_sampling
+from rebalance import augment, base, combine, ensemble, generative, over_sampling, under_sampling
 
 PAIRS = [(over_sampling, imblearn.over_sampling), (under_sampling, imblearn.under_sampling),
          (combine, imblearn.combine), (ensemble, imblearn.ensemble)]
@@ -32,10 +32,10 @@ PYTHON_ONLY = {"SVMSMOTE", "InstanceHardnessThreshold"}
 
 def _all_samplers():
     out = []
-    for mod in (over_sampling, under_sampling, combine, generative):
+    for mod in (over_sampling, under_sampling, combine, generative, augment):
         for name in mod.__all__:
             cls = getattr(mod, name)
-            if issubclass(cls, base.BaseSampler):  # generative also holds JointGANClassifier
+            if isinstance(cls, type) and issubclass(cls, base.BaseSampler):  # not JointGANClassifier, augment()
                 out.append(cls)
     return out
 

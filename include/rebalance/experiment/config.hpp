@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "rebalance/data/image_folder.hpp"
 #include "rebalance/train/trainer.hpp"
 
 namespace rebalance {
@@ -18,6 +19,8 @@ struct MethodConfig {
   std::string loss = "ce";
   std::string batch_policy = "uniform";
   std::string decision = "argmax";
+  /// Real-time augmentation of every training batch (TrainOptions::augment); empty: [train]'s.
+  std::string augment;
   /// Loss weight of the sampler's synthetic rows against a real row's 1 (TrainOptions::synthetic_weight).
   double synthetic_weight = 1.0;
   /// Joint training with a CycleGAN (seed 004): "aug[:params]" or "alt[:params]" (joint::parse_joint);
@@ -52,6 +55,11 @@ struct ExperimentConfig {
   int64_t majority = -1;            ///< majority rows (-1: all)
   std::vector<ImbalanceLevel> levels;
   double val_fraction = 0.1;        ///< validation rows per class, as a share of the training rows (0: none)
+  /// "every_class": each class gives at least one validation row (an error if it has too few);
+  /// "long_tail": round(n_c * val_fraction) rows, none for the smallest classes, which stay in
+  /// training (monitor accuracy, map5 or top5 then)
+  std::string validation = "every_class";
+  ImageFolderOptions images;        ///< [data] image_size, image_channels, on_bad_image, image_storage
   std::string select = "random";    ///< training rows per class: "random" (seeded draw) or "first" (file order)
   int64_t rows = -1;                ///< > 0: only the data set's first `rows` rows (e.g. TF's mnist.train, 55,000)
   // [train]

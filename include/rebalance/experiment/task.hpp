@@ -8,6 +8,7 @@
 #include <string>
 
 #include "rebalance/data/dataset.hpp"
+#include "rebalance/data/image_folder.hpp"
 
 namespace rebalance {
 
@@ -17,6 +18,7 @@ struct TaskOptions {
   std::string label;                   ///< CSV label column / labels file (.npy or IDX) of `data`
   std::string test_label;              ///< labels file of a .npy / IDX `test`; a CSV test uses `label`
   char delimiter = 0;                  ///< CSV field separator; 0: from the file name
+  ImageFolderOptions images;           ///< how an image folder (or path,label CSV) is read
   std::string pair;                    ///< "A:N_A,B:N_B": binary task, class A (label 0) vs class B (label 1)
   std::string keep;                    ///< "CLASS:N,...": per-class training counts (make_imbalance)
   double long_tail = 0.0;              ///< rho > 1: long-tailed profile on the training data
@@ -35,7 +37,8 @@ struct Task {
 /// must have the data's classes; with no `test` the second set is empty.
 std::pair<Dataset, Dataset> load_data_and_test(const std::string& data, const std::string& test,
                                                const std::string& label, const std::string& test_label,
-                                               char delimiter, const std::string& test_label_name);
+                                               char delimiter, const std::string& test_label_name,
+                                               const ImageFolderOptions& images = {});
 
 /// Load, make imbalanced and split. The imbalance applies to the training pool only; the test
 /// set keeps its distribution (restricted to the pair's classes for a binary task).
@@ -46,8 +49,11 @@ Task build_task(const TaskOptions& options);
 /// use; where the pool has no spare rows, validation rows come out of the asked count instead.
 /// `counts[c]` = -1 takes every row of c; classes absent from `counts` are dropped.
 /// `val_fraction` 0: no validation rows. `first`: each class's first rows in the pool's order
-/// (training rows, then validation rows) instead of a seeded draw.
+/// (training rows, then validation rows) instead of a seeded draw. `tail`: a long tail's split,
+/// round(n_c * val_fraction) validation rows (possibly none) and at least one training row per
+/// class, so single-image classes stay in training and validation lacks them.
 std::pair<Dataset, Dataset> draw_train_validation(const Dataset& pool, const std::map<int64_t, int64_t>& counts,
-                                                  double val_fraction, uint64_t seed, bool first = false);
+                                                  double val_fraction, uint64_t seed, bool first = false,
+                                                  bool tail = false);
 
 }  // namespace rebalance

@@ -85,5 +85,6 @@ void add_over_samplers(std::vector<SamplerInfo>& out);
 void add_under_samplers(std::vector<SamplerInfo>& out);
 void add_combined_samplers(std::vector<SamplerInfo>& out);
 void add_generative_samplers(std::vector<SamplerInfo>& out);
+void add_augment_samplers(std::vector<SamplerInfo>& out);
 
 }  // namespace rebalance

@@ -18,7 +18,9 @@ const char* to_string(SamplingType type);
 
 /// One of: "auto", "minority", "majority", "not minority", "not majority", "all" (also with '_'
 /// or '-' for the space); a float ratio (binary tasks only); "{class: count, ...}"; or
-/// "[class, ...]" (cleaning samplers only). Classes are given by name or number.
+/// "[class, ...]" (cleaning samplers only); or "at_least:N" (over-samplers only: every class with
+/// fewer than N rows grows to N, as seed 002 tops up each rare whale to 10 images). Classes are
+/// given by name or number.
 ///
 /// resolve() returns imbalanced-learn's sampling_strategy_ for the data:
 ///   over:  class -> number of rows to ADD;
@@ -34,10 +36,11 @@ class SamplingStrategy {
   const std::string& text() const { return text_; }
 
  private:
-  enum class Kind { Auto, Minority, Majority, NotMinority, NotMajority, All, Ratio, Counts, Classes };
+  enum class Kind { Auto, Minority, Majority, NotMinority, NotMajority, All, Ratio, Counts, Classes, AtLeast };
   Kind kind_ = Kind::Auto;
   std::string text_;
   double ratio_ = 0.0;
+  int64_t at_least_ = 0;
   std::vector<std::pair<std::string, int64_t>> counts_;  // class key (name or number) -> count
   std::vector<std::string> classes_;
 };

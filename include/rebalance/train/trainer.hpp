@@ -27,12 +27,20 @@ struct TrainOptions {
   std::string loss = "ce";
   std::string batch_policy = "uniform";
   std::string decision = "argmax";
+  /// Real-time augmentation of every training batch (an augment/ factory string, e.g.
+  /// "rotate:degrees=10+hflip"), drawn afresh each epoch; empty: none. Needs image rows.
+  std::string augment;
   std::string optimizer = "adam";  ///< adam or sgd (with momentum)
   double lr = 1e-3;
   double momentum = 0.9;
   double weight_decay = 0.0;
   std::string schedule = "none";   ///< none, "step:every=30,gamma=0.1" or cosine
   int64_t epochs = 10;
+  /// > 0: a frozen backbone model (backbone:path=..,freeze=true) is unfrozen after this many
+  /// epochs and the whole network fine-tunes at lr * unfreeze_lr_factor (seed 002's frozen, then
+  /// unfrozen ResNet-50). 0: never.
+  int64_t unfreeze_after = 0;
+  double unfreeze_lr_factor = 0.1;
   /// > 0: the budget is this many optimiser steps (batches), not `epochs`; the last epoch may be
   /// partial. Seed 000's reference trains 1000 iterations whatever the data's size.
   int64_t iterations = 0;
@@ -42,8 +50,10 @@ struct TrainOptions {
   /// own reduction over its part (for an unweighted loss: each synthetic row's term times w).
   /// 1: every row alike; 0: synthetic rows shape the batches but pass no gradient.
   double synthetic_weight = 1.0;
-  /// Validation metric that picks the kept epoch: f1_macro, acsa, gmean, mcc or accuracy; "none"
-  /// keeps the final weights and needs no validation set (the reference protocols have none).
+  /// Validation metric that picks the kept epoch: f1_macro, acsa, gmean, mcc, accuracy, map5
+  /// (MAP@5, seed 002's Kaggle score) or top5; "none" keeps the final weights and needs no
+  /// validation set (the reference protocols have none). accuracy, map5, top5 and none allow a
+  /// validation set that lacks classes (a long tail's singletons stay in training).
   std::string monitor = "f1_macro";
   int64_t patience = 0;              ///< stop after this many epochs without improvement; 0 = never
   uint64_t seed = 0;
@@ -64,6 +74,7 @@ struct EpochRecord {
   double val_metric = 0;
   std::vector<double> val_f1;  ///< per class
   double seconds = 0;
+  double val_map5 = -1;        ///< MAP@5 on the validation set when it has one and > 2 classes
 };
 
 struct TrainResult {
