@@ -259,7 +259,7 @@ void add_lr_find_command(CLI::App& app, Action& action) {
       // The range test trains on the training rows only; the validation split joins them back.
       Dataset train = Dataset::concat(t.train, t.validation);
       if (!sampler.empty()) train = make_sampler(sampler, opt.seed)->fit_resample(train);
-      std::cout << fmt::format("train {}\n", format_counts(train.class_counts(), train.class_names));
+      std::cout << fmt::format("train {}\n", counts_line(train));
       const auto r = train::lr_find(train, opt, find, std::cout);
       std::cout << train::lr_find_text_plot(r);
       std::cout << fmt::format("suggested learning rate: {:.2e} (steepest fall; the lowest loss was at {:.2e}, a tenth "
