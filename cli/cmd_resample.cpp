@@ -13,12 +13,65 @@
 #include "rebalance/data/csv.hpp"
 #include "rebalance/data/npy.hpp"
 #include "rebalance/data/registry.hpp"
+#include "rebalance/experiment/png.hpp"
 #include "rebalance/neighbors/knn.hpp"
 #include "rebalance/sampling/sampler.hpp"
 
 namespace rebalance::cli {
 
 namespace {
+
+/// A class name as a folder name: path separators and ':' become '-'.
+std::string folder_of(std::string s) {
+  for (auto& c : s)
+    if (c == '/' || c == '\\' || c == ':') c = '-';
+  return s.empty() ? "_" : s;
+}
+
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
+  std::string q = "\"";
+  for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return q + "\"";
+}
+
+/// `data` as an image folder DIR/<class>/...: a kept row is a byte-for-byte copy of its source
+/// file (`files`, by origin), a new row a PNG named after the image it was made from; DIR/rows.csv
+/// lists path,label,origin,source for every row. Written as DIR.partial, then renamed.
+void write_image_folder(const std::string& dir, const Dataset& data, const std::vector<std::string>& files) {
+  namespace fs = std::filesystem;
+  REBALANCE_CHECK(data.x.dim() == 4, "--output {}: a folder holds images, and these rows have {} features; write "
+                  ".csv or .npy", dir, data.num_features());
+  REBALANCE_CHECK(!fs::exists(dir), "--output {} exists; an image folder is written new (remove it or choose "
+                  "another name)", dir);
+  const fs::path tmp = fs::path(dir).string() + ".partial";
+  fs::remove_all(tmp);
+  const auto origin = data.origin.to(torch::kCPU).contiguous();
+  const auto parents = data.parents_or_none().to(torch::kCPU).contiguous();
+  const auto y = data.y.to(torch::kCPU).contiguous();
+  std::string rows = "path,label,origin,source\n";
+  for (int64_t i = 0; i < data.size(); ++i) {
+    const auto& cls = data.class_names[y.data_ptr<int64_t>()[i]];
+    const fs::path folder = tmp / folder_of(cls);
+    fs::create_directories(folder);
+    const int64_t o = origin.data_ptr<int64_t>()[i], p = parents.data_ptr<int64_t>()[2 * i];
+    const auto known = [&](int64_t r) { return r >= 0 && r < static_cast<int64_t>(files.size()); };
+    std::string name, source;
+    if (known(o)) {
+      source = files[static_cast<size_t>(o)];
+      name = fs::path(source).filename().string();
+      if (fs::exists(folder / name)) name = fmt::format("{}_{}", i, name);
+      fs::copy_file(source, folder / name);
+    } else {
+      source = known(p) ? files[static_cast<size_t>(p)] : std::string();
+      name = fmt::format("synthetic-{:06d}{}.png", i, source.empty() ? "" : "-from-" + fs::path(source).stem().string());
+      write_png((folder / name).string(), data.x[i]);
+    }
+    rows += fmt::format("{},{},{},{}\n", csv_field(folder_of(cls) + "/" + name), csv_field(cls), o, csv_field(source));
+  }
+  write_atomic((tmp / "rows.csv").string(), [&](std::ostream& out) { out << rows; }, false);
+  fs::rename(tmp, dir);
+}
 
 /// OUT.npy -> OUT_labels.npy: where the labels of a .npy output go.
 std::string labels_path(const std::string& out) {
@@ -66,7 +119,7 @@ void add_resample_command(CLI::App& app, Action& action) {
                   "label column of a CSV (name or index; default: last), or the labels file (.npy or IDX) of a "
                   ".npy / IDX input");
   cmd->add_option("-o,--output", output,
-                  "output .csv (the input's columns, in its order) or .npy (features; labels to NAME_labels.npy "
+                  "output .csv (the input's columns, in its order), a new folder (images: DIR/<class>/, originals copied byte for byte, new images as PNG, rows.csv) or .npy (features; labels to NAME_labels.npy "
                   "in the input labels' dtype)")
       ->required();
   cmd->add_option("--provenance", provenance, "also write [M, 3] int64 .npy: origin row, parent 0, parent 1 (-1 = none)");
@@ -97,8 +150,9 @@ void add_resample_command(CLI::App& app, Action& action) {
   cmd->callback([&action] {
     action = [] {
       const auto ext = std::filesystem::path(output).extension().string();
-      REBALANCE_CHECK(ext == ".csv" || ext == ".tsv" || ext == ".npy",
-                      "--output {}: expected a .csv, .tsv or .npy file name", output);
+      const bool folder = ext.empty();
+      REBALANCE_CHECK(folder || ext == ".csv" || ext == ".tsv" || ext == ".npy",
+                      "--output {}: expected a .csv, .tsv or .npy file name, or a new folder (images)", output);
       if (!provenance.empty())
         REBALANCE_CHECK(std::filesystem::path(provenance).extension() == ".npy", "--provenance {}: expected a .npy file",
                         provenance);
@@ -133,6 +187,13 @@ void add_resample_command(CLI::App& app, Action& action) {
                                format_counts(out.class_counts(), out.class_names),
                                (out.origin < 0).sum().item<int64_t>(), secs,
                                repeat > 1 ? fmt::format(" (fastest of {})", repeat) : "");
+      if (folder) {
+        REBALANCE_CHECK(provenance.empty() && !provenance_columns, "--output {}: an image folder lists its rows' "
+                        "provenance in {}/rows.csv", output, output);
+        write_image_folder(output, out, loaded.image_files);
+        std::cout << fmt::format("wrote {}/ ({} images; rows.csv: path,label,origin,source)\n", output, out.size());
+        return;
+      }
       CsvWriteOptions wopt;
       wopt.provenance_columns = provenance_columns;
       AtomicFileGroup files;  // output, labels and provenance appear together, or (on an error) none

@@ -30,6 +30,7 @@
 #include "rebalance/data/csv.hpp"
 #include "rebalance/data/dataset.hpp"
 #include "rebalance/data/idx.hpp"
+#include "rebalance/data/image_folder.hpp"
 #include "rebalance/data/imbalance.hpp"
 #include "rebalance/data/mnist_json.hpp"
 #include "rebalance/data/npy.hpp"
@@ -373,9 +374,34 @@ struct Target {
   Verdict (*run)(std::string_view bytes);
 };
 
+/// PNG and JPEG decoding (image folders): refused by path and reason, or decoded to exactly
+/// height x width x channels bytes, 1 or 3 channels, in each channel mode.
+inline Verdict run_image(std::string_view bytes) {
+  const auto path = Scratch::get().write("input.img", bytes);
+  Verdict v = Verdict::Refused;
+  for (int channels : {0, 1, 3}) {
+    DecodedImage img;
+    try {
+      img = decode_image(path, channels);
+    } catch (const Error& e) {
+      require(std::string(e.what()).find(path) != std::string::npos, "image: the error does not name the file: {}",
+              e.what());
+      continue;
+    }
+    v = Verdict::Accepted;
+    require(img.channels == 1 || img.channels == 3, "image: {} channels", img.channels);
+    require(channels == 0 || img.channels == channels, "image: asked for {} channels, got {}", channels, img.channels);
+    require(img.height >= 1 && img.width >= 1, "image: {}x{}", img.height, img.width);
+    require(img.pixels.size() == static_cast<size_t>(img.height * img.width * img.channels),
+            "image: {} bytes for {}x{}x{}", img.pixels.size(), img.height, img.width, img.channels);
+  }
+  return v;
+}
+
 inline constexpr Target kTargets[] = {
     {"csv", run_csv},       {"npy", run_npy},       {"idx", run_idx},
     {"mnist_json", run_mnist_json}, {"config", run_config}, {"spec", run_spec},
+    {"image", run_image},
 };
 
 inline const Target& target(std::string_view name) {

@@ -30,6 +30,14 @@ namespace fs = std::filesystem;
 
 namespace {
 
+constexpr int64_t kMaxImageBytes = int64_t(1) << 30;  // decoded pixels of one image: 1 GiB
+
+/// Refuse dimensions whose pixels would not fit (a corrupt header may claim 10^6 x 10^6).
+void check_size(int64_t h, int64_t w, int64_t c, const std::string& path) {
+  REBALANCE_CHECK(h >= 1 && w >= 1 && h <= kMaxImageBytes / w / c, "{}: {}x{} pixels with {} channel(s) is more "
+                  "than one image may decode to ({} bytes)", path, h, w, c, kMaxImageBytes);
+}
+
 bool is_image_name(const fs::path& p) {
   std::string ext = p.extension().string();
   for (auto& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -48,6 +56,12 @@ DecodedImage decode_png(std::string_view bytes, int channels, const std::string&
   out.height = img.height;
   out.width = img.width;
   img.format = out.channels == 3 ? PNG_FORMAT_RGB : PNG_FORMAT_GRAY;
+  try {
+    check_size(out.height, out.width, out.channels, path);
+  } catch (...) {
+    png_image_free(&img);
+    throw;
+  }
   out.pixels.resize(PNG_IMAGE_SIZE(img));
   // A transparent pixel is composited on black (background NULL).
   if (!png_image_finish_read(&img, nullptr, out.pixels.data(), 0, nullptr)) {
@@ -96,6 +110,11 @@ std::string decode_jpeg_into(std::string_view bytes, int channels, DecodedImage&
   const int native = cinfo.num_components == 1 ? 1 : 3;
   out.channels = channels ? channels : native;
   cinfo.out_color_space = out.channels == 3 ? JCS_RGB : JCS_GRAYSCALE;
+  if (static_cast<int64_t>(cinfo.image_width) * cinfo.image_height * out.channels > kMaxImageBytes) {
+    jpeg_destroy_decompress(&cinfo);
+    return fmt::format("{}x{} pixels is more than one image may decode to ({} bytes)", cinfo.image_height,
+                       cinfo.image_width, kMaxImageBytes);
+  }
   jpeg_start_decompress(&cinfo);
   out.height = cinfo.output_height;
   out.width = cinfo.output_width;

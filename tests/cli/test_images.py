@@ -110,6 +110,29 @@ class ImageFolders(cli_util.TempCase):
         for i in range(15, 32):
             src = x[prov[i, 1]]
             self.assertTrue(np.array_equal(x[i], src[:, :, ::-1]) or np.array_equal(x[i], src[:, ::-1, :]))
+        # An image folder out: the originals byte for byte, the copies as PNG naming their source.
+        p = run("resample", "-i", self.path("grey"), "--method", "augment:min_count=10,transforms=hflip:p=1|vflip:p=1",
+                "-o", self.path("out"))
+        import csv
+        with open(self.path("out", "rows.csv"), newline="") as f:
+            rows = list(csv.DictReader(f))
+        self.assertEqual(len(rows), 32)
+        for r in rows[:15]:
+            with open(r["source"], "rb") as a, open(self.path("out", r["path"]), "rb") as b:
+                self.assertEqual(a.read(), b.read())
+        new = [r for r in rows if r["origin"] == "-1"]
+        self.assertEqual(len(new), 17)
+        self.assertTrue(all(os.path.basename(r["path"]).startswith("synthetic-") and r["source"] for r in new))
+        self.assertEqual(sorted(os.listdir(self.path("out", "single"))).__len__(), 10)
+        pil("import numpy as np, csv\nfrom PIL import Image\n"
+            "ok = True\n"
+            "for r in csv.DictReader(open('out/rows.csv')):\n"
+            "    if r['origin'] != '-1': continue\n"
+            "    a = np.asarray(Image.open('out/' + r['path'])); s = np.asarray(Image.open(r['source']))\n"
+            "    ok &= bool((a == s[:, ::-1]).all() or (a == s[::-1, :]).all())\n"
+            "assert ok\n", self.d)
+        p = run("resample", "-i", self.path("grey"), "--method", "augment", "-o", self.path("out"), ok=False)
+        self.assertIn("exists", p.stderr)
         p = run("resample", "-i", self.path("grey"), "--method", "augment:transforms=swirl", "-o", out, ok=False)
         self.assertEqual(p.returncode, 1)
         self.assertIn("unknown augmentation \"swirl\"", p.stderr)

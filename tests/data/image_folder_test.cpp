@@ -109,6 +109,10 @@ TEST(ImageFolder, CorruptImagesFailOrAreSkippedByName) {
   EXPECT_EQ(folder.kept_files().back(), d.file("f/b/good3.png"));
   EXPECT_ERROR_MENTIONS(decode_image(d.file("f/b/fake.jpg")), "fake.jpg", "neither a PNG nor a JPEG");
   EXPECT_ERROR_MENTIONS(decode_image(d.file("missing.png")), "missing.png");
+  // A header claiming 10^6 x 10^6 pixels is refused before anything is allocated.
+  const auto huge = (std::filesystem::path(REBALANCE_TEST_DIR) / ".." / "fuzz" / "regressions" / "image" /
+                     "huge_dimensions.png").string();
+  EXPECT_ERROR_MENTIONS(decode_image(huge), "huge_dimensions.png", "1000000x1000000", "more than one image");
 }
 
 TEST(ImageFolder, LayoutErrorsAndDiskStorage) {

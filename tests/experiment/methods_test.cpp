@@ -5,10 +5,12 @@
 #include <set>
 
 #include "../test_util.hpp"
+#include "rebalance/augment/augment.hpp"
 #include "rebalance/experiment/methods.hpp"
 #include "rebalance/generative/samplers.hpp"
 #include "rebalance/joint/joint.hpp"
 #include "rebalance/losses/loss.hpp"
+#include "rebalance/models/backbone.hpp"
 #include "rebalance/models/classifier.hpp"
 #include "rebalance/sampling/sampler.hpp"
 #include "rebalance/train/batch_policy.hpp"
@@ -26,11 +28,25 @@ void build(const std::string& family, const std::string& spec) {
   else if (family == "batch-policies") (void)train::make_batch_policy(spec);
   else if (family == "decisions") (void)train::make_decision_rule(spec);
   else if (family == "joint") (void)joint::parse_joint(spec);
+  else if (family == "augmentations") (void)augment::make_augmentation(spec);
   else FAIL() << "no factory for family " << family;
 }
 
+/// A TorchScript backbone for 28x28 grey images, written once per process (the backbone model's
+/// required path).
+std::string backbone_file() {
+  static const rebalance::testing::TempDir dir;
+  static const std::string path = [] {
+    const auto p = dir.file("backbone.pt");
+    models::make_cnn_backbone({1, 28, 28}, {2}, 4, 0).save(p);
+    return p;
+  }();
+  return path;
+}
+
 /// A value for each required parameter (one without a default), for the specs below.
-const std::map<std::string, std::string> kRequiredExamples = {{"categorical_features", "[0]"}};
+const std::map<std::string, std::string> kRequiredExamples = {{"categorical_features", "[0]"},
+                                                              {"path", backbone_file()}};
 
 bool required(const ParamDecl& p) { return p.default_value.empty(); }
 
@@ -56,6 +72,7 @@ size_t registry_size(const std::string& family) {
   if (family == "losses") return losses::loss_registry().size();
   if (family == "batch-policies") return train::batch_policy_registry().size();
   if (family == "decisions") return train::decision_registry().size();
+  if (family == "augmentations") return augment::op_registry().size();
   return 0;
 }
 
@@ -67,7 +84,8 @@ TEST(Methods, EveryFamilyIsListedInFull) {
     names.insert(f.name);
     EXPECT_EQ(f.methods.size(), registry_size(f.name)) << f.name;
   }
-  EXPECT_EQ(names, (std::set<std::string>{"samplers", "generators", "models", "losses", "batch-policies", "decisions", "joint"}));
+  EXPECT_EQ(names, (std::set<std::string>{"samplers", "generators", "models", "losses", "batch-policies", "decisions", "joint",
+                                          "augmentations"}));
 }
 
 TEST(Methods, EveryListedMethodConstructsWithItsBareNameAndWithItsDefaults) {
