@@ -233,6 +233,7 @@ ExperimentConfig load_experiment(const std::string& path) {
     mc.batch_policy = m.str("batch_policy", mc.batch_policy);
     mc.decision = m.str("decision", mc.decision);
     mc.augment = m.str("augment", "");
+    mc.unfreeze_after = m.integer("unfreeze_after", -1, 0, 100000);
     mc.synthetic_weight = m.number("synthetic_weight", 1.0, 0.0, 100.0);
     REBALANCE_CHECK(mc.synthetic_weight == 1.0 || !mc.sampler.empty(),
                     "{}: method \"{}\" has no sampler, so there are no synthetic rows to weigh",

@@ -21,6 +21,8 @@ struct MethodConfig {
   std::string decision = "argmax";
   /// Real-time augmentation of every training batch (TrainOptions::augment); empty: [train]'s.
   std::string augment;
+  /// Unfreeze a frozen backbone after this many epochs (TrainOptions::unfreeze_after); -1: [train]'s.
+  int64_t unfreeze_after = -1;
   /// Loss weight of the sampler's synthetic rows against a real row's 1 (TrainOptions::synthetic_weight).
   double synthetic_weight = 1.0;
   /// Joint training with a CycleGAN (seed 004): "aug[:params]" or "alt[:params]" (joint::parse_joint);
