@@ -109,6 +109,18 @@ struct Frame {
   double lx0, lx1, y0, y1;  // log10 rate range, loss range
 };
 
+/// Text for an SVG element: the XML specials escaped.
+std::string xml_text(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '&') out += "&amp;";
+    else if (c == '<') out += "&lt;";
+    else if (c == '>') out += "&gt;";
+    else out += c;
+  }
+  return out;
+}
+
 Frame frame_of(const LrFindResult& r) {
   Frame f{std::log10(r.lr.front()), std::log10(r.lr.back()), *std::min_element(r.smoothed.begin(), r.smoothed.end()), 0};
   // The top: the starting loss (later blow-up is clipped), a little headroom.
@@ -129,7 +141,7 @@ std::string lr_find_svg(const LrFindResult& r, const std::string& title) {
   std::string s = fmt::format("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" "
                               "font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" "
                               "fill=\"white\"/>\n<text x=\"{}\" y=\"22\" font-size=\"14\">{}</text>\n",
-                              W, H, L, title);
+                              W, H, L, xml_text(title));
   s += fmt::format("<line x1=\"{0}\" y1=\"{1}\" x2=\"{2}\" y2=\"{1}\" stroke=\"black\"/>\n", L, H - B, W - R);
   s += fmt::format("<line x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\" stroke=\"black\"/>\n", L, T, H - B);
   for (int d = static_cast<int>(std::ceil(f.lx0)); d <= static_cast<int>(std::floor(f.lx1)); ++d) {

@@ -141,7 +141,8 @@ TEST(LrFind, RangeTestSuggestsARateWithinTheSweep) {
   // Seeded: the same curve again.
   const auto again = train::lr_find(data, o, f, log);
   EXPECT_EQ(r.loss, again.loss);
-  const auto svg = train::lr_find_svg(r, "t");
+  const auto svg = train::lr_find_svg(r, "a<b & c");
+  EXPECT_NE(svg.find("a&lt;b &amp; c"), std::string::npos);
   EXPECT_NE(svg.find("<polyline"), std::string::npos);
   EXPECT_NE(svg.find("suggested"), std::string::npos);
   EXPECT_NE(train::lr_find_text_plot(r).find('*'), std::string::npos);
