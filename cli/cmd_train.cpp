@@ -14,6 +14,7 @@
 #include "rebalance/metrics/report.hpp"
 #include "rebalance/joint/joint.hpp"
 #include "rebalance/sampling/sampler.hpp"
+#include "rebalance/train/distributed.hpp"
 #include "rebalance/train/lr_find.hpp"
 #include "rebalance/train/trainer.hpp"
 
@@ -98,6 +99,14 @@ void add_train_command(CLI::App& app, Action& action) {
   cmd->add_option("--device", opt.device, "cpu or cuda")->capture_default_str();
   cmd->add_option("-o,--output", output, "write the trained model here");
   cmd->add_option("--summary", summary, "write a JSON summary (options, counts, history, test report)");
+  static train::DistributedOptions dist;
+  cmd->add_option("--world-size", dist.world_size, "data-parallel training over this many processes (torch c10d, "
+                                                   "Gloo): start one per rank with the same options")
+      ->check(CLI::Range(1, 4096))->capture_default_str();
+  cmd->add_option("--rank", dist.rank, "this process's rank, 0 to world size - 1 (rank 0 writes the outputs)")
+      ->capture_default_str();
+  cmd->add_option("--master", dist.master, "HOST:PORT where rank 0 serves the rendezvous store")->capture_default_str();
+  cmd->add_option("--dist-timeout", dist.timeout_s, "seconds to wait for the other ranks")->capture_default_str();
   cmd->callback([&action] {
     action = [] {
       task.delimiter = parse_delimiter(delimiter);
@@ -115,6 +124,8 @@ void add_train_command(CLI::App& app, Action& action) {
       REBALANCE_CHECK(joint_spec.empty() || sampler.empty(),
                       "--joint trains its own generator; drop --sampler {} (or --joint)", sampler);
       REBALANCE_CHECK(save_generator.empty() || !joint_spec.empty(), "--save-generator needs --joint");
+      REBALANCE_CHECK(dist.world_size == 1 || joint_spec.empty(), "--joint trains on one process; drop --world-size");
+      REBALANCE_CHECK(dist.world_size > 1 || dist.rank == 0, "--rank {} needs --world-size > {}", dist.rank, dist.rank);
       train::TrainResult result;
       std::shared_ptr<generative::CycleGAN> gan;
       std::shared_ptr<generative::StarGAN> stargan;
@@ -127,6 +138,9 @@ void add_train_command(CLI::App& app, Action& action) {
         for (const auto& p : jr.phases)
           phases.push_back({{"kind", p.kind}, {"round", p.round}, {"steps", p.steps}, {"loss", p.loss},
                             {"seconds", p.seconds}});
+      } else if (dist.world_size > 1) {
+        auto comm = train::connect(dist);
+        result = train::fit_distributed(t.train, t.validation, opt, std::cout, *comm);
       } else {
         result = train::fit(t.train, t.validation, opt, std::cout);
       }
@@ -134,6 +148,7 @@ void add_train_command(CLI::App& app, Action& action) {
       const auto report = metrics::evaluate(t.test.y, result.decision->predict(logits), torch::softmax(logits, 1),
                                             t.test.num_classes(), t.test.class_names);
       std::cout << "== test ==\n" << metrics::format_report(report, 4);
+      if (dist.rank != 0) return;  // the ranks end with the same weights: rank 0 writes them
       AtomicFileGroup files;  // the model and the summary appear together, or (on an error) neither
       if (!output.empty()) {
         train::save_model(output, result, t.train);

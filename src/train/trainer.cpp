@@ -24,6 +24,7 @@
 #include "rebalance/models/backbone.hpp"
 #include "rebalance/sampling/util.hpp"
 #include "rebalance/train/batch_policy.hpp"
+#include "rebalance/train/distributed.hpp"
 
 namespace rebalance::train {
 
@@ -266,7 +267,11 @@ std::pair<at::Tensor, at::Tensor> out_of_fold_logits(const Dataset& train, const
 
 }  // namespace
 
-TrainResult fit(const Dataset& train, const Dataset& val, const TrainOptions& o, std::ostream& log) {
+namespace {
+
+TrainResult fit_impl(const Dataset& train, const Dataset& val, const TrainOptions& o, std::ostream& log,
+                     Communicator* comm) {
+  const bool lead = !comm || comm->rank() == 0;  // the rank that writes checkpoints
   train.validate();
   val.validate();
   REBALANCE_CHECK(train.class_names == val.class_names, "training and validation sets have different classes");
@@ -355,6 +360,13 @@ TrainResult fit(const Dataset& train, const Dataset& val, const TrainOptions& o,
   nlohmann::json config = options_to_json(o);
   config["train"] = fingerprint(train);
   config["validation"] = fingerprint(val);
+  if (comm) {
+    comm->check_agreement("options and data", config.dump());
+    REBALANCE_CHECK(o.synthetic_weight == 1.0, "synthetic_weight {} with {} processes: the weighted loss is normalised "
+                    "per batch, which shards do not see whole; use 1 process", o.synthetic_weight, comm->world_size());
+    log << fmt::format("rank {} of {}: each batch's rows {} of {} shares\n", comm->rank(), comm->world_size(),
+                       comm->rank() + 1, comm->world_size());
+  }
   TrainResult result;
   result.train_counts = train_counts;
   int64_t start = 0, since_best = 0, steps = 0;
@@ -382,7 +394,7 @@ TrainResult fit(const Dataset& train, const Dataset& val, const TrainOptions& o,
     } else if (o.resume) {
       log << fmt::format("no checkpoint in {}; starting afresh\n", dir.string());
     } else {
-      REBALANCE_CHECK(!fs::exists(state_path), "{} already holds a checkpoint; pass --resume to continue it, or choose "
+      REBALANCE_CHECK(!lead || !fs::exists(state_path), "{} already holds a checkpoint; pass --resume to continue it, or choose "
                       "another directory (it is never overwritten by a new run)", dir.string());
     }
   }
@@ -439,14 +451,47 @@ TrainResult fit(const Dataset& train, const Dataset& val, const TrainOptions& o,
         Rng batch_rng = Rng(o.seed).fork(2u << 20 | static_cast<uint64_t>(epoch)).fork(static_cast<uint64_t>(b));
         xb = augmentation->apply(xb, batch_rng);
       }
-      const auto logits = model->forward(xb);
-      auto l = weigh ? mixed_loss(*loss, logits, y.index_select(0, idx), synthetic_rows.index_select(0, idx),
-                                  o.synthetic_weight)
-                     : loss->forward(logits, y.index_select(0, idx));
-      l.backward();
-      optimizer->step();
-      total += l.item<double>() * idx.size(0);
-      seen += idx.size(0);
+      if (comm) {
+        // This rank's contiguous shard of the global batch; its mean loss weighted by its share,
+        // so the summed gradients are the whole batch's mean gradient.
+        const int64_t n = idx.size(0), w = comm->world_size(), r = comm->rank();
+        const int64_t lo = n * r / w, hi = n * (r + 1) / w;
+        const auto shard = idx.slice(0, lo, hi);
+        at::Tensor part = torch::zeros({1});
+        if (hi > lo) {
+          auto l = loss->forward(model->forward(xb.slice(0, lo, hi)), y.index_select(0, shard)) *
+                   (static_cast<double>(hi - lo) / static_cast<double>(n));
+          l.backward();
+          part = l.detach().to(torch::kCPU, torch::kFloat32).reshape({1});
+        }
+        // One flat buffer (the loss, then every gradient): one collective per step.
+        std::vector<at::Tensor> pieces{part}, grads;
+        for (auto& p : model->parameters()) {
+          if (!p.requires_grad()) continue;
+          if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
+          grads.push_back(p.grad());
+          pieces.push_back(p.grad().reshape({-1}).to(torch::kCPU, torch::kFloat32));
+        }
+        std::vector<at::Tensor> flat{torch::cat(pieces)};
+        comm->all_reduce_sum(flat);
+        int64_t at = 1;
+        for (auto& g : grads) {
+          g.copy_(flat[0].slice(0, at, at + g.numel()).view_as(g));
+          at += g.numel();
+        }
+        optimizer->step();
+        total += flat[0][0].item<double>() * n;
+        seen += n;
+      } else {
+        const auto logits = model->forward(xb);
+        auto l = weigh ? mixed_loss(*loss, logits, y.index_select(0, idx), synthetic_rows.index_select(0, idx),
+                                    o.synthetic_weight)
+                       : loss->forward(logits, y.index_select(0, idx));
+        l.backward();
+        optimizer->step();
+        total += l.item<double>() * idx.size(0);
+        seen += idx.size(0);
+      }
       ++steps;
       const double per_batch = seconds_since(t0) / (b + 1);
       progress.batch(epoch, b + 1, batches, total / seen,
@@ -488,7 +533,7 @@ TrainResult fit(const Dataset& train, const Dataset& val, const TrainOptions& o,
                          lr, steps, rec.seconds);
     ++ran;
 
-    if (!o.checkpoint_dir.empty()) {
+    if (!o.checkpoint_dir.empty() && lead) {
       // Files named by epoch, then state.json renamed over the old one: the commit point. A crash
       // at any moment leaves the previous complete epoch loadable; a failed write (a full disk)
       // leaves nothing of this epoch behind, as the group renames all four files or none.
@@ -532,6 +577,17 @@ TrainResult fit(const Dataset& train, const Dataset& val, const TrainOptions& o,
   else
     log << fmt::format("kept the final weights: epoch {}, {} steps\n", result.best_epoch + 1, steps);
   return result;
+}
+
+}  // namespace
+
+TrainResult fit(const Dataset& train, const Dataset& val, const TrainOptions& o, std::ostream& log) {
+  return fit_impl(train, val, o, log, nullptr);
+}
+
+TrainResult fit_distributed(const Dataset& train, const Dataset& val, const TrainOptions& o, std::ostream& log,
+                            Communicator& comm) {
+  return fit_impl(train, val, o, log, &comm);
 }
 
 void save_model(const std::string& path, const TrainResult& r, const Dataset& train) {
