@@ -34,69 +34,92 @@ std::string counts_line(const Dataset& d) {
                                                                : std::string());
 }
 
+/// What train and lr-find take alike beyond TrainOptions: the sampler and the backbone flags.
+struct NetworkExtras {
+  std::string sampler, backbone;
+  bool freeze = false;
+};
+
+/// The task: data, labels, image folder options, imbalance.
+void add_task_options(CLI::App* cmd, TaskOptions& task) {
+  cmd->add_option("--data", task.data, "built-in data set spec, file or image folder")->capture_default_str();
+  cmd->add_option("--label", task.label, "CSV label column, or the labels file (.npy or IDX) of a .npy / IDX --data");
+  add_image_options(cmd, task.images);
+  cmd->add_option("--pair", task.pair, "binary task A:N_A,B:N_B, e.g. \"T-shirt/top:5000,Shirt:100\"");
+  cmd->add_option("--keep", task.keep, "per-class training counts CLASS:N,...");
+  cmd->add_option("--long-tail", task.long_tail, "long-tailed training profile with imbalance ratio rho");
+}
+
+/// The network and how it learns: sampler, model (or backbone), loss, batch policy, augmentation,
+/// optimiser, batch size, seed, device.
+void add_network_options(CLI::App* cmd, train::TrainOptions& opt, NetworkExtras& x) {
+  cmd->add_option("--sampler", x.sampler, "resample the training set first (any `rebalance methods` spec)");
+  cmd->add_option("--model", opt.model, "logreg, mlp:hidden=[..],dropout=.., lenet, resnet:depth=20, backbone:path=..")
+      ->capture_default_str();
+  cmd->add_option("--backbone", x.backbone, "transfer learning: a TorchScript feature extractor (torch.jit.save, "
+                                            "`rebalance pretrain`) under a new linear head; replaces --model");
+  cmd->add_flag("--freeze", x.freeze, "with --backbone: keep its weights fixed, train only the head");
+  cmd->add_option("--loss", opt.loss, "ce, weighted_ce, focal, cb, la, ldam (with parameters)")->capture_default_str();
+  cmd->add_option("--batch-policy", opt.batch_policy, "uniform, balanced, sqrt, dynamic")->capture_default_str();
+  cmd->add_option("--augment", opt.augment,
+                  "augment every training batch in real time (e.g. \"rotate:degrees=10+hflip\"; see `rebalance methods "
+                  "augmentations`)");
+  cmd->add_option("--optimizer", opt.optimizer, "adam or sgd")->check(CLI::IsMember({"adam", "sgd"}))->capture_default_str();
+  cmd->add_option("--momentum", opt.momentum, "SGD momentum")->capture_default_str();
+  cmd->add_option("--weight-decay", opt.weight_decay, "L2 weight decay")->capture_default_str();
+  cmd->add_option("--batch-size", opt.batch_size, "batch size")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--seed", opt.seed, "random seed (data splits, sampler, initialisation, batches)")->capture_default_str();
+  cmd->add_option("--device", opt.device, "cpu or cuda")->capture_default_str();
+}
+
+/// --backbone F [--freeze] as the model spec.
+void apply_backbone(const NetworkExtras& x, train::TrainOptions& opt) {
+  REBALANCE_CHECK(!x.freeze || !x.backbone.empty(), "--freeze needs --backbone FILE");
+  if (!x.backbone.empty()) opt.model = fmt::format("backbone:path={},freeze={}", x.backbone, x.freeze ? "true" : "false");
+}
+
 }  // namespace
 
 void add_train_command(CLI::App& app, Action& action) {
   auto* cmd = app.add_subcommand("train", "train a classifier on (imbalanced) data and report on the test set");
   static TaskOptions task;
   static train::TrainOptions opt;
-  static std::string sampler, output, summary, joint_spec, save_generator;
-  cmd->add_option("--data", task.data, "built-in data set spec or file")->capture_default_str();
+  static std::string output, summary, joint_spec, save_generator;
+  static NetworkExtras extras;
+  add_task_options(cmd, task);
   cmd->add_option("--test", task.test, "separate test set (default: a stratified split of --data)");
-  cmd->add_option("--label", task.label, "CSV label column, or the labels file (.npy or IDX) of a .npy / IDX --data");
   cmd->add_option("--test-label", task.test_label, "labels file (.npy or IDX) of a .npy / IDX --test");
   static std::string delimiter;
   cmd->add_option("--delimiter", delimiter, "CSV field separator (default: tab for .tsv, else ',')");
-  add_image_options(cmd, task.images);
-  cmd->add_option("--pair", task.pair, "binary task A:N_A,B:N_B, e.g. \"T-shirt/top:5000,Shirt:100\"");
-  cmd->add_option("--keep", task.keep, "per-class training counts CLASS:N,...");
-  cmd->add_option("--long-tail", task.long_tail, "long-tailed training profile with imbalance ratio rho");
   cmd->add_option("--val-fraction", task.val_fraction, "validation share of the training data")
       ->check(CLI::Range(0.01, 0.9))->capture_default_str();
   cmd->add_option("--test-fraction", task.test_fraction, "test share when no --test is given")
       ->check(CLI::Range(0.01, 0.9))->capture_default_str();
-  cmd->add_option("--sampler", sampler, "resample the training set first (any `rebalance methods` spec)");
+  add_network_options(cmd, opt, extras);
   cmd->add_option("--joint", joint_spec,
                   "train the classifier jointly with a CycleGAN majority <-> minority (seed 004; generator=stargan: one StarGAN for every class): aug[:params] "
                   "(the CycleGAN once, then the classifier) or alt[:params] (alternating; see `rebalance methods "
                   "joint`)");
   cmd->add_option("--save-generator", save_generator, "with --joint: write the trained generator here (the StarGAN, or the first minority class's CycleGAN)");
-  static std::string backbone;
-  static bool freeze = false;
-  cmd->add_option("--backbone", backbone, "transfer learning: a TorchScript feature extractor (torch.jit.save, "
-                                          "`rebalance pretrain`) under a new linear head; replaces --model");
-  cmd->add_flag("--freeze", freeze, "with --backbone: keep its weights fixed, train only the head");
   cmd->add_option("--unfreeze-after", opt.unfreeze_after, "with --freeze: unfreeze after N epochs and fine-tune all")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--unfreeze-lr-factor", opt.unfreeze_lr_factor, "learning rate factor once unfrozen")
       ->capture_default_str();
-  cmd->add_option("--augment", opt.augment,
-                  "augment every training batch in real time (e.g. \"rotate:degrees=10+hflip\"; see `rebalance methods "
-                  "augmentations`)");
-  cmd->add_option("--model", opt.model, "logreg, mlp:hidden=[..],dropout=.., lenet, resnet:depth=20")->capture_default_str();
-  cmd->add_option("--loss", opt.loss, "ce, weighted_ce, focal, cb, la, ldam (with parameters)")->capture_default_str();
-  cmd->add_option("--batch-policy", opt.batch_policy, "uniform, balanced, sqrt, dynamic")->capture_default_str();
   cmd->add_option("--synthetic-weight", opt.synthetic_weight,
                   "loss weight of the --sampler's synthetic rows against a real row's 1")
       ->check(CLI::Range(0.0, 100.0))->capture_default_str();
   cmd->add_option("--decision", opt.decision, "argmax, threshold:metric=f1, prior:tau=1")->capture_default_str();
-  cmd->add_option("--optimizer", opt.optimizer, "adam or sgd")->check(CLI::IsMember({"adam", "sgd"}))->capture_default_str();
   cmd->add_option("--lr", opt.lr, "learning rate")->capture_default_str();
-  cmd->add_option("--momentum", opt.momentum, "SGD momentum")->capture_default_str();
-  cmd->add_option("--weight-decay", opt.weight_decay, "L2 weight decay")->capture_default_str();
   cmd->add_option("--schedule", opt.schedule, "none, step:every=30,gamma=0.1, exp:gamma=0.95 (per epoch), cosine")->capture_default_str();
   cmd->add_option("--epochs", opt.epochs, "epochs")->check(CLI::PositiveNumber)->capture_default_str();
   cmd->add_option("--iterations", opt.iterations, "> 0: train this many optimiser steps instead of --epochs")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
-  cmd->add_option("--batch-size", opt.batch_size, "batch size")->check(CLI::PositiveNumber)->capture_default_str();
   cmd->add_option("--monitor", opt.monitor, "validation metric for model selection (none: keep the final weights)")
       ->check(CLI::IsMember({"f1_macro", "acsa", "gmean", "mcc", "accuracy", "map5", "top5", "none"}))->capture_default_str();
   cmd->add_option("--patience", opt.patience, "early stopping patience in epochs (0: off)")->capture_default_str();
-  cmd->add_option("--seed", opt.seed, "random seed (data splits, sampler, initialisation, batches)")->capture_default_str();
   cmd->add_option("--checkpoint", opt.checkpoint_dir, "directory for per-epoch checkpoints");
   cmd->add_flag("--resume", opt.resume, "continue the run in --checkpoint");
-  cmd->add_option("--device", opt.device, "cpu or cuda")->capture_default_str();
   cmd->add_option("-o,--output", output, "write the trained model here");
   cmd->add_option("--summary", summary, "write a JSON summary (options, counts, history, test report)");
   static train::DistributedOptions dist;
@@ -110,13 +133,13 @@ void add_train_command(CLI::App& app, Action& action) {
   cmd->callback([&action] {
     action = [] {
       task.delimiter = parse_delimiter(delimiter);
-      REBALANCE_CHECK(!freeze || !backbone.empty(), "--freeze needs --backbone FILE");
-      if (!backbone.empty()) opt.model = fmt::format("backbone:path={},freeze={}", backbone, freeze ? "true" : "false");
+      apply_backbone(extras, opt);
       REBALANCE_CHECK(!opt.resume || !opt.checkpoint_dir.empty(), "--resume needs --checkpoint DIR");
       task.seed = opt.seed;
       Task t = build_task(task);
       std::cout << fmt::format("train {}\nvalidation {}\ntest {}\n", counts_line(t.train), counts_line(t.validation),
                                counts_line(t.test));
+      const auto& sampler = extras.sampler;
       if (!sampler.empty()) {
         t.train = make_sampler(sampler, opt.seed)->fit_resample(t.train);
         std::cout << fmt::format("after {}: {}\n", sampler, counts_line(t.train));
@@ -240,26 +263,12 @@ void add_lr_find_command(CLI::App& app, Action& action) {
   static TaskOptions task;
   static train::TrainOptions opt;
   static train::LrFindOptions find;
-  static std::string plot, output, sampler;
-  cmd->add_option("--data", task.data, "built-in data set spec, file or image folder")->capture_default_str();
-  cmd->add_option("--label", task.label, "CSV label column, or the labels file of a .npy / IDX --data");
-  add_image_options(cmd, task.images);
-  cmd->add_option("--pair", task.pair, "binary task A:N_A,B:N_B");
-  cmd->add_option("--keep", task.keep, "per-class training counts CLASS:N,...");
-  cmd->add_option("--long-tail", task.long_tail, "long-tailed training profile with imbalance ratio rho");
-  cmd->add_option("--test-fraction", task.test_fraction, "rows held out (never seen by the test) when no --test")
+  static std::string plot, output;
+  static NetworkExtras extras;
+  add_task_options(cmd, task);
+  cmd->add_option("--test-fraction", task.test_fraction, "share of the data held out as a test split, which the range test never trains on")
       ->check(CLI::Range(0.01, 0.9))->capture_default_str();
-  cmd->add_option("--sampler", sampler, "resample the training rows first");
-  cmd->add_option("--model", opt.model, "classifier spec")->capture_default_str();
-  cmd->add_option("--loss", opt.loss, "loss spec")->capture_default_str();
-  cmd->add_option("--batch-policy", opt.batch_policy, "batch policy")->capture_default_str();
-  cmd->add_option("--augment", opt.augment, "real-time augmentation of every batch");
-  cmd->add_option("--optimizer", opt.optimizer, "adam or sgd")->check(CLI::IsMember({"adam", "sgd"}))->capture_default_str();
-  cmd->add_option("--momentum", opt.momentum, "SGD momentum")->capture_default_str();
-  cmd->add_option("--weight-decay", opt.weight_decay, "L2 weight decay")->capture_default_str();
-  cmd->add_option("--batch-size", opt.batch_size, "batch size")->check(CLI::PositiveNumber)->capture_default_str();
-  cmd->add_option("--seed", opt.seed, "random seed")->capture_default_str();
-  cmd->add_option("--device", opt.device, "cpu or cuda")->capture_default_str();
+  add_network_options(cmd, opt, extras);
   cmd->add_option("--start-lr", find.start_lr, "first rate")->capture_default_str();
   cmd->add_option("--end-lr", find.end_lr, "last rate")->capture_default_str();
   cmd->add_option("--steps", find.steps, "optimiser steps")->check(CLI::Range(5, 100000))->capture_default_str();
@@ -268,12 +277,13 @@ void add_lr_find_command(CLI::App& app, Action& action) {
   cmd->add_option("-o,--output", output, "write lr, loss, smoothed loss as CSV");
   cmd->callback([&action] {
     action = [] {
+      apply_backbone(extras, opt);
       task.seed = opt.seed;
       task.val_fraction = 0.01;
       Task t = build_task(task);
       // The range test trains on the training rows only; the validation split joins them back.
       Dataset train = Dataset::concat(t.train, t.validation);
-      if (!sampler.empty()) train = make_sampler(sampler, opt.seed)->fit_resample(train);
+      if (!extras.sampler.empty()) train = make_sampler(extras.sampler, opt.seed)->fit_resample(train);
       std::cout << fmt::format("train {}\n", counts_line(train));
       const auto r = train::lr_find(train, opt, find, std::cout);
       std::cout << train::lr_find_text_plot(r);
