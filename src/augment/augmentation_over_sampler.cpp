@@ -16,8 +16,9 @@ constexpr int64_t kChunk = 1024;  // images transformed at once
 
 AugmentationOverSampler::AugmentationOverSampler(AugmentationOverSamplerOptions options, SamplingStrategy strategy,
                                                  uint64_t seed)
-    : Sampler("augment", SamplingType::Over, std::move(strategy), seed), options_(std::move(options)) {
-  (void)make_augmentation(options_.transforms);  // refuse a bad spec at construction
+    : Sampler("augment", SamplingType::Over, std::move(strategy), seed),
+      options_(std::move(options)),
+      augmentation_(make_augmentation(options_.transforms)) {  // a bad spec is refused here
   if (!options_.image_shape.empty())
     REBALANCE_CHECK(options_.image_shape.size() == 3 && options_.image_shape[0] >= 1 && options_.image_shape[1] >= 1 &&
                         options_.image_shape[2] >= 1,
@@ -26,7 +27,7 @@ AugmentationOverSampler::AugmentationOverSampler(AugmentationOverSamplerOptions 
 }
 
 Dataset AugmentationOverSampler::resample_impl(const Dataset& data, const std::map<int64_t, int64_t>& target) {
-  const auto aug = make_augmentation(options_.transforms);
+  const auto& aug = augmentation_;
   at::Tensor images = data.x;
   if (!options_.image_shape.empty()) {
     const auto& s = options_.image_shape;

@@ -3,12 +3,15 @@
 // blurred and unsharpened until it has 10).
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "rebalance/sampling/sampler.hpp"
 
 namespace rebalance::augment {
+
+class Augmentation;
 
 struct AugmentationOverSamplerOptions {
   /// An augmentation factory string; '|' alternatives are used in turn: every image of the class
@@ -36,6 +39,7 @@ class AugmentationOverSampler final : public Sampler {
  private:
   Dataset resample_impl(const Dataset& data, const std::map<int64_t, int64_t>& target) override;
   AugmentationOverSamplerOptions options_;
+  std::shared_ptr<const Augmentation> augmentation_;  ///< built from options_.transforms once
 };
 
 }  // namespace rebalance::augment
