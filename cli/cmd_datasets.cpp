@@ -39,6 +39,18 @@ std::vector<int64_t> parse_image_size(const std::string& text) {
 
 }  // namespace
 
+/// Class counts, or for a many-class set the rows, classes held and the range of counts.
+std::string counts_line(const Dataset& d) {
+  const auto counts = d.class_counts();
+  if (d.num_classes() <= 30) return format_counts(counts, d.class_names);
+  int64_t held = 0, lo = INT64_MAX, hi = 0;
+  for (auto n : counts)
+    if (n > 0) ++held, lo = std::min(lo, n), hi = std::max(hi, n);
+  return fmt::format("{} rows in {} of {} classes ({} to {} per class{})", d.size(), held, d.num_classes(),
+                     held ? lo : 0, hi, held < d.num_classes() ? fmt::format("; {} classes absent", d.num_classes() - held)
+                                                               : std::string());
+}
+
 void add_image_options(CLI::App* cmd, ImageFolderOptions& o) {
   cmd->add_option_function<std::string>("--image-size", [&o](const std::string& s) { o.size = parse_image_size(s); },
                                         "image folders: resize every image to HxW (default: all must share the first's size)");

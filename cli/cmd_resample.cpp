@@ -173,7 +173,11 @@ void add_resample_command(CLI::App& app, Action& action) {
       const Dataset& data = loaded.data;
       const std::string spec = with_categorical_features(method, loaded.csv_info.categorical_features);
       auto sampler = make_sampler(spec, seed);
-      std::cout << fmt::format("{}: {} rows {}\n", input, data.size(), format_counts(data.class_counts(), data.class_names));
+      // counts_line names the rows itself past 30 classes.
+      const auto rows_and_counts = [](const Dataset& d) {
+        return d.num_classes() > 30 ? counts_line(d) : fmt::format("{} rows {}", d.size(), counts_line(d));
+      };
+      std::cout << fmt::format("{}: {}\n", input, rows_and_counts(data));
       Dataset out;
       double secs = std::numeric_limits<double>::infinity();
       for (int r = 0; r < repeat; ++r) {
@@ -183,8 +187,7 @@ void add_resample_command(CLI::App& app, Action& action) {
         out = sampler->fit_resample(data);
         secs = std::min(secs, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
       }
-      std::cout << fmt::format("{}: {} rows {} ({} synthetic) in {:.6f} s{}\n", spec, out.size(),
-                               format_counts(out.class_counts(), out.class_names),
+      std::cout << fmt::format("{}: {} ({} synthetic) in {:.6f} s{}\n", spec, rows_and_counts(out),
                                (out.origin < 0).sum().item<int64_t>(), secs,
                                repeat > 1 ? fmt::format(" (fastest of {})", repeat) : "");
       if (folder) {

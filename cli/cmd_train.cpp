@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "commands.hpp"
+#include "rebalance/augment/augment.hpp"
 #include "rebalance/core/atomic_file.hpp"
 #include "rebalance/core/error.hpp"
 #include "rebalance/data/npy.hpp"
@@ -21,18 +22,6 @@
 namespace rebalance::cli {
 
 namespace {
-
-/// Class counts, or for a many-class set the rows, classes held and the range of counts.
-std::string counts_line(const Dataset& d) {
-  const auto counts = d.class_counts();
-  if (d.num_classes() <= 30) return format_counts(counts, d.class_names);
-  int64_t held = 0, lo = INT64_MAX, hi = 0;
-  for (auto n : counts)
-    if (n > 0) ++held, lo = std::min(lo, n), hi = std::max(hi, n);
-  return fmt::format("{} rows in {} of {} classes ({} to {} per class{})", d.size(), held, d.num_classes(),
-                     held ? lo : 0, hi, held < d.num_classes() ? fmt::format("; {} classes absent", d.num_classes() - held)
-                                                               : std::string());
-}
 
 /// What train and lr-find take alike beyond TrainOptions: the sampler and the backbone flags.
 struct NetworkExtras {
@@ -72,8 +61,9 @@ void add_network_options(CLI::App* cmd, train::TrainOptions& opt, NetworkExtras&
   cmd->add_option("--device", opt.device, "cpu or cuda")->capture_default_str();
 }
 
-/// --backbone F [--freeze] as the model spec.
+/// --backbone F [--freeze] as the model spec; the augmentation checked before any data is read.
 void apply_backbone(const NetworkExtras& x, train::TrainOptions& opt) {
+  if (!opt.augment.empty()) (void)augment::make_augmentation(opt.augment);
   REBALANCE_CHECK(!x.freeze || !x.backbone.empty(), "--freeze needs --backbone FILE");
   if (!x.backbone.empty()) opt.model = fmt::format("backbone:path={},freeze={}", x.backbone, x.freeze ? "true" : "false");
 }

@@ -8,9 +8,14 @@
 
 namespace rebalance {
 struct ImageFolderOptions;
+struct Dataset;
 }
 
 namespace rebalance::cli {
+
+/// Class counts "{a: 5, b: 3}", or for more than 30 classes the rows, the classes held and the
+/// range of counts (a long tail's hundreds of classes on one readable line).
+std::string counts_line(const Dataset& d);
 
 /// --image-size, --image-channels, --on-bad-image, --image-storage: how an image folder is read.
 void add_image_options(CLI::App* cmd, ImageFolderOptions& options);
