@@ -16,6 +16,9 @@
 #include "rebalance/experiment/png.hpp"
 #include "rebalance/neighbors/knn.hpp"
 #include "rebalance/sampling/sampler.hpp"
+#include "rebalance/stream/out_of_core.hpp"
+
+#include <sys/resource.h>
 
 namespace rebalance::cli {
 
@@ -102,6 +105,38 @@ std::string with_categorical_features(const std::string& method, const std::vect
   return out;
 }
 
+/// Peak resident memory of this process so far, in MiB.
+double peak_rss_mib() {
+  struct rusage usage {};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_maxrss) / 1024.0;
+}
+
+/// `resample --out-of-core`: features .npy + labels .npy in, the same out, block by block.
+void resample_out_of_core_npy(const std::string& method, const std::string& input, const std::string& label,
+                              const std::string& output, const std::string& provenance, uint64_t seed,
+                              int64_t block_rows) {
+  REBALANCE_CHECK(std::filesystem::path(input).extension() == ".npy",
+                  "--out-of-core reads a .npy features file with its labels in --label Y.npy; got --input {}", input);
+  REBALANCE_CHECK(std::filesystem::path(output).extension() == ".npy",
+                  "--out-of-core writes .npy (features, labels to NAME_labels.npy); got --output {}", output);
+  REBALANCE_CHECK(!label.empty(), "--out-of-core needs the labels of {} as a .npy file: --label Y.npy", input);
+  const auto t0 = std::chrono::steady_clock::now();
+  NpyRowSource source(input, label);
+  std::cout << fmt::format("{}: {} rows {} ({:.1f} GB of features, out of core)\n", input, source.rows(),
+                           format_counts(source.class_counts(), source.class_names()),
+                           static_cast<double>(source.rows()) * source.row_bytes() / 1e9);
+  auto sink = make_npy_sink(source, output, labels_path(output), provenance);
+  OutOfCoreOptions options;
+  options.block_rows = block_rows;
+  const auto report = resample_out_of_core(method, seed, source, *sink, options);
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::cout << fmt::format("{}: {} rows ({} synthetic, {} removed) in {:.2f} s; peak memory {:.0f} MiB\n", method,
+                           report.rows_out, report.synthetic, report.removed, secs, peak_rss_mib());
+  std::cout << fmt::format("wrote {} and {}{}\n", output, labels_path(output),
+                           provenance.empty() ? "" : " and " + provenance);
+}
+
 }  // namespace
 
 void add_resample_command(CLI::App& app, Action& action) {
@@ -147,8 +182,23 @@ void add_resample_command(CLI::App& app, Action& action) {
   cmd->add_option("--neighbors", backend, "k-NN backend: exact, or hnsw (approximate, for very large data)")
       ->check(CLI::IsMember({"exact", "hnsw"}))
       ->capture_default_str();
+  static bool out_of_core = false;
+  static int64_t block_rows = 0;
+  cmd->add_flag("--out-of-core", out_of_core,
+                "stream a .npy features file (with --label Y.npy) block by block in bounded memory, for data larger "
+                "than memory; see `rebalance methods out-of-core` for the samplers that can");
+  cmd->add_option("--block-rows", block_rows, "rows read per block with --out-of-core (default: 64 MiB worth)")
+      ->check(CLI::Range(int64_t(1), std::numeric_limits<int64_t>::max()));
   cmd->callback([&action] {
     action = [] {
+      if (out_of_core) {
+        REBALANCE_CHECK(repeat == 1 && !provenance_columns, "--out-of-core writes .npy once: --repeat and "
+                        "--provenance-columns do not apply (use --provenance P.npy)");
+        neighbors::set_default_backend(neighbors::parse_backend(backend));
+        resample_out_of_core_npy(method, input, label, output, provenance, seed, block_rows);
+        return;
+      }
+      REBALANCE_CHECK(block_rows == 0, "--block-rows applies to --out-of-core only");
       const auto ext = std::filesystem::path(output).extension().string();
       const bool folder = ext.empty();
       REBALANCE_CHECK(folder || ext == ".csv" || ext == ".tsv" || ext == ".npy",

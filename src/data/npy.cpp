@@ -6,7 +6,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cerrno>
 #include <cstring>
+#include <fstream>
 #include <map>
 #include <regex>
 
@@ -122,19 +124,28 @@ at::Tensor to_tensor(std::string_view data, const Header& h, at::ScalarType type
   return t;
 }
 
-void write_raw(const std::string& path, const std::string& descr, const std::vector<int64_t>& sizes, const void* data,
-               size_t nbytes) {
+}  // namespace
+
+std::string npy_header_bytes(const std::string& descr, const std::vector<int64_t>& sizes) {
   std::string shape = fmt::format("{}", fmt::join(sizes, ", "));
   if (sizes.size() == 1) shape += ",";  // Python's one-element tuple: "(3,)"
   std::string header = fmt::format("{{'descr': '{}', 'fortran_order': False, 'shape': ({}), }}", descr, shape);
   const size_t total = 10 + header.size() + 1;
   header.append((64 - total % 64) % 64, ' ');
   header += '\n';
+  const uint16_t len = static_cast<uint16_t>(header.size());
+  std::string out("\x93NUMPY\x01\x00", 8);
+  out += static_cast<char>(len & 0xff);
+  out += static_cast<char>(len >> 8);
+  return out + header;
+}
+
+namespace {
+
+void write_raw(const std::string& path, const std::string& descr, const std::vector<int64_t>& sizes, const void* data,
+               size_t nbytes) {
+  const std::string header = npy_header_bytes(descr, sizes);
   write_atomic(path, [&](std::ostream& out) {
-    out.write("\x93NUMPY\x01\x00", 8);
-    const uint16_t len = static_cast<uint16_t>(header.size());
-    const char le[2] = {static_cast<char>(len & 0xff), static_cast<char>(len >> 8)};
-    out.write(le, 2);
     out.write(header.data(), static_cast<std::streamsize>(header.size()));
     out.write(static_cast<const char*>(data), static_cast<std::streamsize>(nbytes));
   });
@@ -185,6 +196,27 @@ at::Tensor read_npy(const std::string& path) {
   REBALANCE_CHECK(found, "{}: unsupported .npy dtype '{}' (supported: float32 '<f4', float64 '<f8', "
                   "int64 '<i8', int32 '<i4', uint8 '|u1', bool '|b1')", path, h.descr);
   return to_tensor(payload(bytes, h, c10::elementSize(type), path), h, type);
+}
+
+NpyLayout read_npy_layout(const std::string& path) {
+  // The header only: the first 64 KiB hold any header numpy writes, and a larger one is refused
+  // as truncated by parse_header, naming the path.
+  std::ifstream in(path, std::ios::binary);
+  REBALANCE_CHECK(in.good(), "cannot open {}: {}", path, std::strerror(errno));
+  std::string head(size_t(65536), '\0');
+  in.read(head.data(), static_cast<std::streamsize>(head.size()));
+  head.resize(static_cast<size_t>(in.gcount()));
+  in.clear();
+  in.seekg(0, std::ios::end);
+  const auto size = static_cast<size_t>(in.tellg());
+  const Header h = parse_header(head, path);
+  NpyLayout out;
+  out.descr = h.descr;
+  out.shape = h.shape;
+  out.fortran = h.fortran;
+  out.offset = h.offset;
+  out.file_size = size;
+  return out;
 }
 
 void write_npy(const std::string& path, const at::Tensor& tensor) {

@@ -9,6 +9,7 @@
 #include "rebalance/losses/loss.hpp"
 #include "rebalance/models/classifier.hpp"
 #include "rebalance/sampling/sampler.hpp"
+#include "rebalance/stream/out_of_core.hpp"
 #include "rebalance/train/batch_policy.hpp"
 #include "rebalance/train/decision.hpp"
 
@@ -50,6 +51,8 @@ std::vector<MethodFamily> method_families() {
        "train --joint; configs: [[method]] joint =", joint::joint_docs()},
       {"augmentations", {"augmentation", "augment", "transforms"}, "Image augmentations",
        "train --augment, the augment sampler's transforms=; compose with a+b, alternatives a|b", augment::op_docs()},
+      {"out-of-core", {"out-of-core-samplers", "streaming", "larger-than-memory"}, "Samplers over data larger than memory",
+       "resample --out-of-core", out_of_core_docs()},
   };
 }
 

@@ -54,6 +54,37 @@ RandomOverSamplerOptions RandomOverSamplerOptions::parse_shrinkage(const std::st
   return o;
 }
 
+std::map<int64_t, double> RandomOverSamplerOptions::factors(const std::map<int64_t, int64_t>& target,
+                                                           const std::vector<std::string>& class_names,
+                                                           const std::string& data_name) const {
+  std::map<int64_t, double> factor;
+  if (!class_shrinkage.empty()) {
+    const auto num_classes = static_cast<int64_t>(class_names.size());
+    for (const auto& [key, f] : class_shrinkage) {
+      int64_t c = -1;
+      for (int64_t k = 0; k < num_classes && c < 0; ++k)
+        if (class_names[k] == key) c = k;
+      if (auto n = parse_int(key); c < 0 && n && *n >= 0 && *n < num_classes) c = *n;
+      if (c < 0) {
+        std::string known;
+        for (int64_t k = 0; k < num_classes; ++k) known += fmt::format("{}{}={}", k ? ", " : "", k, class_names[k]);
+        REBALANCE_THROW("{}: no class named \"{}\" (classes: {})", data_name, key, known);
+      }
+      factor[c] = f;
+    }
+    std::vector<std::string> missing;
+    for (const auto& [c, n] : target)
+      if (!factor.count(c)) missing.push_back(class_names[c]);
+    REBALANCE_CHECK(missing.empty(),
+                    "RandomOverSampler: `shrinkage` should contain a shrinkage factor for each class that will be "
+                    "resampled. The missing classes are: {{{}}}",
+                    fmt::join(missing, ", "));
+  } else if (shrinkage) {
+    for (const auto& [c, n] : target) factor[c] = *shrinkage;
+  }
+  return factor;
+}
+
 RandomOverSampler::RandomOverSampler(RandomOverSamplerOptions options, SamplingStrategy strategy, uint64_t seed)
     : Sampler("random_over", SamplingType::Over, std::move(strategy), seed), options_(std::move(options)) {
   if (options_.shrinkage)
@@ -63,20 +94,7 @@ RandomOverSampler::RandomOverSampler(RandomOverSamplerOptions options, SamplingS
 
 Dataset RandomOverSampler::resample_impl(const Dataset& data, const std::map<int64_t, int64_t>& target) {
   // Resolve the per-class factors first so a missing class is refused before any work.
-  std::map<int64_t, double> factor;
-  if (!options_.class_shrinkage.empty()) {
-    for (const auto& [key, f] : options_.class_shrinkage) factor[data.class_index(key)] = f;
-    std::vector<std::string> missing;
-    for (const auto& [c, n] : target)
-      if (!factor.count(c)) missing.push_back(data.class_names[c]);
-    REBALANCE_CHECK(missing.empty(),
-                    "RandomOverSampler: `shrinkage` should contain a shrinkage factor for each class that will be "
-                    "resampled. The missing classes are: {{{}}}",
-                    fmt::join(missing, ", "));
-  } else if (options_.shrinkage) {
-    for (const auto& [c, n] : target) factor[c] = *options_.shrinkage;
-  }
-
+  const auto factor = options_.factors(target, data.class_names, data.name);
   const at::Tensor x = detail::features(data);
   const int64_t n_rows = x.size(0), d = x.size(1);
   // imbalanced-learn's smoothing constant: Silverman-like rule over all N rows and D features.

@@ -83,13 +83,21 @@ SamplingStrategy::SamplingStrategy(const std::string& raw) : text_(raw) {
 }
 
 std::map<int64_t, int64_t> SamplingStrategy::resolve(const Dataset& data, SamplingType type) const {
-  const auto counts = data.class_counts();
+  return resolve(data.class_counts(), data.class_names, type);
+}
+
+std::map<int64_t, int64_t> SamplingStrategy::resolve(const std::vector<int64_t>& counts,
+                                                     const std::vector<std::string>& class_names,
+                                                     SamplingType type) const {
+  REBALANCE_CHECK(counts.size() == class_names.size(), "SamplingStrategy::resolve: {} counts for {} class names",
+                  counts.size(), class_names.size());
+  const auto num_classes = static_cast<int64_t>(counts.size());
   std::vector<int64_t> present;
-  for (int64_t c = 0; c < data.num_classes(); ++c)
+  for (int64_t c = 0; c < num_classes; ++c)
     if (counts[c] > 0) present.push_back(c);
   REBALANCE_CHECK(present.size() > 1, "The target 'y' needs to have more than 1 class. Got {} class instead{}",
                   present.size(),
-                  present.size() == 1 ? fmt::format(" (only \"{}\", {} rows)", data.class_names[present[0]], counts[present[0]])
+                  present.size() == 1 ? fmt::format(" (only \"{}\", {} rows)", class_names[present[0]], counts[present[0]])
                                       : std::string());
   // First class with the largest / smallest count (lowest index on ties, as imbalanced-learn).
   int64_t majority = present[0], minority = present[0];
@@ -99,9 +107,9 @@ std::map<int64_t, int64_t> SamplingStrategy::resolve(const Dataset& data, Sampli
   }
   const int64_t n_max = counts[majority], n_min = counts[minority];
   auto lookup = [&](const std::string& key) {
-    for (int64_t c = 0; c < data.num_classes(); ++c)
-      if (data.class_names[c] == key) return c;
-    if (auto v = parse_int(key); v && *v >= 0 && *v < data.num_classes()) return *v;
+    for (int64_t c = 0; c < num_classes; ++c)
+      if (class_names[c] == key) return c;
+    if (auto v = parse_int(key); v && *v >= 0 && *v < num_classes) return *v;
     return int64_t(-1);
   };
   auto check_present = [&](const std::vector<std::string>& keys) {
@@ -111,7 +119,7 @@ std::map<int64_t, int64_t> SamplingStrategy::resolve(const Dataset& data, Sampli
       if (c < 0 || counts[c] == 0) missing.push_back(k);
     }
     REBALANCE_CHECK(missing.empty(), "The {{{}}} target class is/are not present in the data (classes: {}).",
-                    fmt::join(missing, ", "), fmt::join(data.class_names, ", "));
+                    fmt::join(missing, ", "), fmt::join(class_names, ", "));
   };
 
   std::map<int64_t, int64_t> out;
@@ -169,12 +177,12 @@ std::map<int64_t, int64_t> SamplingStrategy::resolve(const Dataset& data, Sampli
         if (type == SamplingType::Over) {
           REBALANCE_CHECK(n >= counts[c], "With over-sampling methods, the number of samples in a class should be "
                           "greater or equal to the original number of samples. Originally, there is {} samples and {} "
-                          "samples are asked (class \"{}\").", counts[c], n, data.class_names[c]);
+                          "samples are asked (class \"{}\").", counts[c], n, class_names[c]);
           out[c] = n - counts[c];
         } else {
           REBALANCE_CHECK(n <= counts[c], "With under-sampling methods, the number of samples in a class should be "
                           "less or equal to the original number of samples. Originally, there is {} samples and {} "
-                          "samples are asked (class \"{}\").", counts[c], n, data.class_names[c]);
+                          "samples are asked (class \"{}\").", counts[c], n, class_names[c]);
           out[c] = n;
         }
       }

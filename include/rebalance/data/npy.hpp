@@ -13,6 +13,21 @@ namespace rebalance {
 /// Error names the file and what is wrong (magic, header, dtype, big-endian, truncated payload).
 at::Tensor read_npy(const std::string& path);
 
+/// Where a .npy file's array lies, from its header alone (the payload is not read): for readers
+/// that map the file in windows (data/chunked.hpp). Errors as read_npy's.
+struct NpyLayout {
+  std::string descr;           ///< '<f4', '<i8', '|b1', ...
+  std::vector<int64_t> shape;
+  bool fortran = false;
+  size_t offset = 0;           ///< first payload byte
+  size_t file_size = 0;
+};
+NpyLayout read_npy_layout(const std::string& path);
+
+/// The bytes of a format 1.0 header for a C-order array (magic, version, length, dict, padding to
+/// 64 bytes), as write_npy writes it.
+std::string npy_header_bytes(const std::string& descr, const std::vector<int64_t>& shape);
+
 /// Write a tensor (float32, float64, int64, int32, uint8 or bool) as .npy, atomically.
 void write_npy(const std::string& path, const at::Tensor& t);
 

@@ -2,6 +2,7 @@
 // smoothed bootstrap (each copy jittered by Gaussian noise scaled to the class's spread).
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -20,6 +21,11 @@ struct RandomOverSamplerOptions {
 
   /// Parse the factory value: "none", one factor ("0.5") or "{class: factor, ...}".
   static RandomOverSamplerOptions parse_shrinkage(const std::string& text);
+  /// The factor of each class in `target` that gets one (classes by name or number, as
+  /// Dataset::class_index; `data_name` names the data in its error); Error, before any work, if
+  /// per-class factors miss a resampled class.
+  std::map<int64_t, double> factors(const std::map<int64_t, int64_t>& target,
+                                    const std::vector<std::string>& class_names, const std::string& data_name) const;
 };
 
 /// Random over-sampling with replacement, and the smoothed bootstrap of Menardi & Torelli

@@ -33,6 +33,10 @@ class SamplingStrategy {
   explicit SamplingStrategy(const std::string& text);
 
   std::map<int64_t, int64_t> resolve(const Dataset& data, SamplingType type) const;
+  /// The same from class counts alone (indexed by class, names in class order): what the
+  /// out-of-core samplers know after one pass over the labels.
+  std::map<int64_t, int64_t> resolve(const std::vector<int64_t>& counts, const std::vector<std::string>& class_names,
+                                     SamplingType type) const;
   const std::string& text() const { return text_; }
 
  private:
