@@ -18,6 +18,9 @@
 #include "rebalance/experiment/png.hpp"
 #include "rebalance/generative/quality.hpp"
 #include "rebalance/generative/samplers.hpp"
+#include "rebalance/train/distributed.hpp"
+
+#include <optional>
 
 namespace rebalance::cli {
 
@@ -54,6 +57,9 @@ void add_generate_command(CLI::App& app, Action& action) {
                   "rows the generator never saw (the quality measures that need held-out rows are null without it)")
       ->check(CLI::Range(0.0, 0.9))
       ->capture_default_str();
+  static train::DistributedOptions dist;
+  static int64_t all_reduces = 0;
+  add_distributed_options(cmd, dist, "train the VAE or MGVAE");
   cmd->callback([&action] {
     action = [] {
       const auto ext = std::filesystem::path(output).extension().string();
@@ -95,6 +101,36 @@ void add_generate_command(CLI::App& app, Action& action) {
         std::cout << fmt::format("{}: {} rows {}\n", input, data.size(), format_counts(counts, data.class_names));
       }
       REBALANCE_CHECK(n >= 0, "--count is required when no --input gives the class sizes");
+      // Data-parallel training: every rank trains on its shard of each batch, the gradients are
+      // summed over the ranks, and all end with the same generator; rank 0 writes the outputs.
+      REBALANCE_CHECK(dist.world_size > 1 || dist.rank == 0, "--rank {} needs --world-size > {}", dist.rank, dist.rank);
+      std::unique_ptr<train::Communicator> comm;
+      std::optional<generative::DataParallelScope> parallel;
+      if (dist.world_size > 1) {
+        REBALANCE_CHECK(load.empty(), "--world-size trains a generator; a loaded one (--load-model) needs no training");
+        REBALANCE_CHECK(!is_gan, "--world-size: CycleGAN trains on one process (data-parallel VAE and MGVAE only)");
+        comm = train::connect(dist);
+        const auto x = data.x.to(torch::kFloat64);
+        comm->check_agreement("options and data",
+                              fmt::format("{} | class {} | count {} | seed {} | holdout {} | {} rows {} | sum {:.17g} | "
+                                          "sum of squares {:.17g}", method, c, n, seed, holdout, data.size(),
+                                          format_counts(data.class_counts(), data.class_names), x.sum().item<double>(),
+                                          x.pow(2).sum().item<double>()));
+        auto* link = comm.get();
+        parallel.emplace(generative::GradientSync{dist.rank, dist.world_size, [link](std::vector<at::Tensor>& grads) {
+          ++all_reduces;
+          // One flat float32 buffer per step (Gloo reduces one tensor at a time).
+          std::vector<at::Tensor> parts;
+          for (const auto& g : grads) parts.push_back(g.reshape({-1}).to(torch::kFloat32));
+          std::vector<at::Tensor> flat{torch::cat(parts).contiguous()};
+          link->all_reduce_sum(flat);
+          int64_t at = 0;
+          for (auto& g : grads) {
+            g.copy_(flat[0].slice(0, at, at + g.numel()).view(g.sizes()));
+            at += g.numel();
+          }
+        }});
+      }
       // The samples, their sources, the grid, the generator and the summary appear together, or
       // (on an error, a full disk) none of them, each earlier file keeping its previous content.
       AtomicFileGroup files;
@@ -161,6 +197,18 @@ void add_generate_command(CLI::App& app, Action& action) {
         const auto* pm = origin.data_ptr<int64_t>();
         for (auto& s : source) s = pm[s];
         if (!save.empty()) mg.save(save);
+      }
+      parallel.reset();
+      if (dist.world_size > 1)
+        std::cout << fmt::format("rank {} of {}: {} steps on its shard of each batch, gradients all-reduced\n",
+                                 dist.rank, dist.world_size, all_reduces);
+      if (dist.rank != 0) {  // the ranks hold the same generator: rank 0 writes the outputs
+        for (const auto& h : history)
+          if (!h.epoch_loss.empty())
+            std::cout << fmt::format("{}: {} epochs, loss {:.4g} -> {:.4g}\n", h.stage, h.epoch_loss.size(),
+                                     h.epoch_loss.front(), h.epoch_loss.back());
+        std::cout << fmt::format("rank {}: trained; rank 0 writes the outputs\n", dist.rank);
+        return;
       }
       nlohmann::json stages = nlohmann::json::array();
       for (const auto& h : history) {

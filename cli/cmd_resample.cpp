@@ -112,28 +112,47 @@ double peak_rss_mib() {
   return static_cast<double>(usage.ru_maxrss) / 1024.0;
 }
 
-/// `resample --out-of-core`: features .npy + labels .npy in, the same out, block by block.
-void resample_out_of_core_npy(const std::string& method, const std::string& input, const std::string& label,
-                              const std::string& output, const std::string& provenance, uint64_t seed,
-                              int64_t block_rows) {
-  REBALANCE_CHECK(std::filesystem::path(input).extension() == ".npy",
-                  "--out-of-core reads a .npy features file with its labels in --label Y.npy; got --input {}", input);
-  REBALANCE_CHECK(std::filesystem::path(output).extension() == ".npy",
-                  "--out-of-core writes .npy (features, labels to NAME_labels.npy); got --output {}", output);
-  REBALANCE_CHECK(!label.empty(), "--out-of-core needs the labels of {} as a .npy file: --label Y.npy", input);
+/// `resample --out-of-core`: a .npy features file with its labels .npy, or a CSV, block by block.
+void resample_out_of_core_files(const std::string& method, const std::string& input, const std::string& label,
+                                const std::string& output, const std::string& provenance, bool provenance_columns,
+                                const CsvOptions& csv, uint64_t seed, int64_t block_rows) {
+  const auto in_ext = std::filesystem::path(input).extension().string();
+  const auto out_ext = std::filesystem::path(output).extension().string();
+  const bool npy = in_ext == ".npy";
   const auto t0 = std::chrono::steady_clock::now();
-  NpyRowSource source(input, label);
-  std::cout << fmt::format("{}: {} rows {} ({:.1f} GB of features, out of core)\n", input, source.rows(),
-                           format_counts(source.class_counts(), source.class_names()),
-                           static_cast<double>(source.rows()) * source.row_bytes() / 1e9);
-  auto sink = make_npy_sink(source, output, labels_path(output), provenance);
+  std::unique_ptr<RowSource> source;
+  std::unique_ptr<RowSink> sink;
+  if (npy) {
+    REBALANCE_CHECK(out_ext == ".npy", "--out-of-core writes .npy input as .npy (features, labels to "
+                    "NAME_labels.npy); got --output {}", output);
+    REBALANCE_CHECK(!label.empty(), "--out-of-core needs the labels of {} as a .npy file: --label Y.npy", input);
+    REBALANCE_CHECK(!provenance_columns, "--provenance-columns needs a CSV output; for .npy output use --provenance "
+                    "P.npy");
+    auto s = std::make_unique<NpyRowSource>(input, label);
+    sink = make_npy_sink(*s, output, labels_path(output), provenance);
+    source = std::move(s);
+  } else {
+    REBALANCE_CHECK(in_ext == ".csv" || in_ext == ".tsv" || in_ext == ".tab",
+                    "--out-of-core reads a .npy features file (with --label Y.npy) or a .csv/.tsv file; got --input {}",
+                    input);
+    REBALANCE_CHECK(out_ext == ".csv" || out_ext == ".tsv" || out_ext == ".tab",
+                    "--out-of-core writes a CSV input as CSV (its own columns and rows); got --output {}", output);
+    REBALANCE_CHECK(provenance.empty(), "--out-of-core with a CSV writes provenance as columns: use "
+                    "--provenance-columns instead of --provenance {}", provenance);
+    auto s = std::make_unique<CsvRowSource>(input, csv);
+    sink = make_csv_sink(*s, output, provenance_columns);
+    source = std::move(s);
+  }
+  std::cout << fmt::format("{}: {} rows {} ({:.1f} GB of features, out of core)\n", input, source->rows(),
+                           format_counts(source->class_counts(), source->class_names()),
+                           static_cast<double>(source->rows()) * source->row_bytes() / 1e9);
   OutOfCoreOptions options;
   options.block_rows = block_rows;
-  const auto report = resample_out_of_core(method, seed, source, *sink, options);
+  const auto report = resample_out_of_core(method, seed, *source, *sink, options);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::cout << fmt::format("{}: {} rows ({} synthetic, {} removed) in {:.2f} s; peak memory {:.0f} MiB\n", method,
                            report.rows_out, report.synthetic, report.removed, secs, peak_rss_mib());
-  std::cout << fmt::format("wrote {} and {}{}\n", output, labels_path(output),
+  std::cout << fmt::format("wrote {}{}{}\n", output, npy ? " and " + labels_path(output) : "",
                            provenance.empty() ? "" : " and " + provenance);
 }
 
@@ -185,17 +204,24 @@ void add_resample_command(CLI::App& app, Action& action) {
   static bool out_of_core = false;
   static int64_t block_rows = 0;
   cmd->add_flag("--out-of-core", out_of_core,
-                "stream a .npy features file (with --label Y.npy) block by block in bounded memory, for data larger "
-                "than memory; see `rebalance methods out-of-core` for the samplers that can");
+                "stream a .npy features file (with --label Y.npy) or a CSV block by block in bounded memory, for data "
+                "larger than memory; see `rebalance methods out-of-core` for the samplers that can");
   cmd->add_option("--block-rows", block_rows, "rows read per block with --out-of-core (default: 64 MiB worth)")
       ->check(CLI::Range(int64_t(1), std::numeric_limits<int64_t>::max()));
   cmd->callback([&action] {
     action = [] {
       if (out_of_core) {
-        REBALANCE_CHECK(repeat == 1 && !provenance_columns, "--out-of-core writes .npy once: --repeat and "
-                        "--provenance-columns do not apply (use --provenance P.npy)");
+        REBALANCE_CHECK(repeat == 1, "--out-of-core runs once: --repeat does not apply");
         neighbors::set_default_backend(neighbors::parse_backend(backend));
-        resample_out_of_core_npy(method, input, label, output, provenance, seed, block_rows);
+        CsvOptions csv;
+        csv.label = label;
+        csv.delimiter = parse_delimiter(delimiter);
+        csv.categorical_ordinal = categorical == "ordinal";
+        csv.categorical = categorical_columns;
+        csv.drop = drop;
+        csv.passthrough = passthrough;
+        resample_out_of_core_files(method, input, label, output, provenance, provenance_columns, csv, seed,
+                                   block_rows);
         return;
       }
       REBALANCE_CHECK(block_rows == 0, "--block-rows applies to --out-of-core only");

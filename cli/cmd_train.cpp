@@ -70,6 +70,16 @@ void apply_backbone(const NetworkExtras& x, train::TrainOptions& opt) {
 
 }  // namespace
 
+void add_distributed_options(CLI::App* cmd, train::DistributedOptions& dist, const std::string& what) {
+  cmd->add_option("--world-size", dist.world_size, what + " data-parallel over this many processes (torch c10d, "
+                                                          "Gloo): start one per rank with the same options")
+      ->check(CLI::Range(1, 4096))->capture_default_str();
+  cmd->add_option("--rank", dist.rank, "this process's rank, 0 to world size - 1 (rank 0 writes the outputs)")
+      ->capture_default_str();
+  cmd->add_option("--master", dist.master, "HOST:PORT where rank 0 serves the rendezvous store")->capture_default_str();
+  cmd->add_option("--dist-timeout", dist.timeout_s, "seconds to wait for the other ranks")->capture_default_str();
+}
+
 void add_train_command(CLI::App& app, Action& action) {
   auto* cmd = app.add_subcommand("train", "train a classifier on (imbalanced) data and report on the test set");
   static TaskOptions task;
@@ -113,13 +123,7 @@ void add_train_command(CLI::App& app, Action& action) {
   cmd->add_option("-o,--output", output, "write the trained model here");
   cmd->add_option("--summary", summary, "write a JSON summary (options, counts, history, test report)");
   static train::DistributedOptions dist;
-  cmd->add_option("--world-size", dist.world_size, "data-parallel training over this many processes (torch c10d, "
-                                                   "Gloo): start one per rank with the same options")
-      ->check(CLI::Range(1, 4096))->capture_default_str();
-  cmd->add_option("--rank", dist.rank, "this process's rank, 0 to world size - 1 (rank 0 writes the outputs)")
-      ->capture_default_str();
-  cmd->add_option("--master", dist.master, "HOST:PORT where rank 0 serves the rendezvous store")->capture_default_str();
-  cmd->add_option("--dist-timeout", dist.timeout_s, "seconds to wait for the other ranks")->capture_default_str();
+  add_distributed_options(cmd, dist, "train the model");
   cmd->callback([&action] {
     action = [] {
       task.delimiter = parse_delimiter(delimiter);

@@ -10,6 +10,9 @@ namespace rebalance {
 struct ImageFolderOptions;
 struct Dataset;
 }
+namespace rebalance::train {
+struct DistributedOptions;
+}
 
 namespace rebalance::cli {
 
@@ -19,6 +22,10 @@ std::string counts_line(const Dataset& d);
 
 /// --image-size, --image-channels, --on-bad-image, --image-storage: how an image folder is read.
 void add_image_options(CLI::App* cmd, ImageFolderOptions& options);
+
+/// --world-size, --rank, --master, --dist-timeout: data-parallel training (`what`, e.g. "train the
+/// model") over processes on torch c10d.
+void add_distributed_options(CLI::App* cmd, train::DistributedOptions& options, const std::string& what);
 
 /// A registered command's action, run after parsing succeeded.
 using Action = std::function<void()>;

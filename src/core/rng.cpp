@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <unordered_map>
 
 #include "rebalance/core/error.hpp"
 
@@ -91,6 +92,24 @@ std::vector<int64_t> Rng::cycled_permutations(int64_t n, int64_t count) {
 
 std::vector<int64_t> Rng::choice_without_replacement(int64_t n, int64_t k) {
   REBALANCE_CHECK(k >= 0 && k <= n, "cannot draw {} distinct items from {}", k, n);
+  if (k < n / 8) {
+    // The same partial Fisher-Yates shuffle with only the displaced entries stored: the same
+    // draws and result in O(k) memory (a few picks from 100 million rows need not hold them all).
+    std::unordered_map<int64_t, int64_t> moved;
+    moved.reserve(static_cast<size_t>(2 * k));
+    const auto value = [&](int64_t i) {
+      const auto it = moved.find(i);
+      return it == moved.end() ? i : it->second;
+    };
+    std::vector<int64_t> out(static_cast<size_t>(k));
+    for (int64_t i = 0; i < k; ++i) {
+      const int64_t j = i + static_cast<int64_t>(uniform_int(static_cast<uint64_t>(n - i)));
+      const int64_t vi = value(i), vj = value(j);
+      out[i] = vj;
+      moved[j] = vi;  // position i is never read again
+    }
+    return out;
+  }
   std::vector<int64_t> p(static_cast<size_t>(n));
   std::iota(p.begin(), p.end(), 0);
   for (int64_t i = 0; i < k; ++i) std::swap(p[i], p[i + uniform_int(static_cast<uint64_t>(n - i))]);

@@ -217,8 +217,7 @@ NpyRowSource::NpyRowSource(std::string features_path, std::string labels_path)
 
 std::string NpyRowSource::describe() const { return fmt::format("{} (labels {})", x_path_, y_path_); }
 
-void NpyRowSource::read_window(const std::string& path, const FileStamp& stamp, size_t offset, size_t bytes,
-                               void* dst) const {
+void read_mapped(const std::string& path, const FileStamp& stamp, size_t offset, size_t bytes, void* dst) {
   if (bytes == 0) return;
   install_bus_handler();
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -269,13 +268,13 @@ void NpyRowSource::read_window(const std::string& path, const FileStamp& stamp, 
 void NpyRowSource::read_labels(int64_t first, int64_t n, int64_t* out) const {
   const size_t offset = y_offset_ + static_cast<size_t>(first) * y_width_;
   if (y_width_ == 8) {  // straight into place
-    read_window(y_path_, y_stamp_, offset, static_cast<size_t>(n) * 8, out);
+    read_mapped(y_path_, y_stamp_, offset, static_cast<size_t>(n) * 8, out);
     return;
   }
   // Narrow labels are read into the tail of `out` and widened front to back (each wide value
   // lands at or before the narrow bytes it comes from, which are read before being overwritten).
   unsigned char* raw = reinterpret_cast<unsigned char*>(out) + static_cast<size_t>(n) * (8 - y_width_);
-  read_window(y_path_, y_stamp_, offset, static_cast<size_t>(n) * y_width_, raw);
+  read_mapped(y_path_, y_stamp_, offset, static_cast<size_t>(n) * y_width_, raw);
   if (y_width_ == 4) {
     for (int64_t i = 0; i < n; ++i) {
       int32_t v;
@@ -326,7 +325,7 @@ void NpyRowSource::for_each_block(int64_t block_rows, const BlockFn& fn) const {
   for (int64_t first = 0; first < rows_; first += block_rows) {
     const int64_t n = std::min(block_rows, rows_ - first);
     const auto x = x_buffer.narrow(0, 0, n);
-    read_window(x_path_, x_stamp_, x_offset_ + static_cast<size_t>(first) * rb, static_cast<size_t>(n * rb),
+    read_mapped(x_path_, x_stamp_, x_offset_ + static_cast<size_t>(first) * rb, static_cast<size_t>(n * rb),
                 x.data_ptr());
     if (dtype_ == at::kDouble)
       check_finite(x.data_ptr<double>(), n, cols_, first, x_path_);

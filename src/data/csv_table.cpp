@@ -156,6 +156,20 @@ void Table::split(Span row, std::vector<Span>& fields) const {
   }
 }
 
+std::vector<size_t> label_order(const std::vector<std::string_view>& values) {
+  std::vector<double> num(values.size());
+  bool all_numeric = true;
+  for (size_t i = 0; i < values.size(); ++i)
+    all_numeric = all_numeric && parse_number(values[i], num[i]) == NumberStatus::Ok;
+  std::vector<size_t> order(values.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    if (all_numeric && num[a] != num[b]) return num[a] < num[b];
+    return values[a] < values[b];
+  });
+  return order;
+}
+
 std::string unquote(std::string_view raw, char delim) {
   const auto t = trim(raw, delim);
   if (t.size() >= 2 && t.front() == '"' && t.back() == '"') {
@@ -428,7 +442,7 @@ Table parse(std::shared_ptr<const MappedFile> file, const std::string& path, con
     }
     if (declared[j]) {
       tb.categorical[j] = 1;
-    } else if (text_cells > n - text_cells) {
+    } else if (text_cells > n - text_cells && !opt.numeric_only) {
       tb.categorical[j] = tb.text_columns[j] = 1;
     } else {
       consider(first_text, j, NumberStatus::NotANumber);
@@ -533,16 +547,7 @@ Table parse(std::shared_ptr<const MappedFile> file, const std::string& path, con
     id[r] = last_id = it->second;
     last = labels[r];
   }
-  std::vector<double> num(distinct.size());
-  bool all_numeric = true;
-  for (size_t i = 0; i < distinct.size(); ++i)
-    all_numeric = all_numeric && parse_number(distinct[i], num[i]) == NumberStatus::Ok;
-  std::vector<size_t> order(distinct.size());
-  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    if (all_numeric && num[a] != num[b]) return num[a] < num[b];
-    return distinct[a] < distinct[b];
-  });
+  const auto order = label_order(distinct);
   std::vector<int64_t> class_of(distinct.size());
   for (size_t k = 0; k < order.size(); ++k) {
     class_of[order[k]] = static_cast<int64_t>(k);

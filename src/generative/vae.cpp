@@ -210,6 +210,14 @@ void check_train(const TrainOptions& t, std::string_view what) {
 
 // ---- Core ---------------------------------------------------------------------------------------
 
+namespace {
+thread_local const GradientSync* t_sync = nullptr;
+const GradientSync* current_sync() { return t_sync; }
+}  // namespace
+
+DataParallelScope::DataParallelScope(GradientSync sync) : sync_(std::move(sync)), outer_(t_sync) { t_sync = &sync_; }
+DataParallelScope::~DataParallelScope() { t_sync = outer_; }
+
 class Core {
  public:
   Core(std::string kind, NetOptions net, std::vector<int64_t> shape, int64_t num_classes, uint64_t seed)
@@ -301,7 +309,14 @@ class Core {
   at::Tensor reconstruction_term(const at::Tensor& raw, const at::Tensor& xm) const {
     return bernoulli ? bernoulli_nll(raw, xm) : squared_error(output_mean(raw), xm);
   }
-  at::Tensor noise(int64_t rows) { return torch::randn({rows, net.latent}, gen, torch::kFloat32); }
+  /// Latent noise for `rows` rows. In a data-parallel step (shard_rows > 0) the whole batch's
+  /// noise is drawn, so the generator advances as on one process, and this shard's rows returned.
+  at::Tensor noise(int64_t rows) {
+    if (shard_rows == 0) return torch::randn({rows, net.latent}, gen, torch::kFloat32);
+    const auto all = torch::randn({shard_rows, net.latent}, gen, torch::kFloat32);
+    return all.slice(0, shard_from, shard_from + rows);
+  }
+  int64_t shard_rows = 0, shard_from = 0;
 
   /// Standard VAE negative ELBO per row: reconstruction + kl_weight * KL(q || N(0, I)).
   at::Tensor vae_loss(const at::Tensor& xm, const at::Tensor& oh, double kl_weight) {
@@ -342,6 +357,12 @@ class Core {
     model->train();
     torch::optim::Adam opt(model->parameters(), torch::optim::AdamOptions(t.lr));
     Rng rng = Rng(seed).fork(stream);
+    const GradientSync* sync = current_sync();
+    if (sync) {
+      REBALANCE_CHECK(sync->rank >= 0 && sync->rank < sync->world_size && sync->sum,
+                      "{}: data-parallel training needs a rank in [0, {}) and a gradient sum", who(), sync->world_size);
+      if (sync->world_size == 1) sync = nullptr;
+    }
     // A step budget runs whole shuffled passes until the steps are spent (the last one partial).
     int64_t steps = 0;
     for (int64_t e = 0; t.steps > 0 ? steps < t.steps : (e < t.epochs || steps < t.min_steps); ++e) {
@@ -350,14 +371,38 @@ class Core {
       int64_t batches = 0;
       for (int64_t b0 = 0; b0 < n && (t.steps == 0 || steps < t.steps); b0 += t.batch_size, ++steps) {
         const int64_t b1 = std::min(n, b0 + t.batch_size);
-        const auto idx = torch::tensor(std::vector<int64_t>(perm.begin() + b0, perm.begin() + b1), torch::kInt64);
+        auto idx = torch::tensor(std::vector<int64_t>(perm.begin() + b0, perm.begin() + b1), torch::kInt64);
+        double share = 1.0;
+        if (sync) {
+          // This process's contiguous shard of the batch. An empty shard (a batch smaller than
+          // the world) still runs one row, weighted 0, so every random draw stays in step.
+          const int64_t bn = b1 - b0, s0 = bn * sync->rank / sync->world_size,
+                        s1 = bn * (sync->rank + 1) / sync->world_size;
+          share = static_cast<double>(s1 - s0) / static_cast<double>(bn);
+          shard_rows = bn;
+          shard_from = s1 > s0 ? s0 : 0;
+          idx = s1 > s0 ? idx.slice(0, s0, s1) : idx.slice(0, 0, 1);
+        }
         opt.zero_grad();
         const auto loss = step_loss(idx);
+        shard_rows = 0;
         REBALANCE_CHECK(std::isfinite(loss.item<double>()),
                         "{}: the loss became {} in epoch {}; lower lr (now {})", who(), loss.item<double>(), e + 1, t.lr);
-        loss.backward();
+        double value = loss.item<double>();
+        if (sync) {
+          (loss * share).backward();
+          std::vector<at::Tensor> grads;
+          for (auto& p : model->parameters())
+            if (p.grad().defined()) grads.push_back(p.grad());
+          auto batch_loss = (loss.detach() * share).reshape({1}).contiguous();
+          grads.push_back(batch_loss);
+          sync->sum(grads);  // every process's gradients, and the whole batch's loss
+          value = batch_loss.item<double>();
+        } else {
+          loss.backward();
+        }
         opt.step();
-        total += loss.item<double>();
+        total += value;
         ++batches;
       }
       log.epoch_loss.push_back(total / std::max<int64_t>(1, batches));

@@ -62,7 +62,7 @@ void stream_random_over(const RowSource& source, const std::map<int64_t, int64_t
                         const RandomOverSamplerOptions& options, uint64_t seed, RowSink& sink,
                         const StreamOptions& stream) {
   const auto factor = options.factors(target, source.class_names(), source.describe());
-  const int64_t block = block_rows_for(source.row_bytes(), stream.block_rows);
+  const int64_t block = block_rows_for(source.block_bytes_per_row(), stream.block_rows);
   const int64_t chunk = block_rows_for(source.row_bytes(), stream.chunk_rows);
   const int64_t n_rows = source.rows(), d = source.cols();
   const double smoothing = std::pow(4.0 / ((d + 2.0) * n_rows), 1.0 / (d + 4.0));
@@ -124,7 +124,7 @@ void stream_smote(const RowSource& source, const std::map<int64_t, int64_t>& tar
                     "but n_samples = {}, n_neighbors = {}); lower k_neighbors to at most {}",
                     k, name, rows, k, k + 1, rows, k + 1, rows - 1);
   }
-  const int64_t block = block_rows_for(source.row_bytes(), stream.block_rows);
+  const int64_t block = block_rows_for(source.block_bytes_per_row(), stream.block_rows);
   const int64_t chunk = block_rows_for(source.row_bytes(), stream.chunk_rows);
   const auto classes = grown_classes(target);
   const auto gathered = source.gather_classes(classes, block);

@@ -26,8 +26,10 @@ const std::map<std::string, std::string>& reasons() {
       {"cluster_over", "clusters all rows with k-means: one pass per Lloyd iteration could stream, not built yet"},
       {"cluster_centroids",
        "replaces the majority by k-means centres fitted to all its rows: one pass per iteration, not built yet"},
-      {"smotenc", "mixes categorical and numeric columns; out-of-core input is a numeric .npy matrix"},
-      {"smoten", "works on categorical columns; out-of-core input is a numeric .npy matrix"},
+      {"smotenc", "mixes categorical and numeric columns; out-of-core features are numeric (a block cannot know the "
+                  "whole file's categories)"},
+      {"smoten", "works on categorical columns; out-of-core features are numeric (a block cannot know the whole "
+                 "file's categories)"},
       {"near_miss",
        "ranks every majority row by its distances to minority rows (minority in memory, majority streamed would "
        "serve), not built yet"},
@@ -44,7 +46,7 @@ const std::map<std::string, std::string>& reasons() {
 
 std::string family_reason(const SamplerInfo& info) {
   if (auto it = reasons().find(info.name); it != reasons().end()) return it->second;
-  if (info.name.find("augment") != std::string::npos) return "transforms images; out-of-core input is a .npy matrix";
+  if (info.name.find("augment") != std::string::npos) return "transforms images; out-of-core input is rows of features";
   if (info.type == SamplingType::Over)
     return "trains a generator on the grown classes (held in memory, like SMOTE's); generating in bounded chunks is "
            "not built yet";
@@ -77,7 +79,8 @@ std::vector<MethodDoc> out_of_core_docs() {
   for (bool streams : {true, false})
     for (const auto& s : out_of_core_support())
       if (s.streams == streams)
-        docs.push_back({s.name, {}, streams ? "streams (bounded memory)" : "in memory only", "", s.how, {}});
+        docs.push_back({s.name, {}, streams ? "streams (bounded memory)" : "in memory only", "", s.how,
+                        sampler_params(*find_sampler(s.name))});
   return docs;
 }
 

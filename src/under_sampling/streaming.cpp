@@ -44,7 +44,7 @@ void stream_random_under(const RowSource& source, const std::map<int64_t, int64_
   }
   sink.begin(total);
   std::vector<int64_t> rank(num_classes, 0), next(num_classes, 0), local, slots;
-  source.for_each_block(block_rows_for(source.row_bytes(), block_rows),
+  source.for_each_block(block_rows_for(source.block_bytes_per_row(), block_rows),
                         [&](int64_t first, const at::Tensor& x, const at::Tensor& y) {
                           local.clear();
                           slots.clear();
@@ -69,7 +69,7 @@ void stream_random_under(const RowSource& source, const std::map<int64_t, int64_
 
 int64_t stream_tomek_links(const RowSource& source, const std::vector<int64_t>& classes, RowSink& sink,
                            int64_t block_rows) {
-  const int64_t block = block_rows_for(source.row_bytes(), block_rows);
+  const int64_t block = block_rows_for(source.block_bytes_per_row(), block_rows);
   const auto& counts = source.class_counts();
   const auto num_classes = static_cast<int64_t>(counts.size());
   const int64_t n = source.rows();

@@ -65,6 +65,42 @@ class Distributed(cli_util.TempCase):
         self.assertLess(np.abs(a - b).max(), 1e-5)
         self.assertTrue((a.argmax(1) == b.argmax(1)).all())
 
+    def test_generators_train_data_parallel(self):
+        # VAE (batch 7 over 60 rows: the last batch of each epoch has 4 rows, so with 3 ranks one
+        # shard is empty) and MGVAE (pre-training, Fisher, fine-tuning with EWC).
+        env = {"OMP_NUM_THREADS": "1", "REBALANCE_THREADS": "1"}
+        cases = {
+            "vae": (["-m", "vae:epochs=4,min_steps=0,batch_size=7,hidden=[32],latent=4", "--pair", "0:200,6:60"], 3),
+            "mgvae": (["-m", "mgvae:pretrain_epochs=2,finetune_epochs=3,finetune_min_steps=0,batch_size=16,hidden=[32],latent=4,"
+                       "exemplars=50,fisher_samples=20", "--pair", "0:120,6:40"], 2),
+        }
+        for name, (args, world) in cases.items():
+            with self.subTest(generator=name):
+                common = ["generate", "-i", "mnist-digits", *args, "-n", "30", "--seed", "5"]
+                run(*common, "-o", self.path(f"{name}_one.npy"), env=env)
+                port = free_port()
+                res = ranks([[*common, "-o", self.path(f"{name}_many.npy"), "--world-size", str(world), "--rank",
+                              str(r), "--master", f"127.0.0.1:{port}"] for r in range(world)])
+                for rc, o, e in res:
+                    self.assertEqual(rc, 0, e)
+                self.assertIn("rank 1: trained; rank 0 writes the outputs", res[1][1])
+                for r, (_, o, _) in enumerate(res):  # every step went through the all-reduce
+                    steps = int(o.split(f"rank {r} of {world}: ")[1].split()[0])
+                    self.assertGreater(steps, 10)
+                one, many = np.load(self.path(f"{name}_one.npy")), np.load(self.path(f"{name}_many.npy"))
+                # The same steps apart only by the order of float sums.
+                self.assertLess(np.abs(one - many).max(), 1e-4)
+
+                def losses(text):
+                    return [float(w) for line in text.splitlines() if " epochs, loss " in line
+                            for w in line.split("loss ")[1].split(" -> ")[:1]]
+
+                np.testing.assert_allclose(losses(res[1][1]), losses(res[0][1]), rtol=1e-4)
+        p = run("generate", "-i", "mnist-digits", "-m", "cyclegan", "-o", self.path("g.npy"), "--world-size", "2",
+                ok=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("CycleGAN trains on one process", p.stderr)
+
     def test_unreachable_master_mismatched_world_and_options(self):
         p = run("train", "--data", "mnist-digits", "--epochs", "1", "--world-size", "2", "--rank", "1", "--master",
                 f"127.0.0.1:{free_port()}", "--dist-timeout", "2", ok=False)

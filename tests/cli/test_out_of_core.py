@@ -83,6 +83,31 @@ class OutOfCore(cli_util.TempCase):
                 self.assertIn("peak memory", p.stdout)
                 self.assertSameOutputs("mem", "ooc")
 
+    def test_csv_in_chunks_writes_what_memory_writes(self):
+        x, y = load_digits(return_X_y=True)
+        keep = np.flatnonzero((y == 0) | (y == 3) | ((y == 6) & (np.cumsum(y == 6) <= 40)))
+        names = {0: "zero", 3: "three", 6: "six"}
+        with open(self.path("d.csv"), "w", newline="") as f:
+            f.write("id;" + ";".join(f"px{j}" for j in range(64)) + ";digit\r\n")
+            for i in keep:
+                f.write(f"row-{i};" + ";".join(f"{v:g}" for v in x[i] / 16) + f";{names[y[i]]}\r\n")
+        common = ["-i", self.path("d.csv"), "--delimiter", ";", "--passthrough", "id", "--provenance-columns",
+                  "--seed", "2"]
+        for spec in ("random_under", "random_over", "smote", "tomek_links"):
+            with self.subTest(spec=spec):
+                run("resample", "-m", spec, *common, "-o", self.path("mem.csv"))
+                run("resample", "-m", spec, *common, "-o", self.path("ooc.csv"), "--out-of-core", "--block-rows", "29")
+                with open(self.path("mem.csv"), "rb") as a, open(self.path("ooc.csv"), "rb") as b:
+                    self.assertEqual(a.read(), b.read())
+        with open(self.path("bad.csv"), "w") as f:
+            f.write("a,b,label\n" + "".join(f"{i},{i},{i % 2}\n" for i in range(30)) + "\n2,two,1\n")
+        p = run("resample", "-m", "smote", "-i", self.path("bad.csv"), "-o", self.path("o.csv"), "--out-of-core",
+                "--block-rows", "4", ok=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("bad.csv:33:", p.stderr)
+        self.assertIn('"two"', p.stderr)
+        self.assertFalse(os.path.exists(self.path("o.csv")))
+
     def test_labels_keep_their_dtype_and_values(self):
         x, y = digits(self.d, dtype=np.float64, label_dtype=np.int32)
         run("resample", "-m", "smote", "-i", x, "--label", y, "-o", self.path("o.npy"), "--out-of-core")
@@ -127,7 +152,7 @@ class OutOfCore(cli_util.TempCase):
         x, y = digits(self.d)
         cases = [
             (["-i", x], "needs the labels"),
-            (["-i", self.write("d.csv", "a,label\n1,0\n"), "--label", y], "reads a .npy features file"),
+            (["-i", self.write("d.txt", "a,label\n1,0\n"), "--label", y], "reads a .npy features file"),
             (["-i", x, "--label", self.path("missing.npy")], "missing.npy"),
         ]
         np.save(self.path("yf.npy"), np.load(y).astype(np.float32))

@@ -62,3 +62,19 @@ TEST(Rng, PermutationAndChoice) {
   EXPECT_EQ(std::set<int64_t>(c.begin(), c.end()).size(), 30u);
   for (auto v : c) EXPECT_TRUE(v >= 0 && v < 100);
 }
+
+TEST(Rng, FewChoicesFromManyAreTheFullShufflesPrefix) {
+  // Below n/8 picks the shuffle keeps only displaced entries; the draws and result must be the
+  // dense partial Fisher-Yates shuffle's, whatever n and k.
+  for (const auto& [n, k] : std::vector<std::pair<int64_t, int64_t>>{{1000, 1}, {1000, 124}, {100000, 3000},
+                                                                        {64, 7}, {9, 1}}) {
+    Rng sparse(11), dense(11);
+    const auto got = sparse.choice_without_replacement(n, k);
+    std::vector<int64_t> p(static_cast<size_t>(n));
+    std::iota(p.begin(), p.end(), 0);
+    for (int64_t i = 0; i < k; ++i) std::swap(p[i], p[i + dense.uniform_int(static_cast<uint64_t>(n - i))]);
+    p.resize(static_cast<size_t>(k));
+    EXPECT_EQ(got, p) << n << " " << k;
+    EXPECT_EQ(sparse.next_u64(), dense.next_u64());  // the same number of draws
+  }
+}

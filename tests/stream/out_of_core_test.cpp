@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "../test_util.hpp"
+#include "rebalance/data/csv.hpp"
 #include "rebalance/data/npy.hpp"
 #include "rebalance/data/registry.hpp"
 #include "rebalance/neighbors/search.hpp"
@@ -273,4 +274,80 @@ TEST(OutOfCore, SamplersThatCannotStreamSayWhy) {
     streaming += s.streams;
   }
   EXPECT_EQ(streaming, 4);
+}
+
+namespace {
+
+/// The digits of digits_files as a CSV: an id column (passed through), 64 of the pixel features
+/// (every 12th), a quoted text label ("zero", "six", "eight") in the middle, CRLF line ends and
+/// a blank line. Returns the path.
+std::string digits_csv(const rebalance::testing::TempDir& dir, int64_t sixes, int64_t eights) {
+  const auto f = digits_files(dir, sixes, eights, torch::kFloat64);
+  const auto x = read_npy(f.x);
+  const auto y = read_npy(f.y);
+  std::string text = "id,";
+  for (int64_t j = 0; j < 784; j += 12) text += fmt::format("p{},", j);
+  text += "\"digit name\",last\r\n";
+  const char* names[] = {"zero", "", "", "", "", "", "six", "", "eight"};
+  for (int64_t i = 0; i < x.size(0); ++i) {
+    text += fmt::format("r{},", i);
+    for (int64_t j = 0; j < 784; j += 12) text += fmt::format("{},", x[i][j].item<double>());
+    text += fmt::format("\"{}\",{}\r\n", names[y[i].item<int64_t>()], x[i][783].item<double>());
+    if (i == 5) text += "\r\n";
+  }
+  return dir.write("digits.csv", text);
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+}  // namespace
+
+TEST(OutOfCore, CsvOutputsEqualInMemoryOutputsByteForByte) {
+  rebalance::testing::TempDir dir;
+  const auto path = digits_csv(dir, 60, 150);
+  CsvOptions options;
+  options.label = "digit name";
+  options.passthrough = {"id"};
+  for (const std::string spec : {"random_under", "random_over", "smote", "tomek_links:sampling_strategy=all"}) {
+    for (int64_t block : {1, 37, 100000}) {
+      SCOPED_TRACE(spec + " block " + std::to_string(block));
+      CsvInfo info;
+      const Dataset data = read_csv(path, options, &info);
+      const Dataset want = make_sampler(spec, 7)->fit_resample(data);
+      CsvWriteOptions wopt;
+      wopt.provenance_columns = true;
+      write_csv(dir.file("mem.csv"), want, *info.table, wopt);
+      CsvRowSource source(path, options);
+      EXPECT_EQ(source.class_names(), data.class_names);
+      EXPECT_EQ(source.class_counts(), data.class_counts());
+      EXPECT_EQ(source.rows(), data.size());
+      auto sink = make_csv_sink(source, dir.file("ooc.csv"), true);
+      OutOfCoreOptions o;
+      o.block_rows = block;
+      resample_out_of_core(spec, 7, source, *sink, o);
+      EXPECT_EQ(slurp(dir.file("ooc.csv")), slurp(dir.file("mem.csv")));
+    }
+  }
+}
+
+TEST(OutOfCore, CsvErrorsNameTheFilesOwnLine) {
+  rebalance::testing::TempDir dir;
+  std::string text = "a,b,label\n";
+  for (int i = 0; i < 50; ++i) text += fmt::format("{},{},{}\n", i, i * 2, i % 3 == 0 ? "x" : "y");
+  text += "\n\n";                 // blank lines 52 and 53
+  text += "1,oops,x\n";           // line 54
+  const auto path = dir.write("bad.csv", text);
+  const auto read_all = [](const std::string& p, int64_t block) {
+    CsvRowSource source(p, CsvOptions{});
+    source.for_each_block(block, [](int64_t, const at::Tensor&, const at::Tensor&) {});
+  };
+  for (int64_t block : {1, 7, 1000}) EXPECT_ERROR_MENTIONS(read_all(path, block), "bad.csv:54:", "oops");
+  CsvOptions categorical;
+  categorical.categorical = {"a"};
+  EXPECT_ERROR_MENTIONS(CsvRowSource(path, categorical), "bad.csv", "numeric");
+  const auto ragged = dir.write("ragged.csv", "a,b,label\n1,2,x\n3,4,y\n5,x\n");
+  EXPECT_ERROR_MENTIONS(CsvRowSource(ragged, CsvOptions{}), "ragged.csv:4:", "ragged");
 }

@@ -28,6 +28,11 @@ FileStamp stamp_file(const std::string& path);
 /// resized, rewritten (modification time) or replaced (inode).
 void check_unchanged(const std::string& path, const FileStamp& was);
 
+/// Copy bytes [offset, offset + bytes) of `path` to `dst` through read-only mappings of at most
+/// 8 MiB at a time, after checking the file is still the one `stamp` describes; a file that
+/// changed, or shrank under a mapping (SIGBUS, caught), is an Error "PATH changed during the run".
+void read_mapped(const std::string& path, const FileStamp& stamp, size_t offset, size_t bytes, void* dst);
+
 /// Labelled rows read in order, a block at a time. Opening reads the labels once (their classes
 /// and counts); every later pass reads features and labels block by block, checking before each
 /// block that the files are the ones the run began with.
@@ -41,6 +46,8 @@ class RowSource {
   const std::vector<int64_t>& class_counts() const { return class_counts_; }
   /// Bytes of one row of features.
   int64_t row_bytes() const;
+  /// Memory one row costs while its block is read (the default block is 64 MiB of these).
+  virtual int64_t block_bytes_per_row() const { return row_bytes(); }
 
   /// fn(first, x, y) for consecutive blocks of at most `block_rows` rows: x [B, D] in dtype(),
   /// y [B] int64 classes 0..C-1, first the source position of the block's first row. Features are
@@ -83,9 +90,6 @@ class NpyRowSource final : public RowSource {
   const std::string& features_path() const { return x_path_; }
 
  private:
-  /// Map [offset, offset + bytes) of `path` read-only and copy it to `dst`; Error if the file is
-  /// shorter than that (it changed under the run).
-  void read_window(const std::string& path, const FileStamp& stamp, size_t offset, size_t bytes, void* dst) const;
   /// Label values of rows [first, first + n) as int64.
   void read_labels(int64_t first, int64_t n, int64_t* out) const;
 
@@ -95,6 +99,58 @@ class NpyRowSource final : public RowSource {
   FileStamp x_stamp_, y_stamp_;
   std::vector<int64_t> class_values_;  ///< sorted distinct label values
 };
+
+namespace csv {
+struct Table;
+}
+struct CsvOptions;
+class RowSink;
+
+/// A CSV/TSV file read a block of rows at a time, sequentially, through mapped windows: each block
+/// is parsed by the in-memory reader (csv::parse, so numbers, quotes and errors are exactly as
+/// there; error lines are the file's own), features as float64. Opening reads the file once for
+/// the classes (sorted as read_csv sorts them) and their counts. Features must be numeric
+/// (categorical columns are refused: out of core, every block would need the whole vocabulary).
+class CsvRowSource final : public RowSource {
+ public:
+  CsvRowSource(std::string path, const CsvOptions& options);
+  ~CsvRowSource() override;
+  void for_each_block(int64_t block_rows, const BlockFn& fn) const override;
+  std::string describe() const override { return path_; }
+  /// Text, its copy for the parser and the parsed rows: about four times the float64 row.
+  int64_t block_bytes_per_row() const override { return 4 * row_bytes(); }
+
+  /// The block being visited (valid inside for_each_block's callback): its parsed table, whose
+  /// rows are the block's rows in order, for writers that copy rows byte for byte.
+  const csv::Table& current_block() const;
+  /// The file's header as read (a table of the first rows): names, roles, delimiter, line ends.
+  const csv::Table& schema() const;
+  /// Each class's label as first written in the file (raw cell text), for new rows.
+  const std::vector<std::string>& class_raw() const { return class_raw_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  /// Blocks of raw rows parsed with `options_`: fn(first row, table).
+  void scan(int64_t block_rows, const std::function<void(int64_t, const csv::Table&)>& fn) const;
+
+  std::string path_;
+  std::unique_ptr<CsvOptions> options_;
+  FileStamp stamp_;
+  std::string header_;  ///< raw header line with its line end, no BOM
+  uint64_t body_ = 0;   ///< first byte after the header line
+  int64_t body_line_ = 0;  ///< 1-based physical line of body_
+  std::unique_ptr<csv::Table> schema_;
+  std::vector<std::string> class_raw_;
+  mutable const csv::Table* current_ = nullptr;
+};
+
+/// The CSV output of a CsvRowSource, in its schema as write_csv writes it (header, delimiter, line
+/// ends, BOM, dropped columns left out; original rows byte for byte; new rows with the shortest
+/// round-trip numbers, labels in the file's own spelling, empty passthrough cells), optionally
+/// with provenance columns. Rows are written in output order; rows put ahead of their turn wait in
+/// memory (only RandomUnderSampler puts rows out of order, and it keeps few).
+std::unique_ptr<RowSink> make_csv_sink(const CsvRowSource& source, const std::string& path,
+                                       bool provenance_columns);
 
 /// A .npy array written in pieces: created as PATH.tmp-PID-N at its full size, rows written at
 /// their positions in any order, renamed over PATH by commit(); destroyed uncommitted (an error on

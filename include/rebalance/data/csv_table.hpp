@@ -23,6 +23,10 @@ struct CsvOptions {
   /// codes 0..K-1 for any sampler. Either way x holds the codes and the writer maps them back.
   bool allow_categorical = false;
   bool categorical_ordinal = false;
+  /// Every feature column is numeric: a text cell is an error at its line and column, whatever
+  /// the rest of the column holds (the out-of-core reader parses a block at a time and cannot
+  /// judge a column by its majority).
+  bool numeric_only = false;
   /// Columns (names or 0-based indices) that are categorical even if their values are numbers.
   std::vector<std::string> categorical;
   /// Columns to ignore: not features, not written back.
@@ -93,6 +97,10 @@ struct Table {
 Table read(const std::string& path, const CsvOptions& options = {});
 /// The same from bytes in memory (`name` stands for the file in messages).
 Table parse(std::shared_ptr<const MappedFile> file, const std::string& name, const CsvOptions& options = {});
+
+/// The order of a label column's distinct values (scikit-learn's LabelEncoder): numerically when
+/// every value is a number (equal numbers by text), else by text. Indices into `values`.
+std::vector<size_t> label_order(const std::vector<std::string_view>& values);
 
 /// A field's value: unquoted (doubled quotes undone) and, unless quoted, trimmed of blanks.
 std::string unquote(std::string_view raw_field, char delimiter);

@@ -108,6 +108,33 @@ struct FitLog {
   double seconds = 0.0;
 };
 
+/// Data-parallel training of the VAE and MGVAE across processes: every process runs the same
+/// seeded steps on the same rows; each step's batch is cut into world_size contiguous shards, a
+/// process's loss is its shard's scaled by the shard's share of the batch (its latent noise the
+/// shard's rows of the whole batch's draw), and `sum` adds the gradients of every process in
+/// place (an all-reduce; the communicator lives in train/distributed.hpp, reached by the caller),
+/// so each process takes the step one process takes on the whole batch. Exact up to the order of
+/// float sums for losses that average over the batch (every stage's, EWC's penalty included).
+struct GradientSync {
+  int64_t rank = 0;
+  int64_t world_size = 1;
+  std::function<void(std::vector<at::Tensor>&)> sum;
+};
+
+/// While alive, generator training on this thread is data-parallel under `sync` (a scope, like
+/// torch::NoGradGuard, rather than a parameter of every training entry point).
+class DataParallelScope {
+ public:
+  explicit DataParallelScope(GradientSync sync);
+  ~DataParallelScope();
+  DataParallelScope(const DataParallelScope&) = delete;
+  DataParallelScope& operator=(const DataParallelScope&) = delete;
+
+ private:
+  GradientSync sync_;
+  const GradientSync* outer_;
+};
+
 class Core;  // network, data scaling and optimiser state (src/generative/core.hpp)
 
 /// Variational auto-encoder (Kingma & Welling, ICLR 2014) trained on one class (seed 000's
