@@ -22,7 +22,7 @@ namespace {
 
 /// Build `spec` with the factory of `family`; throws what the factory throws.
 void build(const std::string& family, const std::string& spec) {
-  if (family == "samplers" || family == "generators") (void)make_sampler(spec, 0);
+  if (family == "samplers" || family == "generators" || family == "out-of-core") (void)make_sampler(spec, 0);
   else if (family == "models") (void)models::make_model(spec, {1, 28, 28}, 2, 0);
   else if (family == "losses") (void)losses::make_loss(spec, {100, 10});
   else if (family == "batch-policies") (void)train::make_batch_policy(spec);
@@ -65,7 +65,7 @@ std::string spelled(const MethodDoc& m, bool defaults) {
 bool has_required(const MethodDoc& m) { return std::any_of(m.params.begin(), m.params.end(), required); }
 
 size_t registry_size(const std::string& family) {
-  if (family == "samplers") return sampler_registry().size();
+  if (family == "samplers" || family == "out-of-core") return sampler_registry().size();
   if (family == "generators") return 3;
   if (family == "joint") return 2;
   if (family == "models") return models::model_registry().size();
@@ -85,7 +85,7 @@ TEST(Methods, EveryFamilyIsListedInFull) {
     EXPECT_EQ(f.methods.size(), registry_size(f.name)) << f.name;
   }
   EXPECT_EQ(names, (std::set<std::string>{"samplers", "generators", "models", "losses", "batch-policies", "decisions", "joint",
-                                          "augmentations"}));
+                                          "augmentations", "out-of-core"}));
 }
 
 TEST(Methods, EveryListedMethodConstructsWithItsBareNameAndWithItsDefaults) {
