@@ -21,7 +21,15 @@ BlockKnn::BlockKnn(at::Tensor queries, std::vector<int64_t> query_rows, int64_t 
   best_sq_.assign(q, std::numeric_limits<double>::infinity());
 }
 
-void BlockKnn::add_block(int64_t first, const at::Tensor& block_in) {
+void BlockKnn::add_block(int64_t first, const at::Tensor& block) { add(first, nullptr, block); }
+
+void BlockKnn::add_rows(const std::vector<int64_t>& positions, const at::Tensor& rows) {
+  REBALANCE_CHECK(static_cast<int64_t>(positions.size()) == rows.size(0), "BlockKnn: {} positions for {} rows",
+                  positions.size(), rows.size(0));
+  add(0, positions.data(), rows);
+}
+
+void BlockKnn::add(int64_t first, const int64_t* positions, const at::Tensor& block_in) {
   const int64_t nq = queries_.size(0);
   if (nq == 0 || block_in.size(0) == 0) return;
   const auto block = block_in.contiguous();
@@ -46,7 +54,7 @@ void BlockKnn::add_block(int64_t first, const at::Tensor& block_in) {
         double* bs = best_sq_.data() + q * k_;
         for (int64_t j = 0; j < kb; ++j) {
           const int64_t local = pc[q * kb + j];
-          const int64_t row = first + local;
+          const int64_t row = positions ? positions[local] : first + local;
           if (row == query_rows_[q]) continue;
           const double s = squared_distance(pq + q * d, pb + local * d, d);
           // Insert into the sorted best list if it beats the last entry.

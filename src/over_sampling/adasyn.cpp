@@ -19,28 +19,8 @@ std::vector<int64_t> counts_of(const at::Tensor& x, const at::Tensor& y, const a
                                int64_t k, int64_t n_samples, const std::string& class_name) {
   const auto nn = neighbors::knn(x, xc, k + 1).indices.slice(1, 1);
   const auto others = (y.index_select(0, nn.flatten()).view_as(nn) != cls).sum(1).contiguous();
-  const int64_t n_c = xc.size(0);
   const int64_t* po = others.data_ptr<int64_t>();
-  std::vector<double> ratio(n_c);
-  for (int64_t i = 0; i < n_c; ++i) ratio[i] = static_cast<double>(po[i]) / static_cast<double>(k);
-  const double total = detail::numpy_sum(ratio);
-  REBALANCE_CHECK(total != 0.0,
-                  "ADASYN: Not any neighbours belong to the majority class (no row of class \"{}\" has another class "
-                  "among its n_neighbors={} nearest rows). This case will induce a NaN case with a division by "
-                  "zero. ADASYN is not suited for this specific dataset. Use SMOTE instead.",
-                  class_name, k);
-  std::vector<int64_t> g(n_c);
-  int64_t sum = 0;
-  for (int64_t i = 0; i < n_c; ++i) {
-    const double r = ratio[i] / total;
-    g[i] = static_cast<int64_t>(std::nearbyint(r * static_cast<double>(n_samples)));
-    sum += g[i];
-  }
-  REBALANCE_CHECK(sum > 0,
-                  "ADASYN: No samples will be generated with the provided ratio settings ({} rows asked for class "
-                  "\"{}\" round to 0 for every row).",
-                  n_samples, class_name);
-  return g;
+  return detail::adasyn_counts(std::vector<int64_t>(po, po + xc.size(0)), k, n_samples, class_name);
 }
 
 }  // namespace
@@ -91,5 +71,34 @@ Dataset ADASYN::resample_impl(const Dataset& data, const std::map<int64_t, int64
   }
   return out.append_to(data);
 }
+
+namespace detail {
+
+std::vector<int64_t> adasyn_counts(const std::vector<int64_t>& others, int64_t k, int64_t n_samples,
+                                   const std::string& class_name) {
+  const auto n_c = static_cast<int64_t>(others.size());
+  std::vector<double> ratio(n_c);
+  for (int64_t i = 0; i < n_c; ++i) ratio[i] = static_cast<double>(others[i]) / static_cast<double>(k);
+  const double total = numpy_sum(ratio);
+  REBALANCE_CHECK(total != 0.0,
+                  "ADASYN: Not any neighbours belong to the majority class (no row of class \"{}\" has another class "
+                  "among its n_neighbors={} nearest rows). This case will induce a NaN case with a division by "
+                  "zero. ADASYN is not suited for this specific dataset. Use SMOTE instead.",
+                  class_name, k);
+  std::vector<int64_t> g(n_c);
+  int64_t sum = 0;
+  for (int64_t i = 0; i < n_c; ++i) {
+    const double r = ratio[i] / total;
+    g[i] = static_cast<int64_t>(std::nearbyint(r * static_cast<double>(n_samples)));
+    sum += g[i];
+  }
+  REBALANCE_CHECK(sum > 0,
+                  "ADASYN: No samples will be generated with the provided ratio settings ({} rows asked for class "
+                  "\"{}\" round to 0 for every row).",
+                  n_samples, class_name);
+  return g;
+}
+
+}  // namespace detail
 
 }  // namespace rebalance::over_sampling

@@ -15,13 +15,6 @@ namespace rebalance::over_sampling {
 
 namespace {
 
-/// Beta(10, 10) as the 10th smallest of 19 uniforms (order statistics of U[0, 1)).
-double beta_10_10(Rng& rng) {
-  std::vector<double> u(19);
-  for (auto& v : u) v = rng.uniform();
-  std::nth_element(u.begin(), u.begin() + 9, u.end());
-  return u[9];
-}
 
 /// Danger mask of the rows `xc` ([n_c, D]) of class `cls` against all rows `x` ([N, D]).
 at::Tensor danger_of(const at::Tensor& x, const at::Tensor& y, const at::Tensor& xc, int64_t cls, int64_t m) {
@@ -87,7 +80,7 @@ Dataset BorderlineSMOTE::resample_impl(const Dataset& data, const std::map<int64
 
     // Borderline-2 splits the rows between the two kinds of neighbour by a Beta(10, 10) share,
     // as imbalanced-learn, but always makes exactly n in total.
-    const int64_t n1 = kind2 ? std::min<int64_t>(n, static_cast<int64_t>(beta_10_10(rng) * (n + 1))) : n;
+    const int64_t n1 = kind2 ? std::min<int64_t>(n, static_cast<int64_t>(detail::beta_10_10(rng) * (n + 1))) : n;
     auto draws = detail::draw_pairs(n_danger, k, n1, 1.0, rng);
     std::vector<int64_t> seed_rows(n1), nb(n1);
     for (int64_t i = 0; i < n1; ++i) {
@@ -123,5 +116,16 @@ Dataset BorderlineSMOTE::resample_impl(const Dataset& data, const std::map<int64
                   fmt::format("\"{}\"", fmt::join(no_danger, "\", \"")), m);
   return out.append_to(data);
 }
+
+namespace detail {
+
+double beta_10_10(Rng& rng) {
+  std::vector<double> u(19);
+  for (auto& v : u) v = rng.uniform();
+  std::nth_element(u.begin(), u.begin() + 9, u.end());
+  return u[9];
+}
+
+}  // namespace detail
 
 }  // namespace rebalance::over_sampling

@@ -13,7 +13,11 @@ namespace rebalance::over_sampling::detail {
 
 void check_class_neighbors(std::string_view sampler, std::string_view param, int64_t k, const Dataset& data,
                            int64_t cls, int64_t rows) {
-  const auto& name = data.class_names[cls];
+  check_class_neighbors(sampler, param, k, data.class_names[cls], rows);
+}
+
+void check_class_neighbors(std::string_view sampler, std::string_view param, int64_t k, const std::string& name,
+                           int64_t rows) {
   REBALANCE_CHECK(rows > 1,
                   "{}: class \"{}\" has a single row; {} makes new rows from a row and its same-class neighbours, "
                   "so it needs at least 2 rows of the class ({}={} needs {})",

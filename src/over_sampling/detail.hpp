@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -20,6 +21,17 @@ namespace rebalance::over_sampling::detail {
 void check_class_neighbors(std::string_view sampler, std::string_view param, int64_t k, const Dataset& data,
                            int64_t cls, int64_t rows);
 
+/// The same for a class known by name alone (the out-of-core samplers hold no Dataset).
+void check_class_neighbors(std::string_view sampler, std::string_view param, int64_t k, const std::string& class_name,
+                           int64_t rows);
+/// ADASYN's new rows per row of a class, from `others[i]`: how many of row i's k nearest rows
+/// belong to another class (imbalanced-learn's ratios, numpy's sum, rint; its errors when no row
+/// has another class near, or every count rounds to 0).
+std::vector<int64_t> adasyn_counts(const std::vector<int64_t>& others, int64_t k, int64_t n_samples,
+                                   const std::string& class_name);
+/// Beta(10, 10) as the 10th smallest of 19 uniforms (order statistics of U[0, 1)): Borderline-2's
+/// share of rows made towards same-class neighbours.
+double beta_10_10(Rng& rng);
 /// Refuse `param`=k when `what` (e.g. "the data set") has fewer than `needed` rows.
 void check_rows(std::string_view sampler, std::string_view param, int64_t k, int64_t needed, int64_t rows,
                 std::string_view what);

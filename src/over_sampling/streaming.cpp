@@ -8,6 +8,8 @@
 #include "detail.hpp"
 #include "rebalance/core/error.hpp"
 #include "rebalance/core/spec.hpp"
+#include "rebalance/neighbors/knn.hpp"
+#include "rebalance/neighbors/streaming.hpp"
 
 #include <cstring>
 
@@ -56,9 +58,26 @@ void copies_with_jitter(T* dst, const T* src, const std::vector<int64_t>& rows, 
   }
 }
 
+/// For each row of `xc` (a class's rows, source positions `rows` ascending): how many of its m
+/// nearest rows among all rows are of another class, the nearest m + 1 with the first dropped
+/// whatever it is (imbalanced-learn's kneighbors(X_class, m + 1)[:, 1:], as the in-memory
+/// samplers ask): one minority-anchored scan of the input.
+std::vector<int64_t> other_class_neighbours(const RowSource& source, const at::Tensor& xc,
+                                            const std::vector<int64_t>& rows, int64_t m, int64_t block) {
+  neighbors::BlockKnn search(xc, std::vector<int64_t>(rows.size(), -1), m + 1);
+  source.for_each_block(block, [&](int64_t first, const at::Tensor& x, const at::Tensor&) { search.add_block(first, x); });
+  const auto nn = search.result().indices.contiguous();
+  const int64_t* p = nn.data_ptr<int64_t>();
+  std::vector<int64_t> others(rows.size(), 0);
+  for (size_t i = 0; i < rows.size(); ++i)
+    for (int64_t j = 1; j <= m; ++j)
+      others[i] += !std::binary_search(rows.begin(), rows.end(), p[i * (m + 1) + j]);
+  return others;
+}
+
 }  // namespace
 
-void stream_random_over(const RowSource& source, const std::map<int64_t, int64_t>& target,
+int64_t stream_random_over(const RowSource& source, const std::map<int64_t, int64_t>& target,
                         const RandomOverSamplerOptions& options, uint64_t seed, RowSink& sink,
                         const StreamOptions& stream) {
   const auto factor = options.factors(target, source.class_names(), source.describe());
@@ -104,26 +123,15 @@ void stream_random_over(const RowSource& source, const std::map<int64_t, int64_t
     }
   }
   sink.commit();
+  return added(target);
 }
 
-void stream_smote(const RowSource& source, const std::map<int64_t, int64_t>& target, int64_t k, uint64_t seed,
+int64_t stream_smote(const RowSource& source, const std::map<int64_t, int64_t>& target, int64_t k, uint64_t seed,
                   RowSink& sink, const StreamOptions& stream) {
   const auto& counts = source.class_counts();
   // Check every class before any work, as the in-memory sampler does.
-  for (const auto& [c, n] : target) {
-    if (n == 0) continue;
-    const auto& name = source.class_names()[c];
-    const int64_t rows = counts[c];
-    REBALANCE_CHECK(rows > 1,
-                    "SMOTE: class \"{}\" has a single row; SMOTE makes new rows from a row and its same-class "
-                    "neighbours, so it needs at least 2 rows of the class (k_neighbors={} needs {})",
-                    name, k, k + 1);
-    REBALANCE_CHECK(k + 1 <= rows,
-                    "SMOTE: k_neighbors={} is too large for class \"{}\", which has {} rows: each row needs {} "
-                    "same-class neighbours, so the class needs at least {} rows (Expected n_neighbors <= n_samples, "
-                    "but n_samples = {}, n_neighbors = {}); lower k_neighbors to at most {}",
-                    k, name, rows, k, k + 1, rows, k + 1, rows - 1);
-  }
+  for (const auto& [c, n] : target)
+    if (n > 0) detail::check_class_neighbors("SMOTE", "k_neighbors", k, source.class_names()[c], counts[c]);
   const int64_t block = block_rows_for(source.block_bytes_per_row(), stream.block_rows);
   const int64_t chunk = block_rows_for(source.row_bytes(), stream.chunk_rows);
   const auto classes = grown_classes(target);
@@ -158,6 +166,187 @@ void stream_smote(const RowSource& source, const std::map<int64_t, int64_t>& tar
     }
   }
   sink.commit();
+  return added(target);
+}
+
+int64_t stream_adasyn(const RowSource& source, const std::map<int64_t, int64_t>& target, int64_t k, uint64_t seed,
+                      RowSink& sink, const StreamOptions& stream) {
+  const auto& counts = source.class_counts();
+  const auto& names = source.class_names();
+  detail::check_rows("ADASYN", "n_neighbors", k, k + 1, source.rows(), "the data set");
+  for (const auto& [c, n] : target)
+    if (n > 0) detail::check_class_neighbors("ADASYN", "n_neighbors", k, names[c], counts[c]);
+  const int64_t block = block_rows_for(source.block_bytes_per_row(), stream.block_rows);
+  const int64_t chunk = block_rows_for(source.row_bytes(), stream.chunk_rows);
+  const auto classes = grown_classes(target);
+  const auto gathered = source.gather_classes(classes, block);
+  // Every class's counts before any output: their errors leave nothing written.
+  std::vector<std::vector<int64_t>> g(classes.size());
+  int64_t total = 0;
+  for (size_t k_ = 0; k_ < classes.size(); ++k_) {
+    const int64_t c = classes[k_];
+    g[k_] = detail::adasyn_counts(other_class_neighbours(source, gathered[k_].x, gathered[k_].rows, k, block), k,
+                                  target.at(c), names[c]);
+    for (auto v : g[k_]) total += v;
+  }
+  sink.begin(source.rows() + total);
+  copy_through(source, sink, block);
+  int64_t slot = source.rows();
+  const int64_t d = source.cols();
+  for (size_t k_ = 0; k_ < classes.size(); ++k_) {
+    const int64_t c = classes[k_];
+    const auto& xc = gathered[k_].x;
+    const auto& rows = gathered[k_].rows;
+    const at::Tensor nn = detail::self_neighbors(xc, k);
+    const int64_t* pnn = nn.data_ptr<int64_t>();
+    Rng rng = detail::class_rng(seed, c);
+    int64_t made = 0;
+    for (auto v : g[k_]) made += v;
+    const auto buffer = torch::empty({std::max<int64_t>(1, std::min(chunk, made)), d},
+                                     torch::TensorOptions().dtype(source.dtype()));
+    std::vector<int64_t> seeds, nb, p0, p1;
+    std::vector<double> steps;
+    const auto flush = [&] {
+      if (seeds.empty()) return;
+      const auto m = static_cast<int64_t>(seeds.size());
+      const auto out = buffer.narrow(0, 0, m);
+      detail::interpolate_into(out, xc, seeds, xc, nb, steps);
+      sink.put_new(slot, out, c, p0, p1);
+      slot += m;
+      seeds.clear(), nb.clear(), p0.clear(), p1.clear(), steps.clear();
+    };
+    // Row i's g_i new rows in row order, each drawing its neighbour then its step (the in-memory
+    // sampler's order), in chunks.
+    for (int64_t i = 0; i < static_cast<int64_t>(g[k_].size()); ++i)
+      for (int64_t r = 0; r < g[k_][i]; ++r) {
+        const int64_t j = pnn[i * k + static_cast<int64_t>(rng.uniform_int(static_cast<uint64_t>(k)))];
+        seeds.push_back(i);
+        nb.push_back(j);
+        steps.push_back(rng.uniform());
+        p0.push_back(rows[i]);
+        p1.push_back(rows[j]);
+        if (static_cast<int64_t>(seeds.size()) == chunk) flush();
+      }
+    flush();
+  }
+  sink.commit();
+  return total;
+}
+
+int64_t stream_borderline_smote(const RowSource& source, const std::map<int64_t, int64_t>& target, int64_t k,
+                                int64_t m, const std::string& kind, uint64_t seed, RowSink& sink,
+                                const StreamOptions& stream) {
+  const bool kind2 = kind == "borderline-2";
+  const auto& counts = source.class_counts();
+  const auto& names = source.class_names();
+  const int64_t n_rows = source.rows(), d = source.cols();
+  detail::check_rows("BorderlineSMOTE", "m_neighbors", m, m + 1, n_rows, "the data set");
+  for (const auto& [c, n] : target) {
+    if (n == 0) continue;
+    detail::check_class_neighbors("BorderlineSMOTE", "k_neighbors", k, names[c], counts[c]);
+    if (kind2)
+      detail::check_rows("BorderlineSMOTE", "k_neighbors", k, k, n_rows - counts[c],
+                         fmt::format("the rows of the other classes than \"{}\" (borderline-2)", names[c]));
+  }
+  const int64_t block = block_rows_for(source.block_bytes_per_row(), stream.block_rows);
+  const int64_t chunk = block_rows_for(source.row_bytes(), stream.chunk_rows);
+  const auto classes = grown_classes(target);
+  const auto gathered = source.gather_classes(classes, block);
+  struct Plan {
+    std::vector<int64_t> danger;  ///< positions in the class's rows
+    at::Tensor xd;
+    std::vector<int64_t> other_nn;  ///< [n_danger * k] source positions (borderline-2)
+  };
+  std::vector<Plan> plans(classes.size());
+  std::vector<std::string> no_danger;
+  int64_t total = 0;
+  for (size_t g = 0; g < classes.size(); ++g) {
+    const auto others = other_class_neighbours(source, gathered[g].x, gathered[g].rows, m, block);
+    for (int64_t i = 0; i < static_cast<int64_t>(others.size()); ++i)
+      if (others[i] * 2 >= m && others[i] < m) plans[g].danger.push_back(i);  // m / 2 <= n_other < m
+    if (plans[g].danger.empty()) {
+      no_danger.push_back(names[classes[g]]);
+      continue;
+    }
+    total += target.at(classes[g]);
+    plans[g].xd = gathered[g].x.index_select(0, torch::tensor(plans[g].danger, torch::kInt64)).contiguous();
+  }
+  REBALANCE_CHECK(total > 0 || no_danger.empty(),
+                  "BorderlineSMOTE: no row of class {} is in danger (between m/2 and m-1 other-class rows among "
+                  "its m_neighbors={} nearest rows), so there is no border row to over-sample and the data would "
+                  "come back unchanged; try another m_neighbors, or SMOTE",
+                  fmt::format("\"{}\"", fmt::join(no_danger, "\", \"")), m);
+  // Borderline-2: each danger row's k nearest rows of the other classes, and those rows.
+  std::vector<int64_t> other_rows;
+  at::Tensor x_other;
+  if (kind2) {
+    for (size_t g = 0; g < classes.size(); ++g) {
+      if (plans[g].danger.empty() || target.at(classes[g]) == 0) continue;
+      neighbors::BlockKnn search(plans[g].xd, std::vector<int64_t>(plans[g].danger.size(), -1), k);
+      const int64_t c = classes[g];
+      source.for_each_block(block, [&](int64_t first, const at::Tensor& x, const at::Tensor& y) {
+        std::vector<int64_t> local, positions;
+        const int64_t* py = y.data_ptr<int64_t>();
+        for (int64_t i = 0; i < y.size(0); ++i)
+          if (py[i] != c) local.push_back(i), positions.push_back(first + i);
+        if (!local.empty()) search.add_rows(positions, x.index_select(0, torch::tensor(local, torch::kInt64)));
+      });
+      const auto r = search.result().indices.contiguous();
+      plans[g].other_nn.assign(r.data_ptr<int64_t>(), r.data_ptr<int64_t>() + r.numel());
+      other_rows.insert(other_rows.end(), plans[g].other_nn.begin(), plans[g].other_nn.end());
+    }
+    std::sort(other_rows.begin(), other_rows.end());
+    other_rows.erase(std::unique(other_rows.begin(), other_rows.end()), other_rows.end());
+    if (!other_rows.empty()) x_other = source.gather_rows(other_rows, block);
+  }
+  sink.begin(n_rows + total);
+  copy_through(source, sink, block);
+  int64_t slot = n_rows;
+  for (size_t g = 0; g < classes.size(); ++g) {
+    const auto& plan = plans[g];
+    if (plan.danger.empty()) continue;
+    const int64_t c = classes[g], n = target.at(c), n_danger = static_cast<int64_t>(plan.danger.size());
+    const auto& xc = gathered[g].x;
+    const auto& rows = gathered[g].rows;
+    const at::Tensor nn = neighbors::knn(xc, plan.xd, k + 1).indices.slice(1, 1).contiguous();
+    const int64_t* pnn = nn.data_ptr<int64_t>();
+    Rng rng = detail::class_rng(seed, c);
+    const int64_t n1 = kind2 ? std::min<int64_t>(n, static_cast<int64_t>(detail::beta_10_10(rng) * (n + 1))) : n;
+    const auto buffer = torch::empty({std::max<int64_t>(1, std::min(chunk, n)), d},
+                                     torch::TensorOptions().dtype(source.dtype()));
+    for (int64_t start = 0; start < n1; start += chunk) {
+      const int64_t cnt = std::min(chunk, n1 - start);
+      auto draws = detail::draw_pairs(n_danger, k, cnt, 1.0, rng);
+      std::vector<int64_t> seeds(cnt), nb(cnt), p0(cnt), p1(cnt);
+      for (int64_t i = 0; i < cnt; ++i) {
+        seeds[i] = plan.danger[draws.row[i]];
+        nb[i] = pnn[draws.row[i] * k + draws.col[i]];
+        p0[i] = rows[seeds[i]];
+        p1[i] = rows[nb[i]];
+      }
+      const auto out = buffer.narrow(0, 0, cnt);
+      detail::interpolate_into(out, xc, seeds, xc, nb, draws.step);
+      sink.put_new(slot, out, c, p0, p1);
+      slot += cnt;
+    }
+    for (int64_t start = 0; kind2 && start < n - n1; start += chunk) {
+      const int64_t cnt = std::min(chunk, n - n1 - start);
+      auto draws = detail::draw_pairs(n_danger, k, cnt, 0.5, rng);
+      std::vector<int64_t> seeds(cnt), other(cnt), p0(cnt), p1(cnt);
+      for (int64_t i = 0; i < cnt; ++i) {
+        seeds[i] = plan.danger[draws.row[i]];
+        p1[i] = plan.other_nn[draws.row[i] * k + draws.col[i]];
+        other[i] = std::lower_bound(other_rows.begin(), other_rows.end(), p1[i]) - other_rows.begin();
+        p0[i] = rows[seeds[i]];
+      }
+      const auto out = buffer.narrow(0, 0, cnt);
+      detail::interpolate_into(out, xc, seeds, x_other, other, draws.step);
+      sink.put_new(slot, out, c, p0, p1);
+      slot += cnt;
+    }
+  }
+  sink.commit();
+  return total;
 }
 
 }  // namespace rebalance::over_sampling

@@ -16,12 +16,6 @@ namespace {
 /// Why each sampler that does not stream cannot (yet), by registry name.
 const std::map<std::string, std::string>& reasons() {
   static const std::map<std::string, std::string> r = {
-      {"borderline_smote",
-       "needs each minority row's m nearest rows among all rows: a minority-anchored scan (as TomekLinks') would "
-       "serve, not built yet"},
-      {"adasyn",
-       "needs each minority row's k nearest rows among all rows: a minority-anchored scan (as TomekLinks') would "
-       "serve, not built yet"},
       {"kmeans_smote", "clusters all rows with k-means: one pass per Lloyd iteration could stream, not built yet"},
       {"cluster_over", "clusters all rows with k-means: one pass per Lloyd iteration could stream, not built yet"},
       {"cluster_centroids",
@@ -65,6 +59,11 @@ std::vector<OutOfCoreSupport> out_of_core_support() {
       s.how = "holds the grown classes; 3 passes (labels, gather, copy), new rows in chunks";
     else if (info.name == "smote")
       s.how = "holds the grown classes and their own kNN; 3 passes, new rows in chunks";
+    else if (info.name == "borderline_smote")
+      s.how = "holds the grown classes; an anchored scan for the danger rows (borderline-2: a second over the other "
+              "classes' rows, which it gathers); new rows in chunks";
+    else if (info.name == "adasyn")
+      s.how = "holds the grown classes; an anchored scan for each row's difficulty; new rows in chunks";
     else if (info.name == "tomek_links")
       s.how = "holds the rows outside the largest class; 5 passes (labels, gather, 2 anchored kNN scans, write)";
     else
@@ -107,15 +106,21 @@ OutOfCoreReport resample_out_of_core(const std::string& spec, uint64_t seed, con
     std::vector<int64_t> classes;
     for (const auto& [c, n] : report.target) classes.push_back(c);
     report.removed = under_sampling::stream_tomek_links(source, classes, sink, block);
-  } else if (info->name == "random_over") {
+  } else {
     over_sampling::StreamOptions so;
     so.block_rows = so.chunk_rows = block;
-    over_sampling::stream_random_over(
-        source, report.target, over_sampling::RandomOverSamplerOptions::parse_shrinkage(params.get_string("shrinkage")), s, sink, so);
-  } else if (info->name == "smote") {
-    over_sampling::StreamOptions so;
-    so.block_rows = so.chunk_rows = block;
-    over_sampling::stream_smote(source, report.target, params.get_int("k_neighbors"), s, sink, so);
+    if (info->name == "random_over")
+      report.synthetic = over_sampling::stream_random_over(
+          source, report.target,
+          over_sampling::RandomOverSamplerOptions::parse_shrinkage(params.get_string("shrinkage")), s, sink, so);
+    else if (info->name == "smote")
+      report.synthetic = over_sampling::stream_smote(source, report.target, params.get_int("k_neighbors"), s, sink, so);
+    else if (info->name == "adasyn")
+      report.synthetic = over_sampling::stream_adasyn(source, report.target, params.get_int("n_neighbors"), s, sink, so);
+    else if (info->name == "borderline_smote")
+      report.synthetic = over_sampling::stream_borderline_smote(source, report.target, params.get_int("k_neighbors"),
+                                                                params.get_int("m_neighbors"),
+                                                                params.get_string("kind"), s, sink, so);
   }
   int64_t kept = 0;
   if (info->name == "random_under") {
@@ -126,7 +131,6 @@ OutOfCoreReport resample_out_of_core(const std::string& spec, uint64_t seed, con
   } else if (info->name == "tomek_links") {
     report.rows_out = source.rows() - report.removed;
   } else {
-    for (const auto& [c, n] : report.target) report.synthetic += n;
     report.rows_out = source.rows() + report.synthetic;
   }
   return report;

@@ -26,7 +26,8 @@ DOCUMENTED = {
     "augmentations": ["channel", "blur", "unsharp", "hflip", "vflip", "rotate", "zoom", "translate", "brightness",
                       "contrast"],
     # Every sampler, as streaming or in memory only (resample --out-of-core).
-    "out-of-core": ["random_under", "random_over", "smote", "tomek_links", "enn", "cnn", "borderline_smote", "vae"],
+    "out-of-core": ["random_under", "random_over", "smote", "borderline_smote", "adasyn", "tomek_links", "enn", "cnn",
+                    "vae"],
 }
 
 

@@ -27,11 +27,15 @@ class BlockKnn {
   BlockKnn(at::Tensor queries, std::vector<int64_t> query_rows, int64_t k);
   /// Rows first .. first + B - 1 of the base ([B, D], the queries' dtype).
   void add_block(int64_t first, const at::Tensor& block);
+  /// Rows at source positions `positions` (ascending, one per row of `rows`): a base filtered
+  /// to some rows (another class's, say).
+  void add_rows(const std::vector<int64_t>& positions, const at::Tensor& rows);
   /// indices [Q, k] int64 source positions (-1 while fewer than k rows were seen), distances
   /// [Q, k] float64 Euclidean.
   KnnResult result() const;
 
  private:
+  void add(int64_t first, const int64_t* positions, const at::Tensor& block);
   at::Tensor queries_;
   std::vector<int64_t> query_rows_;
   int64_t k_;
