@@ -366,3 +366,36 @@ TEST(OutOfCore, CsvErrorsNameTheFilesOwnLine) {
   const auto ragged = dir.write("ragged.csv", "a,b,label\n1,2,x\n3,4,y\n5,x\n");
   EXPECT_ERROR_MENTIONS(CsvRowSource(ragged, CsvOptions{}), "ragged.csv:4:", "ragged");
 }
+
+TEST(OutOfCore, CsvRowsSpanningReadWindowsAndQuotedNewlines) {
+  // More than one 8 MiB read: rows cut by a window edge, quoted fields holding delimiters, doubled
+  // quotes and line ends, blank lines and a last row without a line end; the blocks must hold
+  // exactly the rows read_csv reads, in order.
+  rebalance::testing::TempDir dir;
+  std::string text = "note,a,b,label\n";
+  int64_t i = 0;
+  while (text.size() < (size_t(9) << 20)) {
+    if (i % 997 == 0) text += "\n";
+    text += fmt::format("\"n {}, \"\"q\"\"\n{}\",{},{}.5,{}\n", i, i % 13 ? "x" : "y,z", i % 101, i % 7, i % 3 ? "u" : "v");
+    ++i;
+  }
+  text += "\"last\",1,2,u";
+  const auto path = dir.write("big.csv", text);
+  CsvOptions options;
+  options.passthrough = {"note"};
+  const Dataset want = read_csv(path, options);
+  CsvRowSource source(path, options);
+  ASSERT_EQ(source.rows(), want.size());
+  EXPECT_EQ(source.class_names(), want.class_names);
+  EXPECT_EQ(source.class_counts(), want.class_counts());
+  std::vector<at::Tensor> xs, ys;
+  int64_t expected_first = 0;
+  source.for_each_block(30011, [&](int64_t first, const at::Tensor& x, const at::Tensor& y) {
+    EXPECT_EQ(first, expected_first);
+    expected_first += x.size(0);
+    xs.push_back(x.clone());
+    ys.push_back(y.clone());
+  });
+  EXPECT_TRUE(torch::equal(torch::cat(xs), want.x2d()));
+  EXPECT_TRUE(torch::equal(torch::cat(ys), want.y));
+}
