@@ -212,7 +212,8 @@ void add_resample_command(CLI::App& app, Action& action) {
     action = [] {
       if (out_of_core) {
         REBALANCE_CHECK(repeat == 1, "--out-of-core runs once: --repeat does not apply");
-        neighbors::set_default_backend(neighbors::parse_backend(backend));
+        REBALANCE_CHECK(backend == "exact", "--out-of-core searches neighbours exactly, block by block; drop "
+                        "--neighbors {}", backend);
         CsvOptions csv;
         csv.label = label;
         csv.delimiter = parse_delimiter(delimiter);

@@ -156,6 +156,7 @@ class OutOfCore(cli_util.TempCase):
             (["-i", self.write("d.txt", "a,label\n1,0\n"), "--label", y], "reads a .npy features file"),
             (["-i", x, "--label", self.path("missing.npy")], "missing.npy"),
         ]
+        cases.append((["-i", x, "--label", y, "--neighbors", "hnsw"], "searches neighbours exactly"))
         np.save(self.path("yf.npy"), np.load(y).astype(np.float32))
         cases.append((["-i", x, "--label", self.path("yf.npy")], "yf.npy: out-of-core labels must be integers"))
         np.save(self.path("short.npy"), np.load(y)[:10])

@@ -50,11 +50,6 @@ void expect_close_to_cpu(const at::Tensor& got, const at::Tensor& cpu, const tor
 
 }  // namespace
 
-TEST(Devices, ListsWhatItRunsOn) {
-  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device here: the CUDA cases of this suite are skipped";
-  SUCCEED();
-}
-
 TEST(Devices, TrainingOnAnExplicitDeviceMatchesTheCpu) {
   const Dataset data = zeros_and_sixes();
   train::TrainOptions o;
