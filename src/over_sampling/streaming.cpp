@@ -58,6 +58,19 @@ void copies_with_jitter(T* dst, const T* src, const std::vector<int64_t>& rows, 
   }
 }
 
+/// New rows a[a_rows_i] + step_i * (b[b_rows_i] - a[a_rows_i]) made in the first rows of `buffer`
+/// and put at output row `slot` onwards, which then moves past them.
+void put_interpolated(RowSink& sink, int64_t& slot, const at::Tensor& buffer, int64_t cls, const at::Tensor& a,
+                      const std::vector<int64_t>& a_rows, const at::Tensor& b, const std::vector<int64_t>& b_rows,
+                      const std::vector<double>& steps, const std::vector<int64_t>& p0,
+                      const std::vector<int64_t>& p1) {
+  const auto m = static_cast<int64_t>(a_rows.size());
+  const auto out = buffer.narrow(0, 0, m);
+  detail::interpolate_into(out, a, a_rows, b, b_rows, steps);
+  sink.put_new(slot, out, cls, p0, p1);
+  slot += m;
+}
+
 /// For each row of `xc` (a class's rows, source positions `rows` ascending): how many of its m
 /// nearest rows among all rows are of another class, the nearest m + 1 with the first dropped
 /// whatever it is (imbalanced-learn's kneighbors(X_class, m + 1)[:, 1:], as the in-memory
@@ -159,10 +172,7 @@ int64_t stream_smote(const RowSource& source, const std::map<int64_t, int64_t>& 
         p0[i] = rows[draws.row[i]];
         p1[i] = rows[nb[i]];
       }
-      const auto out = buffer.narrow(0, 0, m);
-      detail::interpolate_into(out, xc, draws.row, xc, nb, draws.step);
-      sink.put_new(slot, out, c, p0, p1);
-      slot += m;
+      put_interpolated(sink, slot, buffer, c, xc, draws.row, xc, nb, draws.step, p0, p1);
     }
   }
   sink.commit();
@@ -208,11 +218,7 @@ int64_t stream_adasyn(const RowSource& source, const std::map<int64_t, int64_t>&
     std::vector<double> steps;
     const auto flush = [&] {
       if (seeds.empty()) return;
-      const auto m = static_cast<int64_t>(seeds.size());
-      const auto out = buffer.narrow(0, 0, m);
-      detail::interpolate_into(out, xc, seeds, xc, nb, steps);
-      sink.put_new(slot, out, c, p0, p1);
-      slot += m;
+      put_interpolated(sink, slot, buffer, c, xc, seeds, xc, nb, steps, p0, p1);
       seeds.clear(), nb.clear(), p0.clear(), p1.clear(), steps.clear();
     };
     // Row i's g_i new rows in row order, each drawing its neighbour then its step (the in-memory
@@ -324,10 +330,7 @@ int64_t stream_borderline_smote(const RowSource& source, const std::map<int64_t,
         p0[i] = rows[seeds[i]];
         p1[i] = rows[nb[i]];
       }
-      const auto out = buffer.narrow(0, 0, cnt);
-      detail::interpolate_into(out, xc, seeds, xc, nb, draws.step);
-      sink.put_new(slot, out, c, p0, p1);
-      slot += cnt;
+      put_interpolated(sink, slot, buffer, c, xc, seeds, xc, nb, draws.step, p0, p1);
     }
     for (int64_t start = 0; kind2 && start < n - n1; start += chunk) {
       const int64_t cnt = std::min(chunk, n - n1 - start);
@@ -339,10 +342,7 @@ int64_t stream_borderline_smote(const RowSource& source, const std::map<int64_t,
         other[i] = std::lower_bound(other_rows.begin(), other_rows.end(), p1[i]) - other_rows.begin();
         p0[i] = rows[seeds[i]];
       }
-      const auto out = buffer.narrow(0, 0, cnt);
-      detail::interpolate_into(out, xc, seeds, x_other, other, draws.step);
-      sink.put_new(slot, out, c, p0, p1);
-      slot += cnt;
+      put_interpolated(sink, slot, buffer, c, xc, seeds, x_other, other, draws.step, p0, p1);
     }
   }
   sink.commit();
