@@ -27,6 +27,7 @@
 
 #include "rebalance/core/error.hpp"
 #include "rebalance/core/spec.hpp"
+#include "rebalance/data/chunked.hpp"
 #include "rebalance/data/csv.hpp"
 #include "rebalance/data/dataset.hpp"
 #include "rebalance/data/idx.hpp"
@@ -132,6 +133,29 @@ inline void check_csv(const Dataset& ds, const CsvOptions& opt, std::string_view
   for (size_t c = 0; c < counts.size(); ++c) require(counts[c] >= 1, "csv: class {} has no rows", c);
 }
 
+/// The out-of-core reader, a few rows at a time, must read what read_csv read from a file of
+/// numeric features: the same rows, classes and counts (it refuses only categorical columns).
+inline void check_csv_in_blocks(const std::string& path, const CsvOptions& opt, const Dataset& ds) {
+  for (int64_t block : {1, 3}) {
+    try {
+      CsvRowSource source(path, opt);
+      require(source.rows() == ds.size(), "csv in blocks: {} rows, read_csv {}", source.rows(), ds.size());
+      require(source.class_names() == ds.class_names, "csv in blocks: classes {} , read_csv {}",
+              fmt::join(source.class_names(), "|"), fmt::join(ds.class_names, "|"));
+      require(source.class_counts() == ds.class_counts(), "csv in blocks: other class counts");
+      std::vector<at::Tensor> xs, ys;
+      source.for_each_block(block, [&](int64_t, const at::Tensor& x, const at::Tensor& y) {
+        xs.push_back(x.clone());
+        ys.push_back(y.clone());
+      });
+      require(torch::equal(torch::cat(xs), ds.x2d()), "csv in blocks of {}: other features", block);
+      require(torch::equal(torch::cat(ys), ds.y), "csv in blocks of {}: other labels", block);
+    } catch (const Error& e) {
+      throw Violation(fmt::format("csv in blocks of {} refused what read_csv accepted: {}", block, e.what()));
+    }
+  }
+}
+
 inline Verdict run_csv(std::string_view bytes) {
   const auto path = Scratch::get().write("input.csv", bytes);
   Verdict verdict = Verdict::Refused;
@@ -149,6 +173,7 @@ inline Verdict run_csv(std::string_view bytes) {
       continue;
     }
     check_csv(ds, *opt, bytes);
+    if (opt == &plain) check_csv_in_blocks(path, plain, ds);
     verdict = Verdict::Accepted;
   }
   return verdict;
