@@ -24,9 +24,6 @@ const std::map<std::string, std::string>& reasons() {
                   "whole file's categories)"},
       {"smoten", "works on categorical columns; out-of-core features are numeric (a block cannot know the whole "
                  "file's categories)"},
-      {"near_miss",
-       "ranks every majority row by its distances to minority rows (minority in memory, majority streamed would "
-       "serve), not built yet"},
       {"enn",
        "asks every targeted row for its k nearest rows among all rows: an N x N search with no small anchor set"},
       {"renn", "repeats ENN's N x N search until nothing changes"},
@@ -64,6 +61,9 @@ std::vector<OutOfCoreSupport> out_of_core_support() {
               "classes' rows, which it gathers); new rows in chunks";
     else if (info.name == "adasyn")
       s.how = "holds the grown classes; an anchored scan for each row's difficulty; new rows in chunks";
+    else if (info.name == "near_miss")
+      s.how = "holds the minority and each targeted class's best rows; scores streamed against the minority "
+              "(version 3: an anchored scan for the short list, which it gathers)";
     else if (info.name == "tomek_links")
       s.how = "holds the rows outside the largest class; 5 passes (labels, gather, 2 anchored kNN scans, write)";
     else
@@ -102,6 +102,10 @@ OutOfCoreReport resample_out_of_core(const std::string& spec, uint64_t seed, con
   const int64_t block = options.block_rows;
   if (info->name == "random_under") {
     under_sampling::stream_random_under(source, report.target, params.get_bool("replacement"), s, sink, block);
+  } else if (info->name == "near_miss") {
+    report.rows_out = under_sampling::stream_near_miss(source, report.target, params.get_int("version"),
+                                                       params.get_int("n_neighbors"),
+                                                       params.get_int("n_neighbors_ver3"), sink, block);
   } else if (info->name == "tomek_links") {
     std::vector<int64_t> classes;
     for (const auto& [c, n] : report.target) classes.push_back(c);
@@ -128,6 +132,8 @@ OutOfCoreReport resample_out_of_core(const std::string& spec, uint64_t seed, con
       kept += report.target.count(c) ? report.target.at(c) : source.class_counts()[c];
     report.rows_out = kept;
     report.removed = source.rows() - kept;
+  } else if (info->name == "near_miss") {
+    report.removed = source.rows() - report.rows_out;
   } else if (info->name == "tomek_links") {
     report.rows_out = source.rows() - report.removed;
   } else {

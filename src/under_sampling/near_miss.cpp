@@ -9,6 +9,8 @@
 
 #include "rebalance/core/error.hpp"
 #include "rebalance/neighbors/search.hpp"
+#include "rebalance/neighbors/streaming.hpp"
+#include "rebalance/under_sampling/streaming.hpp"
 #include "rebalance/sampling/util.hpp"
 #include "rebalance/under_sampling/common.hpp"
 
@@ -129,6 +131,123 @@ Dataset NearMiss::resample_impl(const Dataset& data, const std::map<int64_t, int
     for (int64_t i = 0; i < take; ++i) keep.push_back(pool[order[i]]);
   }
   return keep_rows(data, keep);
+}
+
+int64_t stream_near_miss(const RowSource& source, const std::map<int64_t, int64_t>& target, int64_t version,
+                      int64_t k, int64_t k3, RowSink& sink, int64_t block_rows) {
+  REBALANCE_CHECK(version >= 1 && version <= 3, "NearMiss: version must be one of 1, 2, 3; got {}", version);
+  const int64_t block = block_rows_for(source.block_bytes_per_row(), block_rows);
+  const auto& counts = source.class_counts();
+  const auto& names = source.class_names();
+  const auto num_classes = static_cast<int64_t>(counts.size());
+  // The minority as imbalanced-learn picks it: the smallest count, ties to the class seen first.
+  std::vector<int64_t> smallest;
+  const int64_t n_min = *std::min_element(counts.begin(), counts.end());
+  for (int64_t c = 0; c < num_classes; ++c)
+    if (counts[c] == n_min) smallest.push_back(c);
+  int64_t minority = smallest.front();
+  if (smallest.size() > 1) {
+    std::vector<int64_t> first_seen(num_classes, -1);
+    source.for_each_block(block, [&](int64_t first, const at::Tensor&, const at::Tensor& y) {
+      const int64_t* py = y.data_ptr<int64_t>();
+      for (int64_t i = 0; i < y.size(0); ++i)
+        if (first_seen[py[i]] < 0) first_seen[py[i]] = first + i;
+    });
+    for (auto c : smallest)
+      if (first_seen[c] < first_seen[minority]) minority = c;
+  }
+  if (version != 2)
+    REBALANCE_CHECK(k <= n_min,
+                    "NearMiss: n_neighbors={} but the minority class \"{}\" has only {} row{} (version {} averages "
+                    "the distances to the {} nearest minority rows)",
+                    k, names[minority], n_min, n_min == 1 ? "" : "s", version, k);
+  if (version == 3)
+    for (const auto& [c, n] : target)
+      REBALANCE_CHECK(k3 <= counts[c],
+                      "NearMiss: n_neighbors_ver3={} but class \"{}\" has only {} row{} (version 3 short-lists the "
+                      "{} nearest rows of that class to each minority row)",
+                      k3, names[c], counts[c], counts[c] == 1 ? "" : "s", k3);
+  const auto x_min = source.gather_classes({minority}, block)[0].x;
+  // Per targeted class: the kept rows as (within-class rank -> output slot), sorted by rank.
+  std::vector<std::vector<std::pair<int64_t, int64_t>>> picks(num_classes);
+  std::vector<int64_t> base(num_classes, 0);
+  int64_t total = 0;
+  for (int64_t c = 0; c < num_classes; ++c) {
+    base[c] = total;
+    const auto it = target.find(c);
+    if (it == target.end()) {
+      total += counts[c];
+      continue;
+    }
+    const int64_t n_keep = it->second;
+    // (score, within-class rank) of every row in the running, ordered as stable_order orders.
+    std::vector<std::pair<double, int64_t>> best;
+    const auto ahead = [&](const std::pair<double, int64_t>& a, const std::pair<double, int64_t>& b) {
+      if (a.first != b.first) return version == 3 ? a.first > b.first : a.first < b.first;
+      return a.second < b.second;
+    };
+    if (version == 3) {
+      // The short list: each minority row's k3 nearest rows of class c (ties to the lower rank).
+      neighbors::BlockKnn search(x_min, std::vector<int64_t>(static_cast<size_t>(n_min), -1), k3);
+      int64_t seen = 0;
+      source.for_each_block(block, [&](int64_t, const at::Tensor& x, const at::Tensor& y) {
+        std::vector<int64_t> local, ranks;
+        const int64_t* py = y.data_ptr<int64_t>();
+        for (int64_t i = 0; i < y.size(0); ++i)
+          if (py[i] == c) local.push_back(i), ranks.push_back(seen++);
+        if (!local.empty()) search.add_rows(ranks, x.index_select(0, torch::tensor(local, torch::kInt64)));
+      });
+      const auto near = search.result().indices.contiguous();
+      std::vector<int64_t> pool(near.data_ptr<int64_t>(), near.data_ptr<int64_t>() + near.numel());
+      std::sort(pool.begin(), pool.end());
+      pool.erase(std::unique(pool.begin(), pool.end()), pool.end());
+      // The short-listed rows, gathered by rank, scored against the minority.
+      std::vector<at::Tensor> parts;
+      int64_t rank = 0;
+      size_t next = 0;
+      source.for_each_block(block, [&](int64_t, const at::Tensor& x, const at::Tensor& y) {
+        std::vector<int64_t> local;
+        const int64_t* py = y.data_ptr<int64_t>();
+        for (int64_t i = 0; i < y.size(0); ++i) {
+          if (py[i] != c) continue;
+          if (next < pool.size() && pool[next] == rank) local.push_back(i), ++next;
+          ++rank;
+        }
+        if (!local.empty()) parts.push_back(x.index_select(0, torch::tensor(local, torch::kInt64)));
+      });
+      const auto scores = nearest_sums(x_min, torch::cat(parts).contiguous(), k);
+      for (size_t i = 0; i < pool.size(); ++i) best.emplace_back(scores[i], pool[i]);
+      std::stable_sort(best.begin(), best.end(), ahead);
+      if (static_cast<int64_t>(best.size()) > n_keep) best.resize(static_cast<size_t>(n_keep));
+    } else {
+      // Versions 1 and 2: every row of the class scored block by block; the best n_keep kept.
+      int64_t seen = 0;
+      source.for_each_block(block, [&](int64_t, const at::Tensor& x, const at::Tensor& y) {
+        std::vector<int64_t> local;
+        const int64_t* py = y.data_ptr<int64_t>();
+        for (int64_t i = 0; i < y.size(0); ++i)
+          if (py[i] == c) local.push_back(i);
+        if (local.empty()) return;
+        const auto rows = x.index_select(0, torch::tensor(local, torch::kInt64)).contiguous();
+        const auto scores = version == 1 ? nearest_sums(x_min, rows, k) : farthest_sums(x_min, rows, k);
+        for (size_t i = 0; i < scores.size(); ++i) best.emplace_back(scores[i], seen++);
+        if (static_cast<int64_t>(best.size()) > 2 * std::max<int64_t>(n_keep, 1 << 16)) {
+          std::nth_element(best.begin(), best.begin() + n_keep, best.end(), ahead);
+          best.resize(static_cast<size_t>(n_keep));
+        }
+      });
+      std::sort(best.begin(), best.end(), ahead);
+      if (static_cast<int64_t>(best.size()) > n_keep) best.resize(static_cast<size_t>(n_keep));
+    }
+    auto& p = picks[c];
+    for (size_t i = 0; i < best.size(); ++i) p.emplace_back(best[i].second, total + static_cast<int64_t>(i));
+    std::sort(p.begin(), p.end());
+    total += static_cast<int64_t>(best.size());
+  }
+  std::vector<char> targeted(num_classes, 0);
+  for (const auto& [c, n] : target) targeted[c] = 1;
+  write_selection(source, targeted, base, picks, total, sink, block);
+  return total;
 }
 
 }  // namespace rebalance::under_sampling

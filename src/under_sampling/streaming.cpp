@@ -42,6 +42,15 @@ void stream_random_under(const RowSource& source, const std::map<int64_t, int64_
     std::sort(p.begin(), p.end());
     total += n_keep;
   }
+  std::vector<char> targeted(num_classes, 0);
+  for (const auto& [c, n] : target) targeted[c] = 1;
+  write_selection(source, targeted, base, picks, total, sink, block_rows);
+}
+
+void write_selection(const RowSource& source, const std::vector<char>& targeted, const std::vector<int64_t>& base,
+                     const std::vector<std::vector<std::pair<int64_t, int64_t>>>& picks, int64_t total,
+                     RowSink& sink, int64_t block_rows) {
+  const auto num_classes = static_cast<int64_t>(base.size());
   sink.begin(total);
   std::vector<int64_t> rank(num_classes, 0), next(num_classes, 0), local, slots;
   source.for_each_block(block_rows_for(source.block_bytes_per_row(), block_rows),
@@ -51,12 +60,12 @@ void stream_random_under(const RowSource& source, const std::map<int64_t, int64_
                           const int64_t* py = y.data_ptr<int64_t>();
                           for (int64_t i = 0; i < y.size(0); ++i) {
                             const int64_t c = py[i], r = rank[c]++;
-                            if (!target.count(c)) {
+                            if (!targeted[c]) {
                               local.push_back(i);
                               slots.push_back(base[c] + r);
                               continue;
                             }
-                            auto& p = picks[c];
+                            const auto& p = picks[c];
                             for (auto& k = next[c]; k < static_cast<int64_t>(p.size()) && p[k].first == r; ++k) {
                               local.push_back(i);
                               slots.push_back(p[k].second);

@@ -74,7 +74,7 @@ class OutOfCore(cli_util.TempCase):
         for spec in ("random_under", "random_under:replacement=true", "random_over:shrinkage=0.4", "smote",
                      "smote:k_neighbors=3,sampling_strategy=minority", "tomek_links",
                      "tomek_links:sampling_strategy=all", "adasyn:sampling_strategy=minority",
-                     "borderline_smote:kind=borderline-2"):
+                     "borderline_smote:kind=borderline-2", "near_miss:version=3"):
             with self.subTest(spec=spec):
                 run("resample", "-m", spec, "-i", x, "--label", y, "-o", self.path("mem.npy"), "--provenance",
                     self.path("mem_prov.npy"), "--seed", "4")
@@ -145,7 +145,8 @@ class OutOfCore(cli_util.TempCase):
         self.assertIn("one sampler at a time", p.stderr)
         self.assertFalse(os.path.exists(self.path("o.npy")))
         p = run("methods", "out-of-core")
-        for name in ("random_under", "random_over", "smote", "tomek_links", "adasyn", "borderline_smote"):
+        for name in ("random_under", "random_over", "smote", "tomek_links", "adasyn", "borderline_smote",
+                     "near_miss"):
             self.assertIn(name, p.stdout.split("== in memory only ==")[0])
         self.assertIn("enn", p.stdout.split("== in memory only ==")[1])
 

@@ -156,6 +156,17 @@ TEST(OutOfCore, TomekLinksEqualsInMemory) {
   expect_same("tomek_links:sampling_strategy=[6]", h, 97);
 }
 
+TEST(OutOfCore, NearMissEqualsInMemory) {
+  rebalance::testing::TempDir dir;
+  const auto f = digits_files(dir, 60, 150, torch::kFloat32);
+  for (int64_t block : {7, 300, 100000})
+    for (const std::string v : {"1", "2", "3"}) expect_same("near_miss:version=" + v, f, block);
+  expect_same("near_miss:version=3,n_neighbors=2,n_neighbors_ver3=5,sampling_strategy={0:40}", f, 90);
+  const auto g = digits_files(dir, 60, 60, torch::kFloat64);  // two smallest classes tie: the first seen wins
+  expect_same("near_miss", g, 50);
+  expect_same("near_miss:version=2,n_neighbors=4", g, 1000);
+}
+
 TEST(OutOfCore, TomekLinksFindsLinksBetweenDuplicates) {
   // Real rows with exact duplicates across classes (ties at distance 0 break to the lower row).
   rebalance::testing::TempDir dir;
@@ -288,7 +299,7 @@ TEST(OutOfCore, SamplersThatCannotStreamSayWhy) {
     EXPECT_FALSE(s.how.empty()) << s.name;
     streaming += s.streams;
   }
-  EXPECT_EQ(streaming, 6);
+  EXPECT_EQ(streaming, 7);
 }
 
 namespace {
