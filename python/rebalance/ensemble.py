@@ -8,6 +8,8 @@ rebalance's samplers: imbalanced-learn's ``EasyEnsembleClassifier``, ``BalancedB
     >>> clf.predict(X_test)
 """
 import numbers
+from copy import deepcopy
+import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
@@ -17,7 +19,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
-from .base import BaseSampler
+from .pipeline import Pipeline, make_pipeline
 from .under_sampling import RandomUnderSampler
 
 __all__ = ["EasyEnsembleClassifier", "BalancedBaggingClassifier", "BalancedRandomForestClassifier",
@@ -26,30 +28,32 @@ __all__ = ["EasyEnsembleClassifier", "BalancedBaggingClassifier", "BalancedRando
 _MAX_INT = np.iinfo(np.int32).max
 
 
-class SampledClassifier(ClassifierMixin, BaseEstimator):
-    """A classifier fitted on what a sampler makes of its training data (imbalanced-learn's
-    ``Pipeline([("sampler", ...), ("classifier", ...)])`` for one estimator of an ensemble). Its
-    ``fit`` takes no sample weights, so bagging hands it its bootstrap rows, not weights."""
+class _MemberPipeline(Pipeline):
+    """An ensemble member: ``Pipeline([("sampler", ...), ("classifier", ...)])`` as
+    imbalanced-learn's, plus ``sampler_`` for the fitted sampler (rebalance's earlier name)."""
+
+    @property
+    def sampler_(self):
+        return self.steps[0][1]
+
+
+class WeightedSampledClassifier(ClassifierMixin, BaseEstimator):
+    """RUSBoost's round: a sampler that selects rows (``sample_indices_``), then the learner fitted
+    on the kept rows with their boosting weights. RUSBoost unwraps it after fitting into
+    ``estimators_`` and ``samplers_``, as imbalanced-learn keeps them."""
 
     def __init__(self, sampler=None, estimator=None):
         self.sampler = sampler
         self.estimator = estimator
 
-    def fit(self, X, y):
-        return self._fit(X, y, None)
-
-    def _fit(self, X, y, sample_weight):
-        self.sampler_ = clone(self.sampler) if self.sampler is not None else RandomUnderSampler()
+    def fit(self, X, y, sample_weight=None):
+        self.sampler_ = clone(self.sampler)
         X_res, y_res = self.sampler_.fit_resample(X, y)
-        self.estimator_ = clone(self.estimator) if self.estimator is not None else DecisionTreeClassifier()
-        if sample_weight is not None:
-            idx = getattr(self.sampler_, "sample_indices_", None)
-            if idx is None:
-                raise ValueError(f"{type(self.sampler_).__name__} makes new rows; boosting weights need a sampler "
-                                 f"that selects rows (sample_indices_)")
-            self.estimator_.fit(X_res, y_res, sample_weight=np.asarray(sample_weight)[idx])
-        else:
+        self.estimator_ = clone(self.estimator)
+        if sample_weight is None:
             self.estimator_.fit(X_res, y_res)
+        else:
+            self.estimator_.fit(X_res, y_res, sample_weight=np.asarray(sample_weight)[self.sampler_.sample_indices_])
         self.classes_ = self.estimator_.classes_
         return self
 
@@ -58,20 +62,6 @@ class SampledClassifier(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X):
         return self.estimator_.predict_proba(X)
-
-    def predict_log_proba(self, X):
-        return np.log(np.clip(self.predict_proba(X), np.finfo(float).tiny, None))
-
-    def decision_function(self, X):
-        return self.estimator_.decision_function(X)
-
-
-class WeightedSampledClassifier(SampledClassifier):
-    """SampledClassifier whose ``fit`` takes ``sample_weight`` and passes each kept row's weight on
-    (RUSBoost's boosting weights), so its sampler must select rows (``sample_indices_``)."""
-
-    def fit(self, X, y, sample_weight=None):
-        return self._fit(X, y, sample_weight)
 
 
 def _check_target(y):
@@ -98,28 +88,31 @@ def _sampling_strategy_codes(strategy, classes):
     return strategy
 
 
-def _check_estimator_args(estimator, base_estimator):
+def _check_estimator_args(estimator, base_estimator, default):
+    """The learner to clone: `estimator`, else the deprecated `base_estimator` (with
+    imbalanced-learn's FutureWarning), else the default."""
     if estimator is not None and base_estimator not in (None, "deprecated"):
         raise ValueError("Both `estimator` and `base_estimator` were set. Only set `estimator`.")
-    return estimator if estimator is not None else (None if base_estimator in (None, "deprecated") else base_estimator)
+    if estimator is not None:
+        return clone(estimator)
+    if base_estimator not in (None, "deprecated"):
+        warnings.warn("`base_estimator` was renamed to `estimator` in version 0.10 and will be removed in 0.12.",
+                      FutureWarning)
+        return clone(base_estimator)
+    return default
 
 
-class _SampledMembers:
-    """scikit-learn's ensembles clone their members from ``estimator_``: here sampler + learner."""
-
-    @property
-    def estimator_(self):
-        return self._estimator
-
-    @property
-    def base_estimator_(self):
-        return self._estimator
+def _n_features_deprecated(self):
+    warnings.warn("`n_features_` was deprecated in scikit-learn 1.0. This attribute will not be accessible when "
+                  "the minimum supported version of scikit-learn is 1.2.", FutureWarning)
+    return self.n_features_in_
 
 
-class BalancedBaggingClassifier(_SampledMembers, BaggingClassifier):
+class BalancedBaggingClassifier(BaggingClassifier):
     """Bagging whose every estimator is fitted on a subset balanced by a sampler (default
     rebalance's RandomUnderSampler), as imbalanced-learn's (Hido & Kashima 2009; Maclin & Opitz
-    1997). Arguments and defaults as ``imblearn.ensemble.BalancedBaggingClassifier``."""
+    1997): each member is ``Pipeline([("sampler", ...), ("classifier", ...)])``; members without
+    ``predict_proba`` vote. Arguments and defaults as ``imblearn.ensemble.BalancedBaggingClassifier``."""
 
     def __init__(self, estimator=None, n_estimators=10, *, max_samples=1.0, max_features=1.0, bootstrap=True,
                  bootstrap_features=False, oob_score=False, warm_start=False, sampling_strategy="auto",
@@ -128,13 +121,20 @@ class BalancedBaggingClassifier(_SampledMembers, BaggingClassifier):
         super().__init__(estimator=estimator, n_estimators=n_estimators, max_samples=max_samples,
                          max_features=max_features, bootstrap=bootstrap, bootstrap_features=bootstrap_features,
                          oob_score=oob_score, warm_start=warm_start, n_jobs=n_jobs, random_state=random_state,
-                         verbose=verbose)
-        self.base_estimator = base_estimator
+                         verbose=verbose, base_estimator=base_estimator)
         self.sampling_strategy = sampling_strategy
         self.replacement = replacement
         self.sampler = sampler
 
     _default_estimator = DecisionTreeClassifier
+
+    def _make_sampler(self):
+        if self.sampler is None:
+            return RandomUnderSampler(replacement=self.replacement)
+        if not hasattr(self.sampler, "fit_resample"):
+            raise ValueError(f"The 'sampler' parameter of {type(self).__name__} must be an object implementing "
+                             f"'fit_resample' or None. Got {self.sampler!r} instead.")
+        return clone(self.sampler)
 
     def _validate_y(self, y):
         y_encoded = super()._validate_y(y)
@@ -142,17 +142,13 @@ class BalancedBaggingClassifier(_SampledMembers, BaggingClassifier):
         return y_encoded
 
     def _validate_estimator(self, default=None):
-        est = _check_estimator_args(self.estimator, self.base_estimator)
-        base = clone(est) if est is not None else self._default_estimator()
-        if self.sampler is None:
-            sampler = RandomUnderSampler(replacement=self.replacement)
-        else:
-            if not isinstance(self.sampler, BaseSampler) and not hasattr(self.sampler, "fit_resample"):
-                raise ValueError(f"sampler must have a fit_resample method, got {type(self.sampler)}")
-            sampler = clone(self.sampler)
+        base = _check_estimator_args(self.estimator, self.base_estimator, self._default_estimator())
+        sampler = self._make_sampler()
         if getattr(sampler, "_sampling_type", None) != "bypass" and "sampling_strategy" in sampler.get_params():
             sampler.set_params(sampling_strategy=self._sampling_strategy)
-        self._estimator = SampledClassifier(sampler=sampler, estimator=base)
+        self._estimator = _MemberPipeline([("sampler", sampler), ("classifier", base)])
+
+    n_features_ = property(_n_features_deprecated)
 
     def fit(self, X, y):
         """Fit the ensemble (sample weights are not taken: the sampler selects rows)."""
@@ -172,8 +168,8 @@ class EasyEnsembleClassifier(BalancedBaggingClassifier):
                  replacement=False, n_jobs=None, random_state=None, verbose=0, base_estimator="deprecated"):
         BaggingClassifier.__init__(self, estimator=estimator, n_estimators=n_estimators, max_samples=1.0,
                                    max_features=1.0, bootstrap=False, bootstrap_features=False, oob_score=False,
-                                   warm_start=warm_start, n_jobs=n_jobs, random_state=random_state, verbose=verbose)
-        self.base_estimator = base_estimator
+                                   warm_start=warm_start, n_jobs=n_jobs, random_state=random_state, verbose=verbose,
+                                   base_estimator=base_estimator)
         self.sampling_strategy = sampling_strategy
         self.replacement = replacement
 
@@ -181,35 +177,43 @@ class EasyEnsembleClassifier(BalancedBaggingClassifier):
     _default_estimator = AdaBoostClassifier
 
 
-class RUSBoostClassifier(_SampledMembers, AdaBoostClassifier):
+class RUSBoostClassifier(AdaBoostClassifier):
     """RUSBoost (Seiffert, Khoshgoftaar, Van Hulse & Napolitano, IEEE TSMC-A 2010): AdaBoost whose
     every round fits its learner on a random balanced subset (rebalance's RandomUnderSampler),
     boosting weights carried by the kept rows; the weight update is scikit-learn's AdaBoost over
-    all rows. Arguments and defaults as ``imblearn.ensemble.RUSBoostClassifier``."""
+    all rows. Arguments and defaults as ``imblearn.ensemble.RUSBoostClassifier``; after fitting,
+    ``estimators_`` (the learners), ``samplers_`` and ``pipelines_`` (sampler + learner), as
+    imbalanced-learn's."""
 
     def __init__(self, estimator=None, *, n_estimators=50, learning_rate=1.0, algorithm="SAMME.R",
                  sampling_strategy="auto", replacement=False, random_state=None, base_estimator="deprecated"):
         super().__init__(estimator=estimator, n_estimators=n_estimators, learning_rate=learning_rate,
-                         algorithm=algorithm, random_state=random_state)
-        self.base_estimator = base_estimator
+                         algorithm=algorithm, random_state=random_state, base_estimator=base_estimator)
         self.sampling_strategy = sampling_strategy
         self.replacement = replacement
 
     def fit(self, X, y, sample_weight=None):
         """Boost; each round's learner sees a balanced subset of the rows."""
         _check_target(y)
-        return super().fit(X, y, sample_weight)
+        super().fit(X, y, sample_weight)
+        rounds = self.estimators_
+        self.estimators_ = [r.estimator_ for r in rounds]
+        self.samplers_ = [r.sampler_ for r in rounds]
+        self.pipelines_ = [make_pipeline(deepcopy(r.sampler_), deepcopy(r.estimator_)) for r in rounds]
+        self._estimator = self._estimator.estimator  # estimator_: the learner, as imbalanced-learn's
+        return self
 
     def _validate_estimator(self):
-        est = _check_estimator_args(self.estimator, self.base_estimator)
-        base = clone(est) if est is not None else DecisionTreeClassifier(max_depth=1)
+        from sklearn.utils.validation import has_fit_parameter
+        base = _check_estimator_args(self.estimator, self.base_estimator, DecisionTreeClassifier(max_depth=1))
         if self.algorithm == "SAMME.R" and not hasattr(base, "predict_proba"):
             raise TypeError("AdaBoostClassifier with algorithm='SAMME.R' requires that the weak learner supports "
                             "the calculation of class probabilities with a predict_proba method.\nPlease change "
                             "the base estimator or set algorithm='SAMME' instead.")
+        if not has_fit_parameter(base, "sample_weight"):
+            raise ValueError(f"{base.__class__.__name__} doesn't support sample_weight.")
         sampler = RandomUnderSampler(sampling_strategy=self.sampling_strategy, replacement=self.replacement)
         self._estimator = WeightedSampledClassifier(sampler=sampler, estimator=base)
-
 
 
 class _AveragedMembers(ClassifierMixin, BaseEstimator):
@@ -372,23 +376,37 @@ class BalancedRandomForestClassifier(_AveragedMembers):
             raise ValueError(f"n_estimators must be an integer >= 1, got {self.n_estimators!r}")
         if self.oob_score and not self.bootstrap:
             raise ValueError("Out of bag estimation only available if bootstrap=True")
-        self.classes_, codes = np.unique(y, return_inverse=True)
+        classes, codes = np.unique(y, return_inverse=True)
+        if not self.warm_start or not hasattr(self, "estimators_"):
+            self.estimators_, self.samplers_, self.pipelines_, self._tree_rows = [], [], [], []
+        elif not np.array_equal(classes, self.classes_):
+            raise ValueError("warm_start: the classes differ from the first fit's")
+        n_more = self.n_estimators - len(self.estimators_)
+        if n_more < 0:
+            raise ValueError(f"n_estimators={self.n_estimators} must be larger or equal to "
+                             f"len(estimators_)={len(self.estimators_)} when warm_start==True")
+        if n_more == 0:
+            warnings.warn("Warm-start fitting without increasing n_estimators does not fit new trees.", UserWarning)
+            return self
+        self.classes_ = classes
         self.n_classes_ = len(self.classes_)
         self.n_features_in_ = X.shape[1]
         rs = check_random_state(self.random_state)
+        rs.randint(_MAX_INT, size=len(self.estimators_))  # a warm start continues the seed sequence
         strategy = _sampling_strategy_codes(self.sampling_strategy, self.classes_)
         plans = []
-        for _ in range(self.n_estimators):
+        for seed in rs.randint(_MAX_INT, size=n_more):
+            tree_rs = np.random.RandomState(seed)
             sampler = RandomUnderSampler(sampling_strategy=strategy, replacement=self.replacement,
-                                         random_state=int(rs.randint(_MAX_INT)))
+                                         random_state=int(tree_rs.randint(_MAX_INT)))
             sampler.fit_resample(np.zeros((len(codes), 1)), codes)  # a random draw needs the labels only
             rows = sampler.sample_indices_
             if self.bootstrap:
                 n = len(rows)
                 m = n if self.max_samples is None else (
                     int(round(self.max_samples * n)) if isinstance(self.max_samples, float) else int(self.max_samples))
-                rows = rows[rs.randint(0, n, max(m, 1))]
-            plans.append((rows, int(rs.randint(_MAX_INT))))
+                rows = rows[tree_rs.randint(0, n, max(m, 1))]
+            plans.append((sampler, rows, int(tree_rs.randint(_MAX_INT))))
         sw = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
 
         def grow(rows, seed):
@@ -396,18 +414,41 @@ class BalancedRandomForestClassifier(_AveragedMembers):
             tree.fit(X[rows], codes[rows], sample_weight=None if sw is None else sw[rows])
             return tree
 
-        self.estimators_ = Parallel(n_jobs=self.n_jobs, prefer="threads")(delayed(grow)(r, s) for r, s in plans)
+        trees = Parallel(n_jobs=self.n_jobs, prefer="threads")(delayed(grow)(r, s) for _, r, s in plans)
+        for (sampler, rows, _), tree in zip(plans, trees):
+            self.estimators_.append(tree)
+            self.samplers_.append(sampler)
+            self.pipelines_.append(make_pipeline(deepcopy(sampler), deepcopy(tree)))
+            self._tree_rows.append(rows)
         if self.oob_score:
             votes = np.zeros((len(y), self.n_classes_))
-            for (rows, _), tree in zip(plans, self.estimators_):
+            for rows, tree in zip(self._tree_rows, self.estimators_):
                 out = np.ones(len(y), dtype=bool)
                 out[rows] = False
                 if out.any():
                     votes[out] += self._member_proba(tree, X[out])
             seen = votes.sum(axis=1) > 0
+            if not seen.all():
+                warnings.warn("Some inputs do not have OOB scores. This probably means too few trees were used to "
+                              "compute any reliable oob estimates.", UserWarning)
             self.oob_decision_function_ = votes / np.where(seen, votes.sum(axis=1), 1)[:, None]
             self.oob_score_ = float(np.mean(np.argmax(votes[seen], axis=1) == codes[seen]))
+        elif hasattr(self, "oob_score_"):
+            del self.oob_score_, self.oob_decision_function_
         return self
+
+    @property
+    def estimator_(self):
+        """The tree every member is a clone of."""
+        return self._tree(None)
+
+    @property
+    def base_estimator_(self):
+        warnings.warn("Attribute `base_estimator_` was deprecated in version 1.2 and will be removed in 1.4. "
+                      "Use `estimator_` instead.", FutureWarning)
+        return self.estimator_
+
+    n_features_ = property(_n_features_deprecated)
 
     @property
     def feature_importances_(self):
