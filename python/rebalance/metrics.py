@@ -4,13 +4,22 @@ them (same arguments, same values; tested against both), plus ACSA and MAP@k.
     >>> from rebalance.metrics import geometric_mean_score, classification_report_imbalanced
     >>> geometric_mean_score(y_true, y_pred)
 """
+import functools
+import sys
+from inspect import signature
+
 import numpy as np
 from sklearn.utils.multiclass import unique_labels
 
 from . import _core
+from . import _pairwise as pairwise
+
+# ``rebalance.metrics.pairwise`` (ValueDifferenceMetric) as imbalanced-learn's ``imblearn.metrics.pairwise``
+sys.modules[__name__ + ".pairwise"] = pairwise
 
 __all__ = ["sensitivity_specificity_support", "sensitivity_score", "specificity_score", "geometric_mean_score",
-           "classification_report_imbalanced", "acsa_score", "map_at_k"]
+           "make_index_balanced_accuracy", "classification_report_imbalanced", "macro_averaged_mean_absolute_error",
+           "acsa_score", "map_at_k"]
 
 
 def _confusion(y_true, y_pred, labels, sample_weight):
@@ -55,22 +64,38 @@ def _sufficient(y_true, y_pred, labels, sample_weight):
 
 def sensitivity_specificity_support(y_true, y_pred, *, labels=None, pos_label=1, average=None,
                                     warn_for=("sensitivity", "specificity"), sample_weight=None):
-    """Per-class (or averaged) sensitivity, specificity and support, as imbalanced-learn."""
-    if average not in (None, "binary", "micro", "macro", "weighted"):
-        raise ValueError("average has to be one of (None, 'binary', 'micro', 'macro', 'weighted')")
+    """Per-class (or averaged) sensitivity, specificity and support, as imbalanced-learn (its
+    checks, warnings and errors: scikit-learn's target checks, a zero division warned of as
+    scikit-learn's precision/recall warn)."""
+    import warnings
+    from sklearn.metrics._classification import _check_targets, _prf_divide
+    average_options = (None, "micro", "macro", "weighted", "samples")
+    if average not in average_options and average != "binary":
+        raise ValueError("average has to be one of " + str(average_options))
+    y_type, y_true, y_pred = _check_targets(y_true, y_pred)
+    present = unique_labels(y_true, y_pred)
     if average == "binary":
-        present = unique_labels(y_true, y_pred)
-        if len(present) > 2:
-            raise ValueError("Target is multiclass but average='binary'. Please choose another average setting, "
-                             "one of [None, 'micro', 'macro', 'weighted'].")
-        if pos_label not in present.tolist() and len(present) >= 2:
-            raise ValueError(f"pos_label={pos_label} is not a valid label: {present}")
+        if y_type != "binary":
+            raise ValueError(f"Target is {y_type} but average='binary'. Please choose another average setting.")
+        if pos_label not in present:
+            if len(present) < 2:
+                return 0.0, 0.0, 0
+            raise ValueError(f"pos_label={pos_label!r} is not a valid label: {present!r}")
         labels = [pos_label]
+    elif pos_label not in (None, 1):
+        warnings.warn(f"Note that pos_label (set to {pos_label!r}) is ignored when average != 'binary' (got "
+                      f"{average!r}). You may use labels=[pos_label] to specify a single positive class.", UserWarning)
+    if y_type.startswith("multilabel"):
+        raise ValueError("imblearn does not support multilabel")
+    if average == "samples":
+        raise ValueError("Sample-based precision, recall, fscore is not meaningful outside multilabel "
+                         "classification. See the accuracy_score instead.")
     tp, pred, true, tn, _ = _sufficient(y_true, y_pred, labels, sample_weight)
     if average == "micro":
         tp, pred, true, tn = (np.array([v.sum()]) for v in (tp, pred, true, tn))
-    spe = _divide(tn, tn + pred - tp)
-    sen = _divide(tp, true)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        spe = _prf_divide(tn, tn + pred - tp, "specificity", "predicted", average, warn_for)
+        sen = _prf_divide(tp, true, "sensitivity", "true", average, warn_for)
     if average is None:
         return sen, spe, true.astype(np.int64) if sample_weight is None else true
     weights = None
@@ -105,6 +130,54 @@ def geometric_mean_score(y_true, y_pred, *, labels=None, pos_label=1, average="m
     if (recall == 0).any():
         return 0.0
     return float(np.exp(np.log(recall).mean()))
+
+
+def make_index_balanced_accuracy(*, alpha=0.1, squared=True):
+    """imbalanced-learn's decorator: the index balanced accuracy (Garcia, Mollineda & Sanchez
+    2009) of a metric taking ``y_pred``, ``(1 + alpha * (sensitivity - specificity)) * score``
+    (``score ** 2`` when ``squared``), sensitivity and specificity computed with the arguments
+    the metric shares with ``sensitivity_specificity_support``."""
+
+    def decorate(scoring_func):
+        @functools.wraps(scoring_func)
+        def compute_score(*args, **kwargs):
+            sig = signature(scoring_func)
+            if {"y_score", "y_prob", "y2"} & set(sig.parameters):
+                raise AttributeError(f"The function {scoring_func.__name__} has an unsupported attribute. Metric "
+                                     f"with`y_pred` are the only supported metrics is the only supported.")
+            bound = sig.bind(*args, **kwargs)
+            bound.apply_defaults()
+            score = scoring_func(*bound.args, **bound.kwargs)
+            if squared:
+                score = np.power(score, 2)
+            shared = set(signature(sensitivity_specificity_support).parameters) & set(bound.arguments)
+            params = {k: bound.arguments[k] for k in shared}
+            if scoring_func.__name__ == "geometric_mean_score" and params.get("average") == "multiclass":
+                params["average"] = "macro"
+            elif scoring_func.__name__ in ("accuracy_score", "jaccard_score"):
+                params["average"] = "binary"
+            sen, spe, _ = sensitivity_specificity_support(**params)
+            return (1.0 + alpha * (sen - spe)) * score
+
+        return compute_score
+
+    return decorate
+
+
+def macro_averaged_mean_absolute_error(y_true, y_pred, *, sample_weight=None):
+    """Mean absolute error of ordinal labels averaged over the classes of y_true and y_pred
+    (each class's rows weighted equally), as imbalanced-learn's."""
+    from sklearn.metrics import mean_absolute_error
+    from sklearn.metrics._classification import _check_targets
+    from sklearn.utils import column_or_1d
+    from sklearn.utils.validation import check_consistent_length
+    _, y_true, y_pred = _check_targets(y_true, y_pred)
+    sample_weight = np.ones(y_true.shape) if sample_weight is None else column_or_1d(sample_weight)
+    check_consistent_length(y_true, y_pred, sample_weight)
+    labels = unique_labels(y_true, y_pred)
+    mae = [mean_absolute_error(y_true[i], y_pred[i], sample_weight=sample_weight[i])
+           for i in (np.flatnonzero(y_true == c) for c in labels)]
+    return np.sum(mae) / len(mae)
 
 
 def acsa_score(y_true, y_pred, *, sample_weight=None):
