@@ -10,6 +10,7 @@ index; synthetic rows say where they came from (``origin_``, ``parents_``).
 """
 import numbers
 import re
+import warnings
 from collections import OrderedDict
 
 import numpy as np
@@ -80,6 +81,16 @@ def neighbors_count(name, value, additional):
             raise ValueError(f"{name}: the neighbours object's n_neighbors={value.n_neighbors} leaves no neighbour")
         return k
     raise ValueError(f"{name} has to be one of {(numbers.Integral, 'KNeighborsMixin')}. Got {type(value)} instead.")
+
+
+def neighbors_object(value, additional):
+    """The fitted ``nn_*_`` attribute imbalanced-learn exposes: ``NearestNeighbors(n_neighbors=k +
+    additional)`` for an int k, a clone of a given neighbours object."""
+    from sklearn.base import clone
+    from sklearn.neighbors import NearestNeighbors
+    if isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_)):
+        return NearestNeighbors(n_neighbors=int(value) + additional)
+    return clone(value)
 
 
 def seed_from(random_state):
@@ -277,6 +288,15 @@ class _Features:
                 raise ValueError(f"X cannot be read as an array: {e}") from e
             self.original = dense
         if self.kind == "pandas":
+            complex_ = any(getattr(t, "kind", "") == "c" for t in X.dtypes)
+        elif self.kind == "sparse":
+            complex_ = self.original.dtype.kind == "c"
+        else:
+            complex_ = dense.dtype.kind == "c" or (dense.dtype == object and any(
+                isinstance(v, complex) for v in dense.reshape(-1)[:1000]))
+        if complex_:  # scikit-learn's refusal, as imbalanced-learn's samplers
+            raise ValueError(f"Complex data not supported\n{X}\n")
+        if self.kind == "pandas":
             self.original = X
             n, d = X.shape
             self.shape = (n, d)
@@ -383,6 +403,11 @@ class _Features:
                     cols.append(codes.astype(np.float64))
                 continue
             t = s.dtype
+            if t == object:  # numbers held as objects are numbers, as scikit-learn's check_array reads them
+                try:
+                    s, t = s.astype(np.float64), np.dtype(np.float64)
+                except (TypeError, ValueError):
+                    pass
             if isinstance(t, pd.CategoricalDtype) or t == object or pd.api.types.is_string_dtype(t):
                 raise ValueError(f"DataFrame column {name!r} has dtype {t} (categories); only SMOTENC and SMOTEN "
                                  f"take categorical columns (SMOTENC: list it in categorical_features)")
@@ -492,6 +517,7 @@ class BaseSampler(OneToOneFeatureMixin, BaseEstimator):
     _allow_nd = False
     _index_only = False
     _has_sample_indices = False
+    _n_jobs_deprecated = False  # imbalanced-learn 0.10's over-samplers warn that n_jobs goes in 0.12
 
     def _spec_params(self):
         return {}
@@ -510,7 +536,16 @@ class BaseSampler(OneToOneFeatureMixin, BaseEstimator):
     def _run(self, feats, labels, strategy_text, seed):
         """The resampling itself: {x, y, origin, parents, strategy, seconds} as the core returns it.
         Samplers implemented in the Python layer override this."""
+        if strategy_text == "{}":  # sampling_strategy={}: as imbalanced-learn, resample nothing
+            return self._unchanged(feats, labels, {})
         return _core.fit_resample(self._spec(strategy_text), feats.core, labels.codes, labels.names, seed)
+
+    @staticmethod
+    def _unchanged(feats, labels, strategy):
+        """A result that keeps every row as it is."""
+        n = len(labels.codes)
+        return {"x": feats.core.copy(), "y": labels.codes.copy(), "origin": np.arange(n, dtype=np.int64),
+                "parents": np.full((n, 2), -1, dtype=np.int64), "strategy": strategy, "seconds": 0.0}
 
     def _spec(self, strategy_text):
         parts = [f"sampling_strategy={strategy_text}"]
@@ -552,7 +587,8 @@ class BaseSampler(OneToOneFeatureMixin, BaseEstimator):
         """Check the input and compute ``sampling_strategy_`` (no resampling)."""
         feats, labels = self._prepare(X, y)
         text = _strategy_text(self.sampling_strategy, labels, self._sampling_type)
-        resolved = _core.resolve_strategy(text, labels.codes, labels.names, self._sampling_type)
+        resolved = {} if text == "{}" else _core.resolve_strategy(text, labels.codes, labels.names,
+                                                                   self._sampling_type)
         self.sampling_strategy_ = self._strategy_out(resolved, labels)
         self._record_input(X, feats)
         return self
@@ -564,6 +600,9 @@ class BaseSampler(OneToOneFeatureMixin, BaseEstimator):
         y : array-like of shape (n_samples,)
         Returns (X_resampled, y_resampled) in the input's types.
         """
+        if self._n_jobs_deprecated and self.n_jobs is not None:
+            warnings.warn("The parameter `n_jobs` has been deprecated in 0.10 and will be removed in 0.12. You can "
+                          "pass an nearest neighbors estimator where `n_jobs` is already set instead.", FutureWarning)
         feats, labels = self._prepare(X, y, check_finite=False)
         text = _strategy_text(self.sampling_strategy, labels, self._sampling_type)
         seed = seed_from(getattr(self, "random_state", None))

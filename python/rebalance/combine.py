@@ -27,11 +27,23 @@ class _OverThenClean(BaseSampler):
     _cleaner_key = None
     _cleaner_class = None
 
+    def _validate_estimator(self):
+        """``smote_`` and the cleaner (``enn_``/``tomek_``): clones of the given ones, or the
+        defaults made with this object's sampling_strategy, random_state and n_jobs, as
+        imbalanced-learn's."""
+        from sklearn.base import clone
+        self.smote_ = clone(self.smote) if self.smote is not None else SMOTE(
+            sampling_strategy=self.sampling_strategy, random_state=self.random_state, n_jobs=self.n_jobs)
+        cleaner = getattr(self, self._cleaner_key)
+        setattr(self, self._cleaner_key + "_", clone(cleaner) if cleaner is not None else self._cleaner_class(
+            sampling_strategy="all", n_jobs=self.n_jobs))
+
     def _spec(self, strategy_text):
+        self._validate_estimator()
         smote = SMOTE(k_neighbors=5) if self.smote is None else self.smote
         # as imbalanced-learn: the over-sampler runs with this object's sampling_strategy
         over = _inner_spec(smote, SMOTE, "smote", strategy_text)
-        cleaner = self._default_cleaner() if getattr(self, self._cleaner_key) is None else getattr(self, self._cleaner_key)
+        cleaner = getattr(self, self._cleaner_key + "_")
         clean = _inner_spec(cleaner, self._cleaner_class, self._cleaner_key, None)
         return f"{self._factory}:sampling_strategy={strategy_text},smote={over},{self._cleaner_key}={clean}"
 
@@ -60,10 +72,6 @@ class SMOTEENN(_OverThenClean):
         self.enn = enn
         self.n_jobs = n_jobs
 
-    @staticmethod
-    def _default_cleaner():
-        return EditedNearestNeighbours(sampling_strategy="all")
-
 
 class SMOTETomek(_OverThenClean):
     _factory = "smote_tomek"
@@ -76,10 +84,6 @@ class SMOTETomek(_OverThenClean):
         self.smote = smote
         self.tomek = tomek
         self.n_jobs = n_jobs
-
-    @staticmethod
-    def _default_cleaner():
-        return TomekLinks(sampling_strategy="all")
 
 
 for _cls in (SMOTEENN, SMOTETomek):

@@ -5,9 +5,11 @@ caller's rows (``sample_indices_`` says which).
     >>> from rebalance.under_sampling import TomekLinks
     >>> X_res, y_res = TomekLinks().fit_resample(X, y)
 """
+import numbers
+
 import numpy as np
 
-from .base import BaseSampler, _docstring, neighbors_count
+from .base import BaseSampler, _docstring, _finite_check, neighbors_count, neighbors_object
 
 __all__ = ["RandomUnderSampler", "NearMiss", "TomekLinks", "EditedNearestNeighbours",
            "RepeatedEditedNearestNeighbours", "AllKNN", "CondensedNearestNeighbour", "OneSidedSelection",
@@ -96,11 +98,38 @@ class RepeatedEditedNearestNeighbours(BaseSampler):
         self.kind_sel = kind_sel
         self.n_jobs = n_jobs
 
-    def _spec_params(self):
-        if self.max_iter < 2:
-            raise ValueError(f"max_iter must be greater than 1. Got {self.max_iter} instead.")
-        return {"n_neighbors": neighbors_count("n_neighbors", self.n_neighbors, 1), "max_iter": self.max_iter,
-                "kind_sel": _kind_sel(self.kind_sel)}
+    def _run(self, feats, labels, strategy_text, seed):
+        """imbalanced-learn's loop over rebalance's ENN: edit until nothing changes, a non-minority
+        class falls below the minority's count, a class disappears, or ``max_iter`` rounds;
+        ``n_iter_`` says how many ran."""
+        from . import _core
+        if not isinstance(self.max_iter, numbers.Integral) or isinstance(self.max_iter, bool) or self.max_iter < 1:
+            raise ValueError(f"The 'max_iter' parameter of RepeatedEditedNearestNeighbours must be an int in the "
+                             f"range [1, inf). Got {self.max_iter!r} instead.")
+        self.nn_ = neighbors_object(self.n_neighbors, 1)
+        self.enn_ = EditedNearestNeighbours(sampling_strategy=self.sampling_strategy, n_neighbors=self.nn_,
+                                            kind_sel=self.kind_sel, n_jobs=self.n_jobs)
+        enn = self.enn_._spec(strategy_text)
+        x, y = feats.core, labels.codes
+        counts = np.bincount(y, minlength=len(labels.classes))
+        # the minority as imbalanced-learn's Counter finds it: of the smallest classes, the first to appear
+        minority = min(np.flatnonzero(counts == counts.min()), key=lambda c: np.argmax(y == c))
+        kept = np.arange(len(y), dtype=np.int64)
+        seconds = 0.0
+        for n_iter in range(self.max_iter):
+            res = _core.fit_resample(enn, np.ascontiguousarray(x[kept]), np.ascontiguousarray(y[kept]), labels.names,
+                                     seed)
+            seconds += res["seconds"]
+            converged = len(res["origin"]) == len(kept)
+            kept = kept[res["origin"]]
+            now = np.bincount(y[kept], minlength=len(labels.classes))
+            others = np.delete(now, minority)
+            if converged or (others[others > 0] < counts[minority]).any() or (now == 0).any():
+                break
+        self.n_iter_ = n_iter + 1
+        strategy = _core.resolve_strategy(strategy_text, y, labels.names, "clean-sampling")
+        return {"x": x[kept], "y": y[kept], "origin": kept, "parents": np.full((len(kept), 2), -1, dtype=np.int64),
+                "strategy": strategy, "seconds": seconds}
 
 
 class AllKNN(BaseSampler):
@@ -177,18 +206,69 @@ class ClusterCentroids(BaseSampler):
         self.estimator = estimator
         self.voting = voting
 
-    def _spec_params(self):
+    def _voting(self, sparse_input):
         if self.voting not in ("auto", "hard", "soft"):
             raise ValueError(f"'voting' needs to be one of {('auto', 'hard', 'soft')}. Got {self.voting} instead.")
-        p = {"voting": self.voting}
+        return ("hard" if sparse_input else "soft") if self.voting == "auto" else self.voting
+
+    def _spec_params(self):
+        p = {"voting": self.voting_}
         est = self.estimator
         if est is not None:
-            if not hasattr(est, "n_init") and not hasattr(est, "max_iter"):
-                raise ValueError(f"`estimator` has to be a KMeans clustering. Got {type(est)} instead.")
             n_init = getattr(est, "n_init", 10)
             p["n_init"] = 10 if n_init in ("warn", "auto") else int(n_init)
             p["max_iter"] = int(getattr(est, "max_iter", 300))
         return p
+
+    def _own_kmeans(self):
+        """rebalance's k-means does the clustering: no estimator, or scikit-learn's KMeans (read for
+        n_init and max_iter); any other clusterer runs as imbalanced-learn runs it."""
+        from sklearn.cluster import KMeans
+        return self.estimator is None or type(self.estimator) is KMeans
+
+    def _run(self, feats, labels, strategy_text, seed):
+        from sklearn.base import clone
+        from sklearn.cluster import KMeans
+        est = self.estimator
+        if est is not None and not hasattr(est, "n_clusters"):
+            raise ValueError("`estimator` should be a clustering estimator exposing a parameter `n_clusters` and a "
+                             "fitted parameter `cluster_centers_`.")
+        self.voting_ = self._voting(feats.kind == "sparse")
+        self.estimator_ = KMeans(random_state=self.random_state) if est is None else clone(est)
+        if self._own_kmeans():
+            return super()._run(feats, labels, strategy_text, seed)
+        return self._run_clusterer(feats, labels, strategy_text)
+
+    def _run_clusterer(self, feats, labels, strategy_text):
+        import time
+        from . import _core
+        t0 = time.perf_counter()
+        x, y = feats.core, labels.codes
+        _finite_check(x)
+        strategy = _core.resolve_strategy(strategy_text, y, labels.names, "under-sampling")
+        out_x, out_y, origin = [], [], []
+        for c in range(len(labels.classes)):
+            rows = np.flatnonzero(y == c)
+            if c not in strategy:
+                out_x.append(x[rows]), out_y.append(y[rows]), origin.append(rows)
+                continue
+            self.estimator_.set_params(n_clusters=int(strategy[c]))
+            self.estimator_.fit(x[rows])
+            if not hasattr(self.estimator_, "cluster_centers_"):
+                raise RuntimeError("`estimator` should be a clustering estimator exposing a fitted parameter "
+                                   "`cluster_centers_`.")
+            centers = np.asarray(self.estimator_.cluster_centers_, dtype=x.dtype)
+            if self.voting_ == "hard":  # the class's row nearest each centre
+                nearest, _ = _core.kneighbors(np.ascontiguousarray(x[rows]), np.ascontiguousarray(centers), 1)
+                picked = rows[nearest[:, 0]]
+                out_x.append(x[picked]), origin.append(picked)
+            else:
+                out_x.append(centers), origin.append(np.full(len(centers), -1, dtype=np.int64))
+            out_y.append(np.full(len(centers), c, dtype=np.int64))
+        origin = np.concatenate(origin).astype(np.int64)
+        return {"x": np.ascontiguousarray(np.concatenate(out_x)), "y": np.concatenate(out_y).astype(np.int64),
+                "origin": origin, "parents": np.full((len(origin), 2), -1, dtype=np.int64), "strategy": strategy,
+                "seconds": time.perf_counter() - t0}
 
 
 for _cls in (RandomUnderSampler, NearMiss, TomekLinks, EditedNearestNeighbours, RepeatedEditedNearestNeighbours, AllKNN,
@@ -239,6 +319,7 @@ class InstanceHardnessThreshold(BaseSampler):
             _set_random_states(est, random_state)
         else:
             raise ValueError(f"Invalid parameter `estimator`. Got {type(self.estimator)}.")
+        self.estimator_ = est
         skf = StratifiedKFold(n_splits=self.cv, shuffle=True, random_state=random_state)
         proba = cross_val_predict(est, x, y, cv=skf, n_jobs=self.n_jobs, method="predict_proba")
         proba = proba[np.arange(len(y)), y]

@@ -132,13 +132,16 @@ def test_package_metadata():
 #    isinstance(sampler, imblearn.base.BaseOverSampler ...): for our classes they pass without
 #    asserting, so the same counts are asserted by test_parity.py instead.
 #  - the generative samplers: minutes of training per check; their conformance is the C++ suite's.
+# ClusterCentroids votes "soft" as imbalanced-learn's _set_checking_parameters sets it: its default
+# "auto" votes "hard" on sparse input and "soft" on dense, so check_samplers_sparse would compare
+# picked rows with centroids.
 CHECKED = [over_sampling.RandomOverSampler(), over_sampling.RandomOverSampler(shrinkage=0.3),
            over_sampling.SMOTE(), over_sampling.BorderlineSMOTE(), over_sampling.SVMSMOTE(), over_sampling.ADASYN(),
            over_sampling.KMeansSMOTE(cluster_balance_threshold=0.0), over_sampling.ClusterOverSampler(),
            under_sampling.RandomUnderSampler(), under_sampling.NearMiss(), under_sampling.TomekLinks(),
            under_sampling.EditedNearestNeighbours(), under_sampling.RepeatedEditedNearestNeighbours(),
            under_sampling.AllKNN(), under_sampling.CondensedNearestNeighbour(), under_sampling.OneSidedSelection(),
-           under_sampling.NeighbourhoodCleaningRule(), under_sampling.ClusterCentroids(),
+           under_sampling.NeighbourhoodCleaningRule(), under_sampling.ClusterCentroids(voting="soft"),
            under_sampling.InstanceHardnessThreshold(estimator=__import__("sklearn.linear_model").linear_model
                                                     .LogisticRegression(max_iter=1000)),
            combine.SMOTEENN(), combine.SMOTETomek(),
