@@ -17,7 +17,6 @@ the same data and asserts shapes, class counts and validity instead.
 """
 import os
 import re
-import shutil
 import sys
 import tempfile
 import time
