@@ -1,6 +1,7 @@
 #include <iostream>
 
 #include "commands.hpp"
+#include "rebalance/core/output_paths.hpp"
 #include "rebalance/core/error.hpp"
 #include "rebalance/data/registry.hpp"
 #include "rebalance/experiment/longtail.hpp"
@@ -107,7 +108,10 @@ void add_datasets_command(CLI::App& app, Action& action) {
   tail->add_option("--test-per-class", lt.test_per_class, "test images per sub-class")->capture_default_str();
   tail->add_option("--seed", lt.seed, "random seed")->capture_default_str();
   tail->callback([&action] {
-    action = [] { make_longtail_folder(load_dataset(tail_source), lt, tail_out, std::cout); };
+    action = [] {
+      check_outputs({{"source", tail_source}}, {{"--out", tail_out, true}});
+      make_longtail_folder(load_dataset(tail_source), lt, tail_out, std::cout);
+    };
   });
   show->callback([&action] {
     action = [] {

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "commands.hpp"
+#include "rebalance/core/output_paths.hpp"
 #include "rebalance/core/atomic_file.hpp"
 #include "rebalance/core/error.hpp"
 #include "rebalance/core/spec.hpp"
@@ -93,6 +94,7 @@ void add_evaluate_command(CLI::App& app, Action& action) {
   cmd->add_option("-o,--output", output, "write the report to this file (atomically) instead of stdout");
   cmd->callback([&action] {
     action = [] {
+      check_outputs({{"--true", true_path}, {"--pred", pred_path}, {"--scores", scores_path}}, {{"--output", output}});
       std::vector<std::string> names;
       if (!names_text.empty()) names = split_top_level(names_text, ',');
       const auto y_true = as_labels(read_table(true_path, names, true), true_path);

@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "commands.hpp"
+#include "rebalance/core/output_paths.hpp"
 #include "rebalance/core/atomic_file.hpp"
 #include "rebalance/core/error.hpp"
 #include "rebalance/experiment/runner.hpp"
@@ -23,6 +24,7 @@ void add_run_command(CLI::App& app, Action& action) {
       o.out_dir = out_dir.empty() ? (std::filesystem::path("results") / std::filesystem::path(config_path).stem()).string()
                                   : out_dir;
       o.stop_after_cells = stop_after;
+      check_outputs({{"config", config_path}}, {{"--out", o.out_dir, true}});
       std::cout << fmt::format("{}: {} cells ({} levels x {} seeds x {} methods) -> {}\n", config.name,
                                config.levels.size() * config.seeds.size() * config.methods.size(), config.levels.size(),
                                config.seeds.size(), config.methods.size(), o.out_dir);
@@ -49,6 +51,11 @@ void add_table_command(CLI::App& app, Action& action) {
   cmd->add_option("-o,--output", output, "also write PREFIX.md and PREFIX.csv (one pair per metric: PREFIX_METRIC.*)");
   cmd->callback([&action] {
     action = [] {
+      std::vector<NamedPath> outs;
+      for (const auto& m : metric_names)
+        for (const char* ext : {".md", ".csv"})
+          if (!output.empty()) outs.push_back({"--output", (metric_names.size() > 1 ? output + "_" + m : output) + ext});
+      check_outputs({{"results", results_path}}, outs);
       const auto results = read_results(results_path);
       REBALANCE_CHECK(!results.empty(), "{}: no results", results_path);
       for (const auto& m : metric_names) {

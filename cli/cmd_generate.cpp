@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "commands.hpp"
+#include "rebalance/core/output_paths.hpp"
 #include <nlohmann/json.hpp>
 
 #include "rebalance/core/atomic_file.hpp"
@@ -64,6 +65,13 @@ void add_generate_command(CLI::App& app, Action& action) {
     action = [] {
       const auto ext = std::filesystem::path(output).extension().string();
       REBALANCE_CHECK(ext == ".csv" || ext == ".npy", "--output {}: expected a .csv or .npy file name", output);
+      {
+        const std::filesystem::path p(output);
+        check_outputs({{"--input", input}, {"--label", label}, {"--load-model", load}},
+                      {{"--output", output},
+                       {"--output's sources", (p.parent_path() / (p.stem().string() + "_source.npy")).string()},
+                       {"--save-model", save}, {"--grid", grid}, {"--summary", summary}});
+      }
       REBALANCE_CHECK(grid.empty() || std::filesystem::path(grid).extension() == ".png", "--grid {}: expected a .png",
                       grid);
       // Any name the sampler factory accepts for vae / mgvae (VAEOverSampler, mg_vae, ...).

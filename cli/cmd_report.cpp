@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "commands.hpp"
+#include "rebalance/core/output_paths.hpp"
 #include "rebalance/experiment/report.hpp"
 
 namespace rebalance::cli {
@@ -25,6 +26,7 @@ void add_report_command(CLI::App& app, Action& action) {
       if (seed >= 0) o.seed = static_cast<uint64_t>(seed);
       const auto path =
           output.empty() ? (std::filesystem::path(results_path).parent_path() / "report.html").string() : output;
+      check_outputs({{"results", results_path}}, {{"--output", path}});
       write_report(results_path, path, o);
       std::cout << "wrote " << path << "\n";
     };

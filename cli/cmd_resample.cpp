@@ -9,6 +9,7 @@
 #include "commands.hpp"
 #include "rebalance/core/atomic_file.hpp"
 #include "rebalance/core/error.hpp"
+#include "rebalance/core/output_paths.hpp"
 #include "rebalance/core/spec.hpp"
 #include "rebalance/data/csv.hpp"
 #include "rebalance/data/npy.hpp"
@@ -24,13 +25,6 @@ namespace rebalance::cli {
 
 namespace {
 
-/// A class name as a folder name: path separators and ':' become '-'.
-std::string folder_of(std::string s) {
-  for (auto& c : s)
-    if (c == '/' || c == '\\' || c == ':') c = '-';
-  return s.empty() ? "_" : s;
-}
-
 std::string csv_field(const std::string& s) {
   if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
   std::string q = "\"";
@@ -38,7 +32,8 @@ std::string csv_field(const std::string& s) {
   return q + "\"";
 }
 
-/// `data` as an image folder DIR/<class>/...: a kept row is a byte-for-byte copy of its source
+/// `data` as an image folder DIR/<class>/... (the class as label_folder writes it: one folder per
+/// class, inside DIR, reversibly): a kept row is a byte-for-byte copy of its source
 /// file (`files`, by origin), a new row a PNG named after the image it was made from; DIR/rows.csv
 /// lists path,label,origin,source for every row. Written as DIR.partial, then renamed.
 void write_image_folder(const std::string& dir, const Dataset& data, const std::vector<std::string>& files) {
@@ -55,7 +50,7 @@ void write_image_folder(const std::string& dir, const Dataset& data, const std::
   std::string rows = "path,label,origin,source\n";
   for (int64_t i = 0; i < data.size(); ++i) {
     const auto& cls = data.class_names[y.data_ptr<int64_t>()[i]];
-    const fs::path folder = tmp / folder_of(cls);
+    const fs::path folder = tmp / label_folder(cls);
     fs::create_directories(folder);
     const int64_t o = origin.data_ptr<int64_t>()[i], p = parents.data_ptr<int64_t>()[2 * i];
     const auto known = [&](int64_t r) { return r >= 0 && r < static_cast<int64_t>(files.size()); };
@@ -70,7 +65,7 @@ void write_image_folder(const std::string& dir, const Dataset& data, const std::
       name = fmt::format("synthetic-{:06d}{}.png", i, source.empty() ? "" : "-from-" + fs::path(source).stem().string());
       write_png((folder / name).string(), data.x[i]);
     }
-    rows += fmt::format("{},{},{},{}\n", csv_field(folder_of(cls) + "/" + name), csv_field(cls), o, csv_field(source));
+    rows += fmt::format("{},{},{},{}\n", csv_field(label_folder(cls) + "/" + name), csv_field(cls), o, csv_field(source));
   }
   write_atomic((tmp / "rows.csv").string(), [&](std::ostream& out) { out << rows; }, false);
   fs::rename(tmp, dir);
@@ -210,6 +205,14 @@ void add_resample_command(CLI::App& app, Action& action) {
       ->check(CLI::Range(int64_t(1), std::numeric_limits<int64_t>::max()));
   cmd->callback([&action] {
     action = [] {
+      {
+        const auto ext = std::filesystem::path(output).extension().string();
+        const bool npy_out = ext == ".npy", folder_out = ext.empty() && !out_of_core;
+        check_outputs({{"--input", input}, {"--label", label}},
+                      {{"--output", output, folder_out},
+                       {"--output's labels", npy_out ? labels_path(output) : ""},
+                       {"--provenance", provenance}});
+      }
       if (out_of_core) {
         REBALANCE_CHECK(repeat == 1, "--out-of-core runs once: --repeat does not apply");
         REBALANCE_CHECK(backend == "exact", "--out-of-core searches neighbours exactly, block by block; drop "

@@ -9,6 +9,7 @@
 #include "rebalance/augment/augment.hpp"
 #include "rebalance/core/atomic_file.hpp"
 #include "rebalance/core/error.hpp"
+#include "rebalance/core/output_paths.hpp"
 #include "rebalance/data/npy.hpp"
 #include "rebalance/data/registry.hpp"
 #include "rebalance/experiment/task.hpp"
@@ -46,7 +47,8 @@ void add_network_options(CLI::App* cmd, train::TrainOptions& opt, NetworkExtras&
   cmd->add_option("--model", opt.model, "logreg, mlp:hidden=[..],dropout=.., lenet, resnet:depth=20, backbone:path=..")
       ->capture_default_str();
   cmd->add_option("--backbone", x.backbone, "transfer learning: a TorchScript feature extractor (torch.jit.save, "
-                                            "`rebalance pretrain`) under a new linear head; replaces --model");
+                                            "`rebalance pretrain`) under a new linear head; replaces --model. TorchScript runs the "
+                                            "code it holds: load only networks you trust");
   cmd->add_flag("--freeze", x.freeze, "with --backbone: keep its weights fixed, train only the head");
   cmd->add_option("--loss", opt.loss, "ce, weighted_ce, focal, cb, la, ldam (with parameters)")->capture_default_str();
   cmd->add_option("--batch-policy", opt.batch_policy, "uniform, balanced, sqrt, dynamic")->capture_default_str();
@@ -59,6 +61,12 @@ void add_network_options(CLI::App* cmd, train::TrainOptions& opt, NetworkExtras&
   cmd->add_option("--batch-size", opt.batch_size, "batch size")->check(CLI::PositiveNumber)->capture_default_str();
   cmd->add_option("--seed", opt.seed, "random seed (data splits, sampler, initialisation, batches)")->capture_default_str();
   cmd->add_option("--device", opt.device, "cpu or cuda")->capture_default_str();
+}
+
+/// The files a task reads (data, labels, test set, backbone), for check_outputs.
+std::vector<NamedPath> task_inputs(const TaskOptions& task, const NetworkExtras& x) {
+  return {{"--data", task.data}, {"--label", task.label}, {"--test", task.test}, {"--test-label", task.test_label},
+          {"--backbone", x.backbone}};
 }
 
 /// --backbone F [--freeze] as the model spec; the augmentation checked before any data is read.
@@ -115,8 +123,10 @@ void add_train_command(CLI::App& app, Action& action) {
   cmd->add_option("--iterations", opt.iterations, "> 0: train this many optimiser steps instead of --epochs")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
-  cmd->add_option("--monitor", opt.monitor, "validation metric for model selection (none: keep the final weights)")
-      ->check(CLI::IsMember({"f1_macro", "acsa", "gmean", "mcc", "accuracy", "map5", "top5", "none"}))->capture_default_str();
+  opt.monitor = "auto";
+  cmd->add_option("--monitor", opt.monitor, "validation metric for model selection (none: keep the final weights; "
+                  "auto: f1_macro when the validation set holds at least 5 rows of every class, else none)")
+      ->check(CLI::IsMember({"auto", "f1_macro", "acsa", "gmean", "mcc", "accuracy", "map5", "top5", "none"}))->capture_default_str();
   cmd->add_option("--patience", opt.patience, "early stopping patience in epochs (0: off)")->capture_default_str();
   cmd->add_option("--checkpoint", opt.checkpoint_dir, "directory for per-epoch checkpoints");
   cmd->add_flag("--resume", opt.resume, "continue the run in --checkpoint");
@@ -129,6 +139,9 @@ void add_train_command(CLI::App& app, Action& action) {
       task.delimiter = parse_delimiter(delimiter);
       apply_backbone(extras, opt);
       REBALANCE_CHECK(!opt.resume || !opt.checkpoint_dir.empty(), "--resume needs --checkpoint DIR");
+      check_outputs(task_inputs(task, extras),
+                    {{"--output", output}, {"--summary", summary}, {"--save-generator", save_generator},
+                     {"--checkpoint", opt.checkpoint_dir, true}});
       task.seed = opt.seed;
       Task t = build_task(task);
       std::cout << fmt::format("train {}\nvalidation {}\ntest {}\n", counts_line(t.train), counts_line(t.validation),
@@ -183,6 +196,7 @@ void add_train_command(CLI::App& app, Action& action) {
                             {"sampler", sampler},
                             {"joint", joint_spec},
                             {"train_counts", t.train.class_counts()},
+                            {"monitor", result.monitor},
                             {"best_epoch", result.best_epoch},
                             {"best_metric", result.best_metric},
                             {"decision_state", result.decision->state()},
@@ -213,6 +227,11 @@ void add_predict_command(CLI::App& app, Action& action) {
   cmd->add_option("-o,--output", output, "scores [N, C] as .npy (labels to NAME_labels.npy) or .csv")->required();
   cmd->callback([&action] {
     action = [] {
+      const auto ext = std::filesystem::path(output).extension().string();
+      const std::filesystem::path op(output);
+      const std::string labels_out = (op.parent_path() / (op.stem().string() + "_labels.npy")).string();
+      check_outputs({{"--model", model_path}, {"--data", data}, {"--label", label}},
+                    {{"--output", output}, {"--output's labels", ext == ".npy" ? labels_out : ""}});
       auto m = train::load_model(model_path);
       CsvOptions csv;
       csv.label = label;
@@ -222,12 +241,10 @@ void add_predict_command(CLI::App& app, Action& action) {
       const auto logits = train::predict_logits(*m.model, d.x);
       const auto scores = torch::softmax(logits, 1);
       const auto pred = m.decision->predict(logits);
-      const auto ext = std::filesystem::path(output).extension().string();
       if (ext == ".npy") {
         AtomicFileGroup files;  // scores and labels appear together, or (on an error) neither changes
         write_npy(output, scores);
-        const std::filesystem::path p(output);
-        write_npy((p.parent_path() / (p.stem().string() + "_labels.npy")).string(), pred);
+        write_npy(labels_out, pred);
         files.commit();
       } else {
         REBALANCE_CHECK(ext == ".csv", "--output {}: expected .npy or .csv", output);
@@ -272,6 +289,7 @@ void add_lr_find_command(CLI::App& app, Action& action) {
   cmd->callback([&action] {
     action = [] {
       apply_backbone(extras, opt);
+      check_outputs(task_inputs(task, extras), {{"--plot", plot}, {"--output", output}});
       task.seed = opt.seed;
       task.val_fraction = 0.01;
       Task t = build_task(task);

@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "commands.hpp"
+#include "rebalance/core/output_paths.hpp"
 #include "rebalance/core/atomic_file.hpp"
 #include "rebalance/core/error.hpp"
 #include "rebalance/data/csv.hpp"
@@ -37,6 +38,7 @@ void add_pretrain_command(CLI::App& app, Action& action) {
   cmd->add_option("-o,--output", output, "the TorchScript file to write")->required();
   cmd->callback([&action] {
     action = [] {
+      check_outputs({{"--data", data}, {"--test", test}, {"--label", label}}, {{"--output", output}});
       CsvOptions csv;
       csv.label = label;
       const auto source = load_dataset(data, csv, images);
@@ -55,7 +57,8 @@ void add_embed_command(CLI::App& app, Action& action) {
   static std::string backbone, data, label, output, device = "cpu";
   static ImageFolderOptions images;
   static int64_t batch = 256;
-  cmd->add_option("--backbone", backbone, "TorchScript feature extractor (torch.jit.save, `rebalance pretrain`)")
+  cmd->add_option("--backbone", backbone, "TorchScript feature extractor (torch.jit.save, `rebalance pretrain`); it runs the code it "
+                                             "holds: load only networks you trust")
       ->required();
   cmd->add_option("--data", data, "built-in data set spec, file or image folder")->required();
   cmd->add_option("--label", label, "CSV label column, or the labels file of a .npy / IDX --data");
@@ -68,6 +71,12 @@ void add_embed_command(CLI::App& app, Action& action) {
     action = [] {
       const auto ext = std::filesystem::path(output).extension().string();
       REBALANCE_CHECK(ext == ".csv" || ext == ".npy", "--output {}: expected .csv or .npy", output);
+      {
+        const std::filesystem::path p(output);
+        check_outputs({{"--backbone", backbone}, {"--data", data}, {"--label", label}},
+                      {{"--output", output},
+                       {"--output's labels", ext == ".npy" ? (p.parent_path() / (p.stem().string() + "_labels.npy")).string() : ""}});
+      }
       CsvOptions csv;
       csv.label = label;
       const auto d = load_dataset(data, csv, images);

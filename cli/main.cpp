@@ -5,11 +5,14 @@
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
+#include <new>
+#include <stdexcept>
 
 #include "commands.hpp"
 #include "rebalance/core/error.hpp"
 #include "rebalance/core/memory.hpp"
 #include "rebalance/core/system.hpp"
+#include "rebalance/core/tensor_archive.hpp"
 
 int main(int argc, char** argv) {
   // Past a file size limit (ulimit -f) write() then fails with EFBIG, reported as an error,
@@ -19,6 +22,12 @@ int main(int argc, char** argv) {
                "rebalance"};
   app.require_subcommand(1);
   app.set_version_flag("--version", REBALANCE_CLI_VERSION);
+  // Subcommands take the global flags too: `rebalance predict --trust-legacy-files ...`.
+  app.fallthrough();
+  static bool trust_legacy = false;
+  app.add_flag("--trust-legacy-files", trust_legacy,
+               "read model, generator and checkpoint files written before rebalance 0.2 (torch archives, which run "
+               "code when loaded: only files you made yourself)");
   rebalance::cli::Action action;
   rebalance::cli::add_version_command(app, action);
   rebalance::cli::add_datasets_command(app, action);
@@ -44,6 +53,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
+    rebalance::set_trust_legacy_archives(trust_legacy);
     rebalance::configure_threads();
     rebalance::configure_memory();
     if (action) action();
@@ -51,6 +61,10 @@ int main(int argc, char** argv) {
   } catch (const rebalance::Error& e) {
     std::cerr << "error: " << e.what() << "\n";
     if (std::getenv("REBALANCE_DEBUG")) std::cerr << "  (raised at " << e.where() << ")\n";
+  } catch (const std::bad_alloc&) {
+    std::cerr << "error: out of memory: the command needs more memory than this machine could give it\n";
+  } catch (const std::length_error& e) {
+    std::cerr << "error: a size too large to hold (" << e.what() << ")\n";
   } catch (const c10::Error& e) {
     std::cerr << "error: " << e.what_without_backtrace() << "\n";
   } catch (const std::exception& e) {

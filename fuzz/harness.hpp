@@ -42,6 +42,7 @@
 #include "rebalance/sampling/strategy.hpp"
 #include "rebalance/train/batch_policy.hpp"
 #include "rebalance/train/decision.hpp"
+#include "rebalance/train/trainer.hpp"
 
 namespace rebalance::fuzz {
 
@@ -423,10 +424,37 @@ inline Verdict run_image(std::string_view bytes) {
   return v;
 }
 
+// ---- model files (train -o): a header that decides the network, then named tensors ----
+
+/// load_model refuses (naming the file) or returns a network whose outputs agree with the header:
+/// one logit per class name, predictions inside the class list, never a read past a tensor. A
+/// torch archive (the old layout, which runs code) is refused: legacy files are not trusted here.
+inline Verdict run_model(std::string_view bytes) {
+  const auto path = Scratch::get().write("input.rbm", bytes);
+  train::LoadedModel m;
+  try {
+    m = train::load_model(path);
+  } catch (const Error& e) {
+    require(std::string(e.what()).find(path) != std::string::npos, "model: the error does not name the file: {}",
+            e.what());
+    return Verdict::Refused;
+  }
+  std::vector<int64_t> shape = {2};
+  shape.insert(shape.end(), m.input_shape.begin(), m.input_shape.end());
+  const auto logits = train::predict_logits(*m.model, torch::zeros(shape));
+  const auto classes = static_cast<int64_t>(m.class_names.size());
+  require(logits.dim() == 2 && logits.size(0) == 2 && logits.size(1) == classes, "model: logits [{}] for {} classes",
+          fmt::join(logits.sizes(), ", "), classes);
+  const auto pred = m.decision->predict(logits);
+  require(pred.numel() == 2 && pred.min().item<int64_t>() >= 0 && pred.max().item<int64_t>() < classes,
+          "model: predictions outside the {} classes", classes);
+  return Verdict::Accepted;
+}
+
 inline constexpr Target kTargets[] = {
     {"csv", run_csv},       {"npy", run_npy},       {"idx", run_idx},
     {"mnist_json", run_mnist_json}, {"config", run_config}, {"spec", run_spec},
-    {"image", run_image},
+    {"image", run_image},   {"model", run_model},
 };
 
 inline const Target& target(std::string_view name) {

@@ -18,6 +18,7 @@
 #include "rebalance/augment/augment.hpp"
 #include "rebalance/core/error.hpp"
 #include "rebalance/core/system.hpp"
+#include "rebalance/core/tensor_archive.hpp"
 #include "rebalance/data/imbalance.hpp"
 #include "rebalance/joint/joint.hpp"
 #include "rebalance/metrics/classification.hpp"
@@ -53,10 +54,14 @@ py::array to_numpy(at::Tensor t) {
 /// the array alive for as long as the tensor is used).
 at::Tensor view_of(const py::array& a, const char* what) {
   if (!(a.flags() & py::array::c_style)) throw py::value_error(std::string(what) + " must be C-contiguous");
+  // Compared by value, not by identity: an array that went through pickle (joblib workers,
+  // joblib.load) carries an equal dtype object of its own, and int64 may be 'l' or 'q'.
+  const py::dtype dt = a.dtype();
+  const bool native = dt.attr("isnative").cast<bool>();
   at::ScalarType st;
-  if (a.dtype().is(py::dtype::of<float>())) st = at::kFloat;
-  else if (a.dtype().is(py::dtype::of<double>())) st = at::kDouble;
-  else if (a.dtype().is(py::dtype::of<int64_t>())) st = at::kLong;
+  if (native && dt.kind() == 'f' && dt.itemsize() == 4) st = at::kFloat;
+  else if (native && dt.kind() == 'f' && dt.itemsize() == 8) st = at::kDouble;
+  else if (native && dt.kind() == 'i' && dt.itemsize() == 8) st = at::kLong;
   else throw py::value_error(std::string(what) + ": dtype must be float32, float64 or int64, got " +
                              py::str(a.dtype()).cast<std::string>());
   std::vector<int64_t> shape(a.shape(), a.shape() + a.ndim());
@@ -289,6 +294,8 @@ PYBIND11_MODULE(_core, m) {
   m.def("joint_fit", &joint_fit, py::arg("x"), py::arg("y"), py::arg("class_names"), py::arg("joint_spec"),
         py::arg("options"), py::arg("validation_fraction"), py::arg("seed"));
   m.def("threads", [] { return torch::get_num_threads(); });
+  m.def("set_trust_legacy_files", &set_trust_legacy_archives, py::arg("trust"),
+        "Read model files written before rebalance 0.2 (torch archives, which run code when loaded).");
   m.def("augment", [](const std::string& spec, const py::array& x, uint64_t seed) {
     at::Tensor t = view_of(x, "X");
     at::Tensor out;

@@ -37,4 +37,8 @@ Unframed unframe(const std::string& bytes, std::string_view magic_line, std::str
   return out;
 }
 
+void throw_corrupt(const std::string& where, std::string_view kind, const std::string& what) {
+  REBALANCE_THROW("{}: corrupt {} header: {}", where, kind, what);
+}
+
 }  // namespace rebalance

@@ -7,12 +7,31 @@
 
 #include <cerrno>
 #include <cstring>
+#include <map>
+#include <mutex>
 
 #include "rebalance/core/error.hpp"
 
 namespace rebalance {
 
+namespace {
+
+// A stream (a FIFO, /dev/stdin) can be read once only, and a reader may look at a file's first
+// bytes before parsing it: its bytes are kept, so every later open of the same path in this process
+// sees the whole stream again (and does not block reopening a FIFO whose writer is gone).
+std::mutex streams_mutex;
+std::map<std::string, std::shared_ptr<const MappedFile>> streams;
+
+}  // namespace
+
 std::shared_ptr<const MappedFile> MappedFile::open(const std::string& path) {
+  struct stat pre {};
+  const bool stream = ::stat(path.c_str(), &pre) == 0 && !S_ISREG(pre.st_mode) && !S_ISDIR(pre.st_mode);
+  std::unique_lock<std::mutex> lock(streams_mutex, std::defer_lock);
+  if (stream) {
+    lock.lock();
+    if (const auto it = streams.find(path); it != streams.end()) return it->second;
+  }
   std::shared_ptr<MappedFile> f(new MappedFile());
   f->path_ = path;
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -54,6 +73,7 @@ std::shared_ptr<const MappedFile> MappedFile::open(const std::string& path) {
   ::close(fd);
   f->data_ = f->owned_.data();
   f->size_ = f->owned_.size();
+  if (stream) streams[path] = f;
   return f;
 }
 

@@ -1,5 +1,6 @@
 #include "rebalance/core/spec.hpp"
 
+#include <cctype>
 #include <charconv>
 #include <cmath>
 
@@ -25,17 +26,51 @@ std::string strip_brackets(const std::string& v) {
 
 }  // namespace
 
+/// At most this many brackets inside one another: no factory string needs more than a few, and
+/// a bound keeps crafted input from nesting parses (and copies) thousands deep.
+constexpr int kMaxSpecDepth = 32;
+
+namespace {
+
+/// The first `n` characters of `text`, with "..." when cut (long input quoted in errors).
+std::string head(std::string_view text, size_t n = 80) {
+  return text.size() <= n ? std::string(text) : std::string(text.substr(0, n)) + "...";
+}
+
+/// The '+' at text[i] is a number's exponent sign ("1e+16", as Python writes floats), not a
+/// composition: an 'e' or 'E' before it ends a run of digits that follows '=', ',', ':' or an
+/// opening bracket, and a digit follows it.
+bool exponent_sign(std::string_view text, size_t i) {
+  if (i < 2 || i + 1 >= text.size() || !std::isdigit(static_cast<unsigned char>(text[i + 1]))) return false;
+  if (text[i - 1] != 'e' && text[i - 1] != 'E') return false;
+  size_t b = i - 1;
+  bool digit = false;
+  while (b > 0 && (std::isdigit(static_cast<unsigned char>(text[b - 1])) || text[b - 1] == '.')) {
+    digit = digit || text[b - 1] != '.';
+    --b;
+  }
+  if (b > 0 && text[b - 1] == '-') --b;
+  return digit && (b == 0 || std::string_view("=,:[({ ").find(text[b - 1]) != std::string_view::npos);
+}
+
+}  // namespace
+
 std::vector<std::string> split_top_level(std::string_view text, char sep) {
   std::vector<std::string> parts;
   int depth = 0;
   std::string cur;
-  for (char c : text) {
-    if (c == '[' || c == '{' || c == '(') ++depth;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '[' || c == '{' || c == '(') {
+      ++depth;
+      REBALANCE_CHECK(depth <= kMaxSpecDepth, "brackets nested more than {} deep in \"{}\"", kMaxSpecDepth,
+                      head(text));
+    }
     if (c == ']' || c == '}' || c == ')') {
       --depth;
       REBALANCE_CHECK(depth >= 0, "unbalanced '{}' in \"{}\"", c, text);
     }
-    if (c == sep && depth == 0) {
+    if (c == sep && depth == 0 && !(sep == '+' && exponent_sign(text, i))) {
       parts.push_back(trim(cur));
       cur.clear();
     } else {

@@ -41,6 +41,8 @@ size_t read_some(gzFile f, void* buf, size_t n, const std::string& path) {
 
 at::Tensor read_idx(const std::string& path) {
   REBALANCE_CHECK(std::filesystem::exists(path), "{}: no such file", path);
+  REBALANCE_CHECK(std::filesystem::is_regular_file(path), "{}: IDX data is read from a regular file, not a pipe or "
+                  "device (save it to a file first)", path);
   std::unique_ptr<gzFile_s, GzCloser> f(gzopen(path.c_str(), "rb"));
   REBALANCE_CHECK(f, "{}: cannot open", path);
   unsigned char magic[4] = {0, 0, 0, 0};

@@ -222,9 +222,15 @@ bool is_image_source(const std::string& path) {
   std::string ext = fs::path(path).extension().string();
   for (auto& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   if (ext != ".csv") return false;
-  std::ifstream in(path);
   std::string header;
-  std::getline(in, header);
+  if (!fs::is_regular_file(path, ec)) {
+    // A pipe can be read once: MappedFile keeps its bytes for the reader that follows.
+    const auto file = MappedFile::open(path);
+    header = std::string(file->bytes().substr(0, file->bytes().find('\n')));
+  } else {
+    std::ifstream in(path);
+    std::getline(in, header);
+  }
   if (!header.empty() && header.back() == '\r') header.pop_back();
   return header == "path,label";
 }
@@ -266,22 +272,48 @@ ImageFolder::ImageFolder(std::string path, ImageFolderOptions options) : path_(s
   } else {
     REBALANCE_CHECK(is_image_source(path_), "{}: not an image folder (a directory of class folders) or a CSV with the "
                     "header path,label", path_);
-    std::ifstream in(path_);
-    std::string line;
-    std::getline(in, line);
+    // Records of two CSV fields (quoted as rows.csv writes them: "a,b", doubled quotes), read
+    // through MappedFile so a pipe read once for the header is not read again.
+    const auto file = MappedFile::open(path_);
+    const auto bytes = file->bytes();
     const fs::path base = fs::path(path_).parent_path();
-    int64_t lineno = 1;
-    while (std::getline(in, line)) {
-      ++lineno;
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      if (line.empty()) continue;
-      const auto comma = line.rfind(',');
-      REBALANCE_CHECK(comma != std::string::npos && comma > 0 && comma + 1 < line.size(),
-                      "{}:{}: expected path,label, got \"{}\"", path_, lineno, line);
-      fs::path file = line.substr(0, comma);
-      if (file.is_relative()) file = base / file;
-      entries.emplace_back(file.string(), line.substr(comma + 1));
+    int64_t lineno = 1, first_line = 1;
+    std::vector<std::string> fields(1);
+    bool quoted = false, header = true;
+    const auto finish = [&] {
+      const bool blank = fields.size() == 1 && fields[0].empty();
+      if (!header && !blank) {
+        REBALANCE_CHECK(fields.size() == 2 && !fields[0].empty() && !fields[1].empty(),
+                        "{}:{}: expected path,label, got {} field{}", path_, first_line, fields.size(),
+                        fields.size() == 1 ? "" : "s");
+        fs::path file = fields[0];
+        if (file.is_relative()) file = base / file;
+        entries.emplace_back(file.string(), fields[1]);
+      }
+      header = false;
+      fields.assign(1, std::string());
+      first_line = lineno;
+    };
+    for (size_t i = 0; i < bytes.size(); ++i) {
+      const char c = bytes[i];
+      if (quoted) {
+        if (c == '"' && i + 1 < bytes.size() && bytes[i + 1] == '"') fields.back() += '"', ++i;
+        else if (c == '"') quoted = false;
+        else fields.back() += c, lineno += c == '\n';
+      } else if (c == '"' && fields.back().empty()) {
+        quoted = true;
+      } else if (c == ',') {
+        fields.emplace_back();
+      } else if (c == '\n' || (c == '\r' && (i + 1 == bytes.size() || bytes[i + 1] == '\n'))) {
+        if (c == '\r') ++i;
+        ++lineno;
+        finish();
+      } else {
+        fields.back() += c;
+      }
     }
+    REBALANCE_CHECK(!quoted, "{}:{}: a quoted field is not closed", path_, first_line);
+    finish();
     REBALANCE_CHECK(!entries.empty(), "{}: lists no images", path_);
   }
   std::set<std::string> names;

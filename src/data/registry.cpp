@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "rebalance/core/error.hpp"
+#include "rebalance/core/mapped_file.hpp"
 #include "rebalance/data/idx.hpp"
 #include "rebalance/data/mnist_json.hpp"
 #include "rebalance/data/npy.hpp"
@@ -152,11 +153,20 @@ FileKind sniff(const std::string& path) {
   const auto ext = fs::path(path).extension().string();
   if (ext == ".csv" || ext == ".tsv" || ext == ".tab" || ext == ".txt") return FileKind::Csv;
   if (ext == ".npy") return FileKind::Npy;
-  std::ifstream in(path, std::ios::binary);
   char head[4096];
-  in.read(head, sizeof head);
-  const auto got = static_cast<size_t>(in.gcount());
-  const std::string_view b(head, got);
+  std::string_view b;
+  std::shared_ptr<const MappedFile> stream;
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec) && !fs::is_directory(path, ec)) {
+    // A pipe: peeking would consume what the parser must read; MappedFile keeps its bytes.
+    stream = MappedFile::open(path);
+    b = stream->bytes().substr(0, sizeof head);
+  } else {
+    std::ifstream in(path, std::ios::binary);
+    in.read(head, sizeof head);
+    b = std::string_view(head, static_cast<size_t>(in.gcount()));
+  }
+  const auto got = b.size();
   if (b.substr(0, 6) == "\x93NUMPY") return FileKind::Npy;
   if (got >= 2 && static_cast<unsigned char>(b[0]) == 0x1f && static_cast<unsigned char>(b[1]) == 0x8b)
     return FileKind::Idx;  // gzip: the IDX files' usual packing

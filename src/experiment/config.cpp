@@ -109,10 +109,79 @@ void check_spec(const std::string& where, const std::function<void()>& make) {
   }
 }
 
+/// Keys in a config nest at most this deep (a.b.c = 1 is 3; [x.y] then z = 1 is 3 too): the
+/// shipped configs use 2, and a bound keeps a crafted dotted key or header of thousands of parts
+/// from building tables too deep for the stack.
+constexpr int kMaxKeyDepth = 32;
+
+/// Refuses, naming the line, a dotted key or table header with more than kMaxKeyDepth parts. A
+/// lexical scan (strings, comments and values skipped), run before the TOML parser.
+void check_key_depth(const std::string& text, const std::string& path) {
+  int line = 1, parts = 1, table_parts = 0, inline_depth = 0, array_depth = 0;
+  bool in_key = true, in_header = false;  // at a key: before '=', or at a key inside an inline table
+  size_t i = 0;
+  const auto skip_string = [&](char q) {
+    const bool multi = text.compare(i, 3, std::string(3, q)) == 0;
+    i += multi ? 3 : 1;
+    while (i < text.size()) {
+      if (q == '"' && text[i] == '\\') {
+        i += 2;
+        continue;
+      }
+      if (text[i] == '\n') ++line;
+      if (multi ? text.compare(i, 3, std::string(3, q)) == 0 : text[i] == q) {
+        i += multi ? 3 : 1;
+        return;
+      }
+      ++i;
+    }
+  };
+  while (i < text.size()) {
+    const char c = text[i];
+    if (c == '"' || c == '\'') {
+      skip_string(c);
+      continue;
+    }
+    if (c == '#') {
+      while (i < text.size() && text[i] != '\n') ++i;
+      continue;
+    }
+    const bool top = inline_depth == 0 && array_depth == 0;
+    if (c == '\n') {
+      ++line;
+      if (top) in_key = true, parts = 1;
+    } else if (c == '[' && top && in_key) {
+      in_header = true, parts = 1;  // "[a.b]" or "[[a.b]]": its own parts, from the top
+    } else if (c == ']' && in_header) {
+      table_parts = parts, in_header = false, parts = 1;
+      while (i + 1 < text.size() && text[i + 1] == ']') ++i;
+    } else if (c == '=') {
+      in_key = false;
+    } else if (c == '[') {
+      ++array_depth;
+    } else if (c == ']') {
+      array_depth = std::max(0, array_depth - 1);
+    } else if (c == '{') {
+      ++inline_depth, in_key = true, parts = 1;
+    } else if (c == '}') {
+      inline_depth = std::max(0, inline_depth - 1);
+    } else if (c == ',' && inline_depth > 0) {
+      in_key = true, parts = 1;
+    } else if (c == '.' && (in_key || in_header)) {
+      ++parts;
+      REBALANCE_CHECK(parts + (in_header ? 0 : table_parts) + inline_depth <= kMaxKeyDepth,
+                      "{}:{}: keys nested more than {} deep (a dotted key or table header of too many parts)", path,
+                      line, kMaxKeyDepth);
+    }
+    ++i;
+  }
+}
+
 }  // namespace
 
 ExperimentConfig load_experiment(const std::string& path) {
   const std::string text = read_file(path);
+  check_key_depth(text, path);
   toml::table root;
   try {
     root = toml::parse(text, path);
@@ -195,7 +264,7 @@ ExperimentConfig load_experiment(const std::string& path) {
   o.device = tr.str("device", o.device);
   o.augment = tr.str("augment", o.augment);
   if (!o.augment.empty()) check_spec(tr.where("augment"), [&] { augment::make_augmentation(o.augment); });
-  REBALANCE_CHECK(c.val_fraction > 0 || o.monitor == "none",
+  REBALANCE_CHECK(c.val_fraction > 0 || o.monitor == "none" || o.monitor == "auto",
                   "{} = 0 leaves no validation set, so [train].monitor = \"{}\" cannot pick an epoch: set monitor = "
                   "\"none\" (keep the final weights)", data.where("val_fraction"), o.monitor);
   o.unfreeze_after = tr.integer("unfreeze_after", o.unfreeze_after, 0, 100000);

@@ -13,6 +13,7 @@
 #include "rebalance/core/atomic_file.hpp"
 #include "rebalance/core/error.hpp"
 #include "rebalance/core/framed_file.hpp"
+#include "rebalance/core/tensor_archive.hpp"
 #include "rebalance/core/rng.hpp"
 #include "gan_nets.hpp"
 
@@ -369,15 +370,13 @@ class CycleGANState {
     nlohmann::json j = {{"kind", "cyclegan"}, {"options", to_json(o)}, {"shape", shape}, {"seed", seed},
                         {"step", step},       {"scaled", scaled},      {"lo", lo},       {"hi", hi},
                         {"trainable", trainable}};
-    torch::serialize::OutputArchive archive, ga, gb, da, db, og, od;
-    g_ab->save(ga), g_ba->save(gb), d_a->save(da), d_b->save(db), opt_g->save(og), opt_d->save(od);
-    archive.write("g_ab", ga), archive.write("g_ba", gb), archive.write("d_a", da), archive.write("d_b", db);
-    archive.write("opt_g", og), archive.write("opt_d", od);
-    if (pool_a.defined()) archive.write("pool_a", pool_a);
-    if (pool_b.defined()) archive.write("pool_b", pool_b);
-    std::ostringstream weights;
-    archive.save_to(weights);
-    return frame_header(kGeneratorMagic, j) + weights.str();
+    TensorWriter archive;
+    archive.add_module("g_ab", *g_ab), archive.add_module("g_ba", *g_ba);
+    archive.add_module("d_a", *d_a), archive.add_module("d_b", *d_b);
+    archive.add_optimizer("opt_g", *opt_g), archive.add_optimizer("opt_d", *opt_d);
+    if (pool_a.defined()) archive.add("pool_a", pool_a);
+    if (pool_b.defined()) archive.add("pool_b", pool_b);
+    return frame_header(kGeneratorMagic, j) + archive.bytes();
   }
   static std::unique_ptr<CycleGANState> deserialise(const std::string& bytes, const std::string& where) {
     const auto u = unframe(bytes, kGeneratorMagic, "generator file", where);
@@ -391,17 +390,35 @@ class CycleGANState {
     s->lo = j.at("lo").get<double>();
     s->hi = j.at("hi").get<double>();
     s->trainable = j.at("trainable").get<bool>();
-    std::istringstream weights(bytes.substr(u.payload_offset));
-    torch::serialize::InputArchive archive, ga, gb, da, db, og, od;
-    archive.load_from(weights);
-    archive.read("g_ab", ga), archive.read("g_ba", gb), archive.read("d_a", da), archive.read("d_b", db);
-    archive.read("opt_g", og), archive.read("opt_d", od);
-    s->g_ab->load(ga), s->g_ba->load(gb), s->d_a->load(da), s->d_b->load(db);
-    s->opt_g->load(og), s->opt_d->load(od);
-    // One tensor per read: reading into a defined tensor overwrites it in place.
-    at::Tensor pa, pb;
-    if (archive.try_read("pool_a", pa)) s->pool_a = pa;
-    if (archive.try_read("pool_b", pb)) s->pool_b = pb;
+    const std::string_view weights = std::string_view(bytes).substr(u.payload_offset);
+    if (is_tensor_payload(weights)) {
+      const TensorReader archive(weights, where);
+      archive.load_module("g_ab", *s->g_ab), archive.load_module("g_ba", *s->g_ba);
+      archive.load_module("d_a", *s->d_a), archive.load_module("d_b", *s->d_b);
+      archive.load_optimizer("opt_g", *s->opt_g), archive.load_optimizer("opt_d", *s->opt_d);
+      for (auto [name, pool] : {std::pair{"pool_a", &s->pool_a}, std::pair{"pool_b", &s->pool_b}}) {
+        if (!archive.has(name)) continue;
+        const auto t = archive.get(name);
+        REBALANCE_CHECK(t.dim() == 4 && t.size(0) <= s->o.pool_size && t.scalar_type() == torch::kFloat &&
+                            t.sizes().slice(1) == c10::IntArrayRef(s->shape),
+                        "{}: corrupt generator file: {} is [{}], the header's images {} (at most {})", where, name,
+                        fmt::join(t.sizes(), ", "), shape_text(s->shape), s->o.pool_size);
+        *pool = t;
+      }
+    } else {
+      require_trusted_legacy(where);
+      std::istringstream in{std::string(weights)};
+      torch::serialize::InputArchive archive, ga, gb, da, db, og, od;
+      archive.load_from(in);
+      archive.read("g_ab", ga), archive.read("g_ba", gb), archive.read("d_a", da), archive.read("d_b", db);
+      archive.read("opt_g", og), archive.read("opt_d", od);
+      s->g_ab->load(ga), s->g_ba->load(gb), s->d_a->load(da), s->d_b->load(db);
+      s->opt_g->load(og), s->opt_d->load(od);
+      // One tensor per read: reading into a defined tensor overwrites it in place.
+      at::Tensor pa, pb;
+      if (archive.try_read("pool_a", pa)) s->pool_a = pa;
+      if (archive.try_read("pool_b", pb)) s->pool_b = pb;
+    }
     for (auto* m : {&s->g_ab, &s->g_ba, &s->d_a, &s->d_b}) (*m)->eval();
     set_requires_grad(s->g_ab, s->trainable), set_requires_grad(s->g_ba, s->trainable);
     return s;
@@ -455,7 +472,8 @@ void CycleGAN::save(const std::string& path) const {
   write_atomic(path, [&](std::ostream& out) { out << bytes; });
 }
 CycleGAN CycleGAN::load(const std::string& path) {
-  return CycleGAN(CycleGANState::deserialise(read_file(path), path));
+  const auto bytes = read_file(path);
+  return CycleGAN(read_framed(path, "generator file", [&] { return CycleGANState::deserialise(bytes, path); }));
 }
 const std::vector<int64_t>& CycleGAN::image_shape() const { return s_->shape; }
 const CycleGANOptions& CycleGAN::options() const { return s_->o; }

@@ -14,6 +14,7 @@
 #include "rebalance/core/atomic_file.hpp"
 #include "rebalance/core/error.hpp"
 #include "rebalance/core/framed_file.hpp"
+#include "rebalance/core/tensor_archive.hpp"
 #include "rebalance/core/rng.hpp"
 #include "rebalance/generative/cyclegan.hpp"
 
@@ -312,12 +313,10 @@ class StarGANState {
     nlohmann::json j = {{"kind", "stargan"}, {"options", to_json(o)}, {"shape", shape},   {"classes", k},
                         {"seed", seed},      {"step", step},          {"scaled", scaled}, {"lo", lo},
                         {"hi", hi},          {"trainable", trainable}};
-    torch::serialize::OutputArchive archive, ga, da, og, od;
-    g->save(ga), d->save(da), opt_g->save(og), opt_d->save(od);
-    archive.write("g", ga), archive.write("d", da), archive.write("opt_g", og), archive.write("opt_d", od);
-    std::ostringstream weights;
-    archive.save_to(weights);
-    return frame_header(kGeneratorMagic, j) + weights.str();
+    TensorWriter archive;
+    archive.add_module("g", *g), archive.add_module("d", *d);
+    archive.add_optimizer("opt_g", *opt_g), archive.add_optimizer("opt_d", *opt_d);
+    return frame_header(kGeneratorMagic, j) + archive.bytes();
   }
   static std::unique_ptr<StarGANState> deserialise(const std::string& bytes, const std::string& where) {
     const auto u = unframe(bytes, kGeneratorMagic, "generator file", where);
@@ -331,11 +330,19 @@ class StarGANState {
     s->lo = j.at("lo").get<double>();
     s->hi = j.at("hi").get<double>();
     s->trainable = j.at("trainable").get<bool>();
-    std::istringstream weights(bytes.substr(u.payload_offset));
-    torch::serialize::InputArchive archive, ga, da, og, od;
-    archive.load_from(weights);
-    archive.read("g", ga), archive.read("d", da), archive.read("opt_g", og), archive.read("opt_d", od);
-    s->g->load(ga), s->d->load(da), s->opt_g->load(og), s->opt_d->load(od);
+    const std::string_view weights = std::string_view(bytes).substr(u.payload_offset);
+    if (is_tensor_payload(weights)) {
+      const TensorReader archive(weights, where);
+      archive.load_module("g", *s->g), archive.load_module("d", *s->d);
+      archive.load_optimizer("opt_g", *s->opt_g), archive.load_optimizer("opt_d", *s->opt_d);
+    } else {
+      require_trusted_legacy(where);
+      std::istringstream in{std::string(weights)};
+      torch::serialize::InputArchive archive, ga, da, og, od;
+      archive.load_from(in);
+      archive.read("g", ga), archive.read("d", da), archive.read("opt_g", og), archive.read("opt_d", od);
+      s->g->load(ga), s->d->load(da), s->opt_g->load(og), s->opt_d->load(od);
+    }
     s->g->eval(), s->d->eval();
     set_requires_grad(*s->g, s->trainable);
     return s;
@@ -414,7 +421,10 @@ void StarGAN::save(const std::string& path) const {
   const auto bytes = s_->serialise();
   write_atomic(path, [&](std::ostream& out) { out << bytes; });
 }
-StarGAN StarGAN::load(const std::string& path) { return StarGAN(StarGANState::deserialise(read_file(path), path)); }
+StarGAN StarGAN::load(const std::string& path) {
+  const auto bytes = read_file(path);
+  return StarGAN(read_framed(path, "generator file", [&] { return StarGANState::deserialise(bytes, path); }));
+}
 const std::vector<int64_t>& StarGAN::image_shape() const { return s_->shape; }
 int64_t StarGAN::classes() const { return s_->k; }
 const StarGANOptions& StarGAN::options() const { return s_->o; }

@@ -16,6 +16,7 @@
 #include "rebalance/core/atomic_file.hpp"
 #include "rebalance/core/error.hpp"
 #include "rebalance/core/framed_file.hpp"
+#include "rebalance/core/tensor_archive.hpp"
 #include "rebalance/core/rng.hpp"
 
 namespace rebalance::generative {
@@ -450,19 +451,17 @@ class Core {
     return j;
   }
   std::string serialise() const {
-    torch::serialize::OutputArchive archive;
-    model->save(archive);
+    TensorWriter archive;
+    archive.add_module("model", *model);
     if (!unit && scaled) {
-      archive.write("scale_mean", scale_mean);
-      archive.write("scale_std", scale_sd);
+      archive.add("scale_mean", scale_mean);
+      archive.add("scale_std", scale_sd);
     }
     for (size_t i = 0; i < fisher.size(); ++i) {
-      archive.write("fisher_" + std::to_string(i), fisher[i]);
-      archive.write("anchor_" + std::to_string(i), anchors[i]);
+      archive.add("fisher_" + std::to_string(i), fisher[i]);
+      archive.add("anchor_" + std::to_string(i), anchors[i]);
     }
-    std::ostringstream weights;
-    archive.save_to(weights);
-    return frame_header(kGeneratorMagic, meta()) + weights.str();
+    return frame_header(kGeneratorMagic, meta()) + archive.bytes();
   }
   /// The JSON header of a generator file and the offset where its weights start.
   static std::pair<nlohmann::json, size_t> header(const std::string& bytes, const std::string& where) {
@@ -493,23 +492,48 @@ class Core {
       // Files written before the option existed estimated it on majority rows.
       core->mg.fisher_source = m.value("fisher_source", std::string("majority"));
     }
-    std::istringstream weights(bytes.substr(weights_at));
-    torch::serialize::InputArchive archive;
-    archive.load_from(weights);
-    core->model->load(archive);
-    if (core->scaled && !core->unit) {
-      archive.read("scale_mean", core->scale_mean);
-      archive.read("scale_std", core->scale_sd);
-    }
-    const size_t n_params = core->model->parameters().size();
-    at::Tensor t;
-    if (archive.try_read("fisher_0", t)) {
-      for (size_t i = 0; i < n_params; ++i) {
-        at::Tensor f, a;
-        archive.read("fisher_" + std::to_string(i), f);
-        archive.read("anchor_" + std::to_string(i), a);
-        core->fisher.push_back(f);
-        core->anchors.push_back(a);
+    const std::string_view weights = std::string_view(bytes).substr(weights_at);
+    const auto params = core->model->parameters();
+    if (is_tensor_payload(weights)) {
+      const TensorReader archive(weights, where);
+      archive.load_module("model", *core->model);
+      if (core->scaled && !core->unit) {
+        core->scale_mean = archive.get("scale_mean");
+        core->scale_sd = archive.get("scale_std");
+        int64_t features = 1;
+        for (const auto d : core->shape) features *= d;
+        for (const auto* t : {&core->scale_mean, &core->scale_sd})
+          REBALANCE_CHECK(t->dim() == 1 && t->numel() == features && t->scalar_type() == torch::kFloat,
+                          "{}: corrupt generator file: the scaling holds {} values, the header's shape {}", where,
+                          t->numel(), features);
+      }
+      if (archive.has("fisher_0"))
+        for (size_t i = 0; i < params.size(); ++i) {
+          const auto f = archive.get("fisher_" + std::to_string(i)), a = archive.get("anchor_" + std::to_string(i));
+          REBALANCE_CHECK(f.sizes() == params[i].sizes() && a.sizes() == params[i].sizes(), "{}: corrupt generator "
+                          "file: Fisher information {} does not match its parameter", where, i);
+          core->fisher.push_back(f);
+          core->anchors.push_back(a);
+        }
+    } else {
+      require_trusted_legacy(where);
+      std::istringstream in{std::string(weights)};
+      torch::serialize::InputArchive archive;
+      archive.load_from(in);
+      core->model->load(archive);
+      if (core->scaled && !core->unit) {
+        archive.read("scale_mean", core->scale_mean);
+        archive.read("scale_std", core->scale_sd);
+      }
+      at::Tensor t;
+      if (archive.try_read("fisher_0", t)) {
+        for (size_t i = 0; i < params.size(); ++i) {
+          at::Tensor f, a;
+          archive.read("fisher_" + std::to_string(i), f);
+          archive.read("anchor_" + std::to_string(i), a);
+          core->fisher.push_back(f);
+          core->anchors.push_back(a);
+        }
       }
     }
     core->model->eval();
@@ -522,7 +546,8 @@ class Core {
   }
   /// A saved generator of `want` ("vae", "mgvae"); `name` for the error ("a VAE").
   static std::unique_ptr<Core> load(const std::string& path, const std::string& want, std::string_view name) {
-    auto core = deserialise(read_file(path), path);
+    const auto bytes = read_file(path);
+    auto core = read_framed(path, "generator file", [&] { return deserialise(bytes, path); });
     REBALANCE_CHECK(core->kind == want, "{}: holds a {} generator, not {}", path, core->kind, name);
     return core;
   }

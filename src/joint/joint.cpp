@@ -13,6 +13,8 @@
 
 #include "rebalance/core/atomic_file.hpp"
 #include "rebalance/core/error.hpp"
+#include "rebalance/core/framed_file.hpp"
+#include "rebalance/core/tensor_archive.hpp"
 #include "rebalance/core/rng.hpp"
 #include "rebalance/generative/samplers.hpp"
 #include "rebalance/metrics/classification.hpp"
@@ -188,10 +190,13 @@ std::vector<MethodDoc> joint_docs() {
   return docs;
 }
 
-JointResult fit(const Dataset& train, const Dataset& val, const train::TrainOptions& o, const JointOptions& j,
+JointResult fit(const Dataset& train, const Dataset& val, const train::TrainOptions& given, const JointOptions& j,
                 std::ostream& log) {
   train.validate();
   val.validate();
+  REBALANCE_CHECK(train.class_names == val.class_names, "training and validation sets have different classes");
+  train::TrainOptions o = given;
+  train::resolve_monitor(o, val.size() > 0 ? val.class_counts() : std::vector<int64_t>{}, val.class_names, log);
   REBALANCE_CHECK(j.mode == "aug" || j.mode == "alt", "unknown joint mode \"{}\" (aug or alt)", j.mode);
   check_gamma(j.gamma);
   REBALANCE_CHECK(j.generator == "cyclegan" || j.generator == "stargan",
@@ -302,6 +307,7 @@ JointResult fit(const Dataset& train, const Dataset& val, const train::TrainOpti
   JointResult result;
   result.majority = major, result.minority = minors.front(), result.minorities = minors;
   result.train.train_counts = counts;
+  result.train.monitor = o.monitor;
   size_t start = 0;
   int64_t epochs_done = 0, steps = 0;
   const fs::path dir = o.checkpoint_dir;
@@ -311,27 +317,30 @@ JointResult fit(const Dataset& train, const Dataset& val, const train::TrainOpti
   if (!o.checkpoint_dir.empty()) {
     fs::create_directories(dir);
     if (o.resume && fs::exists(state_path)) {
-      const auto state = train::read_checkpoint_state(state_path.string(), kJointCheckpointFormat, config);
-      start = state["phases_done"].get<size_t>();
-      if (star)
-        *stargan = generative::StarGAN::load((dir / star_file(start - 1)).string());
-      else
-        for (const auto c : minors) *gans[c] = generative::CycleGAN::load((dir / gan_file(start - 1, c)).string());
-      train::load_module(*model, (dir / state["model"].get<std::string>()).string());
-      train::load_module(*best_model, (dir / state["best"].get<std::string>()).string());
-      torch::serialize::InputArchive archive;
-      archive.load_from((dir / state["optimizer"].get<std::string>()).string());
-      optimizer->load(archive);
-      epochs_done = state["epochs_done"].get<int64_t>();
-      steps = state["steps_done"].get<int64_t>();
-      result.train.best_epoch = state["best_epoch"].get<int64_t>();
-      result.train.best_metric = state["best_metric"].get<double>();
-      for (const auto& h : state["history"])
-        result.train.history.push_back({h["epoch"], h["train_loss"], h["lr"], h["val_metric"],
-                                        h["val_f1"].get<std::vector<double>>(), h["seconds"]});
-      for (const auto& p : state["phases"])
-        result.phases.push_back({p["kind"].get<std::string>(), p["round"].get<int64_t>(), p["steps"].get<int64_t>(),
-                                  p["loss"].get<double>(), p["seconds"].get<double>()});
+      read_framed(state_path.string(), "checkpoint state", [&] {
+        const auto state = train::read_checkpoint_state(state_path.string(), kJointCheckpointFormat, config);
+        REBALANCE_CHECK(state.contains("phases_done") && state.at("phases_done").is_number_unsigned() &&
+                            state.at("phases_done").get<size_t>() >= 1 && state.at("phases_done").get<size_t>() <= plan.size(),
+                        "{}: corrupt checkpoint state: phases_done must be 1 to {}", state_path.string(), plan.size());
+        start = state.at("phases_done").get<size_t>();
+        if (star)
+          *stargan = generative::StarGAN::load((dir / star_file(start - 1)).string());
+        else
+          for (const auto c : minors) *gans[c] = generative::CycleGAN::load((dir / gan_file(start - 1, c)).string());
+        train::load_module(*model, train::checkpoint_file(dir, state, "model"));
+        train::load_module(*best_model, train::checkpoint_file(dir, state, "best"));
+        train::load_optimizer(*optimizer, train::checkpoint_file(dir, state, "optimizer"));
+        epochs_done = state.at("epochs_done").get<int64_t>();
+        steps = state.at("steps_done").get<int64_t>();
+        result.train.best_epoch = state.at("best_epoch").get<int64_t>();
+        result.train.best_metric = state.at("best_metric").get<double>();
+        for (const auto& h : state.at("history"))
+          result.train.history.push_back({h.at("epoch"), h.at("train_loss"), h.at("lr"), h.at("val_metric"),
+                                          h.at("val_f1").get<std::vector<double>>(), h.at("seconds")});
+        for (const auto& p : state.at("phases"))
+          result.phases.push_back({p.at("kind").get<std::string>(), p.at("round").get<int64_t>(), p.at("steps").get<int64_t>(),
+                                    p.at("loss").get<double>(), p.at("seconds").get<double>()});
+      });
       log << fmt::format("resuming {} after phase {} of {}\n", dir.string(), start, plan.size());
     } else if (o.resume) {
       log << fmt::format("no checkpoint in {}; starting afresh\n", dir.string());
@@ -521,9 +530,9 @@ JointResult fit(const Dataset& train, const Dataset& val, const train::TrainOpti
       const std::string m = fmt::format("model-{}.pt", k), op = fmt::format("optimizer-{}.pt", k),
                         b = fmt::format("best-{}.pt", k);
       keep.insert({m, op, b});
-      train::save_archive((dir / m).string(), [&](auto& a) { model->save(a); });
-      train::save_archive((dir / op).string(), [&](auto& a) { optimizer->save(a); });
-      train::save_archive((dir / b).string(), [&](auto& a) { best_model->save(a); });
+      train::save_archive((dir / m).string(), [&](TensorWriter& a) { a.add_module("model", *model); });
+      train::save_archive((dir / op).string(), [&](TensorWriter& a) { a.add_optimizer("optimizer", *optimizer); });
+      train::save_archive((dir / b).string(), [&](TensorWriter& a) { a.add_module("model", *best_model); });
       nlohmann::json state = {{"format", kJointCheckpointFormat},
                               {"config", config},
                               {"phases_done", k + 1},

@@ -1,5 +1,7 @@
 #include "rebalance/sampling/sampler.hpp"
 
+#include <unistd.h>
+
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -10,10 +12,33 @@
 
 namespace rebalance {
 
+namespace {
+
+/// An over-sampler's output must fit in memory: a sampling_strategy asking for 10^12 rows is
+/// refused naming the class and count, before any allocation fails with a bare std::bad_alloc.
+void check_output_fits(const Dataset& data, const std::map<int64_t, int64_t>& new_rows) {
+  const double row_bytes = static_cast<double>(data.num_features()) * static_cast<double>(data.x.element_size()) + 24.0;
+  double rows = static_cast<double>(data.size());
+  int64_t largest = -1;
+  for (const auto& [c, n] : new_rows) {
+    rows += static_cast<double>(n);
+    if (largest < 0 || n > new_rows.at(largest)) largest = c;
+  }
+  const double memory = static_cast<double>(::sysconf(_SC_PHYS_PAGES)) * static_cast<double>(::sysconf(_SC_PAGE_SIZE));
+  if (largest < 0 || memory <= 0 || rows * row_bytes <= memory) return;
+  REBALANCE_THROW("sampling_strategy asks for {} new rows of class \"{}\": the output would hold {:.0f} rows ({:.1f} "
+                  "GiB), more than this machine's {:.1f} GiB of memory", new_rows.at(largest),
+                  data.class_names.at(static_cast<size_t>(largest)), rows, rows * row_bytes / (1 << 30),
+                  memory / (1 << 30));
+}
+
+}  // namespace
+
 Dataset Sampler::fit_resample(const Dataset& data) {
   data.validate();
   REBALANCE_CHECK(data.size() > 0, "{}: the data set is empty", name_);
   resolved_ = strategy_.resolve(data, type_);
+  if (type_ == SamplingType::Over) check_output_fits(data, resolved_);
   Dataset out = resample_impl(data, resolved_);
   out.validate_new_rows();
   return out;

@@ -45,7 +45,7 @@ SamplingStrategy::SamplingStrategy(const std::string& raw) : text_(raw) {
   else if (n == "not majority") kind_ = Kind::NotMajority;
   else if (n == "all") kind_ = Kind::All;
   else if (n.rfind("at least:", 0) == 0) {
-    const auto v = parse_int(n.substr(9));
+    const auto v = parse_int(t.substr(9));  // the number as written: normalise turned '-' into ' '
     REBALANCE_CHECK(v && *v >= 1, "sampling_strategy \"{}\": at_least:N needs a whole number N >= 1", raw);
     kind_ = Kind::AtLeast;
     at_least_ = *v;

@@ -18,6 +18,7 @@
 #include "rebalance/core/framed_file.hpp"
 #include "rebalance/core/rng.hpp"
 #include "rebalance/core/spec.hpp"
+#include "rebalance/core/tensor_archive.hpp"
 #include "rebalance/losses/loss.hpp"
 #include "rebalance/metrics/classification.hpp"
 #include "rebalance/metrics/ranking.hpp"
@@ -123,16 +124,20 @@ nlohmann::json fingerprint(const Dataset& d) {
           {"y_sum", d.y.sum().item<int64_t>()}};
 }
 
-void save_archive(const std::string& path, const std::function<void(torch::serialize::OutputArchive&)>& fill) {
-  torch::serialize::OutputArchive archive;
+void save_archive(const std::string& path, const std::function<void(TensorWriter&)>& fill) {
+  TensorWriter archive;
   fill(archive);
-  std::ostringstream bytes;
-  archive.save_to(bytes);
-  const std::string blob = bytes.str();
+  const std::string blob = archive.bytes();
   write_atomic(path, [&](std::ostream& out) { out.write(blob.data(), static_cast<std::streamsize>(blob.size())); });
 }
 
 void load_module(models::Classifier& model, const std::string& path) {
+  const std::string bytes = read_file(path);
+  if (is_tensor_payload(bytes)) {
+    TensorReader(bytes, path).load_module("model", model);
+    return;
+  }
+  require_trusted_legacy(path);
   try {
     torch::serialize::InputArchive archive;
     archive.load_from(path);
@@ -141,6 +146,59 @@ void load_module(models::Classifier& model, const std::string& path) {
     std::string what = e.what_without_backtrace();
     REBALANCE_THROW("{} does not fit model \"{}\": {}", path, model.spec(), what.substr(0, what.find('\n')));
   }
+}
+
+void load_optimizer(torch::optim::Optimizer& optimizer, const std::string& path) {
+  const std::string bytes = read_file(path);
+  if (is_tensor_payload(bytes)) {
+    TensorReader(bytes, path).load_optimizer("optimizer", optimizer);
+    return;
+  }
+  require_trusted_legacy(path);
+  torch::serialize::InputArchive archive;
+  archive.load_from(path);
+  optimizer.load(archive);
+}
+
+std::string checkpoint_file(const std::string& dir, const nlohmann::json& state, const std::string& key) {
+  const auto where = (fs::path(dir) / "state.json").string();
+  REBALANCE_CHECK(state.contains(key) && state[key].is_string(), "{}: corrupt checkpoint state: \"{}\" is not a file "
+                  "name", where, key);
+  const auto name = state[key].get<std::string>();
+  REBALANCE_CHECK(!name.empty() && name != "." && name != ".." && name.find('/') == std::string::npos &&
+                      name.find('\\') == std::string::npos && name.find('\0') == std::string::npos,
+                  "{}: \"{}\" names \"{}\", not a file inside the checkpoint folder", where, key, name);
+  return (fs::path(dir) / name).string();
+}
+
+void resolve_monitor(TrainOptions& o, const std::vector<int64_t>& val_counts,
+                     const std::vector<std::string>& class_names, std::ostream& log) {
+  if (o.monitor != "auto") return;
+  int64_t total = 0, least = -1;
+  for (size_t k = 0; k < val_counts.size(); ++k) {
+    total += val_counts[k];
+    if (least < 0 || val_counts[k] < val_counts[static_cast<size_t>(least)]) least = static_cast<int64_t>(k);
+  }
+  if (total > 0 && least >= 0 && val_counts[static_cast<size_t>(least)] >= kFewValidationRows) {
+    o.monitor = "f1_macro";
+    return;
+  }
+  std::string why;
+  if (total == 0) {
+    why = "there is no validation set";
+  } else {
+    int64_t short_classes = 0;
+    for (auto n : val_counts) short_classes += n < kFewValidationRows;
+    const auto n = val_counts[static_cast<size_t>(least)];
+    why = fmt::format("the validation set holds {} row{} of class \"{}\"{} (f1_macro needs at least {} of each)", n,
+                      n == 1 ? "" : "s", class_names[static_cast<size_t>(least)],
+                      short_classes > 1 ? fmt::format(" and too few of {} more classes", short_classes - 1) : "",
+                      kFewValidationRows);
+  }
+  log << fmt::format("monitor auto: keeping the final weights, since {}{}; --monitor f1_macro (or another) picks an "
+                     "epoch anyway\n", why, o.patience > 0 ? fmt::format(" (patience {} ignored)", o.patience) : "");
+  o.monitor = "none";
+  o.patience = 0;
 }
 
 void copy_parameters(models::Classifier& to, models::Classifier& from) {
@@ -269,12 +327,14 @@ std::pair<at::Tensor, at::Tensor> out_of_fold_logits(const Dataset& train, const
 
 namespace {
 
-TrainResult fit_impl(const Dataset& train, const Dataset& val, const TrainOptions& o, std::ostream& log,
+TrainResult fit_impl(const Dataset& train, const Dataset& val, const TrainOptions& given, std::ostream& log,
                      Communicator* comm) {
   const bool lead = !comm || comm->rank() == 0;  // the rank that writes checkpoints
   train.validate();
   val.validate();
   REBALANCE_CHECK(train.class_names == val.class_names, "training and validation sets have different classes");
+  TrainOptions o = given;
+  resolve_monitor(o, val.size() > 0 ? val.class_counts() : std::vector<int64_t>{}, val.class_names, log);
   REBALANCE_CHECK(o.epochs >= 1 && o.batch_size >= 1, "epochs and batch size must be >= 1 (got {} and {})", o.epochs,
                   o.batch_size);
   REBALANCE_CHECK(o.lr > 0 && std::isfinite(o.lr), "learning rate must be > 0, got {}", o.lr);
@@ -369,27 +429,28 @@ TrainResult fit_impl(const Dataset& train, const Dataset& val, const TrainOption
   }
   TrainResult result;
   result.train_counts = train_counts;
+  result.monitor = o.monitor;
   int64_t start = 0, since_best = 0, steps = 0;
   const fs::path dir = o.checkpoint_dir;
   const fs::path state_path = dir / "state.json";
   if (!o.checkpoint_dir.empty()) {
     fs::create_directories(dir);
     if (o.resume && fs::exists(state_path)) {
-      const auto state = read_checkpoint_state(state_path.string(), kCheckpointFormat, config);
-      load_module(*model, (dir / state["model"].get<std::string>()).string());
-      load_module(*best_model, (dir / state["best"].get<std::string>()).string());
-      torch::serialize::InputArchive archive;
-      archive.load_from((dir / state["optimizer"].get<std::string>()).string());
-      optimizer->load(archive);
-      start = state["epochs_done"].get<int64_t>();
-      since_best = state["since_best"].get<int64_t>();
-      steps = state.value("steps_done", int64_t(0));
-      result.best_epoch = state["best_epoch"].get<int64_t>();
-      result.best_metric = state["best_metric"].get<double>();
-      policy->set_state(state["policy_state"].get<std::vector<double>>());
-      for (const auto& h : state["history"])
-        result.history.push_back({h["epoch"], h["train_loss"], h["lr"], h["val_metric"],
-                                  h["val_f1"].get<std::vector<double>>(), h["seconds"]});
+      read_framed(state_path.string(), "checkpoint state", [&] {
+        const auto state = read_checkpoint_state(state_path.string(), kCheckpointFormat, config);
+        load_module(*model, checkpoint_file(dir, state, "model"));
+        load_module(*best_model, checkpoint_file(dir, state, "best"));
+        load_optimizer(*optimizer, checkpoint_file(dir, state, "optimizer"));
+        start = state.at("epochs_done").get<int64_t>();
+        since_best = state.at("since_best").get<int64_t>();
+        steps = state.value("steps_done", int64_t(0));
+        result.best_epoch = state.at("best_epoch").get<int64_t>();
+        result.best_metric = state.at("best_metric").get<double>();
+        policy->set_state(state.at("policy_state").get<std::vector<double>>());
+        for (const auto& h : state.at("history"))
+          result.history.push_back({h.at("epoch"), h.at("train_loss"), h.at("lr"), h.at("val_metric"),
+                                    h.at("val_f1").get<std::vector<double>>(), h.at("seconds")});
+      });
       log << fmt::format("resuming {} after epoch {}\n", dir.string(), start);
     } else if (o.resume) {
       log << fmt::format("no checkpoint in {}; starting afresh\n", dir.string());
@@ -540,9 +601,10 @@ TrainResult fit_impl(const Dataset& train, const Dataset& val, const TrainOption
       AtomicFileGroup files;
       const std::string m = fmt::format("model-{}.pt", epoch), op = fmt::format("optimizer-{}.pt", epoch),
                         best = fmt::format("best-{}.pt", result.best_epoch);
-      save_archive((dir / m).string(), [&](auto& a) { model->save(a); });
-      save_archive((dir / op).string(), [&](auto& a) { optimizer->save(a); });
-      if (!fs::exists(dir / best)) save_archive((dir / best).string(), [&](auto& a) { best_model->save(a); });
+      save_archive((dir / m).string(), [&](TensorWriter& a) { a.add_module("model", *model); });
+      save_archive((dir / op).string(), [&](TensorWriter& a) { a.add_optimizer("optimizer", *optimizer); });
+      if (!fs::exists(dir / best))
+        save_archive((dir / best).string(), [&](TensorWriter& a) { a.add_module("model", *best_model); });
       nlohmann::json state = {{"format", kCheckpointFormat}, {"config", config},        {"epochs_done", epoch + 1},
                               {"model", m},                  {"optimizer", op},         {"best", best},
                               {"best_epoch", result.best_epoch}, {"best_metric", result.best_metric},
@@ -595,31 +657,76 @@ void save_model(const std::string& path, const TrainResult& r, const Dataset& tr
   nlohmann::json meta = {{"format", kCheckpointFormat},        {"spec", r.model->spec()},
                          {"input_shape", train.feature_shape()}, {"class_names", train.class_names},
                          {"decision", r.decision->spec()},      {"decision_state", r.decision->state()}};
-  torch::serialize::OutputArchive archive;
-  r.model->save(archive);
-  archive.write("rebalance_meta", torch::tensor(std::vector<int64_t>{0}));  // marks a rebalance model file
-  std::ostringstream weights;
-  archive.save_to(weights);
-  const std::string blob = weights.str();
+  TensorWriter archive;
+  archive.add_module("model", *r.model);
+  const std::string blob = archive.bytes();
   const std::string header = frame_header(kModelMagic, meta);
   write_atomic(path, [&](std::ostream& out) { out << header << blob; });
 }
 
-LoadedModel load_model(const std::string& path) {
+namespace {
+
+LoadedModel load_model_file(const std::string& path) {
   const std::string bytes = read_file(path);
   const auto [meta, weights_at] = unframe(bytes, kModelMagic, "model file", path);
+  // The header decides which network is built and how its outputs are read: every field is checked
+  // before use, and the weights must then fit that network exactly.
+  const auto field = [&](const char* key, bool (nlohmann::json::*is)() const noexcept, const char* what) {
+    REBALANCE_CHECK(meta.contains(key) && (meta[key].*is)(), "{}: corrupt model file header: \"{}\" must be {}", path,
+                    key, what);
+    return meta[key];
+  };
   LoadedModel m;
-  m.class_names = meta["class_names"].get<std::vector<std::string>>();
-  m.input_shape = meta["input_shape"].get<std::vector<int64_t>>();
-  m.model = models::make_model(meta["spec"].get<std::string>(), m.input_shape,
-                               static_cast<int64_t>(m.class_names.size()), 0);
-  std::istringstream weights(bytes.substr(weights_at));
-  torch::serialize::InputArchive archive;
-  archive.load_from(weights);
-  m.model->load(archive);
-  m.decision = make_decision_rule(meta["decision"].get<std::string>());
-  m.decision->set_state(meta["decision_state"].get<std::vector<double>>());
+  const auto names = field("class_names", &nlohmann::json::is_array, "a list of class names");
+  REBALANCE_CHECK(names.size() >= 2 && names.size() <= (size_t(1) << 20), "{}: corrupt model file header: {} classes",
+                  path, names.size());
+  for (const auto& n : names) {
+    REBALANCE_CHECK(n.is_string(), "{}: corrupt model file header: class name {} is not a string", path, n.dump());
+    m.class_names.push_back(n.get<std::string>());
+  }
+  int64_t features = 1;
+  for (const auto& d : field("input_shape", &nlohmann::json::is_array, "a list of sizes")) {
+    REBALANCE_CHECK(d.is_number_unsigned() && d.get<uint64_t>() >= 1 && d.get<uint64_t>() <= (uint64_t(1) << 31),
+                    "{}: corrupt model file header: input size {} is not a whole number >= 1", path, d.dump());
+    m.input_shape.push_back(d.get<int64_t>());
+    REBALANCE_CHECK(!__builtin_mul_overflow(features, m.input_shape.back(), &features) && features <= (int64_t(1) << 31),
+                    "{}: corrupt model file header: input shape too large", path);
+  }
+  REBALANCE_CHECK(!m.input_shape.empty() && m.input_shape.size() <= 3, "{}: corrupt model file header: input shape of "
+                  "{} dimensions", path, m.input_shape.size());
+  const auto spec = field("spec", &nlohmann::json::is_string, "a model spec").get<std::string>();
+  const auto decision = field("decision", &nlohmann::json::is_string, "a decision rule spec").get<std::string>();
+  std::vector<double> decision_state;
+  for (const auto& v : field("decision_state", &nlohmann::json::is_array, "a list of numbers")) {
+    REBALANCE_CHECK(v.is_number() && std::isfinite(v.get<double>()), "{}: corrupt model file header: decision state "
+                    "value {} is not a finite number", path, v.dump());
+    decision_state.push_back(v.get<double>());
+  }
+  m.model = models::make_model(spec, m.input_shape, static_cast<int64_t>(m.class_names.size()), 0);
+  const std::string_view weights = std::string_view(bytes).substr(weights_at);
+  if (is_tensor_payload(weights)) {
+    TensorReader(weights, path).load_module("model", *m.model);
+  } else {
+    require_trusted_legacy(path);
+    std::istringstream in{std::string(weights)};
+    torch::serialize::InputArchive archive;
+    archive.load_from(in);
+    m.model->load(archive);
+  }
+  m.decision = make_decision_rule(decision);
+  m.decision->set_state(decision_state);
+  const int64_t want = decision.rfind("prior", 0) == 0 ? static_cast<int64_t>(m.class_names.size())
+                       : decision.rfind("threshold", 0) == 0 ? 1 : 0;
+  REBALANCE_CHECK(static_cast<int64_t>(decision_state.size()) == want, "{}: corrupt model file header: decision rule "
+                  "\"{}\" over {} classes needs {} state values, the file has {}", path, decision,
+                  m.class_names.size(), want, decision_state.size());
   return m;
+}
+
+}  // namespace
+
+LoadedModel load_model(const std::string& path) {
+  return read_framed(path, "model file", [&] { return load_model_file(path); });
 }
 
 }  // namespace rebalance::train

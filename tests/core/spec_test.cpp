@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "rebalance/core/error.hpp"
+#include "../test_util.hpp"
 
 using namespace rebalance;
 
@@ -61,4 +62,21 @@ TEST(Params, DescribeListsEveryDeclaration) {
   EXPECT_NE(text.find("k_neighbors"), std::string::npos);
   EXPECT_NE(text.find("= 5"), std::string::npos);
   EXPECT_NE(text.find("(required)"), std::string::npos);
+}
+
+TEST(Spec, ExponentSignsAreNotCompositions) {
+  EXPECT_EQ(split_top_level("random_over:shrinkage=1e+16", '+').size(), 1u);
+  EXPECT_EQ(split_top_level("random_over:shrinkage=2.5E+3,sampling_strategy=minority", '+').size(), 1u);
+  EXPECT_EQ(split_top_level("random_over:shrinkage=1e+2+tomek_links", '+'),
+            (std::vector<std::string>{"random_over:shrinkage=1e+2", "tomek_links"}));
+  EXPECT_EQ(split_top_level("smote+tomek_links", '+').size(), 2u);     // "...te+t": not a number
+  EXPECT_EQ(split_top_level("cb:base=focale+smote", '+').size(), 2u);  // letters before the 'e'
+  EXPECT_EQ(split_top_level("vae:x=-1e+2", '+').size(), 1u);
+}
+
+TEST(Spec, NestingIsBounded) {
+  const std::string deep = "smote:sampling_strategy=" + std::string(5000, '[') + std::string(5000, ']');
+  EXPECT_ERROR_MENTIONS(parse_spec(deep), "brackets nested more than 32 deep");
+  const std::string ok = "x:v=" + std::string(32, '[') + std::string(32, ']');
+  EXPECT_NO_THROW(parse_spec(ok));
 }

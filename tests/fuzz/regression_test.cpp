@@ -69,7 +69,7 @@ TEST_P(FuzzReplay, RegressionsAndSeedsAreRefusedOrValid) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Targets, FuzzReplay,
-                         ::testing::Values("csv", "npy", "idx", "mnist_json", "config", "spec"),
+                         ::testing::Values("csv", "npy", "idx", "mnist_json", "config", "spec", "model"),
                          [](const auto& info) { return info.param; });
 
 TEST(FuzzReplay, EveryTargetHasASeedCorpusAndNoStrayFolder) {

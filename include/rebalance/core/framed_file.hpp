@@ -3,6 +3,8 @@
 /// JSON header in decimal on its own line, the header, then a binary payload (torch archive).
 #include <nlohmann/json.hpp>
 
+#include <new>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -20,5 +22,24 @@ struct Unframed {
 /// ("model file", "generator file").
 Unframed unframe(const std::string& bytes, std::string_view magic_line, std::string_view kind,
                  const std::string& where);
+
+/// Error "WHERE: corrupt KIND header: WHAT".
+[[noreturn]] void throw_corrupt(const std::string& where, std::string_view kind, const std::string& what);
+
+/// Runs `read` (which builds an object from a framed file's header and payload) and returns what
+/// it returns, turning a JSON key or type error, or a network too large to build, into an Error
+/// naming `where` ("PATH: corrupt generator file header: ...").
+template <class Read>
+auto read_framed(const std::string& where, std::string_view kind, Read&& read) -> decltype(read()) {
+  try {
+    return read();
+  } catch (const nlohmann::json::exception& e) {
+    throw_corrupt(where, kind, e.what());
+  } catch (const std::bad_alloc&) {
+    throw_corrupt(where, kind, "the network its header describes is too large to build");
+  } catch (const std::length_error&) {
+    throw_corrupt(where, kind, "the network its header describes is too large to build");
+  }
+}
 
 }  // namespace rebalance

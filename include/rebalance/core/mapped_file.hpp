@@ -11,7 +11,8 @@ namespace rebalance {
 
 class MappedFile {
  public:
-  /// Map `path`; Error naming the path if it is missing, a directory or unreadable.
+  /// Map `path`; Error naming the path if it is missing, a directory or unreadable. A stream
+  /// (FIFO, /dev/stdin) is read whole on the first open and the same bytes returned by later ones.
   static std::shared_ptr<const MappedFile> open(const std::string& path);
   /// Hold `bytes` (for parsers fed from memory: tests and fuzzers).
   static std::shared_ptr<const MappedFile> from_bytes(std::string bytes);

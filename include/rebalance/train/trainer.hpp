@@ -16,6 +16,10 @@
 #include "rebalance/models/classifier.hpp"
 #include "rebalance/train/decision.hpp"
 
+namespace rebalance {
+class TensorWriter;
+}
+
 namespace rebalance::losses {
 class Loss;
 }
@@ -54,6 +58,8 @@ struct TrainOptions {
   /// (MAP@5, seed 002's Kaggle score) or top5; "none" keeps the final weights and needs no
   /// validation set (the reference protocols have none). accuracy, map5, top5 and none allow a
   /// validation set that lacks classes (a long tail's singletons stay in training).
+  /// "auto" (the CLI's default): f1_macro when the validation set holds a few rows of every
+  /// class, otherwise the final weights (resolve_monitor says which in one line).
   std::string monitor = "f1_macro";
   int64_t patience = 0;              ///< stop after this many epochs without improvement; 0 = never
   uint64_t seed = 0;
@@ -63,6 +69,12 @@ struct TrainOptions {
   bool progress = true;              ///< a progress bar when stderr is a terminal
   int64_t stop_after_epochs = -1;    ///< end this process after so many epochs (tests: a "kill")
 };
+
+/// Resolves monitor = "auto" in place: f1_macro when the validation set (`val_counts` per class,
+/// empty: none) holds at least 5 rows of every class, else "none" (the final weights, patience
+/// off), said in one line on `log`. Any other monitor is left as it is.
+void resolve_monitor(TrainOptions& o, const std::vector<int64_t>& val_counts,
+                     const std::vector<std::string>& class_names, std::ostream& log);
 
 /// Everything that decides the result, as JSON (the checkpoint refuses to resume if it differs).
 nlohmann::json options_to_json(const TrainOptions& o);
@@ -86,6 +98,7 @@ struct TrainResult {
   std::vector<int64_t> train_counts;
   bool finished = false;  ///< false when stop_after_epochs ended the run early
   int64_t steps = 0;      ///< optimiser steps taken (all epochs, a resumed run's included)
+  std::string monitor;    ///< the monitor that chose the weights ("auto" resolved; "none": the final ones)
 };
 
 /// Train on `train`, choosing the epoch by `monitor` on `validation`. Every class of `train` must
@@ -112,11 +125,18 @@ nlohmann::json read_checkpoint_state(const std::string& path, int format, const 
 /// A cheap fingerprint of the data (rows, shape, classes, sums), so a checkpoint is not resumed
 /// on other data.
 nlohmann::json fingerprint(const Dataset& d);
-/// An archive filled by `fill`, serialised in memory and written through write_atomic (torch's
-/// own save_to(file) leaves a half-written file and a c10::Error without the reason on a full disk).
-void save_archive(const std::string& path, const std::function<void(torch::serialize::OutputArchive&)>& fill);
-/// Load weights saved by save_archive into `model` (Error naming the file if unreadable).
+/// Named tensors filled by `fill` (core/tensor_archive.hpp: data, never code), written through
+/// write_atomic.
+void save_archive(const std::string& path, const std::function<void(TensorWriter&)>& fill);
+/// Load weights saved by save_archive (a module under "model") into `model`; Error naming the file
+/// if it is unreadable or written for another network. A torch archive (checkpoints before 0.2)
+/// only with set_trust_legacy_archives.
 void load_module(models::Classifier& model, const std::string& path);
+/// Restore an optimiser saved by save_archive (under "optimizer"), or a trusted torch archive.
+void load_optimizer(torch::optim::Optimizer& optimizer, const std::string& path);
+/// DIR/NAME for the file a checkpoint's state names under `key`; Error unless NAME is a plain file
+/// name inside DIR (no folder, "..", or absolute path: a state file must not point elsewhere).
+std::string checkpoint_file(const std::string& dir, const nlohmann::json& state, const std::string& key);
 /// Copy parameters and buffers of `from` into `to` (same architecture).
 void copy_parameters(models::Classifier& to, models::Classifier& from);
 
