@@ -134,7 +134,13 @@ void save_archive(const std::string& path, const std::function<void(TensorWriter
 void load_module(models::Classifier& model, const std::string& path) {
   const std::string bytes = read_file(path);
   if (is_tensor_payload(bytes)) {
-    TensorReader(bytes, path).load_module("model", model);
+    try {
+      TensorReader(bytes, path).load_module("model", model);
+    } catch (const Error& e) {
+      std::string what = e.what();
+      if (what.rfind(path + ": ", 0) == 0) what = what.substr(path.size() + 2);
+      REBALANCE_THROW("{} does not fit model \"{}\": {}", path, model.spec(), what);
+    }
     return;
   }
   require_trusted_legacy(path);

@@ -213,7 +213,8 @@ class Train(FaultCase):
         train = [*self.ARGS, "--epochs", "3", "--checkpoint", ck]
         epoch0 = ["best-0.pt", "model-0.pt", "optimizer-0.pt", "state.json"]
         # The disk fills up while epoch 2 (index 1) is saved: epoch 1's checkpoint is what remains.
-        p = run(*train, env=full_disk(ck + "/model-1.pt", 300), ok=False)
+        # (224 bytes of weights for this logistic regression: the disk fills after 100)
+        p = run(*train, env=full_disk(ck + "/model-1.pt", 100), ok=False)
         self.assertFailedCleanly(p, snapshot(self.d), os.path.join(ck, "model-1.pt"))
         self.assertEqual(sorted(os.listdir(ck)), epoch0)
         with open(os.path.join(ck, "state.json")) as f:
