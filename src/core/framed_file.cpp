@@ -41,4 +41,8 @@ void throw_corrupt(const std::string& where, std::string_view kind, const std::s
   REBALANCE_THROW("{}: corrupt {} header: {}", where, kind, what);
 }
 
+void throw_unreadable(const std::string& where, std::string_view kind, const std::string& what) {
+  REBALANCE_THROW("{}: cannot read this {}: {}", where, kind, what.substr(0, what.find('\n')));
+}
+
 }  // namespace rebalance

@@ -123,7 +123,9 @@ TensorReader::TensorReader(std::string_view payload, std::string where) : where_
   const std::string bytes(payload);
   const auto u = unframe(bytes, kMagic, "weights section", where_);
   const size_t data_at = u.payload_offset, data_size = bytes.size() - data_at;
-  for (const auto& [name, e] : u.header.items()) {
+  for (const auto& item : u.header.items()) {
+    const std::string name = item.key();  // a plain name: clang 14's lambdas cannot capture bindings
+    const auto& e = item.value();
     const auto bad = [&](const std::string& why) { REBALANCE_THROW("{}: corrupt weights: tensor \"{}\": {}", where_, name, why); };
     if (!e.is_object() || !e.contains("dtype") || !e.contains("shape") || !e.contains("offset") || !e.contains("bytes"))
       bad("its entry needs dtype, shape, offset and bytes");

@@ -196,9 +196,12 @@ void resolve_monitor(TrainOptions& o, const std::vector<int64_t>& val_counts,
     int64_t short_classes = 0;
     for (auto n : val_counts) short_classes += n < kFewValidationRows;
     const auto n = val_counts[static_cast<size_t>(least)];
+    const auto more = short_classes - 1;
     why = fmt::format("the validation set holds {} row{} of class \"{}\"{} (f1_macro needs at least {} of each)", n,
                       n == 1 ? "" : "s", class_names[static_cast<size_t>(least)],
-                      short_classes > 1 ? fmt::format(" and too few of {} more classes", short_classes - 1) : "",
+                      more > 0 ? fmt::format(" and fewer than {} of {} more class{}", kFewValidationRows, more,
+                                             more == 1 ? "" : "es")
+                               : "",
                       kFewValidationRows);
   }
   log << fmt::format("monitor auto: keeping the final weights, since {}{}; --monitor f1_macro (or another) picks an "
@@ -674,7 +677,9 @@ namespace {
 
 LoadedModel load_model_file(const std::string& path) {
   const std::string bytes = read_file(path);
-  const auto [meta, weights_at] = unframe(bytes, kModelMagic, "model file", path);
+  const auto framed = unframe(bytes, kModelMagic, "model file", path);
+  const auto& meta = framed.header;  // named: clang 14's lambdas cannot capture structured bindings
+  const auto weights_at = framed.payload_offset;
   // The header decides which network is built and how its outputs are read: every field is checked
   // before use, and the weights must then fit that network exactly.
   const auto field = [&](const char* key, bool (nlohmann::json::*is)() const noexcept, const char* what) {
