@@ -110,3 +110,12 @@ def test_bad_parameters(wine):
     a = s.fit_resample(x, y)[0]
     b = SMOTE(k_neighbors=3, random_state=0).fit_resample(x, y)[0]
     np.testing.assert_array_equal(a, b)
+
+
+def test_a_strategy_past_memory_is_a_value_error_naming_the_class(wine):
+    """Not a bare MemoryError or std::bad_alloc: the class and the count are named."""
+    x, y = wine
+    with pytest.raises(ValueError, match=r"asks for 9{9}\d+ new rows of class .*of memory"):
+        RandomOverSampler(sampling_strategy={2: 10**12}).fit_resample(x, y)
+    with pytest.raises(ValueError, match=r"new rows of class"):
+        SMOTE(sampling_strategy={2: 10**12}).fit_resample(x, y)
