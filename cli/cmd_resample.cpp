@@ -71,11 +71,6 @@ void write_image_folder(const std::string& dir, const Dataset& data, const std::
   fs::rename(tmp, dir);
 }
 
-/// OUT.npy -> OUT_labels.npy: where the labels of a .npy output go.
-std::string labels_path(const std::string& out) {
-  const std::filesystem::path p(out);
-  return (p.parent_path() / (p.stem().string() + "_labels.npy")).string();
-}
 
 /// Names of the parts of a composition "a:..+b:..".
 std::vector<std::string> method_names(const std::string& method) {
@@ -152,6 +147,12 @@ void resample_out_of_core_files(const std::string& method, const std::string& in
 }
 
 }  // namespace
+
+/// OUT.npy -> OUT_labels.npy: where the labels of a .npy output go.
+std::string labels_path(const std::string& out) {
+  const std::filesystem::path p(out);
+  return (p.parent_path() / (p.stem().string() + "_labels.npy")).string();
+}
 
 void add_resample_command(CLI::App& app, Action& action) {
   auto* cmd = app.add_subcommand("resample", "apply a sampler (or a composition a+b) to a data set and write the result");

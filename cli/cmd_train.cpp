@@ -228,8 +228,7 @@ void add_predict_command(CLI::App& app, Action& action) {
   cmd->callback([&action] {
     action = [] {
       const auto ext = std::filesystem::path(output).extension().string();
-      const std::filesystem::path op(output);
-      const std::string labels_out = (op.parent_path() / (op.stem().string() + "_labels.npy")).string();
+      const std::string labels_out = labels_path(output);
       check_outputs({{"--model", model_path}, {"--data", data}, {"--label", label}},
                     {{"--output", output}, {"--output's labels", ext == ".npy" ? labels_out : ""}});
       auto m = train::load_model(model_path);

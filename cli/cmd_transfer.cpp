@@ -71,12 +71,8 @@ void add_embed_command(CLI::App& app, Action& action) {
     action = [] {
       const auto ext = std::filesystem::path(output).extension().string();
       REBALANCE_CHECK(ext == ".csv" || ext == ".npy", "--output {}: expected .csv or .npy", output);
-      {
-        const std::filesystem::path p(output);
-        check_outputs({{"--backbone", backbone}, {"--data", data}, {"--label", label}},
-                      {{"--output", output},
-                       {"--output's labels", ext == ".npy" ? (p.parent_path() / (p.stem().string() + "_labels.npy")).string() : ""}});
-      }
+      check_outputs({{"--backbone", backbone}, {"--data", data}, {"--label", label}},
+                    {{"--output", output}, {"--output's labels", ext == ".npy" ? labels_path(output) : ""}});
       CsvOptions csv;
       csv.label = label;
       const auto d = load_dataset(data, csv, images);
@@ -87,9 +83,8 @@ void add_embed_command(CLI::App& app, Action& action) {
       if (ext == ".csv") {
         write_csv(output, e, "label");
       } else {
-        const std::filesystem::path p(output);
         write_npy(output, e.x);
-        write_npy_labels((p.parent_path() / (p.stem().string() + "_labels.npy")).string(), e.y, e.class_names, "");
+        write_npy_labels(labels_path(output), e.y, e.class_names, "");
       }
       files.commit();
       std::cout << fmt::format("{}: {} rows -> {} features each; wrote {}\n", data, e.size(), e.x.size(1), output);

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include <functional>
+#include <string>
 
 namespace rebalance {
 struct ImageFolderOptions;
@@ -26,6 +27,9 @@ void add_image_options(CLI::App* cmd, ImageFolderOptions& options);
 /// --world-size, --rank, --master, --dist-timeout: data-parallel training (`what`, e.g. "train the
 /// model") over processes on torch c10d.
 void add_distributed_options(CLI::App* cmd, train::DistributedOptions& options, const std::string& what);
+
+/// OUT.npy -> OUT_labels.npy: where the labels of a .npy output go (resample, predict, embed).
+std::string labels_path(const std::string& out);
 
 /// A registered command's action, run after parsing succeeded.
 using Action = std::function<void()>;
