@@ -1,5 +1,17 @@
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <thread>
+#include <tuple>
+
+extern char** environ;
 
 #include "commands.hpp"
 #include "rebalance/core/output_paths.hpp"
@@ -10,13 +22,78 @@
 
 namespace rebalance::cli {
 
+namespace {
+
+/// `rebalance run --jobs N`: N worker processes of this program, each on its share of the cells
+/// with cores / N threads (OpenMP waiting passively unless the environment says otherwise), their
+/// output on this process's. Returns once all have ended; Error naming each one that failed.
+void run_workers(const std::string& config_path, const std::string& out_dir, int64_t jobs, int64_t stop_after) {
+  const int64_t cores = std::max<int64_t>(1, static_cast<int64_t>(std::thread::hardware_concurrency()));
+  const int64_t threads = std::max<int64_t>(1, cores / jobs);
+  std::vector<std::string> env_text;
+  for (char** e = environ; *e; ++e) {
+    const std::string_view v(*e);
+    if (v.rfind("REBALANCE_THREADS=", 0) == 0 || v.rfind("OMP_NUM_THREADS=", 0) == 0) continue;
+    env_text.emplace_back(v);
+  }
+  env_text.push_back(fmt::format("REBALANCE_THREADS={}", threads));
+  env_text.push_back(fmt::format("OMP_NUM_THREADS={}", threads));
+  if (!std::getenv("OMP_WAIT_POLICY")) env_text.push_back("OMP_WAIT_POLICY=PASSIVE");
+  std::vector<char*> envp;
+  for (auto& e : env_text) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  std::cout << fmt::format("{} worker processes, {} thread{} each\n", jobs, threads, threads == 1 ? "" : "s")
+            << std::flush;
+  std::vector<pid_t> pids;
+  for (int64_t k = 0; k < jobs; ++k) {
+    std::vector<std::string> args = {"rebalance", "run", config_path, "--out", out_dir,
+                                     "--worker", fmt::format("{}/{}", k, jobs)};
+    if (stop_after >= 0) args.insert(args.end(), {"--stop-after", std::to_string(stop_after)});
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    pid_t pid = 0;
+    const int rc = ::posix_spawn(&pid, "/proc/self/exe", nullptr, nullptr, argv.data(), envp.data());
+    REBALANCE_CHECK(rc == 0, "cannot start worker {} of {}: {}", k + 1, jobs, std::strerror(rc));
+    pids.push_back(pid);
+  }
+  std::vector<std::string> failed;
+  for (size_t k = 0; k < pids.size(); ++k) {
+    int status = 0;
+    while (::waitpid(pids[k], &status, 0) < 0 && errno == EINTR) {
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+      failed.push_back(WIFEXITED(status) ? fmt::format("worker {} exited with {}", k + 1, WEXITSTATUS(status))
+                                         : fmt::format("worker {} was killed by signal {}", k + 1, WTERMSIG(status)));
+  }
+  REBALANCE_CHECK(failed.empty(), "{} (its error is above; the cells that finished are kept, and a rerun runs the "
+                  "rest)", fmt::join(failed, "; "));
+}
+
+/// "K/N" of --worker.
+std::pair<int64_t, int64_t> parse_worker(const std::string& text) {
+  const auto slash = text.find('/');
+  const auto k = parse_int(text.substr(0, slash)), n = slash == std::string::npos ? std::nullopt
+                                                                                   : parse_int(text.substr(slash + 1));
+  REBALANCE_CHECK(k && n && *n >= 1 && *k >= 0 && *k < *n, "--worker {}: expected K/N with 0 <= K < N", text);
+  return {*k, *n};
+}
+
+}  // namespace
+
 void add_run_command(CLI::App& app, Action& action) {
   auto* cmd = app.add_subcommand("run", "run an experiment config (TOML) cell by cell; a rerun resumes");
-  static std::string config_path, out_dir;
-  static int64_t stop_after = -1;
+  static std::string config_path, out_dir, worker;
+  static int64_t stop_after = -1, jobs = 1;
   cmd->add_option("config", config_path, "experiment .toml")->required();
   cmd->add_option("--out", out_dir, "output directory (default: results/<config name>)");
   cmd->add_option("--stop-after", stop_after, "stop after this many new cells (a rerun continues)");
+  cmd->add_option("--jobs", jobs, "run cells in this many processes at once, the cores split between them (a busy "
+                                  "or many-core machine; results equal the sequential run's up to the order of float "
+                                  "sums)")
+      ->check(CLI::Range(1, 256))->capture_default_str();
+  cmd->add_option("--worker", worker, "internal: K/N, the worker process K of N that --jobs starts")
+      ->group("");  // hidden
   cmd->callback([&action] {
     action = [] {
       const auto config = load_experiment(config_path);
@@ -25,10 +102,26 @@ void add_run_command(CLI::App& app, Action& action) {
                                   : out_dir;
       o.stop_after_cells = stop_after;
       check_outputs({{"config", config_path}}, {{"--out", o.out_dir, true}});
-      std::cout << fmt::format("{}: {} cells ({} levels x {} seeds x {} methods) -> {}\n", config.name,
-                               config.levels.size() * config.seeds.size() * config.methods.size(), config.levels.size(),
-                               config.seeds.size(), config.methods.size(), o.out_dir);
-      const auto s = run_experiment(config, o, std::cout);
+      if (!worker.empty()) {
+        REBALANCE_CHECK(jobs == 1, "--worker is one of the processes --jobs starts; give one or the other");
+        std::cout.setf(std::ios::unitbuf);  // whole lines reach the shared output as they are written
+        std::tie(o.worker, o.workers) = parse_worker(worker);
+        run_experiment(config, o, std::cout);
+        return;
+      }
+      const int64_t total = static_cast<int64_t>(config.levels.size() * config.seeds.size() * config.methods.size());
+      std::cout << fmt::format("{}: {} cells ({} levels x {} seeds x {} methods) -> {}\n", config.name, total,
+                               config.levels.size(), config.seeds.size(), config.methods.size(), o.out_dir);
+      RunSummary s;
+      if (jobs > 1) {
+        std::filesystem::create_directories(o.out_dir);
+        const int64_t before = order_results(config, o.out_dir);
+        run_workers(config_path, o.out_dir, jobs, stop_after);
+        const int64_t after = order_results(config, o.out_dir);
+        s = {total, before, after - before, (std::filesystem::path(o.out_dir) / "results.jsonl").string()};
+      } else {
+        s = run_experiment(config, o, std::cout);
+      }
       std::cout << fmt::format("done: {} run, {} already in {}, {} of {} complete\n", s.ran, s.skipped, s.results_path,
                                s.ran + s.skipped, s.total);
       if (s.ran + s.skipped == s.total) {

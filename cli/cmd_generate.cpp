@@ -20,6 +20,7 @@
 #include "rebalance/generative/quality.hpp"
 #include "rebalance/generative/samplers.hpp"
 #include "rebalance/train/distributed.hpp"
+#include "rebalance/core/rng_streams.hpp"
 
 #include <optional>
 
@@ -176,7 +177,7 @@ void add_generate_command(CLI::App& app, Action& action) {
                           "{}: the generator was trained on rows of another shape than {}'s", load, input);
         const auto maj_rows = data.indices_of(major);
         // Majority rows in seeded permutations until n are taken (as the cyclegan sampler).
-        const auto pick = Rng(seed).fork(static_cast<uint64_t>(c) + 2000).cycled_permutations(maj_rows.size(0), n);
+        const auto pick = Rng(seed).fork(streams::kTranslatedSources + static_cast<uint64_t>(c)).cycled_permutations(maj_rows.size(0), n);
         const auto chosen = maj_rows.index_select(0, torch::tensor(pick, torch::kInt64));
         rows = n > 0 ? gan.translate_ab(data.x.index_select(0, chosen)) : data.x.slice(0, 0, 0).to(torch::kFloat32);
         if (assess) {

@@ -40,27 +40,39 @@ void add_task_options(CLI::App* cmd, TaskOptions& task) {
   cmd->add_option("--long-tail", task.long_tail, "long-tailed training profile with imbalance ratio rho");
 }
 
+/// The training options of `group` as flags, from their declarations (train/train_options.hpp):
+/// names, help, defaults, ranges and accepted values.
+void add_train_flags(CLI::App* cmd, train::TrainOptions& opt, train::CliGroup group) {
+  for (const auto& p : train::train_params()) {
+    if (p.cli != group) continue;
+    const auto flag = train::train_option_flag(p);
+    std::visit(
+        [&](auto member) {
+          using T = std::decay_t<decltype(opt.*member)>;
+          if constexpr (std::is_same_v<T, bool>) {
+            cmd->add_flag(flag, opt.*member, p.help);
+          } else {
+            auto* o = cmd->add_option(flag, opt.*member, p.help);
+            if (!p.choices.empty()) o->check(CLI::IsMember(p.choices));
+            if constexpr (!std::is_same_v<T, std::string>)
+              if (p.lo < p.hi) o->check(CLI::Range(static_cast<T>(p.lo), static_cast<T>(p.hi)));
+            const auto shown = train::train_option_value(train::TrainOptions{}, p);
+            if (!(shown.is_string() && shown.get<std::string>().empty())) o->capture_default_str();
+          }
+        },
+        p.field);
+  }
+}
+
 /// The network and how it learns: sampler, model (or backbone), loss, batch policy, augmentation,
 /// optimiser, batch size, seed, device.
 void add_network_options(CLI::App* cmd, train::TrainOptions& opt, NetworkExtras& x) {
   cmd->add_option("--sampler", x.sampler, "resample the training set first (any `rebalance methods` spec)");
-  cmd->add_option("--model", opt.model, "logreg, mlp:hidden=[..],dropout=.., lenet, resnet:depth=20, backbone:path=..")
-      ->capture_default_str();
   cmd->add_option("--backbone", x.backbone, "transfer learning: a TorchScript feature extractor (torch.jit.save, "
                                             "`rebalance pretrain`) under a new linear head; replaces --model. TorchScript runs the "
                                             "code it holds: load only networks you trust");
   cmd->add_flag("--freeze", x.freeze, "with --backbone: keep its weights fixed, train only the head");
-  cmd->add_option("--loss", opt.loss, "ce, weighted_ce, focal, cb, la, ldam (with parameters)")->capture_default_str();
-  cmd->add_option("--batch-policy", opt.batch_policy, "uniform, balanced, sqrt, dynamic")->capture_default_str();
-  cmd->add_option("--augment", opt.augment,
-                  "augment every training batch in real time (e.g. \"rotate:degrees=10+hflip\"; see `rebalance methods "
-                  "augmentations`)");
-  cmd->add_option("--optimizer", opt.optimizer, "adam or sgd")->check(CLI::IsMember({"adam", "sgd"}))->capture_default_str();
-  cmd->add_option("--momentum", opt.momentum, "SGD momentum")->capture_default_str();
-  cmd->add_option("--weight-decay", opt.weight_decay, "L2 weight decay")->capture_default_str();
-  cmd->add_option("--batch-size", opt.batch_size, "batch size")->check(CLI::PositiveNumber)->capture_default_str();
-  cmd->add_option("--seed", opt.seed, "random seed (data splits, sampler, initialisation, batches)")->capture_default_str();
-  cmd->add_option("--device", opt.device, "cpu or cuda")->capture_default_str();
+  add_train_flags(cmd, opt, train::CliGroup::Network);
 }
 
 /// The files a task reads (data, labels, test set, backbone), for check_outputs.
@@ -109,27 +121,9 @@ void add_train_command(CLI::App& app, Action& action) {
                   "(the CycleGAN once, then the classifier) or alt[:params] (alternating; see `rebalance methods "
                   "joint`)");
   cmd->add_option("--save-generator", save_generator, "with --joint: write the trained generator here (the StarGAN, or the first minority class's CycleGAN)");
-  cmd->add_option("--unfreeze-after", opt.unfreeze_after, "with --freeze: unfreeze after N epochs and fine-tune all")
-      ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--unfreeze-lr-factor", opt.unfreeze_lr_factor, "learning rate factor once unfrozen")
-      ->capture_default_str();
-  cmd->add_option("--synthetic-weight", opt.synthetic_weight,
-                  "loss weight of the --sampler's synthetic rows against a real row's 1")
-      ->check(CLI::Range(0.0, 100.0))->capture_default_str();
-  cmd->add_option("--decision", opt.decision, "argmax, threshold:metric=f1, prior:tau=1")->capture_default_str();
-  cmd->add_option("--lr", opt.lr, "learning rate")->capture_default_str();
-  cmd->add_option("--schedule", opt.schedule, "none, step:every=30,gamma=0.1, exp:gamma=0.95 (per epoch), cosine")->capture_default_str();
-  cmd->add_option("--epochs", opt.epochs, "epochs")->check(CLI::PositiveNumber)->capture_default_str();
-  cmd->add_option("--iterations", opt.iterations, "> 0: train this many optimiser steps instead of --epochs")
-      ->check(CLI::NonNegativeNumber)
-      ->capture_default_str();
+  // The CLI's default monitor: f1_macro where validation allows it (trainer.hpp: resolve_monitor).
   opt.monitor = "auto";
-  cmd->add_option("--monitor", opt.monitor, "validation metric for model selection (none: keep the final weights; "
-                  "auto: f1_macro when the validation set holds at least 5 rows of every class, else none)")
-      ->check(CLI::IsMember({"auto", "f1_macro", "acsa", "gmean", "mcc", "accuracy", "map5", "top5", "none"}))->capture_default_str();
-  cmd->add_option("--patience", opt.patience, "early stopping patience in epochs (0: off)")->capture_default_str();
-  cmd->add_option("--checkpoint", opt.checkpoint_dir, "directory for per-epoch checkpoints");
-  cmd->add_flag("--resume", opt.resume, "continue the run in --checkpoint");
+  add_train_flags(cmd, opt, train::CliGroup::Train);
   cmd->add_option("-o,--output", output, "write the trained model here");
   cmd->add_option("--summary", summary, "write a JSON summary (options, counts, history, test report)");
   static train::DistributedOptions dist;
@@ -165,9 +159,7 @@ void add_train_command(CLI::App& app, Action& action) {
         result = std::move(jr.train);
         gan = jr.gan;
         stargan = jr.stargan;
-        for (const auto& p : jr.phases)
-          phases.push_back({{"kind", p.kind}, {"round", p.round}, {"steps", p.steps}, {"loss", p.loss},
-                            {"seconds", p.seconds}});
+        phases = joint::phases_json(jr.phases);
       } else if (dist.world_size > 1) {
         auto comm = train::connect(dist);
         result = train::fit_distributed(t.train, t.validation, opt, std::cout, *comm);
@@ -201,13 +193,7 @@ void add_train_command(CLI::App& app, Action& action) {
                             {"best_metric", result.best_metric},
                             {"decision_state", result.decision->state()},
                             {"test", metrics::report_to_json(report)}};
-        s["history"] = nlohmann::json::array();
-        for (const auto& h : result.history)
-        {
-          s["history"].push_back({{"epoch", h.epoch}, {"train_loss", h.train_loss}, {"val_metric", h.val_metric},
-                                  {"val_f1", h.val_f1}, {"seconds", h.seconds}});
-          if (h.val_map5 >= 0) s["history"].back()["val_map5"] = h.val_map5;
-        }
+        s["history"] = train::history_json(result.history, /*with_lr=*/false, /*with_map5=*/true);
         if (!joint_spec.empty()) s["joint_phases"] = phases;
         write_atomic(summary, [&](std::ostream& out) { out << s.dump(2) << "\n"; }, false);
       }

@@ -10,3 +10,12 @@
 #include "rebalance/over_sampling/smote.hpp"
 #include "rebalance/over_sampling/smoten.hpp"
 #include "rebalance/over_sampling/smotenc.hpp"
+#include "rebalance/sampling/sampler.hpp"
+
+namespace rebalance {
+
+/// The over-sampling samplers' declarations, appended to `out`
+/// (src/experiment/registry.cpp assembles every family).
+void add_over_samplers(std::vector<SamplerInfo>& out);
+
+}  // namespace rebalance

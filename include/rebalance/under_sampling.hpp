@@ -13,3 +13,12 @@
 #include "rebalance/under_sampling/random_under_sampler.hpp"
 #include "rebalance/under_sampling/repeated_edited_nearest_neighbours.hpp"
 #include "rebalance/under_sampling/tomek_links.hpp"
+#include "rebalance/sampling/sampler.hpp"
+
+namespace rebalance {
+
+/// The under-sampling and cleaning samplers' declarations, appended to `out`
+/// (src/experiment/registry.cpp assembles every family).
+void add_under_samplers(std::vector<SamplerInfo>& out);
+
+}  // namespace rebalance

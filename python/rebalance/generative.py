@@ -75,6 +75,18 @@ for _name in _GENERATIVE:
     __all__.append(_name)
 
 
+def _plain(value):
+    """A numpy scalar as the Python number it holds (the core takes str, bool, int and float)."""
+    import numbers
+    if isinstance(value, bool) or isinstance(value, str):
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
+    return value
+
+
 class JointGANClassifier(ClassifierMixin, BaseEstimator):
     """Seed 004's joint generation and classification (Sahoo, Singh, Panda, Feris & Das, ECCV 2020
     workshops) as a scikit-learn classifier: a CycleGAN per minority class (or one StarGAN,
@@ -143,9 +155,8 @@ class JointGANClassifier(ClassifierMixin, BaseEstimator):
         from .base import _Labels, seed_from
         x = self._images(X)
         labels = _Labels(y, x.shape[0])
-        options = {"model": self.model, "optimizer": self.optimizer, "lr": float(self.lr),
-                   "weight_decay": float(self.weight_decay), "epochs": int(self.epochs),
-                   "batch_size": int(self.batch_size), "monitor": self.monitor, "decision": self.decision}
+        # The training options the core declares for Python (train/train_options.hpp), each checked there.
+        options = {key: _plain(getattr(self, key)) for key, _, _ in _core.train_options()}
         model, phases = _core.joint_fit(x, labels.codes, labels.names, self._joint_spec(), options,
                                         float(self.validation_fraction), seed_from(self.random_state))
         self.model_ = model

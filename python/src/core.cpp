@@ -196,15 +196,21 @@ py::tuple joint_fit(const py::array& x, const py::array& y, std::vector<std::str
                     const std::string& joint_spec, const py::dict& options, double validation_fraction,
                     uint64_t seed) {
   at::Tensor xt = view_of(x, "X"), yt = view_of(y, "y");
+  // Each keyword through its declaration (train/train_options.hpp): type and range checked there.
   train::TrainOptions o;
-  o.model = options["model"].cast<std::string>();
-  o.optimizer = options["optimizer"].cast<std::string>();
-  o.lr = options["lr"].cast<double>();
-  o.weight_decay = options["weight_decay"].cast<double>();
-  o.epochs = options["epochs"].cast<int64_t>();
-  o.batch_size = options["batch_size"].cast<int64_t>();
-  o.monitor = options["monitor"].cast<std::string>();
-  o.decision = options["decision"].cast<std::string>();
+  for (const auto& [k, v] : options) {
+    const auto key = k.cast<std::string>();
+    const auto& p = train::train_param(key);
+    REBALANCE_CHECK(p.python, "JointGANClassifier: {} is not one of its training options", key);
+    nlohmann::json value;
+    if (py::isinstance<py::bool_>(v)) value = v.cast<bool>();
+    else if (py::isinstance<py::int_>(v)) value = v.cast<int64_t>();
+    else if (py::isinstance<py::float_>(v)) value = v.cast<double>();
+    else if (py::isinstance<py::str>(v)) value = v.cast<std::string>();
+    else REBALANCE_THROW("JointGANClassifier: {} must be a string or a number, got {}", key,
+                         py::str(py::type::of(v)).cast<std::string>());
+    train::set_train_option(o, p, value, "JointGANClassifier");
+  }
   o.seed = seed;
   o.progress = false;
   const auto jo = joint::parse_joint(joint_spec);
@@ -291,6 +297,13 @@ PYBIND11_MODULE(_core, m) {
         }
         return model_from_file(file.path);
       });
+  m.def("train_options", [] {
+    // The training options a Python class passes through (declared once: train/train_options.hpp).
+    py::list l;
+    for (const auto& p : train::train_params())
+      if (p.python) l.append(py::make_tuple(p.key, train::train_option_default(p), p.help));
+    return l;
+  });
   m.def("joint_fit", &joint_fit, py::arg("x"), py::arg("y"), py::arg("class_names"), py::arg("joint_spec"),
         py::arg("options"), py::arg("validation_fraction"), py::arg("seed"));
   m.def("threads", [] { return torch::get_num_threads(); });

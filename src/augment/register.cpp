@@ -26,6 +26,7 @@ void add_augment_samplers(std::vector<SamplerInfo>& out) {
          return std::make_unique<augment::AugmentationOverSampler>(
              o, SamplingStrategy(fmt::format("at_least:{}", min_count)), seed);
        }});
+  out.back().streaming = {"transforms images; out-of-core input is rows of features"};
 }
 
 }  // namespace rebalance

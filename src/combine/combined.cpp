@@ -2,6 +2,7 @@
 
 #include "rebalance/core/error.hpp"
 #include "rebalance/core/rng.hpp"
+#include "rebalance/core/rng_streams.hpp"
 
 namespace rebalance {
 
@@ -24,8 +25,8 @@ std::string with_strategy(const std::string& spec, const std::string& strategy) 
 OverThenClean::OverThenClean(std::string name, SamplingStrategy strategy, uint64_t seed, std::string over_spec,
                              std::string clean_spec)
     : Sampler(std::move(name), SamplingType::Over, strategy, seed) {
-  over_ = make_sampler(with_strategy(unbracket(over_spec), strategy.text()), Rng(seed).fork(0).next_u64());
-  clean_ = make_sampler(unbracket(clean_spec), Rng(seed).fork(1).next_u64());
+  over_ = make_sampler(with_strategy(unbracket(over_spec), strategy.text()), Rng(seed).fork(streams::kPipelinePart + 0).next_u64());
+  clean_ = make_sampler(unbracket(clean_spec), Rng(seed).fork(streams::kPipelinePart + 1).next_u64());
   REBALANCE_CHECK(over_->type() == SamplingType::Over, "{}: \"{}\" is not an over-sampler", this->name(), over_spec);
   REBALANCE_CHECK(clean_->type() != SamplingType::Over, "{}: \"{}\" is not a cleaning or under-sampler", this->name(),
                   clean_spec);
@@ -50,7 +51,8 @@ void add_combined_samplers(std::vector<SamplerInfo>& out) {
         [name = std::string(name), key](const Params& p, const SamplingStrategy& s, uint64_t seed) {
           return std::unique_ptr<Sampler>(
               std::make_unique<OverThenClean>(name, s, seed, p.get_string("smote"), p.get_string(key)));
-        }};
+        },
+        {"combines or wraps other samplers; run its parts one after another, each out of core"}};
   };
   out.push_back(make("smote_tomek", "SMOTETomek", "tomek", "[tomek_links:sampling_strategy=all]",
                      "SMOTE, then remove Tomek links from every class"));

@@ -9,6 +9,7 @@
 #include "rebalance/core/error.hpp"
 #include "rebalance/core/rng.hpp"
 #include "rebalance/core/spec.hpp"
+#include "rebalance/core/rng_streams.hpp"
 
 namespace rebalance {
 
@@ -145,7 +146,7 @@ Split stratified_split(const Dataset& data, double val_fraction, double test_fra
   Split s;
   Dataset* out[3] = {&s.train, &s.validation, &s.test};
   for (int p = 0; p < 3; ++p) {
-    auto order = rng.fork(100 + p).permutation(static_cast<int64_t>(parts[p].size()));
+    auto order = rng.fork(streams::kSplitOrder + p).permutation(static_cast<int64_t>(parts[p].size()));
     std::vector<int64_t> rows;
     rows.reserve(order.size());
     for (auto o : order) rows.push_back(parts[p][o]);

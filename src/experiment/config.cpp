@@ -6,6 +6,8 @@
 
 #include <functional>
 #include <set>
+#include <variant>
+#include <algorithm>
 
 #include "rebalance/core/atomic_file.hpp"
 #include "rebalance/core/error.hpp"
@@ -248,27 +250,32 @@ ExperimentConfig load_experiment(const std::string& path) {
 
   Table tr(root["train"].as_table(), "train", path);
   auto& o = c.train;
-  o.model = tr.str("model", o.model);
-  o.optimizer = tr.str("optimizer", o.optimizer);
-  REBALANCE_CHECK(o.optimizer == "adam" || o.optimizer == "sgd", "{} must be adam or sgd, got \"{}\"",
-                  tr.where("optimizer"), o.optimizer);
-  o.lr = tr.number("lr", o.lr, 1e-12, 100.0);
-  o.momentum = tr.number("momentum", o.momentum, 0.0, 1.0);
-  o.weight_decay = tr.number("weight_decay", o.weight_decay, 0.0, 10.0);
-  o.schedule = tr.str("schedule", o.schedule);
-  o.epochs = tr.integer("epochs", o.epochs, 1, 100000);
-  o.iterations = tr.integer("iterations", o.iterations, 0, int64_t(1) << 40);
-  o.batch_size = tr.integer("batch_size", o.batch_size, 1, 1 << 20);
-  o.monitor = tr.str("monitor", o.monitor);
-  o.patience = tr.integer("patience", o.patience, 0, 100000);
-  o.device = tr.str("device", o.device);
-  o.augment = tr.str("augment", o.augment);
+  // Every option declared as a [train] key (train/train_options.hpp), with its type and range.
+  for (const auto& p : train::train_params()) {
+    if (!p.config) continue;
+    std::visit(
+        [&](auto member) {
+          using T = std::decay_t<decltype(o.*member)>;
+          if constexpr (std::is_same_v<T, std::string>) {
+            o.*member = tr.str(p.key, o.*member);
+            REBALANCE_CHECK(p.choices.empty() || std::find(p.choices.begin(), p.choices.end(), o.*member) !=
+                                                     p.choices.end(),
+                            "{} must be {}, got \"{}\"", tr.where(p.key), train::train_choices_text(p), o.*member);
+          } else if constexpr (std::is_same_v<T, bool>) {
+            o.*member = tr.boolean(p.key, o.*member);
+          } else if constexpr (std::is_same_v<T, double>) {
+            o.*member = tr.number(p.key, o.*member, p.lo, p.hi);
+          } else {
+            o.*member = static_cast<T>(
+                tr.integer(p.key, static_cast<int64_t>(o.*member), static_cast<int64_t>(p.lo), static_cast<int64_t>(p.hi)));
+          }
+        },
+        p.field);
+  }
   if (!o.augment.empty()) check_spec(tr.where("augment"), [&] { augment::make_augmentation(o.augment); });
   REBALANCE_CHECK(c.val_fraction > 0 || o.monitor == "none" || o.monitor == "auto",
                   "{} = 0 leaves no validation set, so [train].monitor = \"{}\" cannot pick an epoch: set monitor = "
                   "\"none\" (keep the final weights)", data.where("val_fraction"), o.monitor);
-  o.unfreeze_after = tr.integer("unfreeze_after", o.unfreeze_after, 0, 100000);
-  o.unfreeze_lr_factor = tr.number("unfreeze_lr_factor", o.unfreeze_lr_factor, 1e-6, 100.0);
   tr.finish();
   check_spec(tr.where("model"), [&] {
     // A backbone file may be made by a step before the run (`rebalance pretrain`): its parameters

@@ -5,7 +5,15 @@
 
 #include "rebalance/sampling/util.hpp"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
+#include <optional>
 #include <filesystem>
 #include <functional>
 #include <limits>
@@ -218,7 +226,53 @@ std::vector<nlohmann::json> read_results(const std::string& path) {
   return out;
 }
 
+namespace {
+
+/// An exclusive lock on a file (flock), held for the object's life.
+class FileLock {
+ public:
+  explicit FileLock(const std::string& path) : fd_(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644)) {
+    REBALANCE_CHECK(fd_ >= 0, "cannot open lock file {}: {}", path, std::strerror(errno));
+    while (::flock(fd_, LOCK_EX) != 0)
+      REBALANCE_CHECK(errno == EINTR, "cannot lock {}: {}", path, std::strerror(errno));
+  }
+  ~FileLock() {
+    ::flock(fd_, LOCK_UN);
+    ::close(fd_);
+  }
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+
+ private:
+  int fd_;
+};
+
+}  // namespace
+
+int64_t order_results(const ExperimentConfig& c, const std::string& out_dir) {
+  const auto path = (fs::path(out_dir) / "results.jsonl").string();
+  FileLock lock((fs::path(out_dir) / "results.lock").string());
+  auto rows = read_results(path);
+  const auto hash = experiment_hash(c);
+  std::map<std::string, size_t> rank;
+  for (const auto& level : c.levels)
+    for (const auto seed : c.seeds)
+      for (const auto& m : c.methods) rank.emplace(cell_key(hash, level, m, seed), rank.size());
+  std::stable_sort(rows.begin(), rows.end(), [&rank](const nlohmann::json& a, const nlohmann::json& b) {
+    const auto ra = rank.find(a.value("key", "")), rb = rank.find(b.value("key", ""));
+    return (ra == rank.end() ? rank.size() : ra->second) < (rb == rank.end() ? rank.size() : rb->second);
+  });
+  write_atomic(path, [&](std::ostream& out) {
+    for (const auto& r : rows) out << r.dump() << "\n";
+  }, false);
+  int64_t found = 0;
+  for (const auto& r : rows) found += rank.count(r.value("key", "")) > 0;
+  return found;
+}
+
 RunSummary run_experiment(const ExperimentConfig& c, const RunOptions& o, std::ostream& log) {
+  REBALANCE_CHECK(o.workers >= 1 && o.worker >= 0 && o.worker < o.workers, "run_experiment: worker {} of {}",
+                  o.worker, o.workers);
   REBALANCE_CHECK(!o.out_dir.empty(), "run_experiment: no output directory");
   fs::create_directories(o.out_dir);
   RunSummary s;
@@ -265,6 +319,7 @@ RunSummary run_experiment(const ExperimentConfig& c, const RunOptions& o, std::o
           ++s.skipped;
           continue;
         }
+        if (o.workers > 1 && (index - 1) % o.workers != o.worker) continue;  // another worker's cell
         if (o.stop_after_cells >= 0 && s.ran >= o.stop_after_cells) return s;
         if (!task) task = make_cell_task(c, pool, test, level, seed);
         const double elapsed = since(t_start);
@@ -325,10 +380,7 @@ RunSummary run_experiment(const ExperimentConfig& c, const RunOptions& o, std::o
         if (!m.joint.empty()) {
           auto jr = joint::fit(train, task->validation, opts, joint::parse_joint(m.joint), train_log);
           result = std::move(jr.train);
-          joint_phases = nlohmann::json::array();
-          for (const auto& p : jr.phases)
-            joint_phases.push_back({{"kind", p.kind}, {"round", p.round}, {"steps", p.steps}, {"loss", p.loss},
-                                    {"seconds", p.seconds}});
+          joint_phases = joint::phases_json(jr.phases);
           if (c.quality) {
             // The translations G_A->c of (up to 2000) majority training rows as each minority
             // class's synthetic rows; the cycle c -> A -> c as its reconstruction.
@@ -420,11 +472,19 @@ RunSummary run_experiment(const ExperimentConfig& c, const RunOptions& o, std::o
         if (!quality.empty()) row["quality"] = quality;
         row["timings"] = {{"sampler_s", sampler_s}, {"train_s", train_s}, {"total_s", since(t0)}};
         if (!quality.empty()) row["timings"]["quality_s"] = quality_s;
-        results.push_back(row);
-        write_atomic(s.results_path, [&](std::ostream& out) {
-          for (const auto& r : results) out << r.dump() << "\n";
-        }, false);
-        cell_files.commit();
+        {
+          // Parallel workers: one at a time, each adding its row to what the others wrote.
+          std::optional<FileLock> lock;
+          if (o.workers > 1) {
+            lock.emplace((fs::path(o.out_dir) / "results.lock").string());
+            results = read_results(s.results_path);
+          }
+          results.push_back(row);
+          write_atomic(s.results_path, [&](std::ostream& out) {
+            for (const auto& r : results) out << r.dump() << "\n";
+          }, false);
+          cell_files.commit();
+        }
         ++s.ran;
         log << fmt::format("    {} {:.4f}  misclassified {}  ({:.1f}s)\n", c.metric,
                            metrics::report_to_json(report).value(c.metric, 0.0), report.misclassified, since(t0));

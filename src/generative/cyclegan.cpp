@@ -15,6 +15,8 @@
 #include "rebalance/core/framed_file.hpp"
 #include "rebalance/core/tensor_archive.hpp"
 #include "rebalance/core/rng.hpp"
+#include "rebalance/core/progress.hpp"
+#include "rebalance/core/rng_streams.hpp"
 #include "gan_nets.hpp"
 
 namespace rebalance::generative {
@@ -22,7 +24,6 @@ namespace rebalance::generative {
 namespace {
 // The generator files' framing, shared with the VAE family (saved_generator_kind reads "kind").
 constexpr std::string_view kGeneratorMagic = "REBALANCE-GENERATOR 1\n";
-constexpr uint64_t kStepStream = 0xC7C1E000;  // Rng streams: one per training step
 constexpr int64_t kTranslateBatch = 256;
 }  // namespace
 
@@ -276,8 +277,9 @@ class CycleGANState {
     CycleGANLog log;
     set_requires_grad(g_ab, true), set_requires_grad(g_ba, true);
     for (auto* m : {&g_ab, &g_ba, &d_a, &d_b}) (*m)->train();
-    for (; step < end; ++step) {
-      Rng rng = Rng(seed).fork(kStepStream + static_cast<uint64_t>(step));
+    ProgressMeter meter("CycleGAN", end - step);
+    for (; step < end; ++step, meter.advance()) {
+      Rng rng = Rng(seed).fork(streams::kCycleGANStep + static_cast<uint64_t>(step));
       const auto ia = torch::tensor(rng.choice_without_replacement(na, bs), torch::kInt64);
       const auto ib = torch::tensor(rng.choice_without_replacement(nb, bs), torch::kInt64);
       const auto data_a = a.index_select(0, ia), data_b = b.index_select(0, ib);

@@ -13,6 +13,7 @@
 #include "rebalance/data/dataset.hpp"
 #include "rebalance/metrics/ranking.hpp"
 #include "rebalance/neighbors/knn.hpp"
+#include "rebalance/core/rng_streams.hpp"
 
 namespace rebalance::generative {
 
@@ -156,11 +157,11 @@ SampleQuality sample_quality(const at::Tensor& others_in, const at::Tensor& real
   SampleQuality q;
   q.real_rows = real.size(0), q.synthetic_rows = synthetic.size(0), q.held_out_rows = has_held ? held.size(0) : 0;
   {
-    Rng r = rng.fork(1);
+    Rng r = rng.fork(streams::kQualityTwoSample);
     q.two_sample_auc = two_sample_auc(real, synthetic, held, o, r);
   }
   {
-    Rng r = rng.fork(2);
+    Rng r = rng.fork(streams::kQualityNeighbours);
     q.nn_synthetic = nn_median(real, at_most(synthetic, o.max_rows, r));
     if (has_held) {
       q.nn_held_out = nn_median(real, at_most(held, o.max_rows, r));
@@ -168,7 +169,7 @@ SampleQuality sample_quality(const at::Tensor& others_in, const at::Tensor& real
     }
   }
   if (has_held || has_held_others) {
-    Rng r = rng.fork(3);
+    Rng r = rng.fork(streams::kQualityTstr);
     const auto neg = at_most(others, o.max_rows, r), pos = at_most(synthetic, o.max_rows, r);
     const auto x = torch::cat({neg, pos});
     const auto y = torch::cat({torch::zeros({neg.size(0)}, torch::kInt64), torch::ones({pos.size(0)}, torch::kInt64)});
@@ -182,7 +183,7 @@ SampleQuality sample_quality(const at::Tensor& others_in, const at::Tensor& real
     }
   }
   {
-    Rng r = rng.fork(4);
+    Rng r = rng.fork(streams::kQualityEmbedding);
     q.embedding = embed(others, real, synthetic, o, r);
   }
   return q;

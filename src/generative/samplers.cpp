@@ -10,6 +10,7 @@
 #include "rebalance/core/error.hpp"
 #include "rebalance/core/rng.hpp"
 #include "rebalance/generative/quality.hpp"
+#include "rebalance/core/rng_streams.hpp"
 
 namespace rebalance::generative {
 
@@ -30,7 +31,7 @@ int64_t batch_for(int64_t batch_size, int64_t fallback, int64_t rows, const std:
   return batch_size;
 }
 
-uint64_t class_seed(uint64_t seed, int64_t cls) { return Rng(seed).fork(static_cast<uint64_t>(cls) + 1).next_u64() >> 1; }
+uint64_t class_seed(uint64_t seed, int64_t cls) { return Rng(seed).fork(streams::kGeneratorClass + static_cast<uint64_t>(cls)).next_u64() >> 1; }
 
 std::vector<int64_t> shape_of(const Dataset& d) { return d.feature_shape(); }
 
@@ -91,7 +92,7 @@ MGVAE finetuned(const MGVAE& base, const MGVAEOverSamplerOptions& options, const
 /// each, a seeded draw) scores most like the class, in candidate order.
 std::vector<int64_t> most_typical(const at::Tensor& candidates, int64_t n, const Dataset& data, const at::Tensor& x,
                                   int64_t cls, uint64_t seed) {
-  Rng rng = Rng(seed).fork(static_cast<uint64_t>(cls) + 1000);
+  Rng rng = Rng(seed).fork(streams::kTypicalRows + static_cast<uint64_t>(cls));
   const auto y = data.y.to(torch::kCPU);
   auto draw = [&](const at::Tensor& rows) {
     if (rows.size(0) <= 5000) return rows;
@@ -120,11 +121,18 @@ int64_t pool_size(double filter, int64_t n) {
   return filter > 0 ? static_cast<int64_t>(std::ceil(filter * static_cast<double>(n))) : n;
 }
 
-template <class S>
-const S& sampler_of(const std::unique_ptr<Sampler>& s, const std::string& spec, const char* want) {
-  const auto* p = dynamic_cast<const S*>(s.get());
-  REBALANCE_CHECK(p != nullptr, "\"{}\" is not a {} spec", spec, want);
-  return *p;
+/// A generator's factory string read by its own declarations, as the sampler factory reads it (any
+/// of its names, sampling_strategy, seed=): the options, and the spec's seed= or else `seed`.
+template <class O>
+std::pair<O, uint64_t> read_generator(const std::string& text, const char* want, O (*options)(const Params&),
+                                      uint64_t seed) {
+  const auto spec = parse_spec(text);
+  const SamplerInfo* info = find_sampler(spec.name);
+  REBALANCE_CHECK(info != nullptr && info->name == want, "\"{}\" is not a {} spec", text, want);
+  const Params params(spec, sampler_params(*info), "sampler");
+  (void)SamplingStrategy(params.get_string("sampling_strategy"));
+  const uint64_t s = params.has("seed") ? static_cast<uint64_t>(params.get_int_in("seed", 0, INT64_MAX)) : seed;
+  return {options(params), s};
 }
 
 }  // namespace
@@ -317,7 +325,7 @@ Dataset CycleGANOverSampler::resample_impl(const Dataset& data, const std::map<i
     if (n == 0) continue;
     auto gan = std::make_shared<CycleGAN>(fit_class_cyclegan(options_, data, x, xmaj, c, major, seed()));
     // Majority rows in seeded permutations, one after another until n are taken.
-    const auto src = Rng(seed()).fork(static_cast<uint64_t>(c) + 2000).cycled_permutations(xmaj.size(0), n);
+    const auto src = Rng(seed()).fork(streams::kTranslatedSources + static_cast<uint64_t>(c)).cycled_permutations(xmaj.size(0), n);
     const auto fake = gan->translate_ab(xmaj.index_select(0, torch::tensor(src, torch::kInt64)));
     std::vector<int64_t> parent0(n);
     for (int64_t i = 0; i < n; ++i) parent0[i] = pmaj[src[i]];
@@ -372,7 +380,7 @@ Dataset StarGANOverSampler::resample_impl(const Dataset& data, const std::map<in
   over_sampling::detail::NewRows out;
   for (const auto& [c, n] : target) {
     if (n == 0) continue;
-    const auto src = Rng(seed()).fork(static_cast<uint64_t>(c) + 2000).cycled_permutations(xmaj.size(0), n);
+    const auto src = Rng(seed()).fork(streams::kTranslatedSources + static_cast<uint64_t>(c)).cycled_permutations(xmaj.size(0), n);
     const auto fake = gan->translate(xmaj.index_select(0, torch::tensor(src, torch::kInt64)), c);
     std::vector<int64_t> parent0(n);
     for (int64_t i = 0; i < n; ++i) parent0[i] = pmaj[src[i]];
@@ -382,99 +390,7 @@ Dataset StarGANOverSampler::resample_impl(const Dataset& data, const std::map<in
   return out.append_to(data);
 }
 
-CycleGAN train_cyclegan_for_class(const std::string& spec, const Dataset& data, int64_t cls, uint64_t seed,
-                                  int64_t* majority) {
-  const auto s = make_sampler(spec, seed);
-  const auto& o = sampler_of<CycleGANOverSampler>(s, spec, "cyclegan").options();
-  data.validate();
-  const int64_t major = domain_a_class(o, data);
-  if (majority) *majority = major;
-  check_cyclegan_class(o, data, cls, major);
-  const auto x = as_images(data.x.to(torch::kCPU, torch::kFloat32).contiguous(), data);
-  return fit_class_cyclegan(o, data, x, x.index_select(0, data.indices_of(major).to(torch::kCPU)), cls, major,
-                            s->seed());
-}
-
-int64_t cyclegan_majority_class(const std::string& spec, const Dataset& data) {
-  const auto s = make_sampler(spec, 0);
-  return domain_a_class(sampler_of<CycleGANOverSampler>(s, spec, "cyclegan").options(), data);
-}
-
-double generator_reconstruction_error(const Sampler& sampler, int64_t cls, const at::Tensor& x) {
-  if (const auto* v = dynamic_cast<const VAEOverSampler*>(&sampler)) return v->reconstruction_error(cls, x);
-  if (const auto* m = dynamic_cast<const MGVAEOverSampler*>(&sampler)) return m->reconstruction_error(cls, x);
-  if (const auto* g = dynamic_cast<const CycleGANOverSampler*>(&sampler)) {
-    // The cycle B -> A -> B of the class's rows, in the VAEs' units (mean squared error).
-    const auto gan = g->fitted(cls);
-    if (!gan) return std::numeric_limits<double>::quiet_NaN();
-    auto s = gan->image_shape();
-    s.insert(s.begin(), x.size(0));
-    const auto img = x.to(torch::kCPU, torch::kFloat32).reshape(s);
-    return (gan->translate_ab(gan->translate_ba(img)) - img).pow(2).mean().item<double>();
-  }
-  if (const auto* g = dynamic_cast<const StarGANOverSampler*>(&sampler)) {
-    // The cycle class -> majority -> class, as the CycleGAN's.
-    const auto gan = g->fitted();
-    if (!gan || cls == g->fitted_majority()) return std::numeric_limits<double>::quiet_NaN();
-    auto s = gan->image_shape();
-    s.insert(s.begin(), x.size(0));
-    const auto img = x.to(torch::kCPU, torch::kFloat32).reshape(s);
-    return (gan->translate(gan->translate(img, g->fitted_majority()), cls) - img).pow(2).mean().item<double>();
-  }
-  return std::numeric_limits<double>::quiet_NaN();
-}
-
-VAE train_vae_for_class(const std::string& spec, const Dataset& data, int64_t cls, uint64_t seed) {
-  const auto s = make_sampler(spec, seed);
-  const auto& v = sampler_of<VAEOverSampler>(s, spec, "vae");
-  REBALANCE_CHECK(!v.options().conditional, "rebalance generate trains one-class VAEs; drop conditional=true");
-  data.validate();
-  // A seed= in the spec wins over the caller's, as make_sampler resolves it.
-  return fit_class_vae(v.options(), data, data.x.to(torch::kCPU, torch::kFloat32).contiguous(), cls, s->seed());
-}
-
-std::vector<MethodDoc> generator_docs() {
-  std::vector<MethodDoc> docs;
-  for (const char* name : {"vae", "mgvae", "cyclegan"}) {
-    const SamplerInfo* info = find_sampler(name);
-    REBALANCE_CHECK(info != nullptr, "internal: no \"{}\" sampler is registered", name);
-    std::vector<ParamDecl> params;
-    for (const auto& p : info->params)
-      if (p.name != "conditional") params.push_back(p);
-    std::vector<std::string> aliases{info->class_name};
-    aliases.insert(aliases.end(), info->aliases.begin(), info->aliases.end());
-    docs.push_back({info->name, aliases, "", "", info->description, params});
-  }
-  return docs;
-}
-
-int64_t mgvae_majority_class(const std::string& spec, const Dataset& data) {
-  const auto s = make_sampler(spec, 0);
-  return guiding_class(sampler_of<MGVAEOverSampler>(s, spec, "mgvae").options(), data);
-}
-
-MGVAE train_mgvae_for_class(const std::string& spec, const Dataset& data, int64_t cls, uint64_t seed,
-                            int64_t* majority) {
-  const auto s = make_sampler(spec, seed);
-  const auto& o = sampler_of<MGVAEOverSampler>(s, spec, "mgvae").options();
-  data.validate();
-  const int64_t major = guiding_class(o, data);
-  if (majority) *majority = major;
-  const auto x = data.x.to(torch::kCPU, torch::kFloat32).contiguous();
-  const auto xmaj = x.index_select(0, data.indices_of(major).to(torch::kCPU));
-  return finetuned(pretrained_mgvae(o, data, xmaj, major, s->seed()), o, data, x, xmaj, cls, major);
-}
-
-}  // namespace rebalance::generative
-
-namespace rebalance {
-
 namespace {
-
-using generative::MGVAEOverSampler;
-using generative::MGVAEOverSamplerOptions;
-using generative::VAEOverSampler;
-using generative::VAEOverSamplerOptions;
 
 constexpr int64_t kBig = int64_t(1) << 31;
 
@@ -504,7 +420,7 @@ int64_t batch_param(const Params& p) {
   return v == "auto" ? 0 : p.get_int_in("batch_size", 1, kBig);
 }
 
-generative::NetOptions net_params(const Params& p, generative::NetOptions net) {
+NetOptions net_params(const Params& p, NetOptions net) {
   net.arch = p.get_string("arch");
   net.latent = p.get_int_in("latent", 1, 1 << 20);
   net.hidden = p.get_ints("hidden");
@@ -535,12 +451,8 @@ void read_common_gan_params(const Params& p, Options& g, int64_t max_layers) {
 
 }  // namespace
 
-void add_generative_samplers(std::vector<SamplerInfo>& out) {
-  out.push_back(
-      {"vae", "VAEOverSampler", {"vae_over"}, SamplingType::Over,
-       "train a VAE on each class to grow (or one class-conditional VAE) and add decoded z ~ N(0, I) "
-       "(Kingma & Welling 2014; seed 000's approach 2)",
-       {{"latent", "20", "latent dimensions"},
+const std::vector<ParamDecl>& vae_params() {
+  static const std::vector<ParamDecl> decls = {{"latent", "20", "latent dimensions"},
         {"arch", "auto", "mlp, conv (images [C,H,W], H and W multiples of 4), auto: conv for such images"},
         {"hidden", "[400]", "MLP encoder widths (the decoder mirrors them)"},
         {"channels", "[16,32]", "conv encoder channels (two 5x5 stride-2 layers)"},
@@ -557,29 +469,30 @@ void add_generative_samplers(std::vector<SamplerInfo>& out) {
         {"sample", "posterior", "posterior (decode around real rows of the class: z = mu(x) + perturb * sigma(x) * "
                                 "eps; parents[0] is that row) or prior (decode z ~ N(0, I), seed 000's)"},
         {"perturb", "1", "posterior sampling: scale of the latent noise (0: the posterior mean)"},
-        {"filter", "0", kFilterHelp}},
-       [](const Params& p, const SamplingStrategy& s, uint64_t seed) -> std::unique_ptr<Sampler> {
-         VAEOverSamplerOptions o;
-         o.vae.net = net_params(p, o.vae.net);
-         o.vae.train.kl_weight = p.get_double_in("kl_weight", 0.0, 1e12);
-         o.vae.train.epochs = p.get_int_in("epochs", 0, kBig);
-         o.vae.train.steps = p.get_int_in("steps", 0, kBig);
-         o.vae.train.min_steps = min_steps_param(p, "min_steps", {"epochs", "steps"}, generative::kVaeMinSteps);
-         o.vae.train.batch_size = batch_param(p);
-         o.vae.train.lr = p.get_double_in("lr", 1e-12, 1e6);
-         o.conditional = p.get_bool("conditional");
-         o.sample = p.get_string("sample");
-         REBALANCE_CHECK(o.sample == "prior" || o.sample == "posterior",
-                         "VAEOverSampler: sample must be prior or posterior, got \"{}\"", o.sample);
-         o.perturb = p.get_double_in("perturb", 0.0, 1e6);
-         o.filter = filter_param(p);
-         return std::make_unique<VAEOverSampler>(o, s, seed);
-       }});
-  out.push_back(
-      {"mgvae", "MGVAEOverSampler", {"mg_vae"}, SamplingType::Over,
-       "majority-guided VAE: pre-train on the majority, fine-tune on the class with EWC, translate majority "
-       "rows into new rows (Ai et al. 2023; seed 003)",
-       {{"latent", "10", "latent dimensions"},
+        {"filter", "0", kFilterHelp}};
+  return decls;
+}
+
+VAEOverSamplerOptions vae_options(const Params& p) {
+  VAEOverSamplerOptions o;
+  o.vae.net = net_params(p, o.vae.net);
+  o.vae.train.kl_weight = p.get_double_in("kl_weight", 0.0, 1e12);
+  o.vae.train.epochs = p.get_int_in("epochs", 0, kBig);
+  o.vae.train.steps = p.get_int_in("steps", 0, kBig);
+  o.vae.train.min_steps = min_steps_param(p, "min_steps", {"epochs", "steps"}, generative::kVaeMinSteps);
+  o.vae.train.batch_size = batch_param(p);
+  o.vae.train.lr = p.get_double_in("lr", 1e-12, 1e6);
+  o.conditional = p.get_bool("conditional");
+  o.sample = p.get_string("sample");
+  REBALANCE_CHECK(o.sample == "prior" || o.sample == "posterior",
+                  "VAEOverSampler: sample must be prior or posterior, got \"{}\"", o.sample);
+  o.perturb = p.get_double_in("perturb", 0.0, 1e6);
+  o.filter = filter_param(p);
+  return o;
+}
+
+const std::vector<ParamDecl>& mgvae_params() {
+  static const std::vector<ParamDecl> decls = {{"latent", "10", "latent dimensions"},
         {"arch", "mlp", "mlp, conv (images [C,H,W], H and W multiples of 4), auto"},
         {"hidden", "[300,300]", "MLP encoder widths (the decoder mirrors them)"},
         {"channels", "[16,32]", "conv encoder channels"},
@@ -602,32 +515,33 @@ void add_generative_samplers(std::vector<SamplerInfo>& out) {
         {"fisher_source", "translations", "translations (the model's own, of the first majority rows: the "
                                           "reference's) or majority (real majority rows at random)"},
         {"majority", "auto", "the guiding class (name or number); auto: the largest"},
-        {"filter", "0", kFilterHelp}},
-       [](const Params& p, const SamplingStrategy& s, uint64_t seed) -> std::unique_ptr<Sampler> {
-         MGVAEOverSamplerOptions o;
-         auto& m = o.mgvae;
-         m.net = net_params(p, m.net);
-         const double kl = p.get_double_in("kl_weight", 0.0, 1e12), lr = p.get_double_in("lr", 1e-12, 1e6);
-         const int64_t bs = batch_param(p);
-         m.pretrain = {p.get_int_in("pretrain_epochs", 0, kBig), bs, lr, kl, p.get_int_in("pretrain_steps", 0, kBig)};
-         m.finetune = {p.get_int_in("finetune_epochs", 0, kBig), bs, lr, kl, p.get_int_in("finetune_steps", 0, kBig),
-                       min_steps_param(p, "finetune_min_steps", {"finetune_epochs", "finetune_steps"},
-                                       generative::kMgvaeFinetuneMinSteps)};
-         m.exemplars = p.get_int_in("exemplars", 1, kBig);
-         m.exemplar_grad = p.get_bool("exemplar_grad");
-         m.ewc_lambda = p.get_double_in("ewc_lambda", 0.0, 1e300);
-         m.fisher_samples = p.get_int_in("fisher_samples", 1, kBig);
-         m.fisher_source = p.get_string("fisher_source");
-         o.pretrain = p.get_bool("pretrain");
-         o.majority = p.get_string("majority");
-         o.filter = filter_param(p);
-         return std::make_unique<MGVAEOverSampler>(o, s, seed);
-       }});
-  out.push_back(
-      {"cyclegan", "CycleGANOverSampler", {"cycle_gan"}, SamplingType::Over,
-       "train a CycleGAN between the majority images (A) and each class to grow (B) and add majority images "
-       "translated by G_A->B (Zhu et al. 2017; seed 004's generator); images [C,H,W] only",
-       {{"ngf", "16", "generator base filters (CycleGAN: 64; narrowed for 28x28 on 2 cores)"},
+        {"filter", "0", kFilterHelp}};
+  return decls;
+}
+
+MGVAEOverSamplerOptions mgvae_options(const Params& p) {
+  MGVAEOverSamplerOptions o;
+  auto& m = o.mgvae;
+  m.net = net_params(p, m.net);
+  const double kl = p.get_double_in("kl_weight", 0.0, 1e12), lr = p.get_double_in("lr", 1e-12, 1e6);
+  const int64_t bs = batch_param(p);
+  m.pretrain = {p.get_int_in("pretrain_epochs", 0, kBig), bs, lr, kl, p.get_int_in("pretrain_steps", 0, kBig)};
+  m.finetune = {p.get_int_in("finetune_epochs", 0, kBig), bs, lr, kl, p.get_int_in("finetune_steps", 0, kBig),
+                min_steps_param(p, "finetune_min_steps", {"finetune_epochs", "finetune_steps"},
+                                generative::kMgvaeFinetuneMinSteps)};
+  m.exemplars = p.get_int_in("exemplars", 1, kBig);
+  m.exemplar_grad = p.get_bool("exemplar_grad");
+  m.ewc_lambda = p.get_double_in("ewc_lambda", 0.0, 1e300);
+  m.fisher_samples = p.get_int_in("fisher_samples", 1, kBig);
+  m.fisher_source = p.get_string("fisher_source");
+  o.pretrain = p.get_bool("pretrain");
+  o.majority = p.get_string("majority");
+  o.filter = filter_param(p);
+  return o;
+}
+
+const std::vector<ParamDecl>& cyclegan_params() {
+  static const std::vector<ParamDecl> decls = {{"ngf", "16", "generator base filters (CycleGAN: 64; narrowed for 28x28 on 2 cores)"},
         {"ndf", "16", "discriminator base filters (CycleGAN: 64)"},
         {"blocks", "4", "residual blocks at 1/4 resolution (CycleGAN: 9)"},
         {"d_layers", "auto", "PatchGAN stride-2 layers; auto: 1 below 64 pixels, 2 below 128, else 3"},
@@ -642,20 +556,21 @@ void add_generative_samplers(std::vector<SamplerInfo>& out) {
         {"steps", "1000", "steps at the constant learning rate (with decay_steps: 2000 steps, about 4.5 minutes "
                                    "at 28x28 on 2 cores)"},
         {"decay_steps", "1000", "steps over which the learning rate then falls linearly to 0"},
-        {"majority", "auto", "domain A, the class translated from (name or number); auto: the largest"}},
-       [](const Params& p, const SamplingStrategy& s, uint64_t seed) -> std::unique_ptr<Sampler> {
-         generative::CycleGANOverSamplerOptions o;
-         read_common_gan_params(p, o.gan, 6);
-         o.gan.cycle_weight = p.get_double_in("cycle_weight", 0.0, 1e6);
-         o.gan.pool_size = p.get_int_in("pool_size", 0, 1 << 20);
-         o.majority = p.get_string("majority");
-         return std::make_unique<generative::CycleGANOverSampler>(o, s, seed);
-       }});
-  out.push_back(
-      {"stargan", "StarGANOverSampler", {"star_gan"}, SamplingType::Over,
-       "train one class-conditional StarGAN on every class (Choi et al. 2018; the multi-class alternative to a "
-       "CycleGAN per class) and add majority images translated into each class to grow; images [C,H,W] only",
-       {{"ngf", "16", "generator base filters (StarGAN: 64; narrowed for 28x28 on 2 cores)"},
+        {"majority", "auto", "domain A, the class translated from (name or number); auto: the largest"}};
+  return decls;
+}
+
+CycleGANOverSamplerOptions cyclegan_options(const Params& p) {
+  generative::CycleGANOverSamplerOptions o;
+  read_common_gan_params(p, o.gan, 6);
+  o.gan.cycle_weight = p.get_double_in("cycle_weight", 0.0, 1e6);
+  o.gan.pool_size = p.get_int_in("pool_size", 0, 1 << 20);
+  o.majority = p.get_string("majority");
+  return o;
+}
+
+const std::vector<ParamDecl>& stargan_params() {
+  static const std::vector<ParamDecl> decls = {{"ngf", "16", "generator base filters (StarGAN: 64; narrowed for 28x28 on 2 cores)"},
         {"ndf", "16", "discriminator base filters (StarGAN: 64)"},
         {"blocks", "4", "residual blocks (StarGAN: 6)"},
         {"d_layers", "auto", "discriminator stride-2 layers; auto: 2 below 64 pixels, 3 below 128, else 4"},
@@ -670,15 +585,137 @@ void add_generative_samplers(std::vector<SamplerInfo>& out) {
                              "as the head)"},
         {"steps", "1000", "steps at the constant learning rate"},
         {"decay_steps", "1000", "steps over which the learning rate then falls linearly to 0"},
-        {"majority", "auto", "the class translated from (name or number); auto: the largest"}},
+        {"majority", "auto", "the class translated from (name or number); auto: the largest"}};
+  return decls;
+}
+
+StarGANOverSamplerOptions stargan_options(const Params& p) {
+  generative::StarGANOverSamplerOptions o;
+  read_common_gan_params(p, o.gan, 7);
+  o.gan.cls_weight = p.get_double_in("cls_weight", 0.0, 1e6);
+  o.gan.rec_weight = p.get_double_in("rec_weight", 0.0, 1e6);
+  o.majority = p.get_string("majority");
+  return o;
+}
+
+CycleGAN train_cyclegan_for_class(const std::string& spec, const Dataset& data, int64_t cls, uint64_t seed,
+                                  int64_t* majority) {
+  const auto [o, s] = read_generator(spec, "cyclegan", cyclegan_options, seed);
+  data.validate();
+  const int64_t major = domain_a_class(o, data);
+  if (majority) *majority = major;
+  check_cyclegan_class(o, data, cls, major);
+  const auto x = as_images(data.x.to(torch::kCPU, torch::kFloat32).contiguous(), data);
+  return fit_class_cyclegan(o, data, x, x.index_select(0, data.indices_of(major).to(torch::kCPU)), cls, major, s);
+}
+
+int64_t cyclegan_majority_class(const std::string& spec, const Dataset& data) {
+  return domain_a_class(read_generator(spec, "cyclegan", cyclegan_options, 0).first, data);
+}
+
+double generator_reconstruction_error(const Sampler& sampler, int64_t cls, const at::Tensor& x) {
+  if (const auto* v = dynamic_cast<const VAEOverSampler*>(&sampler)) return v->reconstruction_error(cls, x);
+  if (const auto* m = dynamic_cast<const MGVAEOverSampler*>(&sampler)) return m->reconstruction_error(cls, x);
+  if (const auto* g = dynamic_cast<const CycleGANOverSampler*>(&sampler)) {
+    // The cycle B -> A -> B of the class's rows, in the VAEs' units (mean squared error).
+    const auto gan = g->fitted(cls);
+    if (!gan) return std::numeric_limits<double>::quiet_NaN();
+    auto s = gan->image_shape();
+    s.insert(s.begin(), x.size(0));
+    const auto img = x.to(torch::kCPU, torch::kFloat32).reshape(s);
+    return (gan->translate_ab(gan->translate_ba(img)) - img).pow(2).mean().item<double>();
+  }
+  if (const auto* g = dynamic_cast<const StarGANOverSampler*>(&sampler)) {
+    // The cycle class -> majority -> class, as the CycleGAN's.
+    const auto gan = g->fitted();
+    if (!gan || cls == g->fitted_majority()) return std::numeric_limits<double>::quiet_NaN();
+    auto s = gan->image_shape();
+    s.insert(s.begin(), x.size(0));
+    const auto img = x.to(torch::kCPU, torch::kFloat32).reshape(s);
+    return (gan->translate(gan->translate(img, g->fitted_majority()), cls) - img).pow(2).mean().item<double>();
+  }
+  return std::numeric_limits<double>::quiet_NaN();
+}
+
+VAE train_vae_for_class(const std::string& spec, const Dataset& data, int64_t cls, uint64_t seed) {
+  // A seed= in the spec wins over the caller's, as the sampler factory resolves it.
+  const auto [o, s] = read_generator(spec, "vae", vae_options, seed);
+  REBALANCE_CHECK(!o.conditional, "rebalance generate trains one-class VAEs; drop conditional=true");
+  data.validate();
+  return fit_class_vae(o, data, data.x.to(torch::kCPU, torch::kFloat32).contiguous(), cls, s);
+}
+
+std::vector<MethodDoc> generator_docs() {
+  std::vector<MethodDoc> docs;
+  for (const char* name : {"vae", "mgvae", "cyclegan"}) {
+    const SamplerInfo* info = find_sampler(name);
+    REBALANCE_CHECK(info != nullptr, "internal: no \"{}\" sampler is registered", name);
+    std::vector<ParamDecl> params;
+    for (const auto& p : info->params)
+      if (p.name != "conditional") params.push_back(p);
+    std::vector<std::string> aliases{info->class_name};
+    aliases.insert(aliases.end(), info->aliases.begin(), info->aliases.end());
+    docs.push_back({info->name, aliases, "", "", info->description, params});
+  }
+  return docs;
+}
+
+int64_t mgvae_majority_class(const std::string& spec, const Dataset& data) {
+  return guiding_class(read_generator(spec, "mgvae", mgvae_options, 0).first, data);
+}
+
+MGVAE train_mgvae_for_class(const std::string& spec, const Dataset& data, int64_t cls, uint64_t seed,
+                            int64_t* majority) {
+  const auto [o, s] = read_generator(spec, "mgvae", mgvae_options, seed);
+  data.validate();
+  const int64_t major = guiding_class(o, data);
+  if (majority) *majority = major;
+  const auto x = data.x.to(torch::kCPU, torch::kFloat32).contiguous();
+  const auto xmaj = x.index_select(0, data.indices_of(major).to(torch::kCPU));
+  return finetuned(pretrained_mgvae(o, data, xmaj, major, s), o, data, x, xmaj, cls, major);
+}
+
+}  // namespace rebalance::generative
+
+namespace rebalance {
+
+void add_generative_samplers(std::vector<SamplerInfo>& out) {
+  const size_t first = out.size();
+  out.push_back(
+      {"vae", "VAEOverSampler", {"vae_over"}, SamplingType::Over,
+       "train a VAE on each class to grow (or one class-conditional VAE) and add decoded z ~ N(0, I) "
+       "(Kingma & Welling 2014; seed 000's approach 2)",
+       generative::vae_params(),
        [](const Params& p, const SamplingStrategy& s, uint64_t seed) -> std::unique_ptr<Sampler> {
-         generative::StarGANOverSamplerOptions o;
-         read_common_gan_params(p, o.gan, 7);
-         o.gan.cls_weight = p.get_double_in("cls_weight", 0.0, 1e6);
-         o.gan.rec_weight = p.get_double_in("rec_weight", 0.0, 1e6);
-         o.majority = p.get_string("majority");
-         return std::make_unique<generative::StarGANOverSampler>(o, s, seed);
+         return std::make_unique<generative::VAEOverSampler>(generative::vae_options(p), s, seed);
        }});
+  out.push_back(
+      {"mgvae", "MGVAEOverSampler", {"mg_vae"}, SamplingType::Over,
+       "majority-guided VAE: pre-train on the majority, fine-tune on the class with EWC, translate majority "
+       "rows into new rows (Ai et al. 2023; seed 003)",
+       generative::mgvae_params(),
+       [](const Params& p, const SamplingStrategy& s, uint64_t seed) -> std::unique_ptr<Sampler> {
+         return std::make_unique<generative::MGVAEOverSampler>(generative::mgvae_options(p), s, seed);
+       }});
+  out.push_back(
+      {"cyclegan", "CycleGANOverSampler", {"cycle_gan"}, SamplingType::Over,
+       "train a CycleGAN between the majority images (A) and each class to grow (B) and add majority images "
+       "translated by G_A->B (Zhu et al. 2017; seed 004's generator); images [C,H,W] only",
+       generative::cyclegan_params(),
+       [](const Params& p, const SamplingStrategy& s, uint64_t seed) -> std::unique_ptr<Sampler> {
+         return std::make_unique<generative::CycleGANOverSampler>(generative::cyclegan_options(p), s, seed);
+       }});
+  out.push_back(
+      {"stargan", "StarGANOverSampler", {"star_gan"}, SamplingType::Over,
+       "train one class-conditional StarGAN on every class (Choi et al. 2018; the multi-class alternative to a "
+       "CycleGAN per class) and add majority images translated into each class to grow; images [C,H,W] only",
+       generative::stargan_params(),
+       [](const Params& p, const SamplingStrategy& s, uint64_t seed) -> std::unique_ptr<Sampler> {
+         return std::make_unique<generative::StarGANOverSampler>(generative::stargan_options(p), s, seed);
+       }});
+  for (size_t i = first; i < out.size(); ++i)
+    out[i].streaming = {"trains a generator on the grown classes (held in memory, like SMOTE's); generating in bounded "
+                        "chunks is not built yet"};
 }
 
 }  // namespace rebalance

@@ -17,13 +17,14 @@
 #include "rebalance/core/tensor_archive.hpp"
 #include "rebalance/core/rng.hpp"
 #include "rebalance/generative/cyclegan.hpp"
+#include "rebalance/core/progress.hpp"
+#include "rebalance/core/rng_streams.hpp"
 
 namespace rebalance::generative {
 
 namespace {
 
 constexpr std::string_view kGeneratorMagic = "REBALANCE-GENERATOR 1\n";  // as the other generators' files
-constexpr uint64_t kStepStream = 0x57A6A000;
 constexpr int64_t kTranslateBatch = 256;
 
 using namespace torch::nn;
@@ -226,10 +227,11 @@ class StarGANState {
     StarGANLog log;
     set_requires_grad(*g, true);
     g->train(), d->train();
-    for (; step < end; ++step) {
+    ProgressMeter meter("StarGAN", end - step);
+    for (; step < end; ++step, meter.advance()) {
       // A class-balanced batch: each row's class uniform, then a row of it; its target class
       // uniform among the others.
-      Rng rng = Rng(seed).fork(kStepStream + static_cast<uint64_t>(step));
+      Rng rng = Rng(seed).fork(streams::kStarGANStep + static_cast<uint64_t>(step));
       std::vector<int64_t> pick(bs), src(bs), dst(bs);
       for (int64_t i = 0; i < bs; ++i) {
         src[i] = static_cast<int64_t>(rng.uniform_int(static_cast<uint64_t>(k)));

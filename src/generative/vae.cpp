@@ -18,6 +18,8 @@
 #include "rebalance/core/framed_file.hpp"
 #include "rebalance/core/tensor_archive.hpp"
 #include "rebalance/core/rng.hpp"
+#include "rebalance/core/progress.hpp"
+#include "rebalance/core/rng_streams.hpp"
 
 namespace rebalance::generative {
 
@@ -252,7 +254,7 @@ class Core {
                       "{}: channels must be two positive numbers, got {}", who, shape_text(this->net.channels));
     torch::manual_seed(seed);  // initial weights
     model = Net(this->net, this->shape, num_classes, conv, this->kind == "mgvae");
-    gen = at::detail::createCPUGenerator(Rng(seed).fork(7).next_u64() >> 1);
+    gen = at::detail::createCPUGenerator(Rng(seed).fork(streams::kVaeSampling).next_u64() >> 1);
   }
 
   std::string who() const { return kind == "vae" ? "VAE" : "MGVAE"; }
@@ -366,11 +368,16 @@ class Core {
     }
     // A step budget runs whole shuffled passes until the steps are spent (the last one partial).
     int64_t steps = 0;
+    const int64_t per_epoch = (n + t.batch_size - 1) / std::max<int64_t>(1, t.batch_size);
+    const int64_t planned = t.steps > 0 ? t.steps
+                                        : per_epoch * std::max<int64_t>(t.epochs, (t.min_steps + per_epoch - 1) /
+                                                                                      std::max<int64_t>(1, per_epoch));
+    ProgressMeter meter(fmt::format("{} {}", who(), log.stage), planned);
     for (int64_t e = 0; t.steps > 0 ? steps < t.steps : (e < t.epochs || steps < t.min_steps); ++e) {
       const auto perm = rng.permutation(n);
       double total = 0.0;
       int64_t batches = 0;
-      for (int64_t b0 = 0; b0 < n && (t.steps == 0 || steps < t.steps); b0 += t.batch_size, ++steps) {
+      for (int64_t b0 = 0; b0 < n && (t.steps == 0 || steps < t.steps); b0 += t.batch_size, ++steps, meter.advance()) {
         const int64_t b1 = std::min(n, b0 + t.batch_size);
         auto idx = torch::tensor(std::vector<int64_t>(perm.begin() + b0, perm.begin() + b1), torch::kInt64);
         double share = 1.0;
@@ -597,7 +604,7 @@ FitLog VAE::fit(const at::Tensor& x, const at::Tensor& y) {
   c.fit_scaling(x2);
   const auto xm = c.to_model(x2);
   const auto oh = c.onehot(yy);
-  return c.train("fit", n, c.vae_train, 1, [&](const at::Tensor& idx) {
+  return c.train("fit", n, c.vae_train, streams::kVaeFit, [&](const at::Tensor& idx) {
     return c.vae_loss(xm.index_select(0, idx), c.num_classes ? oh.index_select(0, idx) : at::Tensor(),
                       c.vae_train.kl_weight)
         .mean();
@@ -633,7 +640,7 @@ at::Tensor VAE::sample_around(const at::Tensor& x, int64_t n, double scale, std:
                   "VAE: a class-conditional VAE needs the labels of the rows it samples around");
   torch::NoGradGuard ng;
   c.model->eval();
-  std::vector<int64_t> src = Rng(c.seed).fork(15).cycled_permutations(x2.size(0), n);
+  std::vector<int64_t> src = Rng(c.seed).fork(streams::kVaeSources).cycled_permutations(x2.size(0), n);
   const auto xm = c.to_model(x2);
   const auto yy = y.defined() ? y.to(torch::kInt64) : y;
   std::vector<at::Tensor> parts;
@@ -695,8 +702,8 @@ FitLog MGVAE::pretrain(const at::Tensor& majority) {
   c.check_rows(n, c.mg.pretrain.batch_size, "the majority class");
   c.fit_scaling(x2);
   const auto xm = c.to_model(x2);
-  Rng ex_rng = Rng(c.seed).fork(11);
-  auto log = c.train("pretrain", n, c.mg.pretrain, 2, [&](const at::Tensor& idx) {
+  Rng ex_rng = Rng(c.seed).fork(streams::kMgvaePretrainExamples);
+  auto log = c.train("pretrain", n, c.mg.pretrain, streams::kMgvaePretrain, [&](const at::Tensor& idx) {
     return c.mgvae_loss(xm.index_select(0, idx), c.draw_exemplars(xm, ex_rng), c.mg.pretrain.kl_weight).mean();
   });
   // Diagonal empirical Fisher of the stage-1 objective: squared per-sample gradients of the full
@@ -707,7 +714,7 @@ FitLog MGVAE::pretrain(const at::Tensor& majority) {
   c.model->train();
   auto params = c.model->parameters();
   c.anchors.clear();
-  Rng f_rng = Rng(c.seed).fork(12);
+  Rng f_rng = Rng(c.seed).fork(streams::kMgvaeFisher);
   const int64_t m = std::min(n, c.mg.fisher_samples);
   at::Tensor samples;
   if (c.mg.fisher_source == "translations") {
@@ -747,8 +754,8 @@ FitLog MGVAE::finetune(const at::Tensor& minority, const at::Tensor& majority) {
   const auto xm = c.to_model(x2), maj = c.to_model(maj2);
   const bool ewc = c.pretrained && c.mg.ewc_lambda > 0 && !c.fisher.empty();
   auto params = c.model->parameters();
-  Rng ex_rng = Rng(c.seed).fork(13);
-  return c.train("finetune", n, c.mg.finetune, 3, [&](const at::Tensor& idx) {
+  Rng ex_rng = Rng(c.seed).fork(streams::kMgvaeFinetuneExamples);
+  return c.train("finetune", n, c.mg.finetune, streams::kMgvaeFinetune, [&](const at::Tensor& idx) {
     auto loss = c.mgvae_loss(xm.index_select(0, idx), c.draw_exemplars(maj, ex_rng), c.mg.finetune.kl_weight).mean();
     if (ewc) loss = loss + ewc_penalty(params, c.anchors, c.fisher, c.mg.ewc_lambda);
     return loss;
@@ -765,7 +772,7 @@ at::Tensor MGVAE::generate(const at::Tensor& majority, int64_t n, std::vector<in
   torch::NoGradGuard ng;
   c.model->eval();
   // Majority sources in a seeded random order, cycling when more rows are wanted than exist.
-  std::vector<int64_t> src = Rng(c.seed).fork(14).cycled_permutations(n_maj, n);
+  std::vector<int64_t> src = Rng(c.seed).fork(streams::kMgvaeSources).cycled_permutations(n_maj, n);
   std::vector<at::Tensor> parts;
   const auto maj = c.to_model(maj2);
   for (int64_t r0 = 0; r0 < n; r0 += 4096) {

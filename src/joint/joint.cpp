@@ -17,9 +17,10 @@
 #include "rebalance/core/tensor_archive.hpp"
 #include "rebalance/core/rng.hpp"
 #include "rebalance/generative/samplers.hpp"
+#include "rebalance/joint/joint_generator.hpp"
 #include "rebalance/metrics/classification.hpp"
-#include "rebalance/sampling/sampler.hpp"
 #include "rebalance/train/decision.hpp"
+#include "rebalance/core/rng_streams.hpp"
 
 namespace rebalance::joint {
 
@@ -29,7 +30,6 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 constexpr int kJointCheckpointFormat = 1;
-constexpr uint64_t kEpochStream = 0x101A7000;
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
@@ -54,12 +54,10 @@ std::vector<ParamDecl> own_params(bool alt) {
   return p;
 }
 
-/// The generator's parameters, declared by its sampler ("cyclegan" or "stargan").
-std::vector<ParamDecl> gan_params(const std::string& sampler) {
-  const SamplerInfo* info = find_sampler(sampler);
-  REBALANCE_CHECK(info != nullptr, "internal: no \"{}\" sampler is registered", sampler);
+/// The generator's parameters, as its sampler declares them ("cyclegan" or "stargan").
+std::vector<ParamDecl> gan_params(const std::string& generator) {
   std::vector<ParamDecl> p;
-  for (const auto& d : info->params)
+  for (const auto& d : generator == "stargan" ? generative::stargan_params() : generative::cyclegan_params())
     if (d.name != "majority") p.push_back(d);  // the joint modes name both domains themselves
   return p;
 }
@@ -108,16 +106,10 @@ void set_trainable(models::Classifier& m, bool on) {
   for (auto& p : m.parameters()) p.set_requires_grad(on);
 }
 
+/// The modes' own options as the checkpoint's config holds them (the generator adds its own).
 nlohmann::json joint_json(const JointOptions& j) {
-  nlohmann::json out = {{"mode", j.mode},         {"gamma", j.gamma},       {"rounds", j.rounds},
-                        {"teacher_weight", j.teacher_weight}, {"majority", j.majority}, {"minority", j.minority}};
-  if (j.generator == "stargan") {
-    out["generator"] = j.generator;
-    out["star"] = nlohmann::json::parse(generative::stargan_options_text(j.star));
-  } else {
-    out["gan"] = nlohmann::json::parse(generative::cyclegan_options_text(j.gan));
-  }
-  return out;
+  return {{"mode", j.mode},         {"gamma", j.gamma},       {"rounds", j.rounds},
+          {"teacher_weight", j.teacher_weight}, {"majority", j.majority}, {"minority", j.minority}};
 }
 
 }  // namespace
@@ -158,15 +150,13 @@ JointOptions parse_joint(const std::string& text) {
   REBALANCE_CHECK(o.generator == "cyclegan" || o.generator == "stargan",
                   "joint {}: generator must be cyclegan (one CycleGAN per minority class) or stargan (one "
                   "class-conditional StarGAN), got \"{}\"", spec.name, o.generator);
-  // The generator's parameters go through its sampler's factory, which declares them.
-  std::string gan = o.generator;
+  // The generator's parameters, read by its own parser from its own declarations.
   const auto decls = gan_params(o.generator), own = own_params(alt);
   const std::string other = o.generator == "stargan" ? "cyclegan" : "stargan";
-  char sep = ':';
+  Spec gan{o.generator, {}, spec.text};
   for (const auto& arg : spec.args) {
     if (declares(decls, arg.first)) {
-      gan += sep + arg.first + "=" + arg.second;
-      sep = ',';
+      gan.args.push_back(arg);
     } else if (!declares(own, arg.first)) {
       // The other generator's parameter: harmless at its listed default, an error otherwise.
       const auto all = all_params(alt);
@@ -175,12 +165,30 @@ JointOptions parse_joint(const std::string& text) {
                       "generator, but this mode uses generator={}", spec.name, arg.first, other, o.generator);
     }
   }
-  const auto sampler = make_sampler(gan);
-  if (o.generator == "stargan")
-    o.star = dynamic_cast<const generative::StarGANOverSampler&>(*sampler).options().gan;
-  else
-    o.gan = dynamic_cast<const generative::CycleGANOverSampler&>(*sampler).options().gan;
+  const std::string what = "joint " + spec.name;
+  if (o.generator == "stargan") {
+    o.star = generative::stargan_options(Params(gan, generative::stargan_params(), what)).gan;
+    generative::check_stargan_options(o.star);
+  } else {
+    o.gan = generative::cyclegan_options(Params(gan, generative::cyclegan_params(), what)).gan;
+    generative::check_cyclegan_options(o.gan);
+  }
   return o;
+}
+
+nlohmann::json phases_json(const std::vector<JointPhase>& phases) {
+  auto out = nlohmann::json::array();
+  for (const auto& p : phases)
+    out.push_back({{"kind", p.kind}, {"round", p.round}, {"steps", p.steps}, {"loss", p.loss}, {"seconds", p.seconds}});
+  return out;
+}
+
+std::vector<JointPhase> phases_from_json(const nlohmann::json& phases) {
+  std::vector<JointPhase> out;
+  for (const auto& p : phases)
+    out.push_back({p.at("kind").get<std::string>(), p.at("round").get<int64_t>(), p.at("steps").get<int64_t>(),
+                   p.at("loss").get<double>(), p.at("seconds").get<double>()});
+  return out;
 }
 
 std::vector<MethodDoc> joint_docs() {
@@ -199,13 +207,7 @@ JointResult fit(const Dataset& train, const Dataset& val, const train::TrainOpti
   train::resolve_monitor(o, val.size() > 0 ? val.class_counts() : std::vector<int64_t>{}, val.class_names, log);
   REBALANCE_CHECK(j.mode == "aug" || j.mode == "alt", "unknown joint mode \"{}\" (aug or alt)", j.mode);
   check_gamma(j.gamma);
-  REBALANCE_CHECK(j.generator == "cyclegan" || j.generator == "stargan",
-                  "joint {}: generator must be cyclegan or stargan, got \"{}\"", j.mode, j.generator);
-  const bool star = j.generator == "stargan";
-  if (star)
-    generative::check_stargan_options(j.star);
-  else
-    generative::check_cyclegan_options(j.gan);
+  check_joint_generator(j);
   const bool alt = j.mode == "alt";
   REBALANCE_CHECK(j.rounds >= 1, "joint alt: rounds must be >= 1, got {}", j.rounds);
   REBALANCE_CHECK(train.class_names == val.class_names, "training and validation sets have different classes");
@@ -251,12 +253,12 @@ JointResult fit(const Dataset& train, const Dataset& val, const train::TrainOpti
       if (c != major) minors.push_back(c);
   }
   const auto counts = train.class_counts();
+  const int64_t least = min_class_images(j);
   for (const auto c : minors)
-    REBALANCE_CHECK(star ? counts[c] >= 1 : counts[c] >= j.gan.batch_size,
+    REBALANCE_CHECK(counts[c] >= least,
                     "joint {}: the minority class \"{}\" has {} image{}, fewer than the CycleGAN's batch_size={}; lower "
                     "batch_size to at most {}",
-                    j.mode, train.class_names[c], counts[c], counts[c] == 1 ? "" : "s", star ? 1 : j.gan.batch_size,
-                    counts[c]);
+                    j.mode, train.class_names[c], counts[c], counts[c] == 1 ? "" : "s", least, counts[c]);
   if (has_val && select) {
     const auto vc = val.class_counts();
     for (int64_t k = 0; k < num_classes; ++k)
@@ -271,17 +273,9 @@ JointResult fit(const Dataset& train, const Dataset& val, const train::TrainOpti
   auto decision = train::make_decision_rule(o.decision);
   (void)train::scheduled_lr(o, 0);
   (void)train::monitored_metric(o.monitor, torch::eye(num_classes, torch::kInt64));
-  std::map<int64_t, std::shared_ptr<generative::CycleGAN>> gans;
-  std::shared_ptr<generative::StarGAN> stargan;
-  if (star)
-    stargan = std::make_shared<generative::StarGAN>(j.star, shape, num_classes,
-                                                    Rng(o.seed).fork(0x57A6A).next_u64() >> 1);
-  else
-    for (const auto c : minors)
-      gans[c] = std::make_shared<generative::CycleGAN>(
-          j.gan, shape, Rng(o.seed).fork(0x6A9 + static_cast<uint64_t>(c)).next_u64() >> 1);
-
   const auto x = train.x.to(torch::kCPU, torch::kFloat32);
+  const auto generator = make_joint_generator(j, x, train.y.to(torch::kCPU), num_classes, major, minors,
+                                              train.class_names, o.seed);
   const auto xa = x.index_select(0, train.indices_of(major));
   std::map<int64_t, at::Tensor> xb;
   for (const auto c : minors) xb[c] = x.index_select(0, train.indices_of(c));
@@ -293,8 +287,7 @@ JointResult fit(const Dataset& train, const Dataset& val, const train::TrainOpti
     int64_t round, amount;  // steps or epochs
   };
   std::vector<Plan> plan;
-  const int64_t rounds = alt ? j.rounds : 1,
-                total_steps = star ? stargan->total_steps() : gans.begin()->second->total_steps();
+  const int64_t rounds = alt ? j.rounds : 1, total_steps = generator->total_steps();
   for (int64_t r = 0; r < rounds; ++r) {
     plan.push_back({true, r, total_steps * (r + 1) / rounds - total_steps * r / rounds});
     plan.push_back({false, r, o.epochs * (r + 1) / rounds - o.epochs * r / rounds});
@@ -302,6 +295,7 @@ JointResult fit(const Dataset& train, const Dataset& val, const train::TrainOpti
 
   nlohmann::json config = train::options_to_json(o);
   config["joint"] = joint_json(j);
+  config["joint"].update(generator->config());
   config["train"] = train::fingerprint(train);
   config["validation"] = train::fingerprint(val);
   JointResult result;
@@ -310,58 +304,34 @@ JointResult fit(const Dataset& train, const Dataset& val, const train::TrainOpti
   result.train.monitor = o.monitor;
   size_t start = 0;
   int64_t epochs_done = 0, steps = 0;
-  const fs::path dir = o.checkpoint_dir;
-  const fs::path state_path = dir / "joint.json";
-  auto gan_file = [](size_t phase, int64_t c) { return fmt::format("gan-{}-{}.gen", phase, c); };
-  auto star_file = [](size_t phase) { return fmt::format("stargan-{}.gen", phase); };
-  if (!o.checkpoint_dir.empty()) {
-    fs::create_directories(dir);
-    if (o.resume && fs::exists(state_path)) {
-      read_framed(state_path.string(), "checkpoint state", [&] {
-        const auto state = train::read_checkpoint_state(state_path.string(), kJointCheckpointFormat, config);
-        REBALANCE_CHECK(state.contains("phases_done") && state.at("phases_done").is_number_unsigned() &&
-                            state.at("phases_done").get<size_t>() >= 1 && state.at("phases_done").get<size_t>() <= plan.size(),
-                        "{}: corrupt checkpoint state: phases_done must be 1 to {}", state_path.string(), plan.size());
-        start = state.at("phases_done").get<size_t>();
-        if (star)
-          *stargan = generative::StarGAN::load((dir / star_file(start - 1)).string());
-        else
-          for (const auto c : minors) *gans[c] = generative::CycleGAN::load((dir / gan_file(start - 1, c)).string());
-        train::load_module(*model, train::checkpoint_file(dir, state, "model"));
-        train::load_module(*best_model, train::checkpoint_file(dir, state, "best"));
-        train::load_optimizer(*optimizer, train::checkpoint_file(dir, state, "optimizer"));
-        epochs_done = state.at("epochs_done").get<int64_t>();
-        steps = state.at("steps_done").get<int64_t>();
-        result.train.best_epoch = state.at("best_epoch").get<int64_t>();
-        result.train.best_metric = state.at("best_metric").get<double>();
-        for (const auto& h : state.at("history"))
-          result.train.history.push_back({h.at("epoch"), h.at("train_loss"), h.at("lr"), h.at("val_metric"),
-                                          h.at("val_f1").get<std::vector<double>>(), h.at("seconds")});
-        for (const auto& p : state.at("phases"))
-          result.phases.push_back({p.at("kind").get<std::string>(), p.at("round").get<int64_t>(), p.at("steps").get<int64_t>(),
-                                    p.at("loss").get<double>(), p.at("seconds").get<double>()});
-      });
-      log << fmt::format("resuming {} after phase {} of {}\n", dir.string(), start, plan.size());
-    } else if (o.resume) {
-      log << fmt::format("no checkpoint in {}; starting afresh\n", dir.string());
-    } else {
-      REBALANCE_CHECK(!fs::exists(state_path), "{} already holds a checkpoint; pass --resume to continue it, or choose "
-                      "another directory (it is never overwritten by a new run)", dir.string());
-    }
-  }
-  const auto finish_gans = [&] {
-    result.gans = gans;
-    result.stargan = stargan;
-    for (const auto c : minors)
-      result.translators[c] = star ? generative::StarGAN::pair(stargan, major, c)
-                                   : std::shared_ptr<generative::ImageTranslator>(gans.at(c));
-    if (!star) result.gan = gans.at(minors.front());
+  train::EpochLog epochs(select);
+  train::Checkpoint checkpoint(o.checkpoint_dir, "joint.json", kJointCheckpointFormat, config);
+  const bool resumed = checkpoint.open(o.resume, [&](const nlohmann::json& state) {
+    REBALANCE_CHECK(state.contains("phases_done") && state.at("phases_done").is_number_unsigned() &&
+                        state.at("phases_done").get<size_t>() >= 1 && state.at("phases_done").get<size_t>() <= plan.size(),
+                    "{}: corrupt checkpoint state: phases_done must be 1 to {}", checkpoint.state_path(), plan.size());
+    start = state.at("phases_done").get<size_t>();
+    generator->load(checkpoint, start - 1);
+    train::load_module(*model, checkpoint.file(state, "model"));
+    train::load_module(*best_model, checkpoint.file(state, "best"));
+    train::load_optimizer(*optimizer, checkpoint.file(state, "optimizer"));
+    epochs_done = state.at("epochs_done").get<int64_t>();
+    steps = state.at("steps_done").get<int64_t>();
+    epochs.restore(state);
+    result.phases = phases_from_json(state.at("phases"));
+  }, log);
+  if (resumed) log << fmt::format("resuming {} after phase {} of {}\n", o.checkpoint_dir, start, plan.size());
+  const auto finish = [&] {
+    result.train.history = epochs.history();
+    result.train.best_epoch = epochs.best_epoch();
+    result.train.best_metric = epochs.best_metric();
+    generator->publish(result);
   };
 
   int64_t ran = 0;
   for (size_t k = start; k < plan.size(); ++k) {
     if (j.stop_after_phases >= 0 && ran >= j.stop_after_phases) {
-      finish_gans();
+      finish();
       return result;
     }
     const auto& ph = plan[k];
@@ -370,69 +340,25 @@ JointResult fit(const Dataset& train, const Dataset& val, const train::TrainOpti
     if (ph.generators) {
       model->eval();
       set_trainable(*model, false);
-      double cycle = 0;
-      if (star) {
-        generative::StarGANHook hook;
-        // From round 2 the frozen classifier teaches: the cross-entropy of the real rows (their
-        // class) and of their translations (the target class), rows of the majority counting 1/gamma.
-        if (alt && ph.round > 0 && j.teacher_weight > 0)
-          hook = [&](const at::Tensor& real, const at::Tensor& rc, const at::Tensor& fake, const at::Tensor& fc) {
-            const auto lg = model->forward(torch::cat({real, fake}).to(device)).to(torch::kCPU);
-            const auto labels = torch::cat({rc, fc});
-            const auto w = torch::where(labels == major, torch::full({}, 1.0 / j.gamma), torch::full({}, 1.0));
-            const auto ce = torch::nn::functional::cross_entropy(
-                lg, labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
-            return j.teacher_weight * 2.0 * (w * ce).mean();
-          };
-        const auto g = stargan->fit(x, train.y.to(torch::kCPU), ph.amount, hook);
-        stargan->set_generator_trainable(false);
-        rec.steps = g.steps;
-        cycle = g.reconstruction;
-        log << fmt::format("{} round {}: StarGAN {} steps, reconstruction {:.4f}, class {:.4f}, adversarial {:.4f}{}  "
-                           "{:.1f}s\n",
-                           j.mode, ph.round + 1, g.steps, g.reconstruction, g.classification, g.generator_adv,
-                           hook ? fmt::format(", teacher {:.4f}", g.extra) : std::string(), g.seconds);
-      }
-      for (const auto c : minors) {
-        if (star) break;
-        generative::GeneratorHook hook;
-        // The classifier teaches from round 2 on, frozen: its loss on this class's pair (L_cls^B
-        // + L_cls^A / gamma) reaches only the generators.
-        if (alt && ph.round > 0 && j.teacher_weight > 0)
-          hook = [&, c](const at::Tensor& ra, const at::Tensor& fb, const at::Tensor& rb, const at::Tensor& fa) {
-            const auto lg = model->forward(torch::cat({rb, fb, ra, fa}).to(device)).to(torch::kCPU);
-            const int64_t n = rb.size(0);
-            return j.teacher_weight * classifier_loss(lg.slice(0, 0, n), lg.slice(0, n, 2 * n),
-                                                      lg.slice(0, 2 * n, 3 * n), lg.slice(0, 3 * n, 4 * n), c, major,
-                                                      j.gamma)
-                                          .total;
-          };
-        auto& gan = *gans[c];
-        const auto g = gan.fit(xa, xb[c], ph.amount, hook);
-        gan.set_generators_trainable(false);
-        rec.steps += g.steps;
-        cycle += g.cycle;
-        log << fmt::format("{} round {}: generators {}{} steps, cycle {:.4f}, identity {:.4f}, adversarial {:.4f}{}  "
-                           "{:.1f}s\n",
-                           j.mode, ph.round + 1,
-                           minors.size() > 1 ? fmt::format("{} <-> {}: ", train.class_names[major],
-                                                           train.class_names[c])
-                                             : std::string(),
-                           g.steps, g.cycle, g.identity, g.generator_adv,
-                           hook ? fmt::format(", teacher {:.4f}", g.extra) : std::string(), g.seconds);
-      }
+      // From round 2 the frozen classifier teaches (in round 1 it is untrained).
+      const Teacher teacher{[&](const at::Tensor& images) { return model->forward(images.to(device)).to(torch::kCPU); },
+                            major, j.gamma, j.teacher_weight};
+      const bool teach = alt && ph.round > 0 && j.teacher_weight > 0;
+      const auto g = generator->train(ph.amount, teach ? &teacher : nullptr,
+                                      fmt::format("{} round {}", j.mode, ph.round + 1), log);
       set_trainable(*model, true);
-      rec.loss = star ? cycle : cycle / static_cast<double>(minors.size());
+      rec.steps = g.steps;
+      rec.loss = g.loss;
     } else {
       // The generators are frozen: their translations of every training row, once per phase.
+      generator->freeze();
       const auto dev_a = xa.to(device);
       std::map<int64_t, at::Tensor> dev_b, fake_b, fake_a;  // by minority class
       for (const auto c : minors) {
-        if (!star) gans[c]->set_generators_trainable(false);
         dev_b[c] = xb[c].to(device);
         // majority rows as class c; class c rows as majority
-        fake_b[c] = (star ? stargan->translate(xa, c) : gans[c]->translate_ab(xa)).to(device);
-        fake_a[c] = (star ? stargan->translate(xb[c], major) : gans[c]->translate_ba(xb[c])).to(device);
+        fake_b[c] = generator->to_class(xa, c).to(device);
+        fake_a[c] = generator->to_majority(xb[c], c).to(device);
       }
       auto ce = [&](const at::Tensor& logits, int64_t cls) {
         return torch::nn::functional::cross_entropy(
@@ -442,8 +368,8 @@ JointResult fit(const Dataset& train, const Dataset& val, const train::TrainOpti
       int64_t phase_steps = 0;
       for (int64_t e = 0; e < ph.amount; ++e, ++epochs_done) {
         const auto te = Clock::now();
-        Rng rng = Rng(o.seed).fork(kEpochStream + static_cast<uint64_t>(epochs_done));
-        torch::manual_seed(Rng(o.seed).fork(1u << 20 | static_cast<uint64_t>(epochs_done)).next_u64() >> 1);
+        Rng rng = Rng(o.seed).fork(streams::kJointEpoch + static_cast<uint64_t>(epochs_done));
+        torch::manual_seed(Rng(o.seed).fork(streams::kEpochTorch | static_cast<uint64_t>(epochs_done)).next_u64() >> 1);
         const double lr = train::scheduled_lr(o, epochs_done);
         for (auto& group : optimizer->param_groups()) group.options().set_lr(lr);
         // One epoch is one pass over the majority, half a batch at a time, each half paired with
@@ -492,14 +418,9 @@ JointResult fit(const Dataset& train, const Dataset& val, const train::TrainOpti
           er.val_metric = train::monitored_metric(o.monitor, confusion);
           for (const auto& m : metrics::per_class_metrics(confusion)) er.val_f1.push_back(m.f1);
         }
-        const bool best = !select || result.train.best_epoch < 0 || er.val_metric > result.train.best_metric;
-        if (best) {
-          result.train.best_epoch = epochs_done;
-          result.train.best_metric = er.val_metric;
-          train::copy_parameters(*best_model, *model);
-        }
         er.seconds = seconds_since(te);
-        result.train.history.push_back(er);
+        const bool best = epochs.add(er);
+        if (best) train::copy_parameters(*best_model, *model);
         phase_loss += total;
         log << fmt::format("{} round {}: classifier epoch {}/{}  loss {:.4f}  lr {:.2e}{}  {:.1f}s\n", j.mode,
                            ph.round + 1, epochs_done + 1, o.epochs, er.train_loss, lr,
@@ -514,59 +435,25 @@ JointResult fit(const Dataset& train, const Dataset& val, const train::TrainOpti
     result.phases.push_back(rec);
     ++ran;
 
-    if (!o.checkpoint_dir.empty()) {
-      // As the trainer's: files named by phase, then joint.json renamed over the old one.
-      AtomicFileGroup files;
-      std::set<std::string> keep;
-      if (star) {
-        keep.insert(star_file(k));
-        stargan->save((dir / star_file(k)).string());
-      }
-      for (const auto c : minors) {
-        if (star) break;
-        keep.insert(gan_file(k, c));
-        gans[c]->save((dir / gan_file(k, c)).string());
-      }
-      const std::string m = fmt::format("model-{}.pt", k), op = fmt::format("optimizer-{}.pt", k),
-                        b = fmt::format("best-{}.pt", k);
-      keep.insert({m, op, b});
-      train::save_archive((dir / m).string(), [&](TensorWriter& a) { a.add_module("model", *model); });
-      train::save_archive((dir / op).string(), [&](TensorWriter& a) { a.add_optimizer("optimizer", *optimizer); });
-      train::save_archive((dir / b).string(), [&](TensorWriter& a) { a.add_module("model", *best_model); });
-      nlohmann::json state = {{"format", kJointCheckpointFormat},
-                              {"config", config},
-                              {"phases_done", k + 1},
-                              {"epochs_done", epochs_done},
-                              {"steps_done", steps},
-                              {"model", m},
-                              {"optimizer", op},
-                              {"best", b},
-                              {"best_epoch", result.train.best_epoch},
-                              {"best_metric", result.train.best_metric}};
-      state["history"] = nlohmann::json::array();
-      for (const auto& h : result.train.history)
-        state["history"].push_back({{"epoch", h.epoch}, {"train_loss", h.train_loss}, {"lr", h.lr},
-                                    {"val_metric", h.val_metric}, {"val_f1", h.val_f1}, {"seconds", h.seconds}});
-      state["phases"] = nlohmann::json::array();
-      for (const auto& p : result.phases)
-        state["phases"].push_back({{"kind", p.kind}, {"round", p.round}, {"steps", p.steps}, {"loss", p.loss},
-                                   {"seconds", p.seconds}});
-      write_atomic(state_path.string(), [&](std::ostream& out) { out << state.dump(1); }, false);
-      files.commit();
-      for (const auto& entry : fs::directory_iterator(dir)) {
-        const auto name = entry.path().filename().string();
-        const bool ours = name.ends_with(".pt") || name.ends_with(".gen");
-        if (ours && !keep.count(name)) fs::remove(entry.path());
-      }
-    }
+    const std::string m = fmt::format("model-{}.pt", k), op = fmt::format("optimizer-{}.pt", k),
+                      kept = fmt::format("best-{}.pt", k);
+    train::Checkpoint::Files files = {
+        {m, [&](const std::string& p) { train::save_module(p, *model); }},
+        {op, [&](const std::string& p) { train::save_optimizer(p, *optimizer); }},
+        {kept, [&](const std::string& p) { train::save_module(p, *best_model); }}};
+    generator->add_files(files, k);
+    auto state = epochs.state();
+    state.update({{"phases_done", k + 1}, {"epochs_done", epochs_done}, {"steps_done", steps}, {"model", m},
+                  {"optimizer", op}, {"best", kept}, {"phases", phases_json(result.phases)}});
+    checkpoint.save(files, std::move(state));
   }
+  finish();
   result.train.model = best_model;
   decision->fit(has_val ? train::predict_logits(*best_model, val.x) : torch::empty({0, num_classes}),
                 has_val ? val.y.cpu() : torch::empty({0}, torch::kInt64), counts);
   result.train.decision = std::move(decision);
   result.train.finished = true;
   result.train.steps = steps;
-  finish_gans();
   result.finished = true;
   if (select)
     log << fmt::format("best epoch {} ({} {:.4f})\n", result.train.best_epoch + 1, o.monitor, result.train.best_metric);

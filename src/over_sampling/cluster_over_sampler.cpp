@@ -9,6 +9,7 @@
 #include "rebalance/cluster/kmeans.hpp"
 #include "rebalance/core/error.hpp"
 #include "rebalance/core/spec.hpp"
+#include "rebalance/core/rng_streams.hpp"
 
 namespace rebalance::over_sampling {
 
@@ -126,7 +127,7 @@ Dataset ClusterOverSampler::resample_impl(const Dataset& data, const std::map<in
     std::vector<int64_t> sizes;
     for (const auto& m : members) sizes.push_back(m.size(0));
     const auto add = water_fill(sizes, cap, budget);
-    Rng rng = detail::class_rng(seed(), c).fork(1);
+    Rng rng = detail::class_rng(seed(), c).fork(streams::kClusterDraws);
     std::vector<int64_t> drawn;
     drawn.reserve(budget);
     auto draw_from = [&](const at::Tensor& pool, int64_t count) {

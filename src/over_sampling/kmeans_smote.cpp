@@ -10,12 +10,12 @@
 #include "detail.hpp"
 #include "rebalance/cluster/kmeans.hpp"
 #include "rebalance/core/error.hpp"
+#include "rebalance/core/rng_streams.hpp"
 
 namespace rebalance::over_sampling {
 
 namespace {
 
-constexpr uint64_t kKMeansStream = 0x6b6d65616e73ULL;  // "kmeans": apart from the per-class streams
 
 /// Mean Euclidean distance over the n (n - 1) ordered pairs of distinct rows of `x` ([n, D]),
 /// in float64 row blocks so no n x n matrix is ever held.
@@ -80,7 +80,7 @@ Dataset KMeansSMOTE::resample_impl(const Dataset& data, const std::map<int64_t, 
   if (!any) return data;
 
   // One clustering serves every class: imbalanced-learn refits the same seeded k-means per class.
-  const auto km = cluster::kmeans(x, {.k = n_clusters, .seed = Rng(seed()).fork(kKMeansStream).next_u64()});
+  const auto km = cluster::kmeans(x, {.k = n_clusters, .seed = Rng(seed()).fork(streams::kKMeansSMOTE).next_u64()});
   const at::Tensor labels = km.labels.to(torch::kCPU);
   std::vector<at::Tensor> members(n_clusters);
   for (int64_t j = 0; j < n_clusters; ++j) members[j] = (labels == j).nonzero().flatten();

@@ -9,6 +9,7 @@
 
 #include "rebalance/core/error.hpp"
 #include "rebalance/core/rng.hpp"
+#include "rebalance/core/rng_streams.hpp"
 
 namespace rebalance {
 
@@ -79,19 +80,6 @@ std::vector<ParamDecl> sampler_params(const SamplerInfo& info) {
   return params;
 }
 
-const std::vector<SamplerInfo>& sampler_registry() {
-  static const std::vector<SamplerInfo> all = [] {
-    std::vector<SamplerInfo> v;
-    add_over_samplers(v);
-    add_under_samplers(v);
-    add_combined_samplers(v);
-    add_generative_samplers(v);
-    add_augment_samplers(v);
-    return v;
-  }();
-  return all;
-}
-
 const SamplerInfo* find_sampler(const std::string& name) {
   const auto n = normalise(name);
   for (const auto& info : sampler_registry()) {
@@ -106,7 +94,7 @@ std::unique_ptr<Sampler> make_sampler(const std::string& text, uint64_t seed) {
   const auto parts = split_top_level(text, '+');
   if (parts.size() > 1) {
     std::vector<std::unique_ptr<Sampler>> made;
-    for (size_t i = 0; i < parts.size(); ++i) made.push_back(make_sampler(parts[i], Rng(seed).fork(i).next_u64()));
+    for (size_t i = 0; i < parts.size(); ++i) made.push_back(make_sampler(parts[i], Rng(seed).fork(streams::kPipelinePart + i).next_u64()));
     return std::make_unique<Pipeline>(text, std::move(made));
   }
   const auto spec = parse_spec(text);
@@ -120,24 +108,6 @@ std::unique_ptr<Sampler> make_sampler(const std::string& text, uint64_t seed) {
   const Params params(spec, sampler_params(*info), "sampler");
   const uint64_t s = params.has("seed") ? static_cast<uint64_t>(params.get_int_in("seed", 0, INT64_MAX)) : seed;
   return info->create(params, SamplingStrategy(params.get_string("sampling_strategy")), s);
-}
-
-std::vector<MethodDoc> sampler_docs() {
-  std::vector<MethodDoc> docs;
-  const std::pair<const char*, void (*)(std::vector<SamplerInfo>&)> families[] = {
-      {"over-sampling", add_over_samplers}, {"under-sampling and cleaning", add_under_samplers},
-      {"combined", add_combined_samplers}, {"generative", add_generative_samplers},
-      {"augmentation", add_augment_samplers}};
-  for (const auto& [title, add] : families) {
-    std::vector<SamplerInfo> infos;
-    add(infos);
-    for (const auto& info : infos) {
-      std::vector<std::string> aliases{info.class_name};
-      aliases.insert(aliases.end(), info.aliases.begin(), info.aliases.end());
-      docs.push_back({info.name, aliases, title, to_string(info.type), info.description, sampler_params(info)});
-    }
-  }
-  return docs;
 }
 
 std::string describe_samplers() { return describe_method_docs(sampler_docs()); }

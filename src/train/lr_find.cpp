@@ -12,6 +12,7 @@
 #include "rebalance/losses/loss.hpp"
 #include "rebalance/sampling/util.hpp"
 #include "rebalance/train/batch_policy.hpp"
+#include "rebalance/core/rng_streams.hpp"
 
 namespace rebalance::train {
 
@@ -48,7 +49,7 @@ LrFindResult lr_find(const Dataset& train, const TrainOptions& o, const LrFindOp
   model->train();
   for (int64_t i = 0; i < f.steps; ++i) {
     if (at >= rows.size()) {
-      Rng rng = Rng(o.seed).fork(static_cast<uint64_t>(epoch++));
+      Rng rng = Rng(o.seed).fork(streams::kEpochOrder + static_cast<uint64_t>(epoch++));
       rows = policy->epoch_rows(labels, c, o.batch_size, rng);
       at = 0;
     }
@@ -59,7 +60,7 @@ LrFindResult lr_find(const Dataset& train, const TrainOptions& o, const LrFindOp
     for (auto& group : optimizer->param_groups()) group.options().set_lr(lr);
     auto xb = x.index_select(0, idx);
     if (aug) {
-      Rng batch_rng = Rng(o.seed).fork(3u << 20 | static_cast<uint64_t>(i));
+      Rng batch_rng = Rng(o.seed).fork(streams::kLrFindBatch | static_cast<uint64_t>(i));
       xb = aug->apply(xb, batch_rng);
     }
     optimizer->zero_grad();

@@ -10,6 +10,7 @@
 #include "rebalance/core/error.hpp"
 #include "rebalance/core/rng.hpp"
 #include "rebalance/models/backbone.hpp"
+#include "rebalance/core/rng_streams.hpp"
 
 namespace rebalance::train {
 
@@ -37,7 +38,7 @@ PretrainResult pretrain_backbone(const Dataset& source, const Dataset& test, con
   backbone.train();
   for (int64_t e = 0; e < o.epochs; ++e) {
     const auto t0 = std::chrono::steady_clock::now();
-    Rng rng = Rng(o.seed).fork(static_cast<uint64_t>(e));
+    Rng rng = Rng(o.seed).fork(streams::kEpochOrder + static_cast<uint64_t>(e));
     const auto order = torch::tensor(rng.permutation(source.size()), torch::kInt64).to(device);
     double total = 0;
     for (int64_t b = 0; b < source.size(); b += o.batch_size) {

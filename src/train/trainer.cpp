@@ -26,6 +26,7 @@
 #include "rebalance/sampling/util.hpp"
 #include "rebalance/train/batch_policy.hpp"
 #include "rebalance/train/distributed.hpp"
+#include "rebalance/core/rng_streams.hpp"
 
 namespace rebalance::train {
 
@@ -98,85 +99,6 @@ double validation_metric(const std::string& name, const at::Tensor& confusion, c
 
 }  // namespace
 
-nlohmann::json read_checkpoint_state(const std::string& path, int format, const nlohmann::json& config) {
-  nlohmann::json state;
-  try {
-    state = nlohmann::json::parse(read_file(path));
-  } catch (const nlohmann::json::exception& e) {
-    REBALANCE_THROW("{}: unreadable checkpoint state: {}", path, e.what());
-  }
-  REBALANCE_CHECK(state.value("format", 0) == format, "{}: unknown checkpoint format", path);
-  const auto dir = fs::path(path).parent_path().string();
-  for (const auto& [key, value] : config.items()) {
-    const auto saved = state["config"].value(key, nlohmann::json());
-    REBALANCE_CHECK(saved == value, "cannot resume from {}: it was trained with {} = {}, this run has {} = {}. "
-                    "Use the same configuration, or another checkpoint directory", dir, key, saved.dump(), key,
-                    value.dump());
-  }
-  return state;
-}
-
-nlohmann::json fingerprint(const Dataset& d) {
-  return {{"rows", d.size()},
-          {"shape", d.feature_shape()},
-          {"classes", d.class_names},
-          {"x_sum", d.x.to(torch::kFloat64).sum().item<double>()},
-          {"y_sum", d.y.sum().item<int64_t>()}};
-}
-
-void save_archive(const std::string& path, const std::function<void(TensorWriter&)>& fill) {
-  TensorWriter archive;
-  fill(archive);
-  const std::string blob = archive.bytes();
-  write_atomic(path, [&](std::ostream& out) { out.write(blob.data(), static_cast<std::streamsize>(blob.size())); });
-}
-
-void load_module(models::Classifier& model, const std::string& path) {
-  const std::string bytes = read_file(path);
-  if (is_tensor_payload(bytes)) {
-    try {
-      TensorReader(bytes, path).load_module("model", model);
-    } catch (const Error& e) {
-      std::string what = e.what();
-      if (what.rfind(path + ": ", 0) == 0) what = what.substr(path.size() + 2);
-      REBALANCE_THROW("{} does not fit model \"{}\": {}", path, model.spec(), what);
-    }
-    return;
-  }
-  require_trusted_legacy(path);
-  try {
-    torch::serialize::InputArchive archive;
-    archive.load_from(path);
-    model.load(archive);
-  } catch (const c10::Error& e) {
-    std::string what = e.what_without_backtrace();
-    REBALANCE_THROW("{} does not fit model \"{}\": {}", path, model.spec(), what.substr(0, what.find('\n')));
-  }
-}
-
-void load_optimizer(torch::optim::Optimizer& optimizer, const std::string& path) {
-  const std::string bytes = read_file(path);
-  if (is_tensor_payload(bytes)) {
-    TensorReader(bytes, path).load_optimizer("optimizer", optimizer);
-    return;
-  }
-  require_trusted_legacy(path);
-  torch::serialize::InputArchive archive;
-  archive.load_from(path);
-  optimizer.load(archive);
-}
-
-std::string checkpoint_file(const std::string& dir, const nlohmann::json& state, const std::string& key) {
-  const auto where = (fs::path(dir) / "state.json").string();
-  REBALANCE_CHECK(state.contains(key) && state[key].is_string(), "{}: corrupt checkpoint state: \"{}\" is not a file "
-                  "name", where, key);
-  const auto name = state[key].get<std::string>();
-  REBALANCE_CHECK(!name.empty() && name != "." && name != ".." && name.find('/') == std::string::npos &&
-                      name.find('\\') == std::string::npos && name.find('\0') == std::string::npos,
-                  "{}: \"{}\" names \"{}\", not a file inside the checkpoint folder", where, key, name);
-  return (fs::path(dir) / name).string();
-}
-
 void resolve_monitor(TrainOptions& o, const std::vector<int64_t>& val_counts,
                      const std::vector<std::string>& class_names, std::ostream& log) {
   if (o.monitor != "auto") return;
@@ -210,14 +132,6 @@ void resolve_monitor(TrainOptions& o, const std::vector<int64_t>& val_counts,
   o.patience = 0;
 }
 
-void copy_parameters(models::Classifier& to, models::Classifier& from) {
-  torch::NoGradGuard guard;
-  auto a = to.named_parameters(), b = from.named_parameters();
-  for (auto& item : b) a[item.key()].copy_(item.value());
-  auto ab = to.named_buffers(), bb = from.named_buffers();
-  for (auto& item : bb) ab[item.key()].copy_(item.value());
-}
-
 namespace {
 
 /// Progress on a terminal: one line redrawn per batch; plain lines per epoch otherwise.
@@ -243,23 +157,6 @@ class Progress {
 };
 
 }  // namespace
-
-nlohmann::json options_to_json(const TrainOptions& o) {
-  nlohmann::json j = {{"model", o.model},         {"loss", o.loss},         {"batch_policy", o.batch_policy},
-                      {"decision", o.decision},   {"optimizer", o.optimizer}, {"lr", o.lr},
-                      {"momentum", o.momentum},   {"weight_decay", o.weight_decay}, {"schedule", o.schedule},
-                      {"epochs", o.epochs},       {"batch_size", o.batch_size}, {"monitor", o.monitor},
-                      {"patience", o.patience},   {"seed", o.seed}};
-  // Added later: present only when set, so earlier checkpoints and result hashes stay valid.
-  if (o.iterations > 0) j["iterations"] = o.iterations;
-  if (o.synthetic_weight != 1.0) j["synthetic_weight"] = o.synthetic_weight;
-  if (!o.augment.empty()) j["augment"] = o.augment;
-  if (o.unfreeze_after > 0) {
-    j["unfreeze_after"] = o.unfreeze_after;
-    j["unfreeze_lr_factor"] = o.unfreeze_lr_factor;
-  }
-  return j;
-}
 
 at::Tensor mixed_loss(losses::Loss& loss, const at::Tensor& logits, const at::Tensor& target,
                       const at::Tensor& synthetic, double synthetic_weight) {
@@ -306,7 +203,7 @@ std::pair<at::Tensor, at::Tensor> out_of_fold_logits(const Dataset& train, const
   REBALANCE_CHECK(parse_spec(o.batch_policy).name != "dynamic", "out-of-fold scores for decision rule \"{}\": batch "
                   "policy \"{}\" follows validation F1, which the fold models do not have", o.decision, o.batch_policy);
   std::vector<int64_t> fold(static_cast<size_t>(train.size()));
-  Rng rng = Rng(o.seed).fork(0xF01D);
+  Rng rng = Rng(o.seed).fork(streams::kFoldAssignment);
   for (int64_t c = 0; c < train.num_classes(); ++c) {
     const auto idx = train.indices_of(c).to(torch::kCPU).contiguous();
     const auto perm = rng.permutation(idx.size(0));
@@ -320,7 +217,7 @@ std::pair<at::Tensor, at::Tensor> out_of_fold_logits(const Dataset& train, const
   for (int64_t f = 0; f < k; ++f) {
     std::vector<int64_t> in, out;
     for (int64_t i = 0; i < train.size(); ++i) (fold[i] == f ? out : in).push_back(i);
-    sub.seed = Rng(o.seed).fork(0xF01D00 + static_cast<uint64_t>(f)).next_u64() >> 1;
+    sub.seed = Rng(o.seed).fork(streams::kFoldModel + static_cast<uint64_t>(f)).next_u64() >> 1;
     std::ostringstream quiet;
     const auto r = fit(train.subset(torch::tensor(in, torch::kInt64)), empty, sub, quiet);
     const auto rows = torch::tensor(out, torch::kInt64);
@@ -439,35 +336,22 @@ TrainResult fit_impl(const Dataset& train, const Dataset& val, const TrainOption
   TrainResult result;
   result.train_counts = train_counts;
   result.monitor = o.monitor;
-  int64_t start = 0, since_best = 0, steps = 0;
-  const fs::path dir = o.checkpoint_dir;
-  const fs::path state_path = dir / "state.json";
-  if (!o.checkpoint_dir.empty()) {
-    fs::create_directories(dir);
-    if (o.resume && fs::exists(state_path)) {
-      read_framed(state_path.string(), "checkpoint state", [&] {
-        const auto state = read_checkpoint_state(state_path.string(), kCheckpointFormat, config);
-        load_module(*model, checkpoint_file(dir, state, "model"));
-        load_module(*best_model, checkpoint_file(dir, state, "best"));
-        load_optimizer(*optimizer, checkpoint_file(dir, state, "optimizer"));
+  int64_t start = 0, steps = 0;
+  EpochLog epochs(select);
+  Checkpoint checkpoint(o.checkpoint_dir, "state.json", kCheckpointFormat, config);
+  const bool resumed = checkpoint.open(
+      o.resume,
+      [&](const nlohmann::json& state) {
+        load_module(*model, checkpoint.file(state, "model"));
+        load_module(*best_model, checkpoint.file(state, "best"));
+        load_optimizer(*optimizer, checkpoint.file(state, "optimizer"));
         start = state.at("epochs_done").get<int64_t>();
-        since_best = state.at("since_best").get<int64_t>();
         steps = state.value("steps_done", int64_t(0));
-        result.best_epoch = state.at("best_epoch").get<int64_t>();
-        result.best_metric = state.at("best_metric").get<double>();
+        epochs.restore(state);
         policy->set_state(state.at("policy_state").get<std::vector<double>>());
-        for (const auto& h : state.at("history"))
-          result.history.push_back({h.at("epoch"), h.at("train_loss"), h.at("lr"), h.at("val_metric"),
-                                    h.at("val_f1").get<std::vector<double>>(), h.at("seconds")});
-      });
-      log << fmt::format("resuming {} after epoch {}\n", dir.string(), start);
-    } else if (o.resume) {
-      log << fmt::format("no checkpoint in {}; starting afresh\n", dir.string());
-    } else {
-      REBALANCE_CHECK(!lead || !fs::exists(state_path), "{} already holds a checkpoint; pass --resume to continue it, or choose "
-                      "another directory (it is never overwritten by a new run)", dir.string());
-    }
-  }
+      },
+      log, lead);
+  if (resumed) log << fmt::format("resuming {} after epoch {}\n", o.checkpoint_dir, start);
 
   const auto x = train.x.to(device, torch::kFloat32);  // the networks are float32
   const auto y = train.y.to(device);
@@ -487,15 +371,20 @@ TrainResult fit_impl(const Dataset& train, const Dataset& val, const TrainOption
   int64_t ran = 0;
   bool stopped_early = false;
   for (int64_t epoch = start; epoch < last_epoch && (o.iterations == 0 || steps < o.iterations); ++epoch) {
-    if (o.patience > 0 && since_best >= o.patience) {
+    if (o.patience > 0 && epochs.since_best() >= o.patience) {
       stopped_early = true;
       break;
     }
-    if (o.stop_after_epochs >= 0 && ran >= o.stop_after_epochs) return result;
+    if (o.stop_after_epochs >= 0 && ran >= o.stop_after_epochs) {
+      result.history = epochs.history();
+      result.best_epoch = epochs.best_epoch();
+      result.best_metric = epochs.best_metric();
+      return result;
+    }
     const auto t0 = Clock::now();
     // Each epoch draws from streams of its own, so a resumed run repeats the same draws.
-    Rng rng = Rng(o.seed).fork(static_cast<uint64_t>(epoch));
-    torch::manual_seed(Rng(o.seed).fork(1u << 20 | static_cast<uint64_t>(epoch)).next_u64() >> 1);
+    Rng rng = Rng(o.seed).fork(streams::kEpochOrder + static_cast<uint64_t>(epoch));
+    torch::manual_seed(Rng(o.seed).fork(streams::kEpochTorch | static_cast<uint64_t>(epoch)).next_u64() >> 1);
     const bool fine_tune = o.unfreeze_after > 0 && epoch >= o.unfreeze_after;
     if (fine_tune && backbone->frozen()) {
       backbone->set_frozen(false);
@@ -518,7 +407,7 @@ TrainResult fit_impl(const Dataset& train, const Dataset& val, const TrainOption
       optimizer->zero_grad();
       auto xb = x.index_select(0, idx);
       if (augmentation) {
-        Rng batch_rng = Rng(o.seed).fork(2u << 20 | static_cast<uint64_t>(epoch)).fork(static_cast<uint64_t>(b));
+        Rng batch_rng = Rng(o.seed).fork(streams::kEpochAugment | static_cast<uint64_t>(epoch)).fork(static_cast<uint64_t>(b));
         xb = augmentation->apply(xb, batch_rng);
       }
       if (comm) {
@@ -585,53 +474,36 @@ TrainResult fit_impl(const Dataset& train, const Dataset& val, const TrainOption
       }
       policy->observe(rec.val_f1);
     }
-    if (!select || result.best_epoch < 0 || rec.val_metric > result.best_metric) {
-      result.best_epoch = epoch;
-      result.best_metric = rec.val_metric;
-      copy_parameters(*best_model, *model);
-      since_best = 0;
-    } else {
-      ++since_best;
-    }
     rec.seconds = seconds_since(t0);
-    result.history.push_back(rec);
+    const bool best = epochs.add(rec);
+    if (best) copy_parameters(*best_model, *model);
     if (select)
       log << fmt::format("epoch {}/{}  loss {:.4f}  lr {:.2e}  val {} {:.4f}{}  {:.1f}s\n", epoch + 1, planned,
-                         rec.train_loss, lr, o.monitor, rec.val_metric, since_best == 0 ? " *" : "", rec.seconds);
+                         rec.train_loss, lr, o.monitor, rec.val_metric, best ? " *" : "", rec.seconds);
     else
       log << fmt::format("epoch {}/{}  loss {:.4f}  lr {:.2e}  step {}  {:.1f}s\n", epoch + 1, planned, rec.train_loss,
                          lr, steps, rec.seconds);
     ++ran;
 
-    if (!o.checkpoint_dir.empty() && lead) {
-      // Files named by epoch, then state.json renamed over the old one: the commit point. A crash
-      // at any moment leaves the previous complete epoch loadable; a failed write (a full disk)
-      // leaves nothing of this epoch behind, as the group renames all four files or none.
-      AtomicFileGroup files;
+    if (lead) {
       const std::string m = fmt::format("model-{}.pt", epoch), op = fmt::format("optimizer-{}.pt", epoch),
-                        best = fmt::format("best-{}.pt", result.best_epoch);
-      save_archive((dir / m).string(), [&](TensorWriter& a) { a.add_module("model", *model); });
-      save_archive((dir / op).string(), [&](TensorWriter& a) { a.add_optimizer("optimizer", *optimizer); });
-      if (!fs::exists(dir / best))
-        save_archive((dir / best).string(), [&](TensorWriter& a) { a.add_module("model", *best_model); });
-      nlohmann::json state = {{"format", kCheckpointFormat}, {"config", config},        {"epochs_done", epoch + 1},
-                              {"model", m},                  {"optimizer", op},         {"best", best},
-                              {"best_epoch", result.best_epoch}, {"best_metric", result.best_metric},
-                              {"since_best", since_best},    {"policy_state", policy->state()},
-                              {"steps_done", steps}};
-      state["history"] = nlohmann::json::array();
-      for (const auto& h : result.history)
-        state["history"].push_back({{"epoch", h.epoch}, {"train_loss", h.train_loss}, {"lr", h.lr},
-                                    {"val_metric", h.val_metric}, {"val_f1", h.val_f1}, {"seconds", h.seconds}});
-      write_atomic(state_path.string(), [&](std::ostream& out) { out << state.dump(1); }, false);
-      files.commit();
-      for (const auto& entry : fs::directory_iterator(dir)) {
-        const auto name = entry.path().filename().string();
-        if (name.ends_with(".pt") && name != m && name != op && name != best) fs::remove(entry.path());
-      }
+                        kept = fmt::format("best-{}.pt", epochs.best_epoch());
+      auto state = epochs.state();
+      state.update({{"epochs_done", epoch + 1}, {"model", m}, {"optimizer", op}, {"best", kept},
+                    {"policy_state", policy->state()}, {"steps_done", steps}});
+      // The kept epoch's weights are written once, when it becomes the kept one.
+      const bool have_kept = checkpoint.enabled() && std::filesystem::exists(checkpoint.path(kept));
+      checkpoint.save({{m, [&](const std::string& p) { save_module(p, *model); }},
+                       {op, [&](const std::string& p) { save_optimizer(p, *optimizer); }},
+                       {kept, have_kept ? Checkpoint::Files::value_type::second_type()
+                                        : [&](const std::string& p) { save_module(p, *best_model); }}},
+                      std::move(state));
     }
   }
   if (stopped_early) log << fmt::format("early stop: no improvement for {} epochs\n", o.patience);
+  result.history = epochs.history();
+  result.best_epoch = epochs.best_epoch();
+  result.best_metric = epochs.best_metric();
   result.model = best_model;
   if (const int64_t folds = decision->folds_wanted(has_val ? val_counts : std::vector<int64_t>(c, 0)); folds > 0) {
     const auto [oof, labels] = out_of_fold_logits(train, o, folds, log);

@@ -43,3 +43,11 @@ class AugmentationOverSampler final : public Sampler {
 };
 
 }  // namespace rebalance::augment
+
+namespace rebalance {
+
+/// The augmentation samplers' declarations, appended to `out` (the registry assembles every
+/// family: src/experiment/registry.cpp).
+void add_augment_samplers(std::vector<SamplerInfo>& out);
+
+}  // namespace rebalance

@@ -25,4 +25,8 @@ class OverThenClean final : public Sampler {
   std::unique_ptr<Sampler> over_, clean_;
 };
 
+/// The combined (over-sampling, then cleaning) samplers' declarations, appended to `out`
+/// (src/experiment/registry.cpp assembles every family).
+void add_combined_samplers(std::vector<SamplerInfo>& out);
+
 }  // namespace rebalance

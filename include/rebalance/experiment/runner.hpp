@@ -19,6 +19,10 @@ struct RunOptions {
   std::string out_dir;
   int64_t stop_after_cells = -1;  ///< end after this many newly run cells (tests: a "kill")
   bool progress = true;
+  /// One of `workers` processes sharing the grid (`rebalance run --jobs N` starts them): this one
+  /// runs the cells whose grid index % workers == worker, and adds each result row to
+  /// results.jsonl under a lock, re-reading the others' rows first.
+  int64_t worker = 0, workers = 1;
   /// Tests: called with exactly the rows each sampler is fitted on, and the cell's test set.
   std::function<void(const std::string& method, const Dataset& sampler_input, const Dataset& test)> on_sampler_input;
 };
@@ -32,6 +36,11 @@ struct RunSummary {
 /// Each result line holds the cell (level, method, seed), the config hash, versions, every test
 /// metric, the confusion matrix, the test scores of binary tasks (for curves) and timings.
 RunSummary run_experiment(const ExperimentConfig& config, const RunOptions& options, std::ostream& log);
+
+/// Rewrite results.jsonl with this config's cells in grid order (levels, seeds, methods), after
+/// parallel workers added them in the order they finished; rows of other configs stay after them.
+/// Returns how many of the grid's cells the file holds.
+int64_t order_results(const ExperimentConfig& config, const std::string& out_dir);
 
 /// results.jsonl as a list of JSON objects (a torn last line is an error naming the line).
 std::vector<nlohmann::json> read_results(const std::string& path);

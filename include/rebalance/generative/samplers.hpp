@@ -151,6 +151,17 @@ class StarGANOverSampler final : public Sampler {
   int64_t major_ = -1;
 };
 
+/// Each generator's parameters (its single declaration) and the one parser from them, used by its
+/// sampler, `rebalance generate` and joint training alike.
+const std::vector<ParamDecl>& vae_params();
+VAEOverSamplerOptions vae_options(const Params& params);
+const std::vector<ParamDecl>& mgvae_params();
+MGVAEOverSamplerOptions mgvae_options(const Params& params);
+const std::vector<ParamDecl>& cyclegan_params();
+CycleGANOverSamplerOptions cyclegan_options(const Params& params);
+const std::vector<ParamDecl>& stargan_params();
+StarGANOverSamplerOptions stargan_options(const Params& params);
+
 /// The CycleGAN a "cyclegan:..." sampler would train for class `cls` of `data` (for `rebalance
 /// generate`); `majority` receives domain A's class.
 CycleGAN train_cyclegan_for_class(const std::string& spec, const Dataset& data, int64_t cls, uint64_t seed,
@@ -178,3 +189,11 @@ int64_t mgvae_majority_class(const std::string& spec, const Dataset& data);
 std::vector<MethodDoc> generator_docs();
 
 }  // namespace rebalance::generative
+
+namespace rebalance {
+
+/// The generative samplers' declarations, appended to `out`
+/// (src/experiment/registry.cpp assembles every family).
+void add_generative_samplers(std::vector<SamplerInfo>& out);
+
+}  // namespace rebalance

@@ -70,6 +70,11 @@ struct JointPhase {
   double seconds = 0;
 };
 
+/// The phases as JSON (kind, round, steps, loss, seconds): the checkpoint's, the summary's and the
+/// results rows' form; and back.
+nlohmann::json phases_json(const std::vector<JointPhase>& phases);
+std::vector<JointPhase> phases_from_json(const nlohmann::json& phases);
+
 struct JointResult {
   train::TrainResult train;  ///< the classifier (best epoch by TrainOptions::monitor) and its rule
   std::shared_ptr<generative::CycleGAN> gan;  ///< the first minority class's (binary data: the one)

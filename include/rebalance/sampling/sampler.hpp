@@ -50,6 +50,39 @@ class Sampler {
   std::map<int64_t, int64_t> resolved_;
 };
 
+class RowSource;
+class RowSink;
+
+/// One out-of-core run of a sampler (`resample --out-of-core`): rows read block by block from
+/// `source`, written to `sink`, towards the resolved strategy `target`.
+struct StreamJob {
+  const RowSource& source;
+  RowSink& sink;
+  const std::map<int64_t, int64_t>& target;
+  uint64_t seed;
+  int64_t block_rows;
+};
+
+/// What an out-of-core run wrote.
+struct StreamCounts {
+  int64_t rows_out = 0;
+  int64_t synthetic = 0;
+  int64_t removed = 0;
+};
+
+/// How a sampler runs over data larger than memory, or why it cannot: part of its declaration.
+struct Streaming {
+  using Run = std::function<StreamCounts(const Params&, const StreamJob&)>;
+  Streaming() = default;
+  /// In memory only, for the reason `why`; or streaming as `how` says, by `run`.
+  Streaming(std::string how_or_why, Run run_ = {}) : how(std::move(how_or_why)), run(std::move(run_)) {}
+
+  /// What it holds in memory and how many passes it reads; or, without `run`, why it cannot stream.
+  std::string how;
+  /// The streaming run with the sampler's own parameters; empty: in memory only.
+  Run run;
+};
+
 /// A sampler's declaration: the single source of its name, parameters, defaults and help.
 struct SamplerInfo {
   std::string name;                  ///< factory name, e.g. "borderline_smote"
@@ -59,9 +92,14 @@ struct SamplerInfo {
   std::string description;           ///< one line
   std::vector<ParamDecl> params;     ///< method parameters; sampling_strategy and seed are added
   std::function<std::unique_ptr<Sampler>(const Params&, const SamplingStrategy&, uint64_t seed)> create;
+  /// Out of core: filled in by the family's register file (every sampler says how, or why not).
+  Streaming streaming = {};
 };
 
-/// Every sampler, in family order. Names match case-insensitively, ignoring '_' and '-'.
+/// Every sampler, in family order. Names match case-insensitively, ignoring '_' and '-'. The
+/// families (over-, under-sampling, combined, generative, augmentation) declare their samplers in
+/// their own register files; the list of families is assembled above them, in the experiment
+/// layer (src/experiment/registry.cpp), so this layer knows none of them.
 const std::vector<SamplerInfo>& sampler_registry();
 
 /// Build a sampler from "name:key=value,..." or a composition "a+b" (applied left to right).
@@ -74,17 +112,11 @@ const SamplerInfo* find_sampler(const std::string& name);
 /// Every parameter `make_sampler` accepts for this sampler: sampling_strategy, its own, seed.
 std::vector<ParamDecl> sampler_params(const SamplerInfo& info);
 
-/// Every sampler as `rebalance methods samplers` lists it, grouped by family, in registry order.
+/// Every sampler as `rebalance methods samplers` lists it, grouped by family, in registry order
+/// (assembled with the registry).
 std::vector<MethodDoc> sampler_docs();
 
 /// `rebalance methods samplers`: every sampler with its parameters, defaults and description.
 std::string describe_samplers();
-
-/// Each family's declarations (one file per family lists its samplers).
-void add_over_samplers(std::vector<SamplerInfo>& out);
-void add_under_samplers(std::vector<SamplerInfo>& out);
-void add_combined_samplers(std::vector<SamplerInfo>& out);
-void add_generative_samplers(std::vector<SamplerInfo>& out);
-void add_augment_samplers(std::vector<SamplerInfo>& out);
 
 }  // namespace rebalance

@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""Busy machines and long phases: `rebalance run --jobs N` (cells in parallel processes that split
+the cores) gives the sequential run's results, in grid order; long generator phases report their
+progress in a log.
+
+Usage: test_busy.py PATH_TO_rebalance
+"""
+import json
+import os
+
+import cli_util
+from cli_util import run, TempCase
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+TINY = os.path.join(ROOT, "examples", "tiny.toml")
+
+
+def rows(path):
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+class ParallelCells(TempCase):
+    def test_jobs_gives_the_sequential_results_in_grid_order(self):
+        seq, par = self.path("seq"), self.path("par")
+        run("run", TINY, "--out", seq, env={"REBALANCE_THREADS": "1"})
+        p = run("run", TINY, "--out", par, "--jobs", "2")
+        self.assertIn("2 worker processes, ", p.stdout)
+        self.assertIn("done: 16 run, 0 already", p.stdout)
+        self.assertIn("| Vanilla", p.stdout)  # the table of a complete grid
+        a, b = rows(os.path.join(seq, "results.jsonl")), rows(os.path.join(par, "results.jsonl"))
+        self.assertEqual([r["key"] for r in a], [r["key"] for r in b])  # grid order, every cell once
+        for ra, rb in zip(a, b):
+            with self.subTest(ra["key"]):
+                self.assertEqual(ra["train_counts"], rb["train_counts"])
+                self.assertEqual(ra["metrics"]["confusion_matrix"], rb["metrics"]["confusion_matrix"])
+                self.assertAlmostEqual(ra["metrics"]["f1_macro"], rb["metrics"]["f1_macro"], places=6)
+
+    def test_a_rerun_with_jobs_resumes_and_runs_only_what_is_missing(self):
+        out = self.path("out")
+        run("run", TINY, "--out", out, "--stop-after", "3")
+        self.assertEqual(len(rows(os.path.join(out, "results.jsonl"))), 3)
+        p = run("run", TINY, "--out", out, "--jobs", "2")
+        self.assertIn("done: 13 run, 3 already", p.stdout)
+        keys = [r["key"] for r in rows(os.path.join(out, "results.jsonl"))]
+        self.assertEqual(len(keys), 16)
+        self.assertEqual(len(set(keys)), 16)
+
+    def test_bad_jobs_and_worker_values_are_refused(self):
+        p = run("run", TINY, "--out", self.path("o"), "--jobs", "0", ok=False)
+        self.assertEqual(p.returncode, 2)
+        p = run("run", TINY, "--out", self.path("o"), "--worker", "2/2", ok=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("--worker 2/2: expected K/N with 0 <= K < N", p.stderr)
+
+
+class Progress(TempCase):
+    def test_a_generator_phase_reports_steps_rate_and_time_left_in_a_log(self):
+        p = run("generate", "--method", "cyclegan:ngf=4,ndf=4,blocks=1,batch_size=4,steps=12,decay_steps=4",
+                "--input", "mnist-digits", "--pair", "0:60,6:12", "--class", "6", "--count", "5",
+                "-o", self.path("rows.npy"), env={"REBALANCE_PROGRESS_SECONDS": "0.05"})
+        lines = [l for l in p.stderr.splitlines() if l.startswith("CycleGAN: step ")]
+        self.assertTrue(lines, p.stderr)
+        self.assertRegex(lines[-1], r"^CycleGAN: step \d+/16 \(\d+%\), [0-9.]+ (steps/s|s/step), ~\S+ left$")
+
+    def test_progress_can_be_silenced(self):
+        p = run("generate", "--method", "cyclegan:ngf=4,ndf=4,blocks=1,batch_size=4,steps=12,decay_steps=4",
+                "--input", "mnist-digits", "--pair", "0:60,6:12", "--class", "6", "--count", "5",
+                "-o", self.path("rows.npy"), env={"REBALANCE_PROGRESS_SECONDS": "0.05", "REBALANCE_PROGRESS": "0"})
+        self.assertNotIn("CycleGAN: step", p.stderr)
+
+    def test_vae_training_reports_progress(self):
+        p = run("generate", "--method", "vae:epochs=1,min_steps=60,batch_size=4,hidden=[16],latent=2",
+                "--input", "mnist-digits", "--pair", "0:60,6:12", "--class", "6", "--count", "5",
+                "-o", self.path("rows.npy"), env={"REBALANCE_PROGRESS_SECONDS": "0.02"})
+        self.assertRegex(p.stderr, r"VAE fit: step \d+/60 ")
+
+
+if __name__ == "__main__":
+    cli_util.main()
