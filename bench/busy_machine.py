@@ -3,7 +3,7 @@
 
     bench/busy_machine.py build/rebalance [--epochs 2] [--repeats 1]
 
-The workload is the same 2-epoch LeNet `rebalance train` on MNIST digits, timed in four settings
+The workload is the same 2-epoch LeNet `rebalance train` on the 10,000 MNIST digits, timed in four settings
 for each OpenMP wait policy (the default, which spins, and PASSIVE):
   quiet      one process alone, all cores;
   loaded     the same while a second identical process runs beside it (its time is the one shown);
@@ -20,7 +20,7 @@ import time
 
 
 def command(binary, epochs, seed):
-    return [binary, "train", "--data", "mnist-digits", "--keep", "0:300,6:30,8:60", "--model", "lenet",
+    return [binary, "train", "--data", "mnist-digits", "--model", "lenet",
             "--epochs", str(epochs), "--monitor", "none", "--seed", str(seed)]
 
 

@@ -2,7 +2,12 @@
 // "error: ..." and exit 1; no exception or crash escapes.
 #include <c10/util/Exception.h>
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <csignal>
+#include <cstring>
+#include <iterator>
 #include <cstdlib>
 #include <iostream>
 #include <new>
@@ -14,7 +19,31 @@
 #include "rebalance/core/system.hpp"
 #include "rebalance/core/tensor_archive.hpp"
 
+namespace {
+
+/// OpenMP's spinning waiters collapse when the cores are shared: a 6-epoch LeNet `train` took 134 s
+/// beside a second one with OpenMP's default and 7.3 s with OMP_WAIT_POLICY=PASSIVE, and the same
+/// 4.6 s and 4.1 s alone (bench/busy_machine.py, 2 cores, docs/scale.md). libgomp reads the policy
+/// once, when it is loaded, before main: so the commands that train start themselves again with
+/// PASSIVE unless the environment chose a policy (REBALANCE_KEEP_OMP=1 keeps OpenMP's default).
+void prefer_passive_openmp(int argc, char** argv) {
+  if (std::getenv("OMP_WAIT_POLICY") || std::getenv("REBALANCE_KEEP_OMP")) return;
+  const char* command = nullptr;
+  for (int i = 1; i < argc && !command; ++i)
+    if (argv[i][0] != '-') command = argv[i];
+  if (!command) return;
+  static const char* const training[] = {"train", "lr-find", "pretrain", "generate", "run", "demo", "embed"};
+  if (std::none_of(std::begin(training), std::end(training),
+                   [command](const char* t) { return std::strcmp(t, command) == 0; }))
+    return;
+  ::setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+  ::execv("/proc/self/exe", argv);  // returns only on failure: then run on as we are
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
+  prefer_passive_openmp(argc, argv);
   // Past a file size limit (ulimit -f) write() then fails with EFBIG, reported as an error,
   // instead of the signal killing the program midway.
   std::signal(SIGXFSZ, SIG_IGN);
