@@ -94,8 +94,8 @@ void add_datasets_command(CLI::App& app, Action& action) {
   add_image_options(show, images);
   static bool profile = false;
   show->add_flag("--long-tail", profile, "print the long-tail profile (always for image folders and > 30 classes)");
-  auto* tail = cmd->add_subcommand("make-longtail", "write a many-class long tail as an image folder (seed 002's "
-                                                    "shape): each class split into k-means sub-classes, most with one "
+  auto* tail = cmd->add_subcommand("make-longtail", "write a many-class long tail as an image folder (the shape of "
+                                                    "Chatterjee's whale post's data): each class split into k-means sub-classes, most with one "
                                                     "training image");
   static std::string tail_source, tail_out;
   static LongTailFolderOptions lt;

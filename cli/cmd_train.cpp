@@ -117,7 +117,7 @@ void add_train_command(CLI::App& app, Action& action) {
       ->check(CLI::Range(0.01, 0.9))->capture_default_str();
   add_network_options(cmd, opt, extras);
   cmd->add_option("--joint", joint_spec,
-                  "train the classifier jointly with a CycleGAN majority <-> minority (seed 004; generator=stargan: one StarGAN for every class): aug[:params] "
+                  "train the classifier jointly with a CycleGAN majority <-> minority (Sahoo et al.; generator=stargan: one StarGAN for every class): aug[:params] "
                   "(the CycleGAN once, then the classifier) or alt[:params] (alternating; see `rebalance methods "
                   "joint`)");
   cmd->add_option("--save-generator", save_generator, "with --joint: write the trained generator here (the StarGAN, or the first minority class's CycleGAN)");

@@ -1,5 +1,5 @@
 """Image augmentation (rebalance's ``augment/`` family): batched transforms computed in C++ and
-the augmentation over-sampler of seed 002, which tops up rare image classes with transformed
+the augmentation over-sampler of Chatterjee's whale post, which tops up rare image classes with transformed
 copies of their own images.
 
     >>> from rebalance.augment import AugmentationOverSampler, augment

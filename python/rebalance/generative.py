@@ -88,7 +88,7 @@ def _plain(value):
 
 
 class JointGANClassifier(ClassifierMixin, BaseEstimator):
-    """Seed 004's joint generation and classification (Sahoo, Singh, Panda, Feris & Das, ECCV 2020
+    """Joint generation and classification (Sahoo, Singh, Panda, Feris & Das, ECCV 2020
     workshops) as a scikit-learn classifier: a CycleGAN per minority class (or one StarGAN,
     ``generator="stargan"``) trained with rebalance's image classifier, in ``mode`` "aug" (the
     generators trained once, then frozen while the classifier learns from real and translated

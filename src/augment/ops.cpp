@@ -215,9 +215,9 @@ const ParamDecl kFlipP{"p", "0.5", "probability that an image is flipped"};
 
 const std::vector<OpInfo>& op_registry() {
   static const std::vector<OpInfo> list = {
-      {"channel", "one colour channel copied into every channel (seed 002's R/G/B split); grey images pass unchanged",
+      {"channel", "one colour channel copied into every channel (Chatterjee's whale post's R/G/B split); grey images pass unchanged",
        {{"which", "random", "r, g, b, a channel number, or random (per image)"}, kP}},
-      {"blur", "Gaussian blur, separable, reflected borders (seed 002's blurred copies)",
+      {"blur", "Gaussian blur, separable, reflected borders (Chatterjee's whale post's blurred copies)",
        {{"sigma", "2", "standard deviation in pixels (PIL's GaussianBlur default radius 2)"}, kP}},
       {"unsharp", "unsharp mask: x + amount (x - blur(x)) where the detail reaches the threshold (PIL's UnsharpMask)",
        {{"sigma", "2", "blur standard deviation in pixels"},

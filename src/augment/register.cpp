@@ -8,11 +8,11 @@ namespace rebalance {
 void add_augment_samplers(std::vector<SamplerInfo>& out) {
   out.push_back(
       {"augment", "AugmentationOverSampler", {"augmentation"}, SamplingType::Over,
-       "top up image classes with augmented copies of their own images (seed 002: R/G/B, blur, unsharp)",
+       "top up image classes with augmented copies of their own images (Chatterjee's whale post: R/G/B, blur, unsharp)",
        {{"transforms", "channel:which=r|channel:which=g|channel:which=b|blur|unsharp",
          "augmentation spec ('+' composes, '|' alternatives used in turn, one round each; see `rebalance methods "
          "augmentations`)"},
-        {"min_count", "0", "> 0: grow every class below this many rows to it (seed 002: 10), as "
+        {"min_count", "0", "> 0: grow every class below this many rows to it (Chatterjee's whale post: 10), as "
                            "sampling_strategy=at_least:N"},
         {"image_shape", "auto", "[C,H,W] of flattened image rows; auto: the rows are images already"}},
        [](const Params& p, const SamplingStrategy& s, uint64_t seed) -> std::unique_ptr<Sampler> {

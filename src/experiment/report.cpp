@@ -438,7 +438,7 @@ constexpr QualityMeasure kQualityMeasures[] = {
     {"tstr_recall", "train on synthetic, test on real: recall of the class's test rows by a classifier that saw no "
                     "real row of it", 3},
     {"tstr_other_recall", "train on synthetic, test on real: recall of the other classes' test rows", 3},
-    {"judge_recall", "judge recall (seed 004's inception accuracy): the share of synthetic rows that a classifier "
+    {"judge_recall", "judge recall (Sahoo et al.'s inception accuracy): the share of synthetic rows that a classifier "
                      "trained on balanced real training data calls the class", 3},
     {"reconstruction_error", "the generator's reconstruction error on the class's test rows (mean squared, per "
                              "feature; CycleGAN: the cycle B -> A -> B)", 4}};

@@ -460,14 +460,14 @@ const std::vector<ParamDecl>& vae_params() {
         {"posterior", "diag", "diag (per-dimension log-variance head) or shared (one learned log-variance)"},
         {"kl_weight", "1", "weight of the KL term (beta-VAE)"},
         {"epochs", "100", "training epochs over the class's rows"},
-        {"steps", "0", "> 0: train this many optimiser steps instead of epochs (seed 000: 1000)"},
+        {"steps", "0", "> 0: train this many optimiser steps instead of epochs (Mishra's VAE post: 1000)"},
         {"min_steps", "auto", "with an epoch budget, train at least this many steps, so small classes train fully; "
                               "auto: 2000, or 0 where epochs or steps is given"},
         {"batch_size", "auto", "rows per step; auto: 32 (64 conditional), at most the class size"},
         {"lr", "0.001", "Adam learning rate"},
         {"conditional", "false", "one class-conditional VAE over all rows instead of one VAE per class"},
         {"sample", "posterior", "posterior (decode around real rows of the class: z = mu(x) + perturb * sigma(x) * "
-                                "eps; parents[0] is that row) or prior (decode z ~ N(0, I), seed 000's)"},
+                                "eps; parents[0] is that row) or prior (decode z ~ N(0, I), as Mishra's VAE post does)"},
         {"perturb", "1", "posterior sampling: scale of the latent noise (0: the posterior mean)"},
         {"filter", "0", kFilterHelp}};
   return decls;
@@ -684,7 +684,7 @@ void add_generative_samplers(std::vector<SamplerInfo>& out) {
   out.push_back(
       {"vae", "VAEOverSampler", {"vae_over"}, SamplingType::Over,
        "train a VAE on each class to grow (or one class-conditional VAE) and add decoded z ~ N(0, I) "
-       "(Kingma & Welling 2014; seed 000's approach 2)",
+       "(Kingma & Welling 2014; approach 2 of Mishra's VAE post)",
        generative::vae_params(),
        [](const Params& p, const SamplingStrategy& s, uint64_t seed) -> std::unique_ptr<Sampler> {
          return std::make_unique<generative::VAEOverSampler>(generative::vae_options(p), s, seed);
@@ -692,7 +692,7 @@ void add_generative_samplers(std::vector<SamplerInfo>& out) {
   out.push_back(
       {"mgvae", "MGVAEOverSampler", {"mg_vae"}, SamplingType::Over,
        "majority-guided VAE: pre-train on the majority, fine-tune on the class with EWC, translate majority "
-       "rows into new rows (Ai et al. 2023; seed 003)",
+       "rows into new rows (Ai et al., AISTATS 2023)",
        generative::mgvae_params(),
        [](const Params& p, const SamplingStrategy& s, uint64_t seed) -> std::unique_ptr<Sampler> {
          return std::make_unique<generative::MGVAEOverSampler>(generative::mgvae_options(p), s, seed);
@@ -700,7 +700,7 @@ void add_generative_samplers(std::vector<SamplerInfo>& out) {
   out.push_back(
       {"cyclegan", "CycleGANOverSampler", {"cycle_gan"}, SamplingType::Over,
        "train a CycleGAN between the majority images (A) and each class to grow (B) and add majority images "
-       "translated by G_A->B (Zhu et al. 2017; seed 004's generator); images [C,H,W] only",
+       "translated by G_A->B (Zhu et al. 2017; Sahoo et al.'s generator); images [C,H,W] only",
        generative::cyclegan_params(),
        [](const Params& p, const SamplingStrategy& s, uint64_t seed) -> std::unique_ptr<Sampler> {
          return std::make_unique<generative::CycleGANOverSampler>(generative::cyclegan_options(p), s, seed);

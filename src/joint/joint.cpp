@@ -86,9 +86,9 @@ std::vector<ParamDecl> all_params(bool alt) {
 
 const char* mode_help(bool alt) {
   return alt ? "alternate generator phases (the classifier's loss back-propagated into the generators: the "
-               "classifier as teacher) and classifier phases (seed 004's ALT)"
+               "classifier as teacher) and classifier phases (Sahoo et al.'s ALT)"
              : "train the CycleGAN once, then the classifier on real rows and translations with the generators "
-               "frozen (seed 004's AUG)";
+               "frozen (Sahoo et al.'s AUG)";
 }
 
 /// Domain A: the named class, or the largest.

@@ -201,8 +201,8 @@ const std::vector<LossInfo>& loss_registry() {
       {"ce", "cross-entropy", {}},
       {"weighted_ce", "cost-sensitive cross-entropy",
        {{"weights", "inverse",
-         "inverse (N / (C n_c)), ratio (n_max / n_c: seed 004's CS), normalized (1/n_c scaled to sum C: "
-         "seed 003's re-weighting) or [w0,w1,...]"}}},
+         "inverse (N / (C n_c)), ratio (n_max / n_c: Sahoo et al.'s CS), normalized (1/n_c scaled to sum C: "
+         "the MGVAE paper's re-weighting) or [w0,w1,...]"}}},
       {"focal", "focal loss -(1-p_t)^gamma log p_t", {{"gamma", "2.0", "focusing parameter >= 0"}}},
       {"cb", "class-balanced loss, weights (1-beta)/(1-beta^n_c)",
        {{"beta", "0.999", "in [0, 1)"},

@@ -135,7 +135,7 @@ const std::vector<ModelInfo>& model_registry() {
       {"mlp", "multi-layer perceptron, ReLU (or LeakyReLU), optional dropout",
        {{"hidden", "[512,256]", "hidden layer widths"},
         {"dropout", "0.0", "dropout after each hidden layer"},
-        {"negative_slope", "0.0", "0: ReLU; > 0: LeakyReLU with this slope (seed 003: 0.1)"}}},
+        {"negative_slope", "0.0", "0: ReLU; > 0: LeakyReLU with this slope (the MGVAE paper: 0.1)"}}},
       {"lenet", "LeNet-5-style CNN for 28x28 images", {}},
       {"resnet", "CIFAR-style ResNet (depth 6n+2) for images", {{"depth", "20", "20, 32, 44, 56 or 110 (6n+2, at most 1202)"}}},
       {"backbone", "a TorchScript feature extractor (torch.jit.save, `rebalance pretrain`) under a new linear head",

@@ -166,9 +166,9 @@ std::vector<int64_t> dynamic_sample_counts(const std::vector<double>& f1, int64_
 const std::vector<BatchPolicyInfo>& batch_policy_registry() {
   static const std::vector<BatchPolicyInfo> list = {
       {"uniform", "every row once per epoch, shuffled", {}},
-      {"balanced", "class-balanced batches drawn with replacement (seed 000, approach 1)",
+      {"balanced", "class-balanced batches drawn with replacement (approach 1 of Mishra's VAE post)",
        {{"real_share", "auto", "within a class holding real and synthetic rows, the share of draws from its real "
-                               "rows; auto: every row of the class alike (seed 000's approach 2)"}}},
+                               "rows; auto: every row of the class alike (approach 2 of Mishra's VAE post)"}}},
       {"sqrt", "square-root sampling: classes drawn in proportion to sqrt(n_c)", {}},
       {"dynamic", "F1-driven dynamic sampling (Pouyanfar et al. 2018): low-F1 classes oversampled",
        {{"floor", "0.0", "each class gets at least this fraction of an equal share"}}},
