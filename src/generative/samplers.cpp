@@ -11,6 +11,7 @@
 #include "rebalance/core/rng.hpp"
 #include "rebalance/generative/quality.hpp"
 #include "rebalance/core/rng_streams.hpp"
+#include "rebalance/sampling/sampler_call.hpp"
 
 namespace rebalance::generative {
 
@@ -129,10 +130,8 @@ std::pair<O, uint64_t> read_generator(const std::string& text, const char* want,
   const auto spec = parse_spec(text);
   const SamplerInfo* info = find_sampler(spec.name);
   REBALANCE_CHECK(info != nullptr && info->name == want, "\"{}\" is not a {} spec", text, want);
-  const Params params(spec, sampler_params(*info), "sampler");
-  (void)SamplingStrategy(params.get_string("sampling_strategy"));
-  const uint64_t s = params.has("seed") ? static_cast<uint64_t>(params.get_int_in("seed", 0, INT64_MAX)) : seed;
-  return {options(params), s};
+  const auto call = read_sampler_call(spec, *info, seed);
+  return {options(call.params), call.seed};
 }
 
 }  // namespace

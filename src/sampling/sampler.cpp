@@ -1,4 +1,5 @@
 #include "rebalance/sampling/sampler.hpp"
+#include "rebalance/sampling/sampler_call.hpp"
 
 #include <unistd.h>
 
@@ -105,9 +106,15 @@ std::unique_ptr<Sampler> make_sampler(const std::string& text, uint64_t seed) {
     REBALANCE_THROW("unknown sampler \"{}\" (known: {}; `rebalance methods` lists them with their parameters)",
                     spec.name, names);
   }
-  const Params params(spec, sampler_params(*info), "sampler");
+  const auto call = read_sampler_call(spec, *info, seed);
+  return info->create(call.params, call.strategy, call.seed);
+}
+
+SamplerCall read_sampler_call(const Spec& spec, const SamplerInfo& info, uint64_t seed) {
+  Params params(spec, sampler_params(info), "sampler");
   const uint64_t s = params.has("seed") ? static_cast<uint64_t>(params.get_int_in("seed", 0, INT64_MAX)) : seed;
-  return info->create(params, SamplingStrategy(params.get_string("sampling_strategy")), s);
+  SamplingStrategy strategy(params.get_string("sampling_strategy"));
+  return {std::move(params), s, std::move(strategy)};
 }
 
 std::string describe_samplers() { return describe_method_docs(sampler_docs()); }

@@ -5,6 +5,7 @@
 #include "rebalance/core/error.hpp"
 #include "rebalance/core/spec.hpp"
 #include "rebalance/sampling/sampler.hpp"
+#include "rebalance/sampling/sampler_call.hpp"
 
 namespace rebalance {
 
@@ -35,9 +36,10 @@ OutOfCoreReport resample_out_of_core(const std::string& spec, uint64_t seed, con
   const Spec parsed = parse_spec(spec);
   const SamplerInfo* info = find_sampler(parsed.name);
   if (!info) (void)make_sampler(spec, seed);  // the factory's error, listing the known samplers
-  const Params params(parsed, sampler_params(*info), "sampler");
-  const SamplingStrategy strategy(params.get_string("sampling_strategy"));
-  const uint64_t s = params.has("seed") ? static_cast<uint64_t>(params.get_int_in("seed", 0, INT64_MAX)) : seed;
+  const auto call = read_sampler_call(parsed, *info, seed);
+  const Params& params = call.params;
+  const SamplingStrategy& strategy = call.strategy;
+  const uint64_t s = call.seed;
   (void)info->create(params, strategy, s);
   if (!info->streaming.run)
     REBALANCE_THROW("{} ({}) cannot run out of core: it {}. Run it in memory (without --out-of-core) on data "
