@@ -19,6 +19,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 
 from . import _core
+from ._params import spec_value as _spec_value
 
 __all__ = ["BaseSampler", "declaration"]
 
@@ -44,21 +45,6 @@ def _docstring(class_name, extra=""):
     if extra:
         lines += ["", extra]
     return "\n".join(lines)
-
-
-def _spec_value(value):
-    """A Python parameter value as factory-string text."""
-    if value is None:
-        return "none"
-    if isinstance(value, (bool, np.bool_)):
-        return "true" if value else "false"
-    if isinstance(value, numbers.Integral):
-        return str(int(value))
-    if isinstance(value, numbers.Real):
-        return repr(float(value))
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return "[" + ",".join(_spec_value(v) for v in value) + "]"
-    return str(value)
 
 
 def neighbors_count(name, value, additional):

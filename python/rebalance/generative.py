@@ -12,32 +12,12 @@ import inspect
 
 from sklearn.base import BaseEstimator, ClassifierMixin
 
+from ._params import python_default as _python_default
 from .base import BaseSampler, _DECLARATIONS, _docstring
 
 __all__ = []
 
 _GENERATIVE = ("VAEOverSampler", "MGVAEOverSampler", "CycleGANOverSampler", "StarGANOverSampler")
-
-
-def _python_default(text):
-    """A declared default as the Python value whose factory text is the same."""
-    low = text.lower()
-    if low in ("true", "false"):
-        return low == "true"
-    if low == "none":
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        pass
-    try:
-        return float(text)
-    except ValueError:
-        pass
-    if text.startswith("[") and text.endswith("]"):
-        # a tuple: an immutable default shared by every instance
-        return tuple(_python_default(t.strip()) for t in text[1:-1].split(",") if t.strip())
-    return text
 
 
 def _make(class_name):

@@ -26,6 +26,19 @@ AugmentationOverSampler::AugmentationOverSampler(AugmentationOverSamplerOptions 
                     fmt::join(options_.image_shape, ","));
 }
 
+CopyPlan copy_plan(int64_t class_rows, int64_t add, int64_t alternatives, uint64_t seed, int64_t cls) {
+  REBALANCE_CHECK(class_rows >= 1 && add >= 0 && alternatives >= 1,
+                  "augmentation copies: {} copies of a class of {} images through {} alternatives", add, class_rows,
+                  alternatives);
+  CopyPlan plan;
+  // The same stream the sampler draws its transforms from, forked per alternative afterwards.
+  Rng rng = Rng(seed).fork(static_cast<uint64_t>(cls));
+  plan.source = rng.cycled_permutations(class_rows, add);
+  // Copy k is of round k / class_rows; its alternative is the round's, modulo the alternatives.
+  for (int64_t k = 0; k < add; ++k) plan.alternative.push_back((k / class_rows) % alternatives);
+  return plan;
+}
+
 Dataset AugmentationOverSampler::resample_impl(const Dataset& data, const std::map<int64_t, int64_t>& target) {
   const auto& aug = augmentation_;
   at::Tensor images = data.x;
@@ -46,12 +59,11 @@ Dataset AugmentationOverSampler::resample_impl(const Dataset& data, const std::m
     const auto rows = data.indices_of(c).to(torch::kCPU).contiguous();
     const int64_t n_c = rows.size(0);
     Rng rng = Rng(seed()).fork(static_cast<uint64_t>(c));
-    const auto local = rng.cycled_permutations(n_c, add);
-    // Copy k is of round k / n_c; its alternative is the round's, modulo the alternatives.
+    const auto plan = copy_plan(n_c, add, aug->alternatives(), seed(), c);
     std::vector<std::vector<int64_t>> by_alt(static_cast<size_t>(aug->alternatives()));
-    for (int64_t k = 0; k < add; ++k) by_alt[static_cast<size_t>((k / n_c) % aug->alternatives())].push_back(k);
+    for (int64_t k = 0; k < add; ++k) by_alt[static_cast<size_t>(plan.alternative[k])].push_back(k);
     std::vector<int64_t> src(static_cast<size_t>(add));
-    for (int64_t k = 0; k < add; ++k) src[k] = rows.data_ptr<int64_t>()[local[k]];
+    for (int64_t k = 0; k < add; ++k) src[k] = rows.data_ptr<int64_t>()[plan.source[k]];
     auto out = torch::empty({add, images.size(1), images.size(2), images.size(3)}, images.options());
     for (int64_t a = 0; a < aug->alternatives(); ++a) {
       const auto& ks = by_alt[static_cast<size_t>(a)];

@@ -122,6 +122,28 @@ int64_t pool_size(double filter, int64_t n) {
   return filter > 0 ? static_cast<int64_t>(std::ceil(filter * static_cast<double>(n))) : n;
 }
 
+/// The classes a target grows (n > 0), in order.
+std::vector<int64_t> grown(const std::map<int64_t, int64_t>& target) {
+  std::vector<int64_t> out;
+  for (const auto& [c, n] : target)
+    if (n > 0) out.push_back(c);
+  return out;
+}
+
+/// Rows [n, ...] reshaped as data.x's rows.
+at::Tensor as_rows_of(const at::Tensor& made, const Dataset& data) {
+  auto s = data.x.sizes().vec();
+  s[0] = made.size(0);
+  return made.reshape(s);
+}
+
+/// The seeded order in which majority rows are translated for class c: draw 0 is fit_resample's.
+std::vector<int64_t> translated_sources(uint64_t seed, int64_t c, uint64_t draw, int64_t n_major, int64_t n) {
+  Rng rng = Rng(seed).fork(streams::kTranslatedSources + static_cast<uint64_t>(c));
+  if (draw > 0) rng = rng.fork(draw);
+  return rng.cycled_permutations(n_major, n);
+}
+
 /// A generator's factory string read by its own declarations, as the sampler factory reads it (any
 /// of its names, sampling_strategy, seed=): the options, and the spec's seed= or else `seed`.
 template <class O>
@@ -148,47 +170,65 @@ Dataset VAEOverSampler::resample_impl(const Dataset& data, const std::map<int64_
   for (const auto& [c, n] : target)
     if (n > 0) batch_for(options_.vae.train.batch_size, 32, counts[c], "VAEOverSampler", data.class_names[c]);
   fitted_.clear();
+  grown_ = grown(target);
   const auto x = data.x.to(torch::kCPU, torch::kFloat32).contiguous();
-  const auto y = data.y.to(torch::kCPU, torch::kInt64);
-  const auto origin = data.origin.to(torch::kCPU).contiguous();
-  over_sampling::detail::NewRows out;
-  // n rows of class c from `vae`: from the prior, or around the class's real rows (whose
-  // positions in `data` become the new rows' parents).
-  auto add = [&](VAE& vae, int64_t c, int64_t n) {
-    const int64_t cls = options_.conditional ? c : -1;
-    const int64_t m = pool_size(options_.filter, n);
-    at::Tensor made;
-    std::vector<int64_t> src;
-    if (options_.sample == "prior") {
-      made = vae.sample(m, cls);
-      src.assign(m, -1);
-    } else {
-      const auto rows = data.indices_of(c).to(torch::kCPU);
-      made = vae.sample_around(x.index_select(0, rows), m, options_.perturb, &src,
-                               options_.conditional ? y.index_select(0, rows) : at::Tensor());
-      const auto* pr = rows.data_ptr<int64_t>();
-      for (auto& s : src) s = pr[s];
-    }
-    if (m > n) keep_rows(made, src, most_typical(made, n, data, x, c, seed()));
-    out.add_rows(c, made.reshape({n, -1}), std::move(src), {});
-  };
   if (options_.conditional) {
     VAEOptions o = options_.vae;
     o.train.batch_size = batch_for(o.train.batch_size, 64, data.size(), "VAEOverSampler", "(all rows)");
     auto vae = std::make_shared<VAE>(o, shape_of(data), data.num_classes(), class_seed(seed(), -1));
-    vae->fit(x, y);
-    for (const auto& [c, n] : target)
-      if (n > 0) add(*vae, c, n);
+    vae->fit(x, data.y.to(torch::kCPU, torch::kInt64));
     fitted_[-1] = vae;
-    return out.append_to(data);
   }
+  over_sampling::detail::NewRows out;
   for (const auto& [c, n] : target) {
     if (n == 0) continue;
-    auto vae = std::make_shared<VAE>(fit_class_vae(options_, data, x, c, seed()));
-    add(*vae, c, n);
-    fitted_[c] = vae;
+    if (!options_.conditional) fitted_[c] = std::make_shared<VAE>(fit_class_vae(options_, data, x, c, seed()));
+    std::vector<int64_t> src;
+    const auto made = sample_class(data, c, n, 0, &src);
+    out.add_rows(c, made.reshape({n, -1}), std::move(src), {});
   }
   return out.append_to(data);
+}
+
+VAE& VAEOverSampler::fitted_for(int64_t cls) const {
+  const auto it = fitted_.find(options_.conditional ? -1 : cls);
+  REBALANCE_CHECK(it != fitted_.end(), "VAEOverSampler: no VAE was trained for class {}; fit_resample trains one for "
+                  "each class it grows", cls);
+  return *it->second;
+}
+
+at::Tensor VAEOverSampler::sample_class(const Dataset& data, int64_t c, int64_t n, uint64_t, std::vector<int64_t>* parents) {
+  VAE& vae = fitted_for(c);
+  const auto x = data.x.to(torch::kCPU, torch::kFloat32).contiguous();
+  const int64_t cls = options_.conditional ? c : -1;
+  const int64_t m = pool_size(options_.filter, n);
+  at::Tensor made;
+  std::vector<int64_t> src;
+  if (options_.sample == "prior") {
+    made = vae.sample(m, cls);
+    src.assign(m, -1);
+  } else {
+    // Around the class's real rows, whose positions in `data` become the parents.
+    const auto rows = data.indices_of(c).to(torch::kCPU);
+    made = vae.sample_around(x.index_select(0, rows), m, options_.perturb, &src,
+                             options_.conditional ? data.y.to(torch::kCPU, torch::kInt64).index_select(0, rows)
+                                                  : at::Tensor());
+    const auto* pr = rows.data_ptr<int64_t>();
+    for (auto& s : src) s = pr[s];
+  }
+  if (m > n) keep_rows(made, src, most_typical(made, n, data, x, c, seed()));
+  if (parents) *parents = std::move(src);
+  return as_rows_of(made, data);
+}
+
+std::vector<int64_t> VAEOverSampler::fitted_classes() const { return grown_; }
+
+at::Tensor VAEOverSampler::network(int64_t cls, const at::Tensor& z) {
+  return fitted_for(cls).decode(z, options_.conditional ? cls : -1);
+}
+int64_t VAEOverSampler::network_latent(int64_t cls) const { return fitted_for(cls).latent(); }
+void VAEOverSampler::set_trainable(bool on) {
+  for (auto& [c, v] : fitted_) v->set_trainable(on);
 }
 
 VAEOverSampler::~VAEOverSampler() = default;
@@ -209,35 +249,57 @@ MGVAEOverSampler::MGVAEOverSampler(MGVAEOverSamplerOptions options, SamplingStra
 Dataset MGVAEOverSampler::resample_impl(const Dataset& data, const std::map<int64_t, int64_t>& target) {
   const auto counts = data.class_counts();
   const int64_t major = guiding_class(options_, data);
-  bool any = false;
   for (const auto& [c, n] : target) {
     if (n == 0) continue;
-    any = true;
     check_not_guide(data, c, major);
     batch_for(options_.mgvae.finetune.batch_size, 100, counts[c], "MGVAEOverSampler", data.class_names[c]);
   }
-  if (!any) return data;
+  fitted_.clear();
+  grown_ = grown(target);
+  if (grown_.empty()) return data;
   const auto x = data.x.to(torch::kCPU, torch::kFloat32).contiguous();
-  const auto major_rows = data.indices_of(major).to(torch::kCPU);
-  const auto xmaj = x.index_select(0, major_rows);
-  const auto* pmaj = major_rows.data_ptr<int64_t>();
+  const auto xmaj = x.index_select(0, data.indices_of(major).to(torch::kCPU));
   // Stage 1 once, shared by every class to grow; stage 2 per class.
   const MGVAE base = pretrained_mgvae(options_, data, xmaj, major, seed());
   over_sampling::detail::NewRows out;
-  fitted_.clear();
   for (const auto& [c, n] : target) {
     if (n == 0) continue;
-    auto mg = std::make_shared<MGVAE>(finetuned(base, options_, data, x, xmaj, c, major));
+    fitted_[c] = std::make_shared<MGVAE>(finetuned(base, options_, data, x, xmaj, c, major));
     std::vector<int64_t> src;
-    const int64_t m = pool_size(options_.filter, n);
-    auto fake = mg->generate(xmaj, m, &src);
-    std::vector<int64_t> parent0(m);
-    for (int64_t i = 0; i < m; ++i) parent0[i] = pmaj[src[i]];
-    if (m > n) keep_rows(fake, parent0, most_typical(fake, n, data, x, c, seed()));
-    out.add_rows(c, fake.reshape({n, -1}), std::move(parent0), {});
-    fitted_[c] = mg;
+    const auto fake = sample_class(data, c, n, 0, &src);
+    out.add_rows(c, fake.reshape({n, -1}), std::move(src), {});
   }
   return out.append_to(data);
+}
+
+MGVAE& MGVAEOverSampler::fitted_for(int64_t cls) const {
+  const auto it = fitted_.find(cls);
+  REBALANCE_CHECK(it != fitted_.end(), "MGVAEOverSampler: no MGVAE was fine-tuned for class {}; fit_resample "
+                  "fine-tunes one for each class it grows", cls);
+  return *it->second;
+}
+
+at::Tensor MGVAEOverSampler::sample_class(const Dataset& data, int64_t c, int64_t n, uint64_t,
+                                          std::vector<int64_t>* parents) {
+  MGVAE& mg = fitted_for(c);
+  const auto x = data.x.to(torch::kCPU, torch::kFloat32).contiguous();
+  const auto major_rows = data.indices_of(guiding_class(options_, data)).to(torch::kCPU);
+  const auto* pmaj = major_rows.data_ptr<int64_t>();
+  std::vector<int64_t> src;
+  const int64_t m = pool_size(options_.filter, n);
+  auto fake = mg.generate(x.index_select(0, major_rows), m, &src);
+  std::vector<int64_t> parent0(m);
+  for (int64_t i = 0; i < m; ++i) parent0[i] = pmaj[src[i]];
+  if (m > n) keep_rows(fake, parent0, most_typical(fake, n, data, x, c, seed()));
+  if (parents) *parents = std::move(parent0);
+  return as_rows_of(fake, data);
+}
+
+std::vector<int64_t> MGVAEOverSampler::fitted_classes() const { return grown_; }
+at::Tensor MGVAEOverSampler::network(int64_t cls, const at::Tensor& z) { return fitted_for(cls).decode(z); }
+int64_t MGVAEOverSampler::network_latent(int64_t cls) const { return fitted_for(cls).latent(); }
+void MGVAEOverSampler::set_trainable(bool on) {
+  for (auto& [c, m] : fitted_) m->set_trainable(on);
 }
 
 MGVAEOverSampler::~MGVAEOverSampler() = default;
@@ -310,28 +372,50 @@ std::shared_ptr<CycleGAN> CycleGANOverSampler::fitted(int64_t cls) const {
 
 Dataset CycleGANOverSampler::resample_impl(const Dataset& data, const std::map<int64_t, int64_t>& target) {
   const int64_t major = domain_a_class(options_, data);
-  bool any = false;
   for (const auto& [c, n] : target)
-    if (n > 0) check_cyclegan_class(options_, data, c, major), any = true;
+    if (n > 0) check_cyclegan_class(options_, data, c, major);
   fitted_.clear();
-  if (!any) return data;
+  grown_ = grown(target);
+  major_ = major;
+  if (grown_.empty()) return data;
   const auto x = as_images(data.x.to(torch::kCPU, torch::kFloat32).contiguous(), data);
-  const auto major_rows = data.indices_of(major).to(torch::kCPU);
-  const auto xmaj = x.index_select(0, major_rows);
-  const auto* pmaj = major_rows.data_ptr<int64_t>();
+  const auto xmaj = x.index_select(0, data.indices_of(major).to(torch::kCPU));
   over_sampling::detail::NewRows out;
   for (const auto& [c, n] : target) {
     if (n == 0) continue;
-    auto gan = std::make_shared<CycleGAN>(fit_class_cyclegan(options_, data, x, xmaj, c, major, seed()));
-    // Majority rows in seeded permutations, one after another until n are taken.
-    const auto src = Rng(seed()).fork(streams::kTranslatedSources + static_cast<uint64_t>(c)).cycled_permutations(xmaj.size(0), n);
-    const auto fake = gan->translate_ab(xmaj.index_select(0, torch::tensor(src, torch::kInt64)));
-    std::vector<int64_t> parent0(n);
-    for (int64_t i = 0; i < n; ++i) parent0[i] = pmaj[src[i]];
-    out.add_rows(c, fake.reshape({n, -1}), std::move(parent0), {});
-    fitted_[c] = gan;
+    fitted_[c] = std::make_shared<CycleGAN>(fit_class_cyclegan(options_, data, x, xmaj, c, major, seed()));
+    std::vector<int64_t> src;
+    const auto fake = sample_class(data, c, n, 0, &src);
+    out.add_rows(c, fake.reshape({n, -1}), std::move(src), {});
   }
   return out.append_to(data);
+}
+
+at::Tensor CycleGANOverSampler::sample_class(const Dataset& data, int64_t c, int64_t n, uint64_t draw,
+                                             std::vector<int64_t>* parents) {
+  const auto gan = fitted(c);
+  REBALANCE_CHECK(gan != nullptr, "CycleGANOverSampler: no CycleGAN was trained for class {}; fit_resample trains "
+                  "one for each class it grows", c);
+  const auto x = as_images(data.x.to(torch::kCPU, torch::kFloat32).contiguous(), data);
+  const auto major_rows = data.indices_of(major_).to(torch::kCPU);
+  const auto* pmaj = major_rows.data_ptr<int64_t>();
+  // Majority rows in seeded permutations, one after another until n are taken.
+  const auto src = translated_sources(seed(), c, draw, major_rows.size(0), n);
+  std::vector<int64_t> rows(n);
+  for (int64_t i = 0; i < n; ++i) rows[i] = pmaj[src[i]];
+  const auto fake = gan->translate_ab(x.index_select(0, torch::tensor(rows, torch::kInt64)));
+  if (parents) *parents = std::move(rows);
+  return as_rows_of(fake, data);
+}
+
+std::vector<int64_t> CycleGANOverSampler::fitted_classes() const { return grown_; }
+at::Tensor CycleGANOverSampler::network(int64_t cls, const at::Tensor& x) {
+  const auto gan = fitted(cls);
+  REBALANCE_CHECK(gan != nullptr, "CycleGANOverSampler: no CycleGAN was trained for class {}", cls);
+  return gan->forward_ab(x);
+}
+void CycleGANOverSampler::set_trainable(bool on) {
+  for (auto& [c, g] : fitted_) g->set_generators_trainable(on);
 }
 
 // ---- StarGAN ----------------------------------------------------------------------------------
@@ -369,24 +453,47 @@ Dataset StarGANOverSampler::resample_impl(const Dataset& data, const std::map<in
                     data.class_names[c]);
   fitted_.reset();
   major_ = major;
+  grown_ = grown(target);
   if (!any) return data;
   const auto x = as_images(data.x.to(torch::kCPU, torch::kFloat32).contiguous(), data);
-  auto gan = std::make_shared<StarGAN>(options_.gan, shape, data.num_classes(), class_seed(seed(), -1));
-  gan->fit(x, data.y.to(torch::kCPU));
-  const auto major_rows = data.indices_of(major).to(torch::kCPU);
-  const auto xmaj = x.index_select(0, major_rows);
-  const auto* pmaj = major_rows.data_ptr<int64_t>();
+  fitted_ = std::make_shared<StarGAN>(options_.gan, shape, data.num_classes(), class_seed(seed(), -1));
+  fitted_->fit(x, data.y.to(torch::kCPU));
   over_sampling::detail::NewRows out;
   for (const auto& [c, n] : target) {
     if (n == 0) continue;
-    const auto src = Rng(seed()).fork(streams::kTranslatedSources + static_cast<uint64_t>(c)).cycled_permutations(xmaj.size(0), n);
-    const auto fake = gan->translate(xmaj.index_select(0, torch::tensor(src, torch::kInt64)), c);
-    std::vector<int64_t> parent0(n);
-    for (int64_t i = 0; i < n; ++i) parent0[i] = pmaj[src[i]];
-    out.add_rows(c, fake.reshape({n, -1}), std::move(parent0), {});
+    std::vector<int64_t> src;
+    const auto fake = sample_class(data, c, n, 0, &src);
+    out.add_rows(c, fake.reshape({n, -1}), std::move(src), {});
   }
-  fitted_ = gan;
   return out.append_to(data);
+}
+
+at::Tensor StarGANOverSampler::sample_class(const Dataset& data, int64_t c, int64_t n, uint64_t draw,
+                                            std::vector<int64_t>* parents) {
+  REBALANCE_CHECK(fitted_ != nullptr && c >= 0 && c < fitted_->classes() && c != major_,
+                  "StarGANOverSampler: class {} was not grown by the last fit_resample", c);
+  const auto x = as_images(data.x.to(torch::kCPU, torch::kFloat32).contiguous(), data);
+  const auto major_rows = data.indices_of(major_).to(torch::kCPU);
+  const auto* pmaj = major_rows.data_ptr<int64_t>();
+  const auto src = translated_sources(seed(), c, draw, major_rows.size(0), n);
+  std::vector<int64_t> rows(n);
+  for (int64_t i = 0; i < n; ++i) rows[i] = pmaj[src[i]];
+  const auto fake = fitted_->translate(x.index_select(0, torch::tensor(rows, torch::kInt64)), c);
+  if (parents) *parents = std::move(rows);
+  return as_rows_of(fake, data);
+}
+
+std::vector<int64_t> StarGANOverSampler::fitted_classes() const { return grown_; }
+at::Tensor StarGANOverSampler::network(int64_t cls, const at::Tensor& x) {
+  REBALANCE_CHECK(fitted_ != nullptr && cls >= 0 && cls < fitted_->classes(),
+                  "StarGANOverSampler: no class {} in the StarGAN trained", cls);
+  REBALANCE_CHECK(x.dim() == 4, "StarGANOverSampler: the generator takes images [n, C, H, W], got {}-D", x.dim());
+  // The target class for every row, made from x itself so that a traced copy takes any n.
+  const auto target = torch::zeros_like(x.select(1, 0).select(1, 0).select(1, 0), torch::kInt64) + cls;
+  return fitted_->forward(x, target);
+}
+void StarGANOverSampler::set_trainable(bool on) {
+  if (fitted_) fitted_->set_generator_trainable(on);
 }
 
 namespace {

@@ -158,7 +158,7 @@ struct NetImpl : torch::nn::Module {
   at::Tensor decode(const at::Tensor& z, const at::Tensor& onehot) {
     const auto in = num_classes ? torch::cat({z, onehot}, 1) : z;
     if (conv) {
-      auto t = torch::relu(dec_fc->forward(in)).view({z.size(0), c_last, h / 4, w / 4});
+      auto t = torch::relu(dec_fc->forward(in)).view({-1, c_last, h / 4, w / 4});
       return dec_conv->forward(t).flatten(1);
     }
     return dec_mlp->forward(in);
@@ -303,6 +303,24 @@ class Core {
     auto s = shape;
     s.insert(s.begin(), rows.size(0));
     return rows.reshape(s).contiguous();
+  }
+  /// Decoder means in data units for codes z [n, latent] (class `cls` when conditional), shaped
+  /// as the rows. No size of z is read on the way (a traced copy takes any n).
+  at::Tensor decode_data(const at::Tensor& z, int64_t cls) {
+    REBALANCE_CHECK(scaled, "{}: not trained yet", who());
+    REBALANCE_CHECK(z.dim() == 2 && z.size(1) == net.latent && z.scalar_type() == torch::kFloat32,
+                    "{}: codes z must be float32 [n, {}], got {} [{}]", who(), net.latent,
+                    c10::toString(z.scalar_type()), fmt::join(z.sizes(), ", "));
+    REBALANCE_CHECK(num_classes == 0 || (cls >= 0 && cls < num_classes),
+                    "{}: a class-conditional VAE decodes a class in 0..{}, got {}", who(), num_classes - 1, cls);
+    model->eval();
+    at::Tensor oh;
+    // zeros [n, 1] + [1, C]: the one-hot rows broadcast to z's rows without reading n.
+    if (num_classes)
+      oh = torch::zeros_like(z.narrow(1, 0, 1)) + torch::one_hot(torch::full({1}, cls, torch::kInt64), num_classes).to(z.device(), torch::kFloat32);
+    auto s = shape;
+    s.insert(s.begin(), -1);
+    return from_output(model->decode(z, oh)).reshape(s);
   }
   at::Tensor onehot(const at::Tensor& y) const {
     if (!num_classes) return {};
@@ -663,6 +681,11 @@ at::Tensor VAE::reconstruct(const at::Tensor& x, const at::Tensor& y) {
 double VAE::reconstruction_error(const at::Tensor& x, const at::Tensor& y) {
   return core_->reconstruction_error(x, y.defined() ? y.to(torch::kInt64) : y);
 }
+at::Tensor VAE::decode(const at::Tensor& z, int64_t cls) { return core_->decode_data(z, cls); }
+int64_t VAE::latent() const { return core_->net.latent; }
+void VAE::set_trainable(bool on) {
+  for (auto& p : core_->model->parameters()) p.set_requires_grad(on);
+}
 void VAE::save(const std::string& path) const { core_->save(path); }
 VAE VAE::load(const std::string& path) { return VAE(Core::load(path, "vae", "a VAE")); }
 const std::vector<int64_t>& VAE::feature_shape() const { return core_->shape; }
@@ -784,6 +807,12 @@ at::Tensor MGVAE::generate(const at::Tensor& majority, int64_t n, std::vector<in
   }
   if (source) *source = std::move(src);
   return c.shaped(parts.empty() ? torch::empty({0, c.dim()}) : torch::cat(parts));
+}
+
+at::Tensor MGVAE::decode(const at::Tensor& z) { return core_->decode_data(z, -1); }
+int64_t MGVAE::latent() const { return core_->net.latent; }
+void MGVAE::set_trainable(bool on) {
+  for (auto& p : core_->model->parameters()) p.set_requires_grad(on);
 }
 
 at::Tensor MGVAE::reconstruct(const at::Tensor& x) {

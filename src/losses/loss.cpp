@@ -263,6 +263,7 @@ std::unique_ptr<Loss> make_loss(const std::string& text, const std::vector<int64
                                   p.get_int("drw_epoch"), beta);
   }
   loss->set_spec(text);
+  loss->set_classes(c);
   loss->set_epoch(0);
   return loss;
 }

@@ -122,6 +122,33 @@ class Sqrt : public BatchPolicy {
   }
 };
 
+/// Class-aware sampling (Shen, Lin & Huang, ECCV 2016, "Relay Backpropagation"): each draw
+/// first takes a class from a list of the classes present, walked in shuffled passes, then the
+/// next row of that class from its own list, walked in shuffled passes; N draws per epoch. Every
+/// class is visited equally often and, within a class, every row before any row twice.
+class ClassAware : public BatchPolicy {
+ public:
+  std::vector<int64_t> epoch_rows(const std::vector<int64_t>& labels, int64_t num_classes, int64_t, Rng& rng) override {
+    const auto rows = rows_by_class(labels, num_classes);
+    std::vector<int64_t> present;
+    for (int64_t c = 0; c < num_classes; ++c)
+      if (!rows[c].empty()) present.push_back(c);
+    const int64_t n = static_cast<int64_t>(labels.size());
+    if (present.empty()) return {};
+    const auto classes = rng.cycled_permutations(static_cast<int64_t>(present.size()), n);
+    std::vector<int64_t> per(present.size(), 0);
+    for (const auto k : classes) ++per[k];
+    // Each class's rows in shuffled passes, as many as its draws need.
+    std::vector<std::vector<int64_t>> order(present.size());
+    for (size_t k = 0; k < present.size(); ++k)
+      order[k] = rng.cycled_permutations(static_cast<int64_t>(rows[present[k]].size()), per[k]);
+    std::vector<int64_t> next(present.size(), 0), out;
+    out.reserve(n);
+    for (const auto k : classes) out.push_back(rows[present[k]][order[k][next[k]++]]);
+    return out;
+  }
+};
+
 class Dynamic : public BatchPolicy {
  public:
   explicit Dynamic(double floor) : floor_(floor) {}
@@ -170,6 +197,9 @@ const std::vector<BatchPolicyInfo>& batch_policy_registry() {
        {{"real_share", "auto", "within a class holding real and synthetic rows, the share of draws from its real "
                                "rows; auto: every row of the class alike (approach 2 of Mishra's VAE post)"}}},
       {"sqrt", "square-root sampling: classes drawn in proportion to sqrt(n_c)", {}},
+      {"class_aware", "class-aware sampling (Shen et al., ECCV 2016): a class from shuffled passes over the classes, "
+                      "then the next row of its own shuffled passes",
+       {}},
       {"dynamic", "F1-driven dynamic sampling (Pouyanfar et al. 2018): low-F1 classes oversampled",
        {{"floor", "0.0", "each class gets at least this fraction of an equal share"}}},
   };
@@ -198,6 +228,7 @@ std::unique_ptr<BatchPolicy> make_batch_policy(const std::string& text) {
   else if (spec.name == "balanced")
     policy = std::make_unique<Balanced>(p.get_string("real_share") == "auto" ? -1.0 : p.get_double_in("real_share", 0.0, 1.0));
   else if (spec.name == "sqrt") policy = std::make_unique<Sqrt>();
+  else if (spec.name == "class_aware") policy = std::make_unique<ClassAware>();
   else policy = std::make_unique<Dynamic>(p.get_double_in("floor", 0.0, 1.0));
   policy->set_spec(text);
   return policy;

@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <limits>
 #include <numeric>
 
 #include "rebalance/core/error.hpp"
@@ -34,6 +35,14 @@ class Threshold : public DecisionRule {
     REBALANCE_CHECK(logits.size(1) == 2, "threshold rule on {} classes", logits.size(1));
     return (torch::softmax(logits.to(torch::kFloat64), 1).select(1, 1) >= threshold_).to(torch::kInt64);
   }
+  at::Tensor adjust(const at::Tensor& logits) const override {
+    REBALANCE_CHECK(logits.size(1) == 2, "threshold rule on {} classes", logits.size(1));
+    // p1 >= t  <=>  z1 - z0 >= log(t / (1 - t)); t outside (0, 1) sends every row to one class.
+    const double shift = threshold_ <= 0   ? -std::numeric_limits<double>::infinity()
+                         : threshold_ >= 1 ? std::numeric_limits<double>::infinity()
+                                           : std::log(threshold_ / (1 - threshold_));
+    return logits - torch::tensor({0.0, shift}, torch::kFloat64).to(logits.device(), logits.scalar_type());
+  }
   std::vector<double> state() const override { return {threshold_}; }
   void set_state(const std::vector<double>& s) override {
     REBALANCE_CHECK(s.size() == 1, "threshold rule state must hold one number");
@@ -59,6 +68,11 @@ class Prior : public DecisionRule {
                     "prior rule fitted on {} classes, logits have {}", offset_.size(), logits.size(1));
     const auto off = torch::tensor(offset_, torch::kFloat64).to(logits.device());
     return (logits.to(torch::kFloat64) - off).argmax(1);
+  }
+  at::Tensor adjust(const at::Tensor& logits) const override {
+    REBALANCE_CHECK(static_cast<int64_t>(offset_.size()) == logits.size(1),
+                    "prior rule fitted on {} classes, logits have {}", offset_.size(), logits.size(1));
+    return logits - torch::tensor(offset_, torch::kFloat64).to(logits.device(), logits.scalar_type());
   }
   std::vector<double> state() const override { return offset_; }
   void set_state(const std::vector<double>& s) override { offset_ = s; }

@@ -26,7 +26,7 @@ std::vector<TrainParam> declare() {
        "", true, always, true},
       {"loss", &O::loss, "ce, weighted_ce, focal, cb, la, ldam (with parameters)", 0, 0, {}, N, "", false, always,
        false},
-      {"batch_policy", &O::batch_policy, "uniform, balanced, sqrt, dynamic", 0, 0, {}, N, "", false, always, false},
+      {"batch_policy", &O::batch_policy, "uniform, balanced, sqrt, class_aware, dynamic", 0, 0, {}, N, "", false, always, false},
       {"augment", &O::augment,
        "augment every training batch in real time (e.g. \"rotate:degrees=10+hflip\"; see `rebalance methods "
        "augmentations`)",

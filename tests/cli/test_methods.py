@@ -20,7 +20,7 @@ DOCUMENTED = {
     "generators": ["vae", "mgvae", "cyclegan"],
     "models": ["logreg", "mlp", "lenet", "resnet", "backbone"],
     "losses": ["ce", "weighted_ce", "focal", "cb", "la", "ldam"],
-    "batch-policies": ["uniform", "balanced", "sqrt", "dynamic"],
+    "batch-policies": ["uniform", "balanced", "sqrt", "class_aware", "dynamic"],
     "decisions": ["argmax", "threshold", "prior"],
     "joint": ["aug", "alt"],
     "augmentations": ["channel", "blur", "unsharp", "hflip", "vflip", "rotate", "zoom", "translate", "brightness",

@@ -93,6 +93,25 @@ TEST(BatchPolicies, SqrtAndUniform) {
   EXPECT_EQ(make_batch_policy("balanced")->epoch_rows(y, 3, 8, a), make_batch_policy("balanced")->epoch_rows(y, 3, 8, b));
 }
 
+TEST(BatchPolicies, ClassAwareVisitsClassesEquallyAndRowsInPasses) {
+  Rng rng(4);
+  const auto y = labels();  // 90, 9, 1 rows
+  const auto rows = make_batch_policy("class_aware")->epoch_rows(y, 3, 10, rng);
+  ASSERT_EQ(rows.size(), 100u);
+  // 100 draws over 3 classes in shuffled passes: 34, 33, 33 in some order.
+  auto counts = per_class(rows, y, 3);
+  std::sort(counts.begin(), counts.end());
+  EXPECT_EQ(counts, (std::vector<int64_t>{33, 33, 34}));
+  // Class 1's 9 rows come in passes: its first 9 draws are 9 distinct rows.
+  std::vector<int64_t> first;
+  for (auto r : rows)
+    if (y[r] == 1 && first.size() < 9) first.push_back(r);
+  std::sort(first.begin(), first.end());
+  EXPECT_EQ(std::unique(first.begin(), first.end()) - first.begin(), 9);
+  Rng a(9), b(9);
+  EXPECT_EQ(make_batch_policy("class_aware")->epoch_rows(y, 3, 8, a), make_batch_policy("class_aware")->epoch_rows(y, 3, 8, b));
+}
+
 TEST(BatchPoliciesErrors, UnknownPolicy) {
   EXPECT_ERROR_MENTIONS(make_batch_policy("stratified"), "unknown batch policy \"stratified\"", "dynamic");
   EXPECT_ERROR_MENTIONS(make_batch_policy("dynamic:floor=2"), "floor", "[0, 1]");

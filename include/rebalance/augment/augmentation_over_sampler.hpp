@@ -31,6 +31,16 @@ struct AugmentationOverSamplerOptions {
 ///   AugmentationOverSampler aug({}, SamplingStrategy("at_least:10"), /*seed=*/0);
 ///   Dataset topped = aug.fit_resample(whales);  // or make_sampler("augment:min_count=10")
 ///   auto source = topped.parents.select(1, 0);  // the image each copy was made from
+/// Which image each added copy of a class is made from, and through which alternative: copy k
+/// is image source[k] (0-based within the class's `class_rows` images, seeded rounds that each
+/// visit every image once in a fresh order) through alternative (k / class_rows) mod
+/// `alternatives`. The sampler below and rebalance.torch's dataset over-sampler share it.
+struct CopyPlan {
+  std::vector<int64_t> source;
+  std::vector<int64_t> alternative;
+};
+CopyPlan copy_plan(int64_t class_rows, int64_t add, int64_t alternatives, uint64_t seed, int64_t cls);
+
 class AugmentationOverSampler final : public Sampler {
  public:
   explicit AugmentationOverSampler(AugmentationOverSamplerOptions options = {}, SamplingStrategy strategy = {},

@@ -23,6 +23,34 @@ namespace rebalance::generative {
 inline constexpr int64_t kVaeMinSteps = 2000;
 inline constexpr int64_t kMgvaeFinetuneMinSteps = 1000;
 
+/// What a generative sampler offers after fit_resample besides its rows: more rows of a class
+/// from the networks it trained (without training again), and each network as a function of one
+/// tensor, which rebalance.torch traces into TorchScript.
+///
+///   auto s = make_sampler("vae");
+///   s->fit_resample(train);
+///   auto& g = dynamic_cast<FittedGenerator&>(*s);
+///   at::Tensor more = g.sample_class(train, 1, 500, /*draw=*/1, nullptr);
+class FittedGenerator {
+ public:
+  virtual ~FittedGenerator() = default;
+  /// n new rows of class `cls`, made as fit_resample made its rows, shaped as data.x's rows
+  /// ([n, features...]). `data` must be the data fit_resample saw. Draw 0 repeats fit_resample's
+  /// choice of source rows, draw k > 0 makes a fresh one (the VAEs' noise always moves on).
+  /// `parents` (if given) receives the row of `data` each new row was made from (-1: none).
+  virtual at::Tensor sample_class(const Dataset& data, int64_t cls, int64_t n, uint64_t draw,
+                                  std::vector<int64_t>* parents) = 0;
+  /// The classes fit_resample trained a network for, in order.
+  virtual std::vector<int64_t> fitted_classes() const = 0;
+  /// The network behind class `cls` as a function, in data units, with gradients when wanted:
+  /// the VAEs' decoders take codes z [n, latent], the GANs' generators images [n, C, H, W].
+  virtual at::Tensor network(int64_t cls, const at::Tensor& input) = 0;
+  /// The latent size when network() takes codes; 0 when it takes images.
+  virtual int64_t network_latent(int64_t cls) const = 0;
+  /// Whether the networks' weights want gradients (false before tracing them for export).
+  virtual void set_trainable(bool on) = 0;
+};
+
 struct VAEOverSamplerOptions {
   VAEOptions vae{.net = {},
                  .train = {.epochs = 100, .batch_size = 0, .lr = 1e-3, .kl_weight = 1.0, .steps = 0,
@@ -46,7 +74,7 @@ struct VAEOverSamplerOptions {
 ///
 ///   auto s = make_sampler("vae:latent=20,epochs=200");
 ///   Dataset balanced = s->fit_resample(train);   // 5000 / 100 -> 5000 / 5000
-class VAEOverSampler final : public Sampler {
+class VAEOverSampler final : public Sampler, public FittedGenerator {
  public:
   explicit VAEOverSampler(VAEOverSamplerOptions options = {}, SamplingStrategy strategy = {}, uint64_t seed = 0);
   ~VAEOverSampler() override;
@@ -54,11 +82,19 @@ class VAEOverSampler final : public Sampler {
   /// The mean squared reconstruction error of rows `x` of class `cls` under the VAE the last
   /// fit_resample trained for that class; NaN if it trained none.
   double reconstruction_error(int64_t cls, const at::Tensor& x) const;
+  at::Tensor sample_class(const Dataset& data, int64_t cls, int64_t n, uint64_t draw,
+                          std::vector<int64_t>* parents) override;
+  std::vector<int64_t> fitted_classes() const override;
+  at::Tensor network(int64_t cls, const at::Tensor& input) override;
+  int64_t network_latent(int64_t cls) const override;
+  void set_trainable(bool on) override;
 
  private:
   Dataset resample_impl(const Dataset& data, const std::map<int64_t, int64_t>& target) override;
+  VAE& fitted_for(int64_t cls) const;
   VAEOverSamplerOptions options_;
   std::map<int64_t, std::shared_ptr<VAE>> fitted_;  ///< by class; -1: the conditional VAE
+  std::vector<int64_t> grown_;  ///< the classes the last fit_resample grew
 };
 
 struct MGVAEOverSamplerOptions {
@@ -82,18 +118,26 @@ struct MGVAEOverSamplerOptions {
 ///   auto s = make_sampler("mgvae:latent=10,ewc_lambda=5e6");
 ///   Dataset balanced = s->fit_resample(train);
 ///   // balanced.parents[i][0] is the majority row that synthetic row i was translated from
-class MGVAEOverSampler final : public Sampler {
+class MGVAEOverSampler final : public Sampler, public FittedGenerator {
  public:
   explicit MGVAEOverSampler(MGVAEOverSamplerOptions options = {}, SamplingStrategy strategy = {}, uint64_t seed = 0);
   ~MGVAEOverSampler() override;
   const MGVAEOverSamplerOptions& options() const { return options_; }
   /// As VAEOverSampler's: under the model the last fit_resample fine-tuned for class `cls`.
   double reconstruction_error(int64_t cls, const at::Tensor& x) const;
+  at::Tensor sample_class(const Dataset& data, int64_t cls, int64_t n, uint64_t draw,
+                          std::vector<int64_t>* parents) override;
+  std::vector<int64_t> fitted_classes() const override;
+  at::Tensor network(int64_t cls, const at::Tensor& input) override;
+  int64_t network_latent(int64_t cls) const override;
+  void set_trainable(bool on) override;
 
  private:
   Dataset resample_impl(const Dataset& data, const std::map<int64_t, int64_t>& target) override;
+  MGVAE& fitted_for(int64_t cls) const;
   MGVAEOverSamplerOptions options_;
   std::map<int64_t, std::shared_ptr<MGVAE>> fitted_;
+  std::vector<int64_t> grown_;  ///< the classes the last fit_resample grew
 };
 
 struct CycleGANOverSamplerOptions {
@@ -108,7 +152,7 @@ struct CycleGANOverSamplerOptions {
 ///
 ///   auto s = make_sampler("cyclegan:steps=500,decay_steps=500");
 ///   Dataset balanced = s->fit_resample(train);   // parents[i][0]: the translated majority row
-class CycleGANOverSampler final : public Sampler {
+class CycleGANOverSampler final : public Sampler, public FittedGenerator {
  public:
   explicit CycleGANOverSampler(CycleGANOverSamplerOptions options = {}, SamplingStrategy strategy = {},
                                uint64_t seed = 0);
@@ -116,11 +160,19 @@ class CycleGANOverSampler final : public Sampler {
   const CycleGANOverSamplerOptions& options() const { return options_; }
   /// The CycleGAN the last fit_resample trained for class `cls` (nullptr if none).
   std::shared_ptr<CycleGAN> fitted(int64_t cls) const;
+  at::Tensor sample_class(const Dataset& data, int64_t cls, int64_t n, uint64_t draw,
+                          std::vector<int64_t>* parents) override;
+  std::vector<int64_t> fitted_classes() const override;
+  at::Tensor network(int64_t cls, const at::Tensor& input) override;
+  int64_t network_latent(int64_t) const override { return 0; }
+  void set_trainable(bool on) override;
 
  private:
+  int64_t major_ = -1;
   Dataset resample_impl(const Dataset& data, const std::map<int64_t, int64_t>& target) override;
   CycleGANOverSamplerOptions options_;
   std::map<int64_t, std::shared_ptr<CycleGAN>> fitted_;
+  std::vector<int64_t> grown_;  ///< the classes the last fit_resample grew
 };
 
 struct StarGANOverSamplerOptions {
@@ -134,7 +186,7 @@ struct StarGANOverSamplerOptions {
 /// translated, -1). Images only ([C, H, W]); every class needs at least one image.
 ///
 ///   auto s = make_sampler("stargan:steps=2000,decay_steps=2000");
-class StarGANOverSampler final : public Sampler {
+class StarGANOverSampler final : public Sampler, public FittedGenerator {
  public:
   explicit StarGANOverSampler(StarGANOverSamplerOptions options = {}, SamplingStrategy strategy = {},
                               uint64_t seed = 0);
@@ -143,11 +195,18 @@ class StarGANOverSampler final : public Sampler {
   /// The StarGAN the last fit_resample trained (nullptr if it trained none), and its majority class.
   std::shared_ptr<StarGAN> fitted() const { return fitted_; }
   int64_t fitted_majority() const { return major_; }
+  at::Tensor sample_class(const Dataset& data, int64_t cls, int64_t n, uint64_t draw,
+                          std::vector<int64_t>* parents) override;
+  std::vector<int64_t> fitted_classes() const override;
+  at::Tensor network(int64_t cls, const at::Tensor& input) override;
+  int64_t network_latent(int64_t) const override { return 0; }
+  void set_trainable(bool on) override;
 
  private:
   Dataset resample_impl(const Dataset& data, const std::map<int64_t, int64_t>& target) override;
   StarGANOverSamplerOptions options_;
   std::shared_ptr<StarGAN> fitted_;
+  std::vector<int64_t> grown_;  ///< the classes the last fit_resample grew
   int64_t major_ = -1;
 };
 

@@ -157,6 +157,13 @@ class VAE {
   /// when conditional.
   at::Tensor sample_around(const at::Tensor& x, int64_t n, double scale, std::vector<int64_t>* source = nullptr,
                            const at::Tensor& y = {});
+  /// Decoder means (data units, shaped as the rows) for codes z: float32 [n, latent()], of class
+  /// `cls` when conditional. With gradients when z or the weights want them; reads no size of z,
+  /// so a traced copy (rebalance.torch's TorchScript export) takes any n.
+  at::Tensor decode(const at::Tensor& z, int64_t cls = -1);
+  int64_t latent() const;
+  /// Whether the weights want gradients (false: frozen, e.g. before tracing for export).
+  void set_trainable(bool on);
   /// Decoder mean at z = mu(x): the reconstruction.
   at::Tensor reconstruct(const at::Tensor& x, const at::Tensor& y = {});
   /// Mean squared reconstruction error per row (data units): lower is better.
@@ -197,6 +204,10 @@ class MGVAE {
   /// n rows, each translated from a majority row: z ~ N(mu(x+), sigma^2 I), decoder mean.
   /// `source` (if given) receives the majority row (position in `majority`) of each.
   at::Tensor generate(const at::Tensor& majority, int64_t n, std::vector<int64_t>* source = nullptr);
+  /// As VAE::decode (MGVAE is unconditional).
+  at::Tensor decode(const at::Tensor& z);
+  int64_t latent() const;
+  void set_trainable(bool on);
   at::Tensor reconstruct(const at::Tensor& x);
   double reconstruction_error(const at::Tensor& x);
   /// The diagonal Fisher estimate (one tensor per parameter); empty before pretrain().

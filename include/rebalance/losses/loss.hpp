@@ -24,9 +24,13 @@ class Loss {
   virtual std::vector<double> class_weights() const { return {}; }
   const std::string& spec() const { return spec_; }
   void set_spec(std::string s) { spec_ = std::move(s); }
+  /// The number of classes the loss was built for (the logits' width).
+  int64_t classes() const { return classes_; }
+  void set_classes(int64_t c) { classes_ = c; }
 
  private:
   std::string spec_;
+  int64_t classes_ = 0;
 };
 
 /// Class-balanced weights of Cui et al. (CVPR 2019): w_c = (1 - beta) / (1 - beta^n_c), the

@@ -50,7 +50,7 @@ const std::vector<BatchPolicyInfo>& batch_policy_registry();
 /// Every batch policy as `rebalance methods batch-policies` lists it, from batch_policy_registry().
 std::vector<MethodDoc> batch_policy_docs();
 
-/// "uniform", "balanced", "balanced:real_share=0.5", "sqrt", "dynamic:floor=0.0".
+/// "uniform", "balanced", "balanced:real_share=0.5", "sqrt", "class_aware", "dynamic:floor=0.0".
 std::unique_ptr<BatchPolicy> make_batch_policy(const std::string& spec);
 
 }  // namespace rebalance::train

@@ -28,6 +28,10 @@ class DecisionRule {
   }
   /// Labels [N] int64 for logits [N, C].
   virtual at::Tensor predict(const at::Tensor& logits) const = 0;
+  /// The rule as adjusted logits [N, C] (logits' dtype and device, differentiable): the logits
+  /// shifted per class so that their argmax is predict()'s label (up to exact ties). Argmax: the
+  /// logits; prior: logits - tau log prior; threshold t: class 1's logit less log(t / (1 - t)).
+  virtual at::Tensor adjust(const at::Tensor& logits) const { return logits; }
   /// The tuned numbers (threshold, or the logit offsets), for summaries and saved models.
   virtual std::vector<double> state() const { return {}; }
   virtual void set_state(const std::vector<double>& s) { (void)s; }
