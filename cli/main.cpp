@@ -63,6 +63,7 @@ int main(int argc, char** argv) {
   rebalance::cli::add_evaluate_command(app, action);
   rebalance::cli::add_resample_command(app, action);
   rebalance::cli::add_methods_command(app, action);
+  rebalance::cli::add_loss_command(app, action);
   rebalance::cli::add_train_command(app, action);
   rebalance::cli::add_lr_find_command(app, action);
   rebalance::cli::add_pretrain_command(app, action);

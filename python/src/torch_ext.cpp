@@ -161,6 +161,7 @@ class Generator {
   std::vector<int64_t> fitted_classes() const { return fitted_->fitted_classes(); }
   at::Tensor network(int64_t cls, const at::Tensor& input) { return fitted_->network(cls, input); }
   int64_t network_latent(int64_t cls) const { return fitted_->network_latent(cls); }
+  std::vector<at::Tensor> network_tensors(int64_t cls) const { return fitted_->network_tensors(cls); }
   void set_trainable(bool on) { fitted_->set_trainable(on); }
   std::map<int64_t, int64_t> strategy() const { return sampler_->resolved_strategy(); }
 
@@ -289,6 +290,7 @@ PYBIND11_MODULE(_torch, m) {
       .def("fitted_classes", &Generator::fitted_classes)
       .def("network", &Generator::network, py::arg("cls"), py::arg("input"))
       .def("network_latent", &Generator::network_latent, py::arg("cls"))
+      .def("network_tensors", &Generator::network_tensors, py::arg("cls"))
       .def("set_trainable", &Generator::set_trainable, py::arg("on"))
       .def("strategy", &Generator::strategy);
 }

@@ -227,6 +227,7 @@ at::Tensor VAEOverSampler::network(int64_t cls, const at::Tensor& z) {
   return fitted_for(cls).decode(z, options_.conditional ? cls : -1);
 }
 int64_t VAEOverSampler::network_latent(int64_t cls) const { return fitted_for(cls).latent(); }
+std::vector<at::Tensor> VAEOverSampler::network_tensors(int64_t cls) const { return fitted_for(cls).network_tensors(); }
 void VAEOverSampler::set_trainable(bool on) {
   for (auto& [c, v] : fitted_) v->set_trainable(on);
 }
@@ -298,6 +299,7 @@ at::Tensor MGVAEOverSampler::sample_class(const Dataset& data, int64_t c, int64_
 std::vector<int64_t> MGVAEOverSampler::fitted_classes() const { return grown_; }
 at::Tensor MGVAEOverSampler::network(int64_t cls, const at::Tensor& z) { return fitted_for(cls).decode(z); }
 int64_t MGVAEOverSampler::network_latent(int64_t cls) const { return fitted_for(cls).latent(); }
+std::vector<at::Tensor> MGVAEOverSampler::network_tensors(int64_t cls) const { return fitted_for(cls).network_tensors(); }
 void MGVAEOverSampler::set_trainable(bool on) {
   for (auto& [c, m] : fitted_) m->set_trainable(on);
 }
@@ -414,6 +416,11 @@ at::Tensor CycleGANOverSampler::network(int64_t cls, const at::Tensor& x) {
   REBALANCE_CHECK(gan != nullptr, "CycleGANOverSampler: no CycleGAN was trained for class {}", cls);
   return gan->forward_ab(x);
 }
+std::vector<at::Tensor> CycleGANOverSampler::network_tensors(int64_t cls) const {
+  const auto gan = fitted(cls);
+  REBALANCE_CHECK(gan != nullptr, "CycleGANOverSampler: no CycleGAN was trained for class {}", cls);
+  return gan->generator_parameters();
+}
 void CycleGANOverSampler::set_trainable(bool on) {
   for (auto& [c, g] : fitted_) g->set_generators_trainable(on);
 }
@@ -491,6 +498,10 @@ at::Tensor StarGANOverSampler::network(int64_t cls, const at::Tensor& x) {
   // The target class for every row, made from x itself so that a traced copy takes any n.
   const auto target = torch::zeros_like(x.select(1, 0).select(1, 0).select(1, 0), torch::kInt64) + cls;
   return fitted_->forward(x, target);
+}
+std::vector<at::Tensor> StarGANOverSampler::network_tensors(int64_t) const {
+  REBALANCE_CHECK(fitted_ != nullptr, "StarGANOverSampler: no StarGAN was trained");
+  return fitted_->generator_parameters();
 }
 void StarGANOverSampler::set_trainable(bool on) {
   if (fitted_) fitted_->set_generator_trainable(on);

@@ -683,6 +683,11 @@ double VAE::reconstruction_error(const at::Tensor& x, const at::Tensor& y) {
 }
 at::Tensor VAE::decode(const at::Tensor& z, int64_t cls) { return core_->decode_data(z, cls); }
 int64_t VAE::latent() const { return core_->net.latent; }
+std::vector<at::Tensor> VAE::network_tensors() const {
+  auto t = core_->model->parameters();
+  for (auto& b : core_->model->buffers()) t.push_back(b);
+  return t;
+}
 void VAE::set_trainable(bool on) {
   for (auto& p : core_->model->parameters()) p.set_requires_grad(on);
 }
@@ -811,6 +816,11 @@ at::Tensor MGVAE::generate(const at::Tensor& majority, int64_t n, std::vector<in
 
 at::Tensor MGVAE::decode(const at::Tensor& z) { return core_->decode_data(z, -1); }
 int64_t MGVAE::latent() const { return core_->net.latent; }
+std::vector<at::Tensor> MGVAE::network_tensors() const {
+  auto t = core_->model->parameters();
+  for (auto& b : core_->model->buffers()) t.push_back(b);
+  return t;
+}
 void MGVAE::set_trainable(bool on) {
   for (auto& p : core_->model->parameters()) p.set_requires_grad(on);
 }

@@ -47,6 +47,9 @@ class FittedGenerator {
   virtual at::Tensor network(int64_t cls, const at::Tensor& input) = 0;
   /// The latent size when network() takes codes; 0 when it takes images.
   virtual int64_t network_latent(int64_t cls) const = 0;
+  /// The tensors network(cls) reads (weights and buffers; the same storage, not copies), so a
+  /// tracer can hold them as a module's state rather than as constants.
+  virtual std::vector<at::Tensor> network_tensors(int64_t cls) const = 0;
   /// Whether the networks' weights want gradients (false before tracing them for export).
   virtual void set_trainable(bool on) = 0;
 };
@@ -87,6 +90,7 @@ class VAEOverSampler final : public Sampler, public FittedGenerator {
   std::vector<int64_t> fitted_classes() const override;
   at::Tensor network(int64_t cls, const at::Tensor& input) override;
   int64_t network_latent(int64_t cls) const override;
+  std::vector<at::Tensor> network_tensors(int64_t cls) const override;
   void set_trainable(bool on) override;
 
  private:
@@ -130,6 +134,7 @@ class MGVAEOverSampler final : public Sampler, public FittedGenerator {
   std::vector<int64_t> fitted_classes() const override;
   at::Tensor network(int64_t cls, const at::Tensor& input) override;
   int64_t network_latent(int64_t cls) const override;
+  std::vector<at::Tensor> network_tensors(int64_t cls) const override;
   void set_trainable(bool on) override;
 
  private:
@@ -165,6 +170,7 @@ class CycleGANOverSampler final : public Sampler, public FittedGenerator {
   std::vector<int64_t> fitted_classes() const override;
   at::Tensor network(int64_t cls, const at::Tensor& input) override;
   int64_t network_latent(int64_t) const override { return 0; }
+  std::vector<at::Tensor> network_tensors(int64_t cls) const override;
   void set_trainable(bool on) override;
 
  private:
@@ -200,6 +206,7 @@ class StarGANOverSampler final : public Sampler, public FittedGenerator {
   std::vector<int64_t> fitted_classes() const override;
   at::Tensor network(int64_t cls, const at::Tensor& input) override;
   int64_t network_latent(int64_t) const override { return 0; }
+  std::vector<at::Tensor> network_tensors(int64_t cls) const override;
   void set_trainable(bool on) override;
 
  private:

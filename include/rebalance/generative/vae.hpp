@@ -164,6 +164,8 @@ class VAE {
   int64_t latent() const;
   /// Whether the weights want gradients (false: frozen, e.g. before tracing for export).
   void set_trainable(bool on);
+  /// The network's parameters and buffers (shared, not copies).
+  std::vector<at::Tensor> network_tensors() const;
   /// Decoder mean at z = mu(x): the reconstruction.
   at::Tensor reconstruct(const at::Tensor& x, const at::Tensor& y = {});
   /// Mean squared reconstruction error per row (data units): lower is better.
@@ -208,6 +210,7 @@ class MGVAE {
   at::Tensor decode(const at::Tensor& z);
   int64_t latent() const;
   void set_trainable(bool on);
+  std::vector<at::Tensor> network_tensors() const;
   at::Tensor reconstruct(const at::Tensor& x);
   double reconstruction_error(const at::Tensor& x);
   /// The diagonal Fisher estimate (one tensor per parameter); empty before pretrain().
