@@ -16,13 +16,14 @@ from torch import nn
 
 from .. import _params
 from . import _ext
+from ._compiled import CompiledState
 from ._targets import class_counts_of, read_targets
 from .losses import _counts
 
 __all__ = ["DecisionRule", "LogitAdjustment", "ThresholdMoving", "make_decision_rule"]
 
 
-class DecisionRule(nn.Module):
+class DecisionRule(CompiledState, nn.Module):
     """A decision rule from its factory string (``"argmax"``, ``"prior:tau=1"``,
     ``"threshold:metric=f1"``)."""
 
@@ -60,13 +61,7 @@ class DecisionRule(nn.Module):
     def extra_repr(self):
         return f"{self.spec!r}, state={self.rule_state.tolist()}"
 
-    def __getstate__(self):
-        state = self.__dict__.copy()
-        state.pop("_impl", None)
-        return state
-
-    def __setstate__(self, state):
-        self.__dict__.update(state)
+    def _rebuild(self):
         self._impl = _ext.make_decision_rule(self.spec)
 
 

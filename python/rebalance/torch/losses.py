@@ -24,6 +24,7 @@ from torch import nn
 
 from .. import _params
 from . import _ext
+from ._compiled import CompiledState
 from ._targets import class_counts_of, read_targets
 
 __all__ = ["RebalanceLoss", "make_loss", "loss_names"]
@@ -65,7 +66,7 @@ def _counts(class_counts, who):
     return out
 
 
-class RebalanceLoss(nn.Module):
+class RebalanceLoss(CompiledState, nn.Module):
     """A rebalance loss as an ``nn.Module``: ``forward(logits, target)`` is the batch's scalar
     loss. ``set_epoch(e)`` (0-based) before each epoch drives deferred re-weighting; the epoch is
     kept in ``state_dict()``. ``class_weights`` is the per-class weight in use now (or None)."""
@@ -130,15 +131,7 @@ class RebalanceLoss(nn.Module):
                              f"{list(self.class_counts)}")
         self.set_epoch(state["epoch"])
 
-    # Pickling (torch.save of the module, deepcopy, DataLoader-free multiprocessing): the compiled
-    # loss is rebuilt from its spec and counts.
-    def __getstate__(self):
-        state = self.__dict__.copy()
-        state.pop("_impl", None)
-        return state
-
-    def __setstate__(self, state):
-        self.__dict__.update(state)
+    def _rebuild(self):
         self._impl = _ext.make_loss(self._spec, list(self.class_counts))
         self._impl.set_epoch(self.epoch)
 

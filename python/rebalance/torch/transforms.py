@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from . import _ext
+from ._compiled import CompiledState
 
 __all__ = ["Augment", "augmentation_names"]
 
@@ -26,7 +27,7 @@ def augmentation_names():
     return list(_DECLARED)
 
 
-class Augment(nn.Module):
+class Augment(CompiledState, nn.Module):
     """An augmentation factory string as a transform: ``'+'`` composes ops left to right, ``'|'``
     separates alternatives (each image gets one, drawn at random)."""
 
@@ -73,11 +74,5 @@ class Augment(nn.Module):
     def extra_repr(self):
         return repr(self.spec)
 
-    def __getstate__(self):
-        state = self.__dict__.copy()
-        state.pop("_impl", None)
-        return state
-
-    def __setstate__(self, state):
-        self.__dict__.update(state)
+    def _rebuild(self):
         self._impl = _ext.make_augmentation(self.spec)
