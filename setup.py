@@ -1,8 +1,10 @@
 """pip install --no-build-isolation .   (offline: Debian's pybind11-dev, python3-dev, setuptools)
 
 The compiled core is built by the project's CMake (target rebalance_core) in build/ (or
-$REBALANCE_BUILD_DIR; a fresh directory builds the library and the module only), then copied into
-the package beside the pure-Python layer under python/rebalance/.
+$REBALANCE_BUILD_DIR; a fresh directory builds the library and the modules only), then copied into
+the package beside the pure-Python layer under python/rebalance/. So is rebalance._torch (target
+rebalance_torch: the torch extension behind rebalance.torch) with the torch version it was built
+against (rebalance/torch/_build.py), where the build found libtorch_python.
 """
 import os
 import re
@@ -29,9 +31,16 @@ class CMakeBuild(build_ext):
             subprocess.check_call(["cmake", "-S", HERE, "-B", build_dir, "-G", "Ninja", "-DCMAKE_BUILD_TYPE=Release",
                                    "-DREBALANCE_BUILD_TESTS=OFF", "-DREBALANCE_BUILD_BENCH=OFF",
                                    f"-DPython_EXECUTABLE={sys.executable}"])
-        subprocess.check_call(["cmake", "--build", build_dir, "--target", "rebalance_core", "-j", str(os.cpu_count() or 1)])
+        target, stem = {"rebalance._core": ("rebalance_core", "_core"),
+                        "rebalance._torch": ("rebalance_torch", "_torch")}[ext.name]
+        r = subprocess.run(["cmake", "--build", build_dir, "--target", target, "-j", str(os.cpu_count() or 1)])
+        if r.returncode != 0:
+            if ext.name == "rebalance._torch":  # optional: a libtorch without libtorch_python
+                print("rebalance: rebalance._torch not built; rebalance.torch will not import", file=sys.stderr)
+                return
+            raise subprocess.CalledProcessError(r.returncode, r.args)
         suffix = sysconfig.get_config_var("EXT_SUFFIX")
-        built = os.path.join(build_dir, "python", "rebalance", "_core" + suffix)
+        built = os.path.join(build_dir, "python", "rebalance", stem + suffix)
         if not os.path.exists(built):
             found = [f for f in os.listdir(os.path.dirname(built)) if f.startswith("_core")]
             raise RuntimeError(f"{build_dir} holds {found}, built for another Python than {sys.executable} "
@@ -39,15 +48,18 @@ class CMakeBuild(build_ext):
         dest = self.get_ext_fullpath(ext.name)
         os.makedirs(os.path.dirname(dest), exist_ok=True)
         shutil.copyfile(built, dest)
+        if ext.name == "rebalance._torch":
+            shutil.copyfile(os.path.join(build_dir, "python", "rebalance", "torch", "_build.py"),
+                            os.path.join(os.path.dirname(dest), "torch", "_build.py"))
 
 
 setup(
     name="rebalance",
     version=_version(),
     description="Learning from class-imbalanced data: imbalanced-learn's API over a C++/libtorch core",
-    packages=["rebalance"],
+    packages=["rebalance", "rebalance.torch"],
     package_dir={"": "python"},
-    ext_modules=[Extension("rebalance._core", sources=[])],
+    ext_modules=[Extension("rebalance._core", sources=[]), Extension("rebalance._torch", sources=[])],
     cmdclass={"build_ext": CMakeBuild},
     python_requires=">=3.9",
     install_requires=["numpy", "scipy", "scikit-learn"],

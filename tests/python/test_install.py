@@ -30,3 +30,10 @@ def test_pip_install_in_a_virtualenv():
         assert r.returncode == 0, r.stderr
         path, counts = r.stdout.split(" ", 1)
         assert path.startswith(venv) and counts.strip() == "[50, 50]"
+        # rebalance.torch (the torch extension and the version it was built against) installs too.
+        code = ("import torch, rebalance.torch.losses as L; l = L.LDAMLoss([50, 10]);"
+                "print(L.__file__, float(l(torch.zeros(4, 2), torch.tensor([0, 1, 0, 1])) > 0))")
+        r = subprocess.run([py, "-c", code], env=env, capture_output=True, text=True, cwd=tmp)
+        assert r.returncode == 0, r.stderr
+        path, ok = r.stdout.split(" ", 1)
+        assert path.startswith(venv) and ok.strip() == "1.0"
