@@ -29,7 +29,9 @@ from torch.utils.data import DataLoader, TensorDataset
 
 try:
     import rebalance.torch  # noqa: F401
-except ImportError:  # a fresh clone: the package as scripts/setup builds it
+except ImportError:  # not installed (or an older install): the package as the build lays it out
+    for name in [m for m in sys.modules if m == "rebalance" or m.startswith("rebalance.")]:
+        del sys.modules[name]
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "build", "python"))
 from rebalance.torch.data import SqrtSampler  # noqa: E402
 from rebalance.torch.decision import LogitAdjustment  # noqa: E402
