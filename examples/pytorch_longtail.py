@@ -136,7 +136,7 @@ def main():
         rows.append((name, r))
         print(f"{name}: ACSA {r['acsa']:.4f}, macro F1 {r['f1_macro']:.4f}, tail recall {r['tail_recall']:.4f} "
               f"({r['seconds']:.1f} s)", file=sys.stderr, flush=True)
-    n = rows[0][1]["train_size"]
+    n = int(rows[0][1]["train_size"])
     print(f"Long-tailed Fashion-MNIST: {n} training images (2000 down to 20 per class), the balanced 10,000 test "
           f"images; {args.epochs} epochs, mean over seeds {args.seeds}, CPU.")
     print()
