@@ -6,7 +6,8 @@ the machine; scripts/readme_tables speed_torch writes docs/results/speed_torch.m
    rebalance's BalancedSampler and LDAMLoss, against the same loop with torch's
    WeightedRandomSampler (inverse-frequency weights, N draws) and nn.CrossEntropyLoss;
 2. each loss's forward + backward on logits [B, C] against a hand-written PyTorch version of it
-   (tests/python/torch_reference.py: constants precomputed, as a module's __init__ would).
+   (tests/python/torch_reference.py: constants precomputed, as a module's __init__ would), both
+   called as nn.Modules.
 
 Times are medians of alternating repeats; the ratios are rebalance / PyTorch (lower is faster).
 
@@ -66,6 +67,17 @@ LOSSES = [("ce", {}), ("weighted_ce", {}), ("focal", {"gamma": 2.0}), ("cb", {"b
           ("ldam", {"s": 30.0, "drw_epoch": 0})]
 
 
+class HandWritten(nn.Module):
+    """A reference loss as a user's nn.Module (so both sides pay nn.Module's call)."""
+
+    def __init__(self, fn):
+        super().__init__()
+        self.fn = fn
+
+    def forward(self, z, y):
+        return self.fn(z, y)
+
+
 def loss_seconds(fn, z, y, iters):
     t0 = time.perf_counter()
     for _ in range(iters):
@@ -88,7 +100,7 @@ def bench_losses(iters, shapes, repeats=5):
             ref_params = {k: v for k, v in params.items() if k != "drw_epoch"}
             if "drw_epoch" in params:
                 ref_params["drw"] = True
-            theirs = reference(name, counts, dtype=torch.float32, **ref_params)
+            theirs = HandWritten(reference(name, counts, dtype=torch.float32, **ref_params))
             torch.testing.assert_close(ours(z, y), theirs(z, y), rtol=1e-4, atol=1e-5)
             loss_seconds(ours, z, y, 20), loss_seconds(theirs, z, y, 20)
             t_ours, t_theirs = [], []

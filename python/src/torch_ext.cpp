@@ -7,6 +7,7 @@
 #include <torch/extension.h>
 #include <torch/version.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -90,8 +91,16 @@ at::Tensor checked_targets(const at::Tensor& logits, const at::Tensor& target, i
     throw py::value_error(who + ": built for " + std::to_string(classes) + " classes, logits have " +
                           std::to_string(logits.size(1)));
   if (target.numel() > 0) {
-    const auto [lo, hi] = target.aminmax();
-    const int64_t l = lo.item<int64_t>(), h = hi.item<int64_t>();
+    int64_t l = 0, h = 0;
+    if (target.device().is_cpu() && target.scalar_type() == at::kLong && target.is_contiguous()) {
+      // A batch's targets on the CPU: one pass over them, no tensor ops.
+      const auto* p = target.data_ptr<int64_t>();
+      l = h = p[0];
+      for (int64_t i = 1; i < target.numel(); ++i) l = std::min(l, p[i]), h = std::max(h, p[i]);
+    } else {
+      const auto [lo, hi] = target.aminmax();
+      l = lo.item<int64_t>(), h = hi.item<int64_t>();
+    }
     if (l < 0 || h >= classes)
       throw py::value_error(who + ": target " + std::to_string(l < 0 ? l : h) + " is out of range for " +
                             std::to_string(classes) + " classes (0.." + std::to_string(classes - 1) + ")");

@@ -14,21 +14,42 @@ namespace F = torch::nn::functional;
 
 namespace {
 
-at::Tensor weight_tensor(const std::vector<double>& w, const at::Tensor& like) {
-  return torch::tensor(w, torch::kFloat64).to(like.device(), like.scalar_type());
-}
+/// Per-class numbers as a tensor of `like`'s dtype and device, made once per dtype and device
+/// (a loss is called every batch; the conversion is not free next to a 128 x 10 batch's loss).
+class ClassTensor {
+ public:
+  ClassTensor() = default;
+  explicit ClassTensor(std::vector<double> v) : v_(std::move(v)) {}
+  bool empty() const { return v_.empty(); }
+  const std::vector<double>& values() const { return v_; }
+  const at::Tensor& like(const at::Tensor& t) const {
+    if (!cached_.defined() || cached_.device() != t.device() || cached_.scalar_type() != t.scalar_type())
+      cached_ = torch::tensor(v_, torch::kFloat64).to(t.device(), t.scalar_type());
+    return cached_;
+  }
+
+ private:
+  std::vector<double> v_;
+  mutable at::Tensor cached_;
+};
 
 /// How per-sample weights reduce: PyTorch's weighted mean sum(w_y l) / sum(w_y) (what
 /// nn.CrossEntropyLoss(weight=w) and the LDAM reference code compute), or the class-balanced
 /// paper's mean(w_y l) over the batch, where a class weight of 2 really doubles a sample's pull.
 enum class Reduction { PyTorch, Paper };
 
-at::Tensor weighted_mean(const at::Tensor& per_sample, const at::Tensor& target, const std::vector<double>& w,
-                         Reduction r) {
+/// Cross-entropy reduced to the batch mean: PyTorch's (weighted) mean, fused, or the paper's.
+at::Tensor cross_entropy_mean(const at::Tensor& logits, const at::Tensor& target, const ClassTensor& w, Reduction r) {
+  if (w.empty()) return F::cross_entropy(logits, target);
+  if (r == Reduction::PyTorch) return F::cross_entropy(logits, target, F::CrossEntropyFuncOptions().weight(w.like(logits)));
+  const auto per = F::cross_entropy(logits, target, F::CrossEntropyFuncOptions().reduction(torch::kNone));
+  return (per * w.like(per).index_select(0, target)).sum() / per.size(0);
+}
+
+/// The paper's mean(w_y l) of per-sample losses (plain mean without weights).
+at::Tensor paper_mean(const at::Tensor& per_sample, const at::Tensor& target, const ClassTensor& w) {
   if (w.empty()) return per_sample.mean();
-  const auto wy = weight_tensor(w, per_sample).index_select(0, target);
-  const auto total = (per_sample * wy).sum();
-  return r == Reduction::PyTorch ? total / wy.sum() : total / per_sample.size(0);
+  return (per_sample * w.like(per_sample).index_select(0, target)).sum() / per_sample.size(0);
 }
 
 void check_inputs(const at::Tensor& logits, const at::Tensor& target, int64_t classes, const std::string& spec) {
@@ -45,14 +66,13 @@ class CrossEntropy : public Loss {
       : classes_(classes), w_(std::move(w)), reduction_(r) {}
   at::Tensor forward(const at::Tensor& logits, const at::Tensor& target) override {
     check_inputs(logits, target, classes_, spec());
-    return weighted_mean(F::cross_entropy(logits, target, F::CrossEntropyFuncOptions().reduction(torch::kNone)), target,
-                         w_, reduction_);
+    return cross_entropy_mean(logits, target, w_, reduction_);
   }
-  std::vector<double> class_weights() const override { return w_; }
+  std::vector<double> class_weights() const override { return w_.values(); }
 
  private:
   int64_t classes_;
-  std::vector<double> w_;
+  ClassTensor w_;
   Reduction reduction_;
 };
 
@@ -64,14 +84,14 @@ class Focal : public Loss {
     check_inputs(logits, target, classes_, spec());
     const auto logp = torch::log_softmax(logits, 1).gather(1, target.unsqueeze(1)).squeeze(1);
     const auto per = -torch::pow(1.0 - logp.exp(), gamma_) * logp;
-    return weighted_mean(per, target, w_, Reduction::Paper);
+    return paper_mean(per, target, w_);
   }
-  std::vector<double> class_weights() const override { return w_; }
+  std::vector<double> class_weights() const override { return w_.values(); }
 
  private:
   int64_t classes_;
   double gamma_;
-  std::vector<double> w_;
+  ClassTensor w_;
 };
 
 /// Sigmoid (one-vs-all) losses of the class-balanced paper: sum over classes of the binary loss,
@@ -90,13 +110,13 @@ class SigmoidCB : public Loss {
       const auto pt = onehot * p + (1 - onehot) * (1 - p);
       bce = torch::pow(1 - pt, gamma_) * bce;
     }
-    return weighted_mean(bce.sum(1), target, w_, Reduction::Paper);
+    return paper_mean(bce.sum(1), target, w_);
   }
-  std::vector<double> class_weights() const override { return w_; }
+  std::vector<double> class_weights() const override { return w_.values(); }
 
  private:
   int64_t classes_;
-  std::vector<double> w_;
+  ClassTensor w_;
   double gamma_;
 };
 
@@ -105,16 +125,18 @@ class LogitAdjusted : public Loss {
  public:
   LogitAdjusted(const std::vector<int64_t>& counts, double tau) : classes_(static_cast<int64_t>(counts.size())) {
     const double n = std::accumulate(counts.begin(), counts.end(), 0.0);
-    for (auto c : counts) offset_.push_back(tau * std::log(std::max<double>(c, 1) / n));
+    std::vector<double> off;
+    for (auto c : counts) off.push_back(tau * std::log(std::max<double>(c, 1) / n));
+    offset_ = ClassTensor(off);
   }
   at::Tensor forward(const at::Tensor& logits, const at::Tensor& target) override {
     check_inputs(logits, target, classes_, spec());
-    return F::cross_entropy(logits + weight_tensor(offset_, logits), target);
+    return F::cross_entropy(logits + offset_.like(logits), target);
   }
 
  private:
   int64_t classes_;
-  std::vector<double> offset_;
+  ClassTensor offset_;
 };
 
 /// LDAM: cross-entropy on s * (z - Delta_y e_y); from `drw_epoch` on, class-balanced weights.
@@ -128,20 +150,20 @@ class LDAM : public Loss {
         drw_weights_(class_balanced_weights(counts, beta)) {}
   at::Tensor forward(const at::Tensor& logits, const at::Tensor& target) override {
     check_inputs(logits, target, classes_, spec());
-    const auto onehot = F::one_hot(target, classes_).to(logits.scalar_type());
-    const auto adjusted = logits - onehot * weight_tensor(margins_, logits);
-    const auto per = F::cross_entropy(s_ * adjusted, target, F::CrossEntropyFuncOptions().reduction(torch::kNone));
-    return weighted_mean(per, target, active_ ? drw_weights_ : std::vector<double>{}, Reduction::PyTorch);
+    // z - Delta_y at each row's own class: the margin subtracted where the target is.
+    const auto m_y = margins_.like(logits).index_select(0, target).unsqueeze(1);
+    const auto adjusted = logits.scatter_add(1, target.unsqueeze(1), -m_y);
+    return cross_entropy_mean(s_ * adjusted, target, active_ ? drw_weights_ : ClassTensor(), Reduction::PyTorch);
   }
   void set_epoch(int64_t epoch) override { active_ = drw_epoch_ >= 0 && epoch >= drw_epoch_; }
-  std::vector<double> class_weights() const override { return active_ ? drw_weights_ : std::vector<double>{}; }
+  std::vector<double> class_weights() const override { return active_ ? drw_weights_.values() : std::vector<double>{}; }
 
  private:
   int64_t classes_;
-  std::vector<double> margins_;
+  ClassTensor margins_;
   double s_;
   int64_t drw_epoch_;
-  std::vector<double> drw_weights_;
+  ClassTensor drw_weights_;
   bool active_ = false;
 };
 
