@@ -125,6 +125,8 @@ def test_bad_input_names_the_value():
         loss(z, y[:63])
     with pytest.raises(ValueError, match="built for 10 classes, logits have 9"):
         loss(z[:, :9], y % 9)
+    with pytest.raises(ValueError, match="logits are on meta but targets on cpu"):
+        loss(z.detach().to("meta"), y)
     if torch.cuda.is_available():
         with pytest.raises(ValueError, match="logits are on cuda:0 but targets on cpu"):
             loss(z.cuda(), y)
@@ -177,3 +179,10 @@ def test_cli_trainer_loss_on_the_same_logits(tmp_path):
         (g,) = torch.autograd.grad(ours, z)
         assert math.isclose(value, float(ours), rel_tol=1e-6), (name, value, float(ours))
         np.testing.assert_allclose(np.load(tmp_path / "g.npy"), g.numpy(), rtol=1e-5, atol=1e-7)
+    bad = subprocess.run([exe, "loss", "ldam", "--counts", "5,x", "--logits", str(tmp_path / "z.npy"), "--targets",
+                          str(tmp_path / "y.npy")], capture_output=True, text=True)
+    assert bad.returncode == 1 and '"x" is not an integer count' in bad.stderr
+    bad = subprocess.run([exe, "loss", "ldam", "--counts", ",".join(map(str, COUNTS)), "--logits",
+                          str(tmp_path / "z.npy"), "--targets", str(tmp_path / "y.npy"), "--grad",
+                          str(tmp_path / "z.npy")], capture_output=True, text=True)
+    assert bad.returncode == 1 and "--grad" in bad.stderr and "--logits" in bad.stderr  # no output onto an input
