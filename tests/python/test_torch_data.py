@@ -194,3 +194,15 @@ def test_augmentation_over_sampler_tops_up_rare_classes_lazily():
     assert torch.equal(aug.source_index[:len(src)], rows[torch.tensor(src)])
     with pytest.raises(IndexError, match="out of range"):
         aug[len(aug)]
+
+
+def test_augmented_copies_are_the_same_in_every_worker():
+    ds = TensorDataset(X, Y)
+    aug = D.AugmentationOverSampler(ds, "rotate:degrees=30|blur:sigma=1", sampling_strategy="at_least:30", seed=5)
+    loaded = []
+    for workers in (0, 2):
+        loader = DataLoader(aug, batch_size=64, num_workers=workers)
+        loaded.append(torch.cat([xb for xb, _ in loader]))
+    assert torch.equal(loaded[0], loaded[1])
+    n = len(ds)
+    assert not torch.equal(loaded[0][n:], X[aug.source_index])  # the copies are transformed

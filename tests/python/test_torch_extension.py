@@ -161,6 +161,18 @@ def test_vae_on_tensors_keeps_the_input_and_exports_its_decoder(tmp_path):
     assert torch.equal(xr, xr2)  # seeded
 
 
+def test_conditional_vae_exports_one_decoder_per_class(tmp_path):
+    x, y = _digits([50, 15, 10])
+    gen = VAEOverSampler(conditional=True, steps=30, min_steps=0, seed=2)
+    gen.fit(x, y)
+    assert sorted(gen.sampling_strategy_) == [1, 2]
+    latent = gen._gen.network_latent(2)
+    _export_round_trip(gen, 2, lambda n: torch.randn(n, latent), tmp_path)
+    z = torch.randn(4, latent)
+    with torch.no_grad():
+        assert not torch.equal(gen.to_torchscript(1)(z), gen.to_torchscript(2)(z))  # the class is part of it
+
+
 def test_mgvae_cyclegan_and_stargan_on_tensors_export_and_reload(tmp_path):
     x, y = _digits([40, 12, 12])
     small = dict(steps=4, decay_steps=0, batch_size=4, ngf=4, ndf=4)

@@ -232,8 +232,9 @@ class AugmentationOverSampler(Dataset):
     imbalanced-learn's: ``"auto"``, ``"at_least:10"``, a dict class -> wanted count, a float for
     binary targets). ``source_index[k]`` is the dataset index copy k was made from, and
     ``origin(i)`` says where item i came from (its own index, or -1 for a copy).
-    Items are ``(image, target)`` with image a float tensor ``[C, H, W]`` (uint8 images are
-    scaled to [0, 1] for the transform and back).
+    A copy's item is the source item with its image transformed (float ``[C, H, W]``; uint8
+    images are scaled to [0, 1] for the transform and back) and its target the class, of the
+    type the dataset's own targets have.
     """
 
     def __init__(self, dataset, transforms="channel:which=r|channel:which=g|channel:which=b|blur|unsharp", *,
@@ -281,4 +282,10 @@ class AugmentationOverSampler(Dataset):
         image = item[0] if isinstance(item, (tuple, list)) else item
         seed = hash((self.seed, int(self.copy_class[k]), k)) & ((1 << 63) - 1)
         copy = self.augment.alternative_of(int(self.alternative[k]), image, seed)
-        return copy, int(self.copy_class[k])
+        if not isinstance(item, (tuple, list)):
+            return copy, int(self.copy_class[k])
+        # The label as the dataset gives its own (a tensor stays a tensor), other fields as they are.
+        label = item[1]
+        label = torch.tensor(int(self.copy_class[k]), dtype=label.dtype) if isinstance(label, torch.Tensor) else int(
+            self.copy_class[k])
+        return (copy, label) + tuple(item[2:])
