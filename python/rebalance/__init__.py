@@ -6,7 +6,8 @@
 Modules as imbalanced-learn's: ``over_sampling``, ``under_sampling``, ``combine``, ``ensemble``,
 ``metrics``; plus ``generative`` (VAE, MGVAE, CycleGAN, StarGAN over-samplers) and ``augment``
 (image transforms and the augmentation over-sampler). Samplers run in
-imbalanced-learn's ``Pipeline`` and scikit-learn's model selection.
+imbalanced-learn's ``Pipeline`` and scikit-learn's model selection. ``rebalance.torch`` brings the
+losses, batch samplers, augmentations, generators and decision rules into a PyTorch training loop.
 """
 from . import _core
 
@@ -17,7 +18,8 @@ __all__ = ["over_sampling", "under_sampling", "combine", "ensemble", "generative
 
 
 def __getattr__(name):
-    if name in ("over_sampling", "under_sampling", "combine", "ensemble", "generative", "augment", "metrics", "base"):
+    if name in ("over_sampling", "under_sampling", "combine", "ensemble", "generative", "augment", "metrics", "base",
+                "torch"):
         import importlib
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'rebalance' has no attribute {name!r}")
