@@ -202,6 +202,10 @@ PYBIND11_MODULE(_torch, m) {
         const auto t = checked_targets(logits, target, static_cast<int64_t>(l.classes()), "loss \"" + l.spec() + "\"");
         return l.forward(logits, t);
       }, py::arg("logits"), py::arg("target"))
+      .def("per_sample", [](losses::Loss& l, const at::Tensor& logits, const at::Tensor& target) {
+        const auto t = checked_targets(logits, target, static_cast<int64_t>(l.classes()), "loss \"" + l.spec() + "\"");
+        return l.per_sample(logits, t);
+      }, py::arg("logits"), py::arg("target"))
       .def("set_epoch", &losses::Loss::set_epoch, py::arg("epoch"))
       .def("class_weights", &losses::Loss::class_weights)
       .def_property_readonly("spec", &losses::Loss::spec);

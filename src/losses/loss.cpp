@@ -46,10 +46,16 @@ at::Tensor cross_entropy_mean(const at::Tensor& logits, const at::Tensor& target
   return (per * w.like(per).index_select(0, target)).sum() / per.size(0);
 }
 
-/// The paper's mean(w_y l) of per-sample losses (plain mean without weights).
-at::Tensor paper_mean(const at::Tensor& per_sample, const at::Tensor& target, const ClassTensor& w) {
-  if (w.empty()) return per_sample.mean();
-  return (per_sample * w.like(per_sample).index_select(0, target)).sum() / per_sample.size(0);
+/// Each sample's cross-entropy times its class weight (PyTorch's reduction="none").
+at::Tensor cross_entropy_terms(const at::Tensor& logits, const at::Tensor& target, const ClassTensor& w) {
+  auto o = F::CrossEntropyFuncOptions().reduction(torch::kNone);
+  if (!w.empty()) o.weight(w.like(logits));
+  return F::cross_entropy(logits, target, o);
+}
+
+/// Per-sample losses times their class weights (unchanged without weights).
+at::Tensor weighted_terms(const at::Tensor& per_sample, const at::Tensor& target, const ClassTensor& w) {
+  return w.empty() ? per_sample : per_sample * w.like(per_sample).index_select(0, target);
 }
 
 void check_inputs(const at::Tensor& logits, const at::Tensor& target, int64_t classes, const std::string& spec) {
@@ -68,6 +74,10 @@ class CrossEntropy : public Loss {
     check_inputs(logits, target, classes_, spec());
     return cross_entropy_mean(logits, target, w_, reduction_);
   }
+  at::Tensor per_sample(const at::Tensor& logits, const at::Tensor& target) override {
+    check_inputs(logits, target, classes_, spec());
+    return cross_entropy_terms(logits, target, w_);
+  }
   std::vector<double> class_weights() const override { return w_.values(); }
 
  private:
@@ -81,10 +91,12 @@ class Focal : public Loss {
  public:
   Focal(int64_t classes, double gamma, std::vector<double> w) : classes_(classes), gamma_(gamma), w_(std::move(w)) {}
   at::Tensor forward(const at::Tensor& logits, const at::Tensor& target) override {
+    return per_sample(logits, target).mean();
+  }
+  at::Tensor per_sample(const at::Tensor& logits, const at::Tensor& target) override {
     check_inputs(logits, target, classes_, spec());
     const auto logp = torch::log_softmax(logits, 1).gather(1, target.unsqueeze(1)).squeeze(1);
-    const auto per = -torch::pow(1.0 - logp.exp(), gamma_) * logp;
-    return paper_mean(per, target, w_);
+    return weighted_terms(-torch::pow(1.0 - logp.exp(), gamma_) * logp, target, w_);
   }
   std::vector<double> class_weights() const override { return w_.values(); }
 
@@ -100,6 +112,9 @@ class SigmoidCB : public Loss {
  public:
   SigmoidCB(int64_t classes, std::vector<double> w, double gamma) : classes_(classes), w_(std::move(w)), gamma_(gamma) {}
   at::Tensor forward(const at::Tensor& logits, const at::Tensor& target) override {
+    return per_sample(logits, target).mean();
+  }
+  at::Tensor per_sample(const at::Tensor& logits, const at::Tensor& target) override {
     check_inputs(logits, target, classes_, spec());
     const auto onehot = F::one_hot(target, classes_).to(logits.scalar_type());
     auto bce = F::binary_cross_entropy_with_logits(
@@ -110,7 +125,7 @@ class SigmoidCB : public Loss {
       const auto pt = onehot * p + (1 - onehot) * (1 - p);
       bce = torch::pow(1 - pt, gamma_) * bce;
     }
-    return paper_mean(bce.sum(1), target, w_);
+    return weighted_terms(bce.sum(1), target, w_);
   }
   std::vector<double> class_weights() const override { return w_.values(); }
 
@@ -133,6 +148,10 @@ class LogitAdjusted : public Loss {
     check_inputs(logits, target, classes_, spec());
     return F::cross_entropy(logits + offset_.like(logits), target);
   }
+  at::Tensor per_sample(const at::Tensor& logits, const at::Tensor& target) override {
+    check_inputs(logits, target, classes_, spec());
+    return cross_entropy_terms(logits + offset_.like(logits), target, {});
+  }
 
  private:
   int64_t classes_;
@@ -150,15 +169,22 @@ class LDAM : public Loss {
         drw_weights_(class_balanced_weights(counts, beta)) {}
   at::Tensor forward(const at::Tensor& logits, const at::Tensor& target) override {
     check_inputs(logits, target, classes_, spec());
-    // z - Delta_y at each row's own class: the margin subtracted where the target is.
-    const auto m_y = margins_.like(logits).index_select(0, target).unsqueeze(1);
-    const auto adjusted = logits.scatter_add(1, target.unsqueeze(1), -m_y);
-    return cross_entropy_mean(s_ * adjusted, target, active_ ? drw_weights_ : ClassTensor(), Reduction::PyTorch);
+    return cross_entropy_mean(scaled_margins(logits, target), target, active_ ? drw_weights_ : ClassTensor(),
+                              Reduction::PyTorch);
+  }
+  at::Tensor per_sample(const at::Tensor& logits, const at::Tensor& target) override {
+    check_inputs(logits, target, classes_, spec());
+    return cross_entropy_terms(scaled_margins(logits, target), target, active_ ? drw_weights_ : ClassTensor());
   }
   void set_epoch(int64_t epoch) override { active_ = drw_epoch_ >= 0 && epoch >= drw_epoch_; }
   std::vector<double> class_weights() const override { return active_ ? drw_weights_.values() : std::vector<double>{}; }
 
  private:
+  /// s (z - Delta_y e_y): each row's margin subtracted at its own class, then scaled.
+  at::Tensor scaled_margins(const at::Tensor& logits, const at::Tensor& target) const {
+    const auto m_y = margins_.like(logits).index_select(0, target).unsqueeze(1);
+    return s_ * logits.scatter_add(1, target.unsqueeze(1), -m_y);
+  }
   int64_t classes_;
   ClassTensor margins_;
   double s_;

@@ -67,6 +67,29 @@ def test_gradcheck_float64(name, params):
     assert torch.autograd.gradcheck(lambda logits: loss(logits, y), (z,), eps=1e-6, atol=1e-5)
 
 
+@pytest.mark.parametrize("name,params", CASES + [("ldam", {"drw_epoch": 0})],
+                         ids=[f"{c[0]}{c[1]}" for c in CASES] + ["ldam-drw"])
+def test_reductions_sum_and_none(name, params):
+    z, y = _batch(9)
+    cls = getattr(L, CLASSES[name])
+    mean = cls(COUNTS, **params)(z, y)
+    terms = cls(COUNTS, reduction="none", **params)(z, y)
+    total = cls(COUNTS, reduction="sum", **params)(z, y)
+    assert terms.shape == (len(y),)
+    torch.testing.assert_close(total, terms.sum())
+    weights = cls(COUNTS, **params).class_weights
+    pytorch_weighted = name == "weighted_ce" or (name == "ldam" and "drw_epoch" in params)
+    # PyTorch's weighted mean divides by the weights drawn; every other mean by the batch.
+    denominator = weights[y].sum() if pytorch_weighted else len(y)
+    torch.testing.assert_close(mean, terms.sum() / denominator)
+    if name == "weighted_ce":  # and the terms are PyTorch's reduction="none" with class weights
+        torch.testing.assert_close(terms, torch.nn.functional.cross_entropy(z, y, weight=weights, reduction="none"))
+    assert torch.autograd.gradcheck(lambda logits: cls(COUNTS, reduction="none", **params)(logits, y[:6]),
+                                    (z[:6].detach().requires_grad_(),), eps=1e-6, atol=1e-5)
+    with pytest.raises(ValueError, match="'average' is not a valid value for reduction"):
+        cls(COUNTS, reduction="average")
+
+
 def test_factory_strings_are_the_classes():
     z, y = _batch(3)
     a = L.make_loss("cb:beta=0.999,base=focal", COUNTS)

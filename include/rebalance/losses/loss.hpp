@@ -18,6 +18,10 @@ class Loss {
  public:
   virtual ~Loss() = default;
   virtual at::Tensor forward(const at::Tensor& logits, const at::Tensor& target) = 0;
+  /// Each sample's term [B]: its loss, times its class weight where the loss weights classes
+  /// (w_y l_i, as PyTorch's reduction="none"). Their sum is reduction="sum"; forward() is their
+  /// mean as the loss defines it (sum / sum_i w_{y_i} for the PyTorch-weighted ones, sum / B else).
+  virtual at::Tensor per_sample(const at::Tensor& logits, const at::Tensor& target) = 0;
   /// Called at the start of every epoch (0-based); LDAM's deferred re-weighting switches here.
   virtual void set_epoch(int64_t epoch) { (void)epoch; }
   /// Per-class weights in use now ([C] float64), or empty when the loss has none.

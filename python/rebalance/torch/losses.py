@@ -12,9 +12,11 @@
 The formulas are the C++ library's, the ones the CLI trainer uses (``src/losses/loss.cpp``):
 ``forward`` calls them on the caller's tensors without a copy, and autograd runs through them on
 any device. Each class's constructor takes the parameters the factory declares, with its
-defaults; ``make_loss`` takes the factory's strings. Losses reduce to the batch mean as the
-trainer does (PyTorch's weighted mean for the weighted and LDAM losses, the class-balanced
-paper's plain mean of weighted terms for ``cb`` and focal).
+defaults, and ``reduction``; ``make_loss`` takes the factory's strings. ``reduction="mean"`` (the
+default) is the batch mean as the trainer computes it (PyTorch's weighted mean
+sum(w_y l) / sum(w_y) for the weighted and LDAM losses, the class-balanced paper's plain mean of
+weighted terms for ``cb`` and focal); ``"none"`` gives each sample's term w_y l_i (PyTorch's
+meaning with class weights) and ``"sum"`` their sum.
 """
 import inspect
 import numbers
@@ -73,9 +75,12 @@ class RebalanceLoss(CompiledState, nn.Module):
 
     _factory = None
 
-    def __init__(self, class_counts, spec=None, **params):
+    def __init__(self, class_counts, spec=None, reduction="mean", **params):
         super().__init__()
         name = type(self).__name__
+        if reduction not in ("mean", "sum", "none"):
+            raise ValueError(f"{name}: {reduction!r} is not a valid value for reduction (mean, sum or none)")
+        self.reduction = reduction
         counts = _counts(class_counts, name)
         if spec is None:
             spec = _params.spec(self._factory, params)
@@ -115,10 +120,14 @@ class RebalanceLoss(CompiledState, nn.Module):
         if not isinstance(logits, torch.Tensor) or not isinstance(target, torch.Tensor):
             raise TypeError(f"{type(self).__name__}: logits and target must be tensors, got "
                             f"{type(logits).__name__} and {type(target).__name__}")
-        return self._impl.forward(logits, target)
+        if self.reduction == "mean":
+            return self._impl.forward(logits, target)
+        terms = self._impl.per_sample(logits, target)
+        return terms.sum() if self.reduction == "sum" else terms
 
     def extra_repr(self):
-        return f"spec={self._spec!r}, num_classes={self.num_classes}"
+        extra = "" if self.reduction == "mean" else f", reduction={self.reduction!r}"
+        return f"spec={self._spec!r}, num_classes={self.num_classes}{extra}"
 
     # The epoch travels with the module's state_dict (torch.save of a checkpoint).
     def get_extra_state(self):
@@ -140,7 +149,7 @@ class _Generic(RebalanceLoss):
     """A loss from a factory string (``make_loss``)."""
 
 
-def make_loss(spec, class_counts):
+def make_loss(spec, class_counts, reduction="mean"):
     """A loss from its factory string, as ``rebalance train --loss`` takes it:
     ``make_loss("ldam:drw_epoch=160", counts)``, ``make_loss("cb:beta=0.999,base=focal", counts)``."""
     if not isinstance(spec, str):
@@ -148,7 +157,7 @@ def make_loss(spec, class_counts):
     name = spec.split(":", 1)[0].strip()
     cls = globals().get(_CLASS_NAMES.get(name, ""), _Generic)
     loss = RebalanceLoss.__new__(cls)
-    RebalanceLoss.__init__(loss, class_counts, spec=spec)
+    RebalanceLoss.__init__(loss, class_counts, spec=spec, reduction=reduction)
     return loss
 
 
@@ -156,24 +165,26 @@ def _make_class(factory, class_name):
     description, declared = _DECLARED[factory]
     own = [(n, _params.python_default(d), h) for n, d, h in declared]
 
-    def __init__(self, class_counts, **kwargs):
+    def __init__(self, class_counts, reduction="mean", **kwargs):
         unknown = sorted(set(kwargs) - {n for n, _, _ in own})
         if unknown:
             raise TypeError(f"{class_name}.__init__() got an unexpected keyword argument {unknown[0]!r}")
         params = {n: kwargs[n] for n, _, _ in own if n in kwargs}
-        RebalanceLoss.__init__(self, class_counts, **params)
+        RebalanceLoss.__init__(self, class_counts, reduction=reduction, **params)
         for n, d, _ in own:
             setattr(self, n, params.get(n, d))
 
     sig = [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD),
            inspect.Parameter("class_counts", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
     sig += [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=d) for n, d, _ in own]
+    sig += [inspect.Parameter("reduction", inspect.Parameter.KEYWORD_ONLY, default="mean")]
     __init__.__signature__ = inspect.Signature(sig)
     __init__.__qualname__ = f"{class_name}.__init__"
     lines = [f"{class_name}: {description} (factory name ``{factory}``).", "",
              "class_counts : training examples per class (every count > 0)"]
     for n, d, h in own:
         lines += [f"{n} : default {d!r}", f"    {h}"]
+    lines += ["reduction : default 'mean'", "    mean (the trainer's), sum, or none (each sample's w_y l_i)"]
     cls = type(class_name, (RebalanceLoss,), {"__init__": __init__, "_factory": factory, "__doc__": "\n".join(lines),
                                               "__module__": __name__})
     cls.__qualname__ = class_name
