@@ -36,7 +36,9 @@ class DecisionRule(CompiledState, nn.Module):
         self.register_buffer("rule_state", torch.tensor(self._impl.state(), dtype=torch.float64))
 
     def _sync(self):
-        self._impl.set_state(self.rule_state.tolist()) if self.rule_state.numel() else None
+        """The compiled rule takes the buffer's numbers (a load_state_dict may have changed them)."""
+        if self.rule_state.numel():
+            self._impl.set_state(self.rule_state.tolist())
 
     def fit(self, logits, targets, class_counts=None):
         """Tune on held-out logits [N, C] and their targets [N]; ``class_counts`` are the training
