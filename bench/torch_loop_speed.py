@@ -11,7 +11,7 @@ the machine; scripts/readme_tables speed_torch writes docs/results/speed_torch.m
 
 Times are medians of alternating repeats; the ratios are rebalance / PyTorch (lower is faster).
 
-    python3 bench/torch_loop_speed.py [--epochs-repeats 3] [--loss-iters 300]
+    python3 bench/torch_loop_speed.py [--epoch-repeats 7] [--loss-iters 300]
 """
 import argparse
 import os
@@ -113,7 +113,7 @@ def bench_losses(iters, shapes, repeats=5):
 
 def main():
     ap = argparse.ArgumentParser(description="rebalance.torch against plain PyTorch")
-    ap.add_argument("--epoch-repeats", type=int, default=3)
+    ap.add_argument("--epoch-repeats", type=int, default=7)
     ap.add_argument("--loss-iters", type=int, default=300)
     args = ap.parse_args()
     n, theirs, ours = bench_epoch(args.epoch_repeats)
