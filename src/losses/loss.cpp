@@ -193,6 +193,53 @@ class LDAM : public Loss {
   bool active_ = false;
 };
 
+/// Deferred re-weighting (Cao et al., NeurIPS 2019) for any loss: the uncorrected loss until
+/// epoch `from`, the corrected one from it on (-1: never). Cao et al. switch late (epoch 160 of
+/// 200): the features learn from the natural distribution first, the classifier is then pushed
+/// towards the rare classes.
+class Deferred : public Loss {
+ public:
+  Deferred(std::unique_ptr<Loss> before, std::unique_ptr<Loss> after, int64_t from)
+      : before_(std::move(before)), after_(std::move(after)), from_(from) {}
+  at::Tensor forward(const at::Tensor& logits, const at::Tensor& target) override {
+    return active().forward(logits, target);
+  }
+  at::Tensor per_sample(const at::Tensor& logits, const at::Tensor& target) override {
+    return active().per_sample(logits, target);
+  }
+  void set_epoch(int64_t epoch) override {
+    on_ = from_ >= 0 && epoch >= from_;
+    before_->set_epoch(epoch);
+    after_->set_epoch(epoch);
+  }
+  std::vector<double> class_weights() const override { return on_ ? after_->class_weights() : before_->class_weights(); }
+  void name(const std::string& spec, int64_t classes) {
+    for (auto* l : {before_.get(), after_.get()}) l->set_spec(spec), l->set_classes(classes);
+  }
+
+ private:
+  Loss& active() { return on_ ? *after_ : *before_; }
+  std::unique_ptr<Loss> before_, after_;
+  int64_t from_;
+  bool on_ = false;
+};
+
+/// `corrected` with deferred re-weighting from `drw_epoch` (0: from the start, the loss itself).
+std::unique_ptr<Loss> deferred(std::unique_ptr<Loss> plain, std::unique_ptr<Loss> corrected, int64_t drw_epoch,
+                               const std::string& spec, int64_t classes) {
+  REBALANCE_CHECK(drw_epoch >= -1, "loss \"{}\": drw_epoch must be >= 0, or -1 for never, got {}", spec, drw_epoch);
+  if (drw_epoch == 0) return corrected;
+  auto d = std::make_unique<Deferred>(std::move(plain), std::move(corrected), drw_epoch);
+  d->name(spec, classes);
+  return d;
+}
+
+double beta_of(const Params& p, const std::string& text) {
+  const double beta = p.get_double("beta");
+  REBALANCE_CHECK(beta >= 0.0 && beta < 1.0, "parameter \"beta\" of loss \"{}\" must be in [0, 1), got {}", text, beta);
+  return beta;
+}
+
 std::vector<double> cost_weights(const Params& p, const std::vector<int64_t>& counts) {
   const auto mode = p.get_string("weights");
   const int64_t c = static_cast<int64_t>(counts.size());
@@ -244,19 +291,36 @@ std::vector<double> ldam_margins(const std::vector<int64_t>& counts, double max_
   return m;
 }
 
+namespace {
+
+constexpr const char* kDeferredHelp =
+    "epoch from which the class weights apply: deferred re-weighting, Cao et al. 2019 (0: from the start; before "
+    "it the unweighted loss; -1: never)";
+
+}  // namespace
+
 const std::vector<LossInfo>& loss_registry() {
   static const std::vector<LossInfo> list = {
       {"ce", "cross-entropy", {}},
       {"weighted_ce", "cost-sensitive cross-entropy",
        {{"weights", "inverse",
          "inverse (N / (C n_c)), ratio (n_max / n_c: Sahoo et al.'s CS), normalized (1/n_c scaled to sum C: "
-         "the MGVAE paper's re-weighting) or [w0,w1,...]"}}},
-      {"focal", "focal loss -(1-p_t)^gamma log p_t", {{"gamma", "2.0", "focusing parameter >= 0"}}},
+         "the MGVAE paper's re-weighting) or [w0,w1,...]"},
+        {"drw_epoch", "0", kDeferredHelp}}},
+      {"focal", "focal loss -(1-p_t)^gamma log p_t",
+       {{"gamma", "2.0", "focusing parameter >= 0"},
+        {"drw_epoch", "-1", "epoch from which class-balanced weights (beta) apply: deferred re-weighting (-1: never)"},
+        {"beta", "0.9999", "class-balanced beta of the deferred weights"}}},
       {"cb", "class-balanced loss, weights (1-beta)/(1-beta^n_c)",
        {{"beta", "0.999", "in [0, 1)"},
         {"base", "softmax", "softmax, sigmoid or focal"},
-        {"gamma", "2.0", "focal exponent (base=focal)"}}},
-      {"la", "logit-adjusted cross-entropy on z + tau log prior", {{"tau", "1.0", "adjustment strength"}}},
+        {"gamma", "2.0", "focal exponent (base=focal)"},
+        {"drw_epoch", "0", kDeferredHelp}}},
+      {"la", "logit-adjusted cross-entropy on z + tau log prior",
+       {{"tau", "1.0", "adjustment strength"},
+        {"drw_epoch", "0", "epoch from which the adjustment applies (before it: plain cross-entropy; -1: never)"}}},
+      {"balanced_softmax", "balanced softmax (Ren et al., NeurIPS 2020): cross-entropy on z + log n_c",
+       {{"drw_epoch", "0", "epoch from which the adjustment applies (before it: plain cross-entropy; -1: never)"}}},
       {"ldam", "label-distribution-aware margin loss with deferred re-weighting",
        {{"max_margin", "0.5", "largest class margin"},
         {"s", "30.0", "logit scale"},
@@ -286,29 +350,37 @@ std::unique_ptr<Loss> make_loss(const std::string& text, const std::vector<int64
   const Params p(spec, info->params, "loss");
   const int64_t c = static_cast<int64_t>(counts.size());
   std::unique_ptr<Loss> loss;
+  const auto drw = [&](std::unique_ptr<Loss> plain, std::unique_ptr<Loss> corrected) {
+    return deferred(std::move(plain), std::move(corrected), p.get_int("drw_epoch"), text, c);
+  };
+  const std::vector<double> none;
   if (spec.name == "ce") {
-    loss = std::make_unique<CrossEntropy>(c, std::vector<double>{});
+    loss = std::make_unique<CrossEntropy>(c, none);
   } else if (spec.name == "weighted_ce") {
-    loss = std::make_unique<CrossEntropy>(c, cost_weights(p, counts));
+    loss = drw(std::make_unique<CrossEntropy>(c, none), std::make_unique<CrossEntropy>(c, cost_weights(p, counts)));
   } else if (spec.name == "focal") {
-    loss = std::make_unique<Focal>(c, p.get_double_in("gamma", 0.0, 100.0), std::vector<double>{});
+    const double gamma = p.get_double_in("gamma", 0.0, 100.0);
+    const int64_t from = p.get_int("drw_epoch");
+    auto plain = std::make_unique<Focal>(c, gamma, none);
+    loss = from < 0 ? std::move(plain)
+                    : drw(std::move(plain), std::make_unique<Focal>(c, gamma, class_balanced_weights(counts, beta_of(p, text))));
   } else if (spec.name == "cb") {
-    const double beta = p.get_double("beta");
-    REBALANCE_CHECK(beta >= 0.0 && beta < 1.0, "parameter \"beta\" of loss \"{}\" must be in [0, 1), got {}", text, beta);
-    const auto w = class_balanced_weights(counts, beta);
+    const auto w = class_balanced_weights(counts, beta_of(p, text));
     const auto base = p.get_string("base");
     const double gamma = p.get_double_in("gamma", 0.0, 100.0);
-    if (base == "softmax") loss = std::make_unique<CrossEntropy>(c, w, Reduction::Paper);
-    else if (base == "sigmoid") loss = std::make_unique<SigmoidCB>(c, w, 0.0);
-    else if (base == "focal") loss = std::make_unique<SigmoidCB>(c, w, gamma);
+    if (base == "softmax")
+      loss = drw(std::make_unique<CrossEntropy>(c, none), std::make_unique<CrossEntropy>(c, w, Reduction::Paper));
+    else if (base == "sigmoid")
+      loss = drw(std::make_unique<SigmoidCB>(c, none, 0.0), std::make_unique<SigmoidCB>(c, w, 0.0));
+    else if (base == "focal")
+      loss = drw(std::make_unique<SigmoidCB>(c, none, gamma), std::make_unique<SigmoidCB>(c, w, gamma));
     else REBALANCE_THROW("parameter \"base\" of loss \"{}\" must be softmax, sigmoid or focal, got \"{}\"", text, base);
-  } else if (spec.name == "la") {
-    loss = std::make_unique<LogitAdjusted>(counts, p.get_double_in("tau", 0.0, 100.0));
+  } else if (spec.name == "la" || spec.name == "balanced_softmax") {
+    const double tau = spec.name == "la" ? p.get_double_in("tau", 0.0, 100.0) : 1.0;
+    loss = drw(std::make_unique<CrossEntropy>(c, none), std::make_unique<LogitAdjusted>(counts, tau));
   } else {
-    const double beta = p.get_double("beta");
-    REBALANCE_CHECK(beta >= 0.0 && beta < 1.0, "parameter \"beta\" of loss \"{}\" must be in [0, 1), got {}", text, beta);
     loss = std::make_unique<LDAM>(counts, p.get_double("max_margin"), p.get_double_in("s", 1e-6, 1e6),
-                                  p.get_int("drw_epoch"), beta);
+                                  p.get_int("drw_epoch"), beta_of(p, text));
   }
   loss->set_spec(text);
   loss->set_classes(c);

@@ -55,13 +55,19 @@ class Threshold : public DecisionRule {
   double threshold_ = 0.5;
 };
 
+/// Prior correction: argmax of logits - tau log(n_c / N). tau < 0 ("auto") picks tau on the
+/// validation logits: 0 to 2 by 0.05, the best balanced accuracy, ties to the value nearest 1 (the
+/// Bayes correction for a model that learnt the training prior; Menon et al., ICLR 2021).
 class Prior : public DecisionRule {
  public:
   explicit Prior(double tau) : tau_(tau) {}
-  void fit(const at::Tensor&, const at::Tensor&, const std::vector<int64_t>& counts) override {
+  void fit(const at::Tensor& logits, const at::Tensor& labels, const std::vector<int64_t>& counts) override {
     const double n = std::accumulate(counts.begin(), counts.end(), 0.0);
+    std::vector<double> log_prior;
+    for (auto c : counts) log_prior.push_back(std::log(std::max<double>(c, 1) / n));
+    const double tau = tau_ >= 0 ? tau_ : best_tau(logits, labels, log_prior);
     offset_.clear();
-    for (auto c : counts) offset_.push_back(tau_ * std::log(std::max<double>(c, 1) / n));
+    for (auto l : log_prior) offset_.push_back(tau * l);
   }
   at::Tensor predict(const at::Tensor& logits) const override {
     REBALANCE_CHECK(static_cast<int64_t>(offset_.size()) == logits.size(1),
@@ -78,6 +84,32 @@ class Prior : public DecisionRule {
   void set_state(const std::vector<double>& s) override { offset_ = s; }
 
  private:
+  double best_tau(const at::Tensor& logits_in, const at::Tensor& labels_in, const std::vector<double>& log_prior) const {
+    REBALANCE_CHECK(logits_in.dim() == 2 && logits_in.size(0) > 0 && logits_in.size(0) == labels_in.size(0),
+                    "decision rule \"{}\": tau=auto is chosen on validation logits, but there are none", spec());
+    REBALANCE_CHECK(logits_in.size(1) == static_cast<int64_t>(log_prior.size()),
+                    "decision rule \"{}\": {} training classes, logits have {}", spec(), log_prior.size(),
+                    logits_in.size(1));
+    const auto logits = logits_in.to(torch::kCPU, torch::kFloat64);
+    const auto labels = labels_in.to(torch::kCPU, torch::kInt64);
+    const auto lp = torch::tensor(log_prior, torch::kFloat64);
+    const int64_t k = logits.size(1);
+    const auto support = torch::bincount(labels, {}, k).to(torch::kFloat64);
+    const auto present = support > 0;
+    double best = -1, best_tau = 1.0;
+    for (int step = 0; step <= 40; ++step) {
+      const double tau = 0.05 * step;
+      const auto pred = (logits - tau * lp).argmax(1);
+      const auto hits = torch::bincount(labels.masked_select(pred == labels), {}, k).to(torch::kFloat64);
+      const double ba = (hits.masked_select(present) / support.masked_select(present)).mean().item<double>();
+      if (ba > best + 1e-12 || (std::fabs(ba - best) <= 1e-12 && std::fabs(tau - 1.0) < std::fabs(best_tau - 1.0))) {
+        best = ba;
+        best_tau = tau;
+      }
+    }
+    return best_tau;
+  }
+
   double tau_;
   std::vector<double> offset_;
 };
@@ -136,7 +168,9 @@ const std::vector<DecisionInfo>& decision_registry() {
                            "min_positives rows of class 1"},
         {"folds", "5", "folds of the out-of-fold scores (stratified; at most the smallest class's rows)"},
         {"min_positives", "10", "auto: validation rows of class 1 needed to tune on the validation set"}}},
-      {"prior", "argmax of logits - tau * log(training prior) (prior correction)", {{"tau", "1.0", "strength"}}},
+      {"prior", "argmax of logits - tau * log(training prior) (prior correction; post-hoc logit adjustment)",
+       {{"tau", "1.0", "strength, or auto: chosen on the validation set (0 to 2 by 0.05, the best balanced accuracy; "
+                       "ties to the value nearest 1)"}}},
   };
   return list;
 }
@@ -170,7 +204,9 @@ std::unique_ptr<DecisionRule> make_decision_rule(const std::string& text) {
                     source);
     rule = std::make_unique<Threshold>(metric, source, p.get_int_in("folds", 2, 100),
                                        p.get_int_in("min_positives", 1, 1 << 30));
-  } else rule = std::make_unique<Prior>(p.get_double_in("tau", 0.0, 100.0));
+  } else {
+    rule = std::make_unique<Prior>(p.get_string("tau") == "auto" ? -1.0 : p.get_double_in("tau", 0.0, 100.0));
+  }
   rule->set_spec(text);
   return rule;
 }

@@ -19,7 +19,7 @@ DOCUMENTED = {
                  "ncr", "cluster_centroids", "smote_tomek", "smote_enn", "vae", "mgvae", "cyclegan", "stargan", "augment"],
     "generators": ["vae", "mgvae", "cyclegan"],
     "models": ["logreg", "mlp", "lenet", "resnet", "backbone"],
-    "losses": ["ce", "weighted_ce", "focal", "cb", "la", "ldam"],
+    "losses": ["ce", "weighted_ce", "focal", "cb", "la", "balanced_softmax", "ldam"],
     "batch-policies": ["uniform", "balanced", "sqrt", "class_aware", "dynamic"],
     "decisions": ["argmax", "threshold", "prior"],
     "joint": ["aug", "alt"],

@@ -75,6 +75,64 @@ TEST(Losses, LogitAdjustedAndLDAM) {
   EXPECT_NEAR(drw->forward(logits(), target()).item<double>(), 0.00012606994983565214, 1e-12);
 }
 
+TEST(Losses, DeferredReweightingForEveryLoss) {
+  // Before drw_epoch each loss is its uncorrected self; from it on, the corrected loss.
+  const std::vector<std::pair<std::string, std::pair<std::string, std::string>>> cases = {
+      {"weighted_ce:weights=ratio,drw_epoch=2", {"ce", "weighted_ce:weights=ratio"}},
+      {"cb:beta=0.9,drw_epoch=2", {"ce", "cb:beta=0.9"}},
+      {"cb:beta=0.9,base=focal,drw_epoch=2", {"cb:beta=0,base=focal", "cb:beta=0.9,base=focal"}},
+      {"la:tau=1,drw_epoch=2", {"ce", "la:tau=1"}},
+      {"balanced_softmax:drw_epoch=2", {"ce", "balanced_softmax"}},
+  };
+  for (const auto& [spec, plain_corrected] : cases) {
+    auto loss = make_loss(spec, kCounts);
+    for (int64_t epoch : {0, 1, 2, 5}) {
+      loss->set_epoch(epoch);
+      const auto& want = epoch < 2 ? plain_corrected.first : plain_corrected.second;
+      EXPECT_NEAR(loss->forward(logits(), target()).item<double>(), value(want), 1e-12) << spec << " epoch " << epoch;
+    }
+  }
+  // cb's unweighted base: beta = 0 gives equal weights (all 1), so it is the plain sigmoid focal loss.
+  // Focal gets class-balanced weights (beta) from drw_epoch, as the paper's mean of w_y l.
+  auto focal = make_loss("focal:gamma=2,drw_epoch=1,beta=0.9", kCounts);
+  EXPECT_TRUE(focal->class_weights().empty());
+  EXPECT_NEAR(focal->forward(logits(), target()).item<double>(), value("focal:gamma=2"), 1e-12);
+  focal->set_epoch(1);
+  const auto w = class_balanced_weights(kCounts, 0.9);
+  EXPECT_EQ(focal->class_weights(), w);
+  const auto per = make_loss("focal:gamma=2", kCounts)->per_sample(logits(), target());
+  const auto wy = torch::tensor(w, torch::kFloat64).index_select(0, target());
+  EXPECT_NEAR(focal->forward(logits(), target()).item<double>(), (per * wy).mean().item<double>(), 1e-12);
+  // drw_epoch=-1: never corrected.
+  auto never = make_loss("la:drw_epoch=-1", kCounts);
+  never->set_epoch(100);
+  EXPECT_NEAR(never->forward(logits(), target()).item<double>(), value("ce"), 1e-12);
+  EXPECT_ERROR_MENTIONS(make_loss("cb:drw_epoch=-2", kCounts), "drw_epoch", "-2");
+}
+
+TEST(Losses, BalancedSoftmaxIsCrossEntropyOnLogitsPlusLogCounts) {
+  // Ren et al.'s balanced softmax: softmax over z_c + log n_c (the prior's normaliser cancels).
+  const auto shifted = logits() + torch::log(torch::tensor({100.0, 10.0, 1.0}, torch::kFloat64));
+  EXPECT_NEAR(value("balanced_softmax"), torch::nn::functional::cross_entropy(shifted, target()).item<double>(), 1e-12);
+  EXPECT_NEAR(value("balanced_softmax"), value("la:tau=1"), 1e-12);
+}
+
+TEST(Losses, PerSampleTermsReduceToTheLoss) {
+  for (const auto& info : loss_registry()) {
+    auto loss = make_loss(info.name == "ldam" ? "ldam:drw_epoch=0" : info.name, kCounts);
+    const auto terms = loss->per_sample(logits(), target());
+    ASSERT_EQ(terms.size(0), 4) << info.name;
+    const auto w = loss->class_weights();
+    // PyTorch-weighted losses divide by the weights drawn, the others by the batch.
+    const bool pytorch_weighted = info.name == "weighted_ce" || info.name == "ldam";
+    const double denominator = pytorch_weighted && !w.empty()
+                                   ? torch::tensor(w, torch::kFloat64).index_select(0, target()).sum().item<double>()
+                                   : 4.0;
+    EXPECT_NEAR(loss->forward(logits(), target()).item<double>(), terms.sum().item<double>() / denominator, 1e-12)
+        << info.name;
+  }
+}
+
 TEST(Losses, GradientsFlow) {
   for (const auto& info : loss_registry()) {
     auto z = logits().clone().requires_grad_(true);

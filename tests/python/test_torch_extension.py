@@ -99,6 +99,24 @@ def test_logit_adjustment_is_the_prior_correction():
     torch.testing.assert_close(LogitAdjustment.from_targets(y, tau=0.5)(z), out)
 
 
+def test_logit_adjustment_chooses_tau_on_held_out_data():
+    g = torch.Generator().manual_seed(1)
+    counts = [900, 100]
+    y = torch.cat([torch.zeros(500, dtype=torch.int64), torch.ones(500, dtype=torch.int64)])
+    signal = torch.randn(1000, generator=g, dtype=torch.float64) + 1.2 * (2 * y - 1)
+    prior = torch.log(torch.tensor([0.9, 0.1], dtype=torch.float64))
+    logits = torch.stack([-signal / 2, signal / 2], 1) + prior  # a model that learnt the prior
+    adj = LogitAdjustment(counts, tau="auto")
+    assert adj.chosen_tau is None
+    with pytest.raises(ValueError, match="call fit"):
+        adj(logits)
+    adj.fit(logits, y)
+    assert abs(adj.chosen_tau - 1.0) <= 0.3
+    torch.testing.assert_close(adj(logits), logits - adj.chosen_tau * torch.log(torch.tensor([0.9, 0.1],
+                                                                                             dtype=torch.float64)))
+    assert LogitAdjustment(counts, tau=0.5).chosen_tau == pytest.approx(0.5)
+
+
 def test_threshold_moving_tunes_on_held_out_logits():
     g = torch.Generator().manual_seed(0)
     y = (torch.rand(400, generator=g) < 0.1).long()

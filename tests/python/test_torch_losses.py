@@ -35,10 +35,12 @@ CASES = [
     ("cb", {"beta": 0.999, "base": "sigmoid"}),
     ("cb", {"beta": 0.999, "base": "focal", "gamma": 0.5}),
     ("la", {"tau": 1.5}),
+    ("balanced_softmax", {}),
     ("ldam", {"max_margin": 0.4, "s": 10.0}),
 ]
 CLASSES = {"ce": "CrossEntropyLoss", "weighted_ce": "WeightedCrossEntropyLoss", "focal": "FocalLoss",
-           "cb": "ClassBalancedLoss", "la": "LogitAdjustedLoss", "ldam": "LDAMLoss"}
+           "cb": "ClassBalancedLoss", "la": "LogitAdjustedLoss", "balanced_softmax": "BalancedSoftmaxLoss",
+           "ldam": "LDAMLoss"}
 
 
 def test_every_listed_loss_has_a_class():
@@ -88,6 +90,23 @@ def test_reductions_sum_and_none(name, params):
                                     (z[:6].detach().requires_grad_(),), eps=1e-6, atol=1e-5)
     with pytest.raises(ValueError, match="'average' is not a valid value for reduction"):
         cls(COUNTS, reduction="average")
+
+
+@pytest.mark.parametrize("name,params,plain,corrected", [
+    ("weighted_ce", {"drw_epoch": 2}, ("ce", {}), ("weighted_ce", {})),
+    ("cb", {"beta": 0.999, "drw_epoch": 2}, ("ce", {}), ("cb", {"beta": 0.999})),
+    ("focal", {"gamma": 1.0, "drw_epoch": 2, "beta": 0.99}, ("focal", {"gamma": 1.0}),
+     ("focal", {"gamma": 1.0, "beta": 0.99, "drw": True})),
+    ("la", {"tau": 1.0, "drw_epoch": 2}, ("ce", {}), ("la", {"tau": 1.0})),
+    ("balanced_softmax", {"drw_epoch": 2}, ("ce", {}), ("balanced_softmax", {})),
+], ids=["weighted_ce", "cb", "focal", "la", "balanced_softmax"])
+def test_deferred_reweighting_for_every_loss(name, params, plain, corrected):
+    z, y = _batch(10)
+    loss = getattr(L, CLASSES[name])(COUNTS, **params)
+    for epoch in (0, 1, 2, 7):
+        loss.set_epoch(epoch)
+        ref_name, ref_params = plain if epoch < 2 else corrected
+        torch.testing.assert_close(loss(z, y), reference(ref_name, COUNTS, **ref_params)(z, y))
 
 
 def test_factory_strings_are_the_classes():

@@ -26,10 +26,12 @@ def reference(name, counts, dtype=torch.float64, **p):
         return lambda z, y: F.cross_entropy(z, y, weight=w)
     if name == "focal":
         gamma = p.get("gamma", 2.0)
+        # With deferred re-weighting on: class-balanced weights, the paper's mean of w_y l.
+        w = cb_weights(counts, p.get("beta", 0.9999), dtype) if p.get("drw", False) else torch.ones(c, dtype=dtype)
 
         def focal(z, y):
             logp = F.log_softmax(z, 1).gather(1, y[:, None])[:, 0]
-            return (-(1 - logp.exp()) ** gamma * logp).mean()
+            return (w[y] * -(1 - logp.exp()) ** gamma * logp).mean()
         return focal
     if name == "cb":
         w, base, gamma = cb_weights(counts, p.get("beta", 0.999), dtype), p.get("base", "softmax"), p.get("gamma", 2.0)
@@ -47,6 +49,8 @@ def reference(name, counts, dtype=torch.float64, **p):
                 per = bce.sum(1)
             return (w[y] * per).mean()
         return cb
+    if name == "balanced_softmax":  # Ren et al. 2020: softmax over z_c + log n_c
+        return lambda z, y: F.cross_entropy(z + torch.log(n), y)
     if name == "la":
         offset = p.get("tau", 1.0) * torch.log(n / n.sum())
         return lambda z, y: F.cross_entropy(z + offset, y)

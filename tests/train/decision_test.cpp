@@ -49,6 +49,30 @@ TEST(Decision, PriorCorrection) {
   EXPECT_EQ(none->predict(z).sum().item<int64_t>(), 0);
 }
 
+TEST(Decision, PriorTauAutoIsChosenOnTheValidationSet) {
+  // A model that learnt the training prior (900 : 100): its logits are the balanced log-posterior
+  // plus log prior. On validation rows drawn evenly, the best correction is tau near 1.
+  torch::manual_seed(3);
+  const auto y = torch::cat({torch::zeros({500}, torch::kInt64), torch::ones({500}, torch::kInt64)});
+  const auto signal = torch::randn({1000}, torch::kFloat64) + 1.2 * (2 * y.to(torch::kFloat64) - 1);
+  const auto balanced = torch::stack({-signal / 2, signal / 2}, 1);
+  const auto prior = torch::log(torch::tensor({0.9, 0.1}, torch::kFloat64));
+  auto rule = make_decision_rule("prior:tau=auto");
+  rule->fit(balanced + prior, y, {900, 100});
+  const double tau = rule->state()[1] / prior[1].item<double>();
+  EXPECT_NEAR(tau, 1.0, 0.3);
+  // Logits that never saw the prior need no correction: tau near 0.
+  auto plain = make_decision_rule("prior:tau=auto");
+  plain->fit(balanced, y, {900, 100});
+  EXPECT_NEAR(plain->state()[1] / prior[1].item<double>(), 0.0, 0.3);
+  // The chosen tau is one of the grid's and its balanced accuracy is the grid's best.
+  EXPECT_NEAR(std::round(tau / 0.05) * 0.05, tau, 1e-9);
+  EXPECT_ERROR_MENTIONS(make_decision_rule("prior:tau=auto")->fit(torch::zeros({0, 2}), torch::zeros({0}, torch::kInt64),
+                                                                  {900, 100}),
+                        "tau=auto", "validation");
+  EXPECT_ERROR_MENTIONS(make_decision_rule("prior:tau=sometimes"), "tau", "sometimes");
+}
+
 TEST(DecisionErrors, BadRulesAndData) {
   EXPECT_ERROR_MENTIONS(make_decision_rule("vote"), "unknown decision rule \"vote\"");
   EXPECT_ERROR_MENTIONS(make_decision_rule("threshold:metric=auc"), "f1 or balanced_accuracy", "auc");

@@ -58,7 +58,7 @@ std::vector<MethodDoc> decision_docs();
 
 /// "argmax", "threshold:metric=f1|balanced_accuracy,source=auto|validation|oof,folds=5,min_positives=10"
 /// (binary only: seed 004's TS),
-/// "prior:tau=1" (argmax of logits - tau * log training prior).
+/// "prior:tau=1" (argmax of logits - tau * log training prior; tau=auto: chosen on the validation set).
 std::unique_ptr<DecisionRule> make_decision_rule(const std::string& spec);
 
 }  // namespace rebalance::train

@@ -69,18 +69,43 @@ class DecisionRule(CompiledState, nn.Module):
 
 class LogitAdjustment(DecisionRule):
     """Post-hoc logit adjustment (Menon et al., ICLR 2021; the prior correction of the CLI's
-    ``--decision prior``): logits - tau * log(n_c / N) from the training class counts."""
+    ``--decision prior``): logits - tau * log(n_c / N) from the training class counts.
+    ``tau="auto"`` chooses tau on held-out data: ``fit(val_logits, val_targets)`` tries 0 to 2 by
+    0.05 and keeps the best balanced accuracy (ties to the value nearest 1)."""
 
     def __init__(self, class_counts, tau=1.0):
         super().__init__(_params.spec("prior", {"tau": tau}))
         self.tau = tau
-        counts = _counts(class_counts, "LogitAdjustment")
-        self._impl.fit(torch.zeros(1, len(counts)), torch.zeros(1, dtype=torch.int64), counts)
-        self.rule_state = torch.tensor(self._impl.state(), dtype=torch.float64)
+        self.class_counts = tuple(_counts(class_counts, "LogitAdjustment"))
+        if tau != "auto":
+            c = len(self.class_counts)
+            self._impl.fit(torch.zeros(1, c), torch.zeros(1, dtype=torch.int64), list(self.class_counts))
+            self.rule_state = torch.tensor(self._impl.state(), dtype=torch.float64)
 
     @classmethod
     def from_targets(cls, targets, num_classes=None, tau=1.0):
         return cls(class_counts_of(read_targets(targets), num_classes), tau=tau)
+
+    def fit(self, logits, targets, class_counts=None):
+        """Choose tau (``tau="auto"``) on held-out logits and targets; the training counts are the
+        constructor's."""
+        return super().fit(logits, targets, self.class_counts if class_counts is None else class_counts)
+
+    @property
+    def chosen_tau(self):
+        """The tau in use: the constructor's, or the one ``fit`` chose (None before it)."""
+        if not self.rule_state.numel():
+            return None
+        n = torch.tensor(self.class_counts, dtype=torch.float64).clamp(min=1)
+        log_prior = torch.log(n / n.sum())
+        k = int(torch.argmin(log_prior))  # the rarest class: its log prior is far from 0
+        return float(self.rule_state[k] / log_prior[k])
+
+    def _sync(self):
+        if not self.rule_state.numel():
+            raise ValueError("LogitAdjustment(tau='auto'): call fit(val_logits, val_targets) first; tau is chosen "
+                             "on held-out data")
+        super()._sync()
 
 
 class ThresholdMoving(DecisionRule):

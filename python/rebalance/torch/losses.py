@@ -4,7 +4,7 @@
     criterion = ClassBalancedLoss.from_targets(train_set.targets, beta=0.999, base="focal")
     criterion = make_loss("cb:beta=0.999,base=focal", class_counts)
     for epoch in range(epochs):
-        criterion.set_epoch(epoch)            # deferred re-weighting (LDAM's drw_epoch) switches here
+        criterion.set_epoch(epoch)            # deferred re-weighting (every loss's drw_epoch) switches here
         ...
         loss = criterion(model(x), y)         # logits [B, C], targets [B] int64: the batch mean
         loss.backward()
@@ -38,6 +38,7 @@ _CLASS_NAMES = {
     "focal": "FocalLoss",
     "cb": "ClassBalancedLoss",
     "la": "LogitAdjustedLoss",
+    "balanced_softmax": "BalancedSoftmaxLoss",
     "ldam": "LDAMLoss",
 }
 _DECLARED = {name: (description, params) for name, description, params in _ext.losses()}
