@@ -31,13 +31,6 @@ using namespace rebalance;
 
 namespace {
 
-std::string dtype_name(const at::Tensor& t) { return "torch." + std::string(c10::toString(t.scalar_type())); }
-
-std::string lower(std::string s) {
-  for (auto& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  return s;
-}
-
 /// torch's spelling of a dtype ("torch.float32", not "Float").
 std::string torch_dtype(const at::Tensor& t) {
   switch (t.scalar_type()) {
@@ -51,7 +44,7 @@ std::string torch_dtype(const at::Tensor& t) {
     case at::kChar: return "torch.int8";
     case at::kByte: return "torch.uint8";
     case at::kBool: return "torch.bool";
-    default: return lower(dtype_name(t));
+    default: return std::string("torch.") + c10::toString(t.scalar_type());
   }
 }
 

@@ -137,13 +137,6 @@ at::Tensor as_rows_of(const at::Tensor& made, const Dataset& data) {
   return made.reshape(s);
 }
 
-/// The seeded order in which majority rows are translated for class c: draw 0 is fit_resample's.
-std::vector<int64_t> translated_sources(uint64_t seed, int64_t c, uint64_t draw, int64_t n_major, int64_t n) {
-  Rng rng = Rng(seed).fork(streams::kTranslatedSources + static_cast<uint64_t>(c));
-  if (draw > 0) rng = rng.fork(draw);
-  return rng.cycled_permutations(n_major, n);
-}
-
 /// A generator's factory string read by its own declarations, as the sampler factory reads it (any
 /// of its names, sampling_strategy, seed=): the options, and the spec's seed= or else `seed`.
 template <class O>
@@ -358,6 +351,22 @@ at::Tensor as_images(const at::Tensor& x, const Dataset& data) {
   return x.reshape(s);
 }
 
+/// The majority images the GAN samplers translate into class c: n rows of class `major` in
+/// seeded permutations, one after another (draw 0 is fit_resample's order), as float32
+/// [n, C, H, W], and the row of `data` each one is (the new rows' parents).
+std::pair<at::Tensor, std::vector<int64_t>> translation_sources(const Dataset& data, int64_t major, uint64_t seed,
+                                                                int64_t c, uint64_t draw, int64_t n) {
+  const auto major_rows = data.indices_of(major).to(torch::kCPU);
+  Rng rng = Rng(seed).fork(streams::kTranslatedSources + static_cast<uint64_t>(c));
+  if (draw > 0) rng = rng.fork(draw);
+  const auto src = rng.cycled_permutations(major_rows.size(0), n);
+  const auto* pmaj = major_rows.data_ptr<int64_t>();
+  std::vector<int64_t> rows(n);
+  for (int64_t i = 0; i < n; ++i) rows[i] = pmaj[src[i]];
+  const auto idx = torch::tensor(rows, torch::kInt64).to(data.x.device());
+  return {as_images(data.x.index_select(0, idx).to(torch::kCPU, torch::kFloat32).contiguous(), data), std::move(rows)};
+}
+
 }  // namespace
 
 CycleGANOverSampler::CycleGANOverSampler(CycleGANOverSamplerOptions options, SamplingStrategy strategy, uint64_t seed)
@@ -398,14 +407,8 @@ at::Tensor CycleGANOverSampler::sample_class(const Dataset& data, int64_t c, int
   const auto gan = fitted(c);
   REBALANCE_CHECK(gan != nullptr, "CycleGANOverSampler: no CycleGAN was trained for class {}; fit_resample trains "
                   "one for each class it grows", c);
-  const auto x = as_images(data.x.to(torch::kCPU, torch::kFloat32).contiguous(), data);
-  const auto major_rows = data.indices_of(major_).to(torch::kCPU);
-  const auto* pmaj = major_rows.data_ptr<int64_t>();
-  // Majority rows in seeded permutations, one after another until n are taken.
-  const auto src = translated_sources(seed(), c, draw, major_rows.size(0), n);
-  std::vector<int64_t> rows(n);
-  for (int64_t i = 0; i < n; ++i) rows[i] = pmaj[src[i]];
-  const auto fake = gan->translate_ab(x.index_select(0, torch::tensor(rows, torch::kInt64)));
+  auto [images, rows] = translation_sources(data, major_, seed(), c, draw, n);
+  const auto fake = gan->translate_ab(images);
   if (parents) *parents = std::move(rows);
   return as_rows_of(fake, data);
 }
@@ -479,13 +482,8 @@ at::Tensor StarGANOverSampler::sample_class(const Dataset& data, int64_t c, int6
                                             std::vector<int64_t>* parents) {
   REBALANCE_CHECK(fitted_ != nullptr && c >= 0 && c < fitted_->classes() && c != major_,
                   "StarGANOverSampler: class {} was not grown by the last fit_resample", c);
-  const auto x = as_images(data.x.to(torch::kCPU, torch::kFloat32).contiguous(), data);
-  const auto major_rows = data.indices_of(major_).to(torch::kCPU);
-  const auto* pmaj = major_rows.data_ptr<int64_t>();
-  const auto src = translated_sources(seed(), c, draw, major_rows.size(0), n);
-  std::vector<int64_t> rows(n);
-  for (int64_t i = 0; i < n; ++i) rows[i] = pmaj[src[i]];
-  const auto fake = fitted_->translate(x.index_select(0, torch::tensor(rows, torch::kInt64)), c);
+  auto [images, rows] = translation_sources(data, major_, seed(), c, draw, n);
+  const auto fake = fitted_->translate(images, c);
   if (parents) *parents = std::move(rows);
   return as_rows_of(fake, data);
 }

@@ -322,6 +322,15 @@ class Core {
     s.insert(s.begin(), -1);
     return from_output(model->decode(z, oh)).reshape(s);
   }
+  /// The network's parameters and buffers (shared), and whether the weights want gradients.
+  std::vector<at::Tensor> network_tensors() const {
+    auto t = model->parameters();
+    for (auto& b : model->buffers()) t.push_back(b);
+    return t;
+  }
+  void set_trainable(bool on) {
+    for (auto& p : model->parameters()) p.set_requires_grad(on);
+  }
   at::Tensor onehot(const at::Tensor& y) const {
     if (!num_classes) return {};
     return torch::one_hot(y, num_classes).to(torch::kFloat32);
@@ -683,14 +692,8 @@ double VAE::reconstruction_error(const at::Tensor& x, const at::Tensor& y) {
 }
 at::Tensor VAE::decode(const at::Tensor& z, int64_t cls) { return core_->decode_data(z, cls); }
 int64_t VAE::latent() const { return core_->net.latent; }
-std::vector<at::Tensor> VAE::network_tensors() const {
-  auto t = core_->model->parameters();
-  for (auto& b : core_->model->buffers()) t.push_back(b);
-  return t;
-}
-void VAE::set_trainable(bool on) {
-  for (auto& p : core_->model->parameters()) p.set_requires_grad(on);
-}
+std::vector<at::Tensor> VAE::network_tensors() const { return core_->network_tensors(); }
+void VAE::set_trainable(bool on) { core_->set_trainable(on); }
 void VAE::save(const std::string& path) const { core_->save(path); }
 VAE VAE::load(const std::string& path) { return VAE(Core::load(path, "vae", "a VAE")); }
 const std::vector<int64_t>& VAE::feature_shape() const { return core_->shape; }
@@ -816,14 +819,8 @@ at::Tensor MGVAE::generate(const at::Tensor& majority, int64_t n, std::vector<in
 
 at::Tensor MGVAE::decode(const at::Tensor& z) { return core_->decode_data(z, -1); }
 int64_t MGVAE::latent() const { return core_->net.latent; }
-std::vector<at::Tensor> MGVAE::network_tensors() const {
-  auto t = core_->model->parameters();
-  for (auto& b : core_->model->buffers()) t.push_back(b);
-  return t;
-}
-void MGVAE::set_trainable(bool on) {
-  for (auto& p : core_->model->parameters()) p.set_requires_grad(on);
-}
+std::vector<at::Tensor> MGVAE::network_tensors() const { return core_->network_tensors(); }
+void MGVAE::set_trainable(bool on) { core_->set_trainable(on); }
 
 at::Tensor MGVAE::reconstruct(const at::Tensor& x) {
   REBALANCE_CHECK(core_->scaled, "MGVAE: not trained yet");
