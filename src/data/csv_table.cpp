@@ -529,15 +529,17 @@ Table parse(std::shared_ptr<const MappedFile> file, const std::string& path, con
   std::string_view last;
   int64_t last_id = -1;
   for (int64_t r = 0; r < n; ++r) {
-    if (last_id >= 0 && labels[r] == last) {
-      id[r] = last_id;
-      continue;
-    }
+    // An empty label must be quoted ("" is a class name; nothing at all is a missing label), even
+    // right after a quoted "" row, so the check comes before the same-as-last shortcut.
     if (labels[r].empty()) {
       std::vector<Span> f;
       tb.split(tb.rows[r], f);
       REBALANCE_CHECK(tb.raw(f[tb.label_column]).find('"') != std::string_view::npos, "{}: missing label",
                       where(r, tb.label_column));
+    }
+    if (last_id >= 0 && labels[r] == last) {
+      id[r] = last_id;
+      continue;
     }
     auto [it, added] = label_id.emplace(labels[r], static_cast<int64_t>(distinct.size()));
     if (added) {

@@ -139,6 +139,8 @@ TEST(CsvTable, BadInputIsNamed) {
   EXPECT_ERROR_MENTIONS(read_csv(dir.write("u.csv", "a,y\n1,0\n\"2,1\n")), "u.csv:3", "unterminated");
   EXPECT_ERROR_MENTIONS(read_csv(dir.write("c.csv", "a,y\n\"1\"x,0\n2,1\n")), "c.csv:2", "after a closing quote");
   EXPECT_ERROR_MENTIONS(read_csv(dir.write("l.csv", "a,y\n1,0\n2,\n")), "l.csv:3", "missing label");
+  // Found by fuzz_csv: a missing label right after a quoted empty one ("" is a class) is still missing.
+  EXPECT_ERROR_MENTIONS(read_csv(dir.write("q.csv", "a,y\n1,b\n3,\"\"\n2,\n")), "q.csv:4", "missing label");
   EXPECT_ERROR_MENTIONS(read_csv(dir.write("e.csv", "\n\n")), "e.csv", "empty file");
   EXPECT_ERROR_MENTIONS(read_csv(dir.write("bom.csv", "\xEF\xBB\xBF")), "bom.csv", "empty file");
   EXPECT_ERROR_MENTIONS(read_csv(dir.write("d.csv", "a,b,y\n1,2,0\n"), {.label = "b", .drop = {"b"}}), "\"b\"",
