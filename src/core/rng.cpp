@@ -55,6 +55,36 @@ uint64_t Rng::uniform_int(uint64_t n) {
   return static_cast<uint64_t>(m >> 64);
 }
 
+double Rng::gamma(double shape) {
+  REBALANCE_CHECK(shape > 0 && std::isfinite(shape), "gamma needs a finite shape > 0, got {}", shape);
+  if (shape < 1.0) {
+    const double g = gamma(shape + 1.0);
+    double u = uniform();
+    while (u == 0.0) u = uniform();
+    return g * std::pow(u, 1.0 / shape);
+  }
+  const double d = shape - 1.0 / 3.0, c = 1.0 / std::sqrt(9.0 * d);
+  for (;;) {
+    double x, v;
+    do {
+      x = normal();
+      v = 1.0 + c * x;
+    } while (v <= 0.0);
+    v = v * v * v;
+    const double u = uniform();
+    if (u < 1.0 - 0.0331 * x * x * x * x) return d * v;
+    if (u > 0.0 && std::log(u) < 0.5 * x * x + d * (1.0 - v + std::log(v))) return d * v;
+  }
+}
+
+double Rng::beta(double a, double b) {
+  REBALANCE_CHECK(a > 0 && b > 0, "beta needs a > 0 and b > 0, got {} and {}", a, b);
+  const double x = gamma(a), y = gamma(b);
+  // Both underflow only for tiny shapes: the draw is then 0 or 1 with odds a : b.
+  if (x + y == 0.0) return uniform() < a / (a + b) ? 1.0 : 0.0;
+  return x / (x + y);
+}
+
 double Rng::normal() {
   if (has_spare_) {
     has_spare_ = false;

@@ -1,6 +1,7 @@
 #include "rebalance/experiment/config.hpp"
 
 #include "rebalance/augment/augment.hpp"
+#include "rebalance/mix/mix.hpp"
 
 #include <toml++/toml.h>
 
@@ -273,6 +274,7 @@ ExperimentConfig load_experiment(const std::string& path) {
         p.field);
   }
   if (!o.augment.empty()) check_spec(tr.where("augment"), [&] { augment::make_augmentation(o.augment); });
+  if (!o.mix.empty()) check_spec(tr.where("mix"), [&] { mix::make_mix(o.mix); });
   REBALANCE_CHECK(c.val_fraction > 0 || o.monitor == "none" || o.monitor == "auto",
                   "{} = 0 leaves no validation set, so [train].monitor = \"{}\" cannot pick an epoch: set monitor = "
                   "\"none\" (keep the final weights)", data.where("val_fraction"), o.monitor);
@@ -309,6 +311,7 @@ ExperimentConfig load_experiment(const std::string& path) {
     mc.batch_policy = m.str("batch_policy", mc.batch_policy);
     mc.decision = m.str("decision", mc.decision);
     mc.augment = m.str("augment", "");
+    mc.mix = m.str("mix", "");
     mc.unfreeze_after = m.integer("unfreeze_after", -1, 0, 100000);
     mc.synthetic_weight = m.number("synthetic_weight", 1.0, 0.0, 100.0);
     REBALANCE_CHECK(mc.synthetic_weight == 1.0 || !mc.sampler.empty(),
@@ -331,6 +334,7 @@ ExperimentConfig load_experiment(const std::string& path) {
     check_spec(m.where("batch_policy"), [&] { train::make_batch_policy(mc.batch_policy); });
     check_spec(m.where("decision"), [&] { train::make_decision_rule(mc.decision); });
     if (!mc.augment.empty()) check_spec(m.where("augment"), [&] { augment::make_augmentation(mc.augment); });
+    if (!mc.mix.empty()) check_spec(m.where("mix"), [&] { mix::make_mix(mc.mix); });
     if (!mc.joint.empty()) check_spec(m.where("joint"), [&] { joint::parse_joint(mc.joint); });
     c.methods.push_back(mc);
   }

@@ -3,6 +3,7 @@
 #include <cctype>
 
 #include "rebalance/augment/augment.hpp"
+#include "rebalance/mix/mix.hpp"
 #include "rebalance/core/error.hpp"
 #include "rebalance/generative/samplers.hpp"
 #include "rebalance/joint/joint.hpp"
@@ -51,6 +52,8 @@ std::vector<MethodFamily> method_families() {
        "train --joint; configs: [[method]] joint =", joint::joint_docs()},
       {"augmentations", {"augmentation", "augment", "transforms"}, "Image augmentations",
        "train --augment, the augment sampler's transforms=; compose with a+b, alternatives a|b", augment::op_docs()},
+      {"mixing", {"mix", "mixes"}, "Mixing rules", "train --mix; configs: mix = (in [train] or [[method]])",
+       mix::mix_docs()},
       {"out-of-core", {"out-of-core-samplers", "streaming", "larger-than-memory"}, "Samplers over data larger than memory",
        "resample --out-of-core", out_of_core_docs()},
   };

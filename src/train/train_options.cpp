@@ -31,6 +31,9 @@ std::vector<TrainParam> declare() {
        "augment every training batch in real time (e.g. \"rotate:degrees=10+hflip\"; see `rebalance methods "
        "augmentations`)",
        0, 0, {}, N, "", true, changed, false},
+      {"mix", &O::mix,
+       "mix every training batch: mixup, remix, cutmix or cmo, with parameters (see `rebalance methods mixing`)", 0,
+       0, {}, N, "", true, changed, false},
       {"optimizer", &O::optimizer, "adam or sgd", 0, 0, {"adam", "sgd"}, N, "", true, always, true},
       {"momentum", &O::momentum, "SGD momentum", 0.0, 1.0, {}, N, "", true, always, false},
       {"weight_decay", &O::weight_decay, "L2 weight decay", 0.0, 10.0, {}, N, "", true, always, true},

@@ -22,6 +22,7 @@
 #include "rebalance/losses/loss.hpp"
 #include "rebalance/metrics/classification.hpp"
 #include "rebalance/metrics/ranking.hpp"
+#include "rebalance/mix/mix.hpp"
 #include "rebalance/models/backbone.hpp"
 #include "rebalance/sampling/util.hpp"
 #include "rebalance/train/batch_policy.hpp"
@@ -320,6 +321,15 @@ TrainResult fit_impl(const Dataset& train, const Dataset& val, const TrainOption
                     "features (tabular or flattened); train on image data (an image folder, fashion-mnist) or drop "
                     "--augment", o.augment, train.num_features());
   }
+  std::unique_ptr<mix::Mix> mixer;
+  if (!o.mix.empty()) {
+    mixer = mix::make_mix(o.mix);
+    REBALANCE_CHECK(!mixer->needs_images() || train.x.dim() == 4, "mix \"{}\" cuts boxes out of images [C, H, W], but "
+                    "the training rows have {} features (tabular or flattened); train on image data or mix with mixup "
+                    "or remix", o.mix, train.num_features());
+    REBALANCE_CHECK(o.synthetic_weight == 1.0, "mix \"{}\" with synthetic_weight {}: a mixed row is part real, part "
+                    "synthetic; use one or the other", o.mix, o.synthetic_weight);
+  }
   (void)scheduled_lr(o, 0);
   if (o.monitor != "map5" && o.monitor != "top5") (void)monitored_metric(o.monitor, torch::eye(2, torch::kInt64));
 
@@ -358,6 +368,7 @@ TrainResult fit_impl(const Dataset& train, const Dataset& val, const TrainOption
   const auto synthetic_rows = (train.origin < 0).to(device);
   const bool weigh = o.synthetic_weight != 1.0 && synthetic_rows.any().item<bool>();
   const auto labels = to_index_vector(train.y);
+  if (mixer) mixer->set_training_set(x, labels, c);
   // An iteration budget plans its epochs from the first epoch's length (for progress and logs).
   int64_t planned = o.epochs;
   if (o.iterations > 0) {
@@ -410,15 +421,29 @@ TrainResult fit_impl(const Dataset& train, const Dataset& val, const TrainOption
         Rng batch_rng = Rng(o.seed).fork(streams::kEpochAugment | static_cast<uint64_t>(epoch)).fork(static_cast<uint64_t>(b));
         xb = augmentation->apply(xb, batch_rng);
       }
+      mix::MixedBatch mixed;
+      if (mixer) {
+        Rng mix_rng = Rng(o.seed).fork(streams::kEpochMix | static_cast<uint64_t>(epoch)).fork(static_cast<uint64_t>(b));
+        mixed = mixer->apply(xb, y.index_select(0, idx), epoch, planned, mix_rng);
+        xb = mixed.x;
+      }
+      // The loss of rows [lo, hi) of this batch, whose logits are given.
+      const auto batch_loss = [&](const at::Tensor& logits, int64_t lo, int64_t hi) {
+        if (!mixer) return loss->forward(logits, y.index_select(0, idx.slice(0, lo, hi)));
+        mix::MixedBatch part = mixed;
+        part.y_a = mixed.y_a.slice(0, lo, hi);
+        part.y_b = mixed.y_b.slice(0, lo, hi);
+        part.lam = mixed.lam.slice(0, lo, hi);
+        return mix::mixed_loss(*loss, logits, part);
+      };
       if (comm) {
         // This rank's contiguous shard of the global batch; its mean loss weighted by its share,
         // so the summed gradients are the whole batch's mean gradient.
         const int64_t n = idx.size(0), w = comm->world_size(), r = comm->rank();
         const int64_t lo = n * r / w, hi = n * (r + 1) / w;
-        const auto shard = idx.slice(0, lo, hi);
         at::Tensor part = torch::zeros({1});
         if (hi > lo) {
-          auto l = loss->forward(model->forward(xb.slice(0, lo, hi)), y.index_select(0, shard)) *
+          auto l = batch_loss(model->forward(xb.slice(0, lo, hi)), lo, hi) *
                    (static_cast<double>(hi - lo) / static_cast<double>(n));
           l.backward();
           part = l.detach().to(torch::kCPU, torch::kFloat32).reshape({1});
@@ -445,7 +470,7 @@ TrainResult fit_impl(const Dataset& train, const Dataset& val, const TrainOption
         const auto logits = model->forward(xb);
         auto l = weigh ? mixed_loss(*loss, logits, y.index_select(0, idx), synthetic_rows.index_select(0, idx),
                                     o.synthetic_weight)
-                       : loss->forward(logits, y.index_select(0, idx));
+                       : batch_loss(logits, 0, idx.size(0));
         l.backward();
         optimizer->step();
         total += l.item<double>() * idx.size(0);

@@ -260,6 +260,18 @@ class Train(TempCase):
         self.assertEqual(p.returncode, 2)
         self.assertIn("--synthetic-weight", p.stderr)
 
+    def test_mix(self):
+        # CMO pastes minority digits onto majority ones; the rule is in the summary's options.
+        summary = self.path("mix.json")
+        run("train", "--data", "mnist-digits", "--pair", "0:200,6:20", "--model", "logreg", "--epochs", "2",
+            "--mix", "cmo:p=1", "--loss", "balanced_softmax", "--summary", summary)
+        with open(summary) as f:
+            self.assertEqual(json.load(f)["options"]["mix"], "cmo:p=1")
+        for mix, message in (("mixup:alpha=0", "alpha=0"), ("snowmix", 'unknown mixing rule "snowmix"')):
+            p = run("train", "--data", "mnist-digits", "--pair", "0:200,6:20", "--epochs", "1", "--mix", mix, ok=False)
+            self.assertEqual(p.returncode, 1, p.stderr)
+            self.assertIn(message, p.stderr)
+
 
     def test_joint_aug_and_alt(self):
         # Seed 004's joint training: a tiny CycleGAN, then (aug) or alternating with (alt) the classifier.

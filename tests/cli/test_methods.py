@@ -25,6 +25,7 @@ DOCUMENTED = {
     "joint": ["aug", "alt"],
     "augmentations": ["channel", "blur", "unsharp", "hflip", "vflip", "rotate", "zoom", "translate", "brightness",
                       "contrast"],
+    "mixing": ["mixup", "remix", "cutmix", "cmo"],
     # Every sampler, as streaming or in memory only (resample --out-of-core).
     "out-of-core": ["random_under", "random_over", "smote", "borderline_smote", "adasyn", "tomek_links", "enn", "cnn",
                     "vae"],

@@ -6,6 +6,7 @@
 
 #include "../test_util.hpp"
 #include "rebalance/augment/augment.hpp"
+#include "rebalance/mix/mix.hpp"
 #include "rebalance/experiment/methods.hpp"
 #include "rebalance/generative/samplers.hpp"
 #include "rebalance/joint/joint.hpp"
@@ -29,6 +30,7 @@ void build(const std::string& family, const std::string& spec) {
   else if (family == "decisions") (void)train::make_decision_rule(spec);
   else if (family == "joint") (void)joint::parse_joint(spec);
   else if (family == "augmentations") (void)augment::make_augmentation(spec);
+  else if (family == "mixing") (void)mix::make_mix(spec);
   else FAIL() << "no factory for family " << family;
 }
 
@@ -73,6 +75,7 @@ size_t registry_size(const std::string& family) {
   if (family == "batch-policies") return train::batch_policy_registry().size();
   if (family == "decisions") return train::decision_registry().size();
   if (family == "augmentations") return augment::op_registry().size();
+  if (family == "mixing") return mix::mix_registry().size();
   return 0;
 }
 
@@ -85,7 +88,7 @@ TEST(Methods, EveryFamilyIsListedInFull) {
     EXPECT_EQ(f.methods.size(), registry_size(f.name)) << f.name;
   }
   EXPECT_EQ(names, (std::set<std::string>{"samplers", "generators", "models", "losses", "batch-policies", "decisions", "joint",
-                                          "augmentations", "out-of-core"}));
+                                          "augmentations", "mixing", "out-of-core"}));
 }
 
 TEST(Methods, EveryListedMethodConstructsWithItsBareNameAndWithItsDefaults) {

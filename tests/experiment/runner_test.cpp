@@ -397,6 +397,29 @@ TEST(ExperimentRunner, SyntheticWeightReachesTheTrainerAndTheResults) {
   EXPECT_ERROR_MENTIONS(load_experiment(dir.write("neg.toml", negative)), "synthetic_weight");
 }
 
+TEST(ExperimentRunner, MixingReachesTheTrainerAndTheResults) {
+  TempDir dir;
+  std::string cfg = kTiny;
+  cfg.replace(cfg.find("minority = [8, 30]"), 18, "minority = [8]");
+  cfg.replace(cfg.find("seeds = [0, 1]"), 14, "seeds = [0]");
+  cfg += "[[method]]\nname = \"Remix\"\nmix = \"remix:kappa=2\"\n";
+  const auto c = load_experiment(dir.write("m.toml", cfg));
+  ASSERT_EQ(c.methods.size(), 3u);
+  EXPECT_EQ(c.methods[2].mix, "remix:kappa=2");
+  std::ostringstream log;
+  EXPECT_EQ(run_experiment(c, {.out_dir = dir.file("out"), .progress = false}, log).ran, 3);
+  const auto rows = read_results(dir.file("out/results.jsonl"));
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[2]["spec"]["mix"], "remix:kappa=2");
+  EXPECT_NE(rows[2]["key"].get<std::string>().find("|mix=remix:kappa=2"), std::string::npos);
+  // Methods without mixing keep the keys they had before mixing existed.
+  EXPECT_EQ(rows[0]["key"].get<std::string>().find("mix"), std::string::npos);
+  EXPECT_NE(rows[0]["metrics"], rows[2]["metrics"]);
+  std::string bad = cfg;
+  bad.replace(bad.find("remix:kappa=2"), 13, "remix:kappa=0");
+  EXPECT_ERROR_MENTIONS(load_experiment(dir.write("bad.toml", bad)), "[method].mix", "kappa");
+}
+
 TEST(ExperimentRunner, ConvolutionalModelsGetGradCamMaps) {
   TempDir dir;
   std::string cfg = kTiny;

@@ -19,6 +19,11 @@ class Rng {
   uint64_t uniform_int(uint64_t n);
   /// Standard normal deviate (Marsaglia's polar method; deterministic, no libstdc++ dependence).
   double normal();
+  /// Gamma(shape, 1) deviate, shape > 0 (Marsaglia and Tsang 2000; shape < 1 through
+  /// Gamma(shape + 1) * U^(1/shape)).
+  double gamma(double shape);
+  /// Beta(a, b) deviate, a, b > 0: G_a / (G_a + G_b) of two gamma deviates.
+  double beta(double a, double b);
   /// A random permutation of 0..n-1 (Fisher-Yates).
   std::vector<int64_t> permutation(int64_t n);
   /// k distinct indices from 0..n-1 in random order (partial Fisher-Yates). k <= n.

@@ -25,6 +25,8 @@ constexpr uint64_t kEpochTorch = uint64_t(1) << 20;
 constexpr uint64_t kEpochAugment = uint64_t(2) << 20;
 /// | step: the learning-rate finder's augmentation of each step's batch.
 constexpr uint64_t kLrFindBatch = uint64_t(3) << 20;
+/// | epoch, then fork(batch): mixing of each batch (mixup's ratio and partners, CMO's draws).
+constexpr uint64_t kEpochMix = uint64_t(4) << 20;
 /// The out-of-fold decision rules: which fold each training row falls in.
 constexpr uint64_t kFoldAssignment = 0xF01D;
 /// + fold: the seed of each fold's model.

@@ -21,6 +21,9 @@ struct TrainOptions {
   /// Real-time augmentation of every training batch (an augment/ factory string, e.g.
   /// "rotate:degrees=10+hflip"), drawn afresh each epoch; empty: none. Needs image rows.
   std::string augment;
+  /// Mixing of every training batch (a mix/ factory string: mixup, remix, cutmix, cmo, with
+  /// parameters), each row's loss split between its label and its partner's; empty: none.
+  std::string mix;
   std::string optimizer = "adam";  ///< adam or sgd (with momentum)
   double lr = 1e-3;
   double momentum = 0.9;
