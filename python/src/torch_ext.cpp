@@ -22,6 +22,7 @@
 #include "rebalance/data/dataset.hpp"
 #include "rebalance/generative/samplers.hpp"
 #include "rebalance/losses/loss.hpp"
+#include "rebalance/mix/mix.hpp"
 #include "rebalance/sampling/sampler.hpp"
 #include "rebalance/train/batch_policy.hpp"
 #include "rebalance/train/decision.hpp"
@@ -273,6 +274,38 @@ PYBIND11_MODULE(_torch, m) {
   m.def("make_augmentation", [](const std::string& spec) {
     return std::shared_ptr<augment::Augmentation>(augment::make_augmentation(spec));
   }, py::arg("spec"));
+
+  // ---- mixing ----
+  m.def("mixes", [] { return registry_list(mix::mix_registry()); });
+  py::class_<mix::Mix, std::shared_ptr<mix::Mix>>(m, "Mix")
+      .def("set_training_set", [](mix::Mix& mx, std::optional<at::Tensor> x, const at::Tensor& labels,
+                                  int64_t num_classes) {
+        const auto t = checked_targets(torch::empty({labels.dim() == 1 ? labels.size(0) : 0, num_classes},
+                                                    torch::TensorOptions().device(labels.device())), labels,
+                                       num_classes, "mix \"" + mx.spec() + "\"");
+        const auto l = t.to(torch::kCPU).contiguous();
+        mx.set_training_set(x ? x->detach() : at::Tensor(),
+                            std::vector<int64_t>(l.data_ptr<int64_t>(), l.data_ptr<int64_t>() + l.numel()), num_classes);
+      }, py::arg("x"), py::arg("labels"), py::arg("num_classes"))
+      .def("apply", [](const mix::Mix& mx, const at::Tensor& x, const at::Tensor& y, int64_t epoch, int64_t epochs,
+                       uint64_t seed) {
+        mix::MixedBatch b;
+        {
+          py::gil_scoped_release release;
+          Rng rng(seed);
+          b = mx.apply(x, y, epoch, epochs, rng);
+        }
+        return py::make_tuple(b.x, b.y_a, b.y_b, b.lam, b.ratio, b.mixed, b.per_row);
+      }, py::arg("x"), py::arg("y"), py::arg("epoch"), py::arg("epochs"), py::arg("seed"))
+      .def("active", &mix::Mix::active, py::arg("epoch"), py::arg("epochs"))
+      .def_property_readonly("needs_images", &mix::Mix::needs_images)
+      .def_property_readonly("probability", &mix::Mix::probability)
+      .def_property_readonly("start", &mix::Mix::start_epoch)
+      .def_property_readonly("end", &mix::Mix::end_epochs)
+      .def_property_readonly("class_counts", &mix::Mix::class_counts)
+      .def_property_readonly("spec", &mix::Mix::spec);
+  m.def("make_mix", [](const std::string& spec) { return std::shared_ptr<mix::Mix>(mix::make_mix(spec)); },
+        py::arg("spec"));
 
   m.def("copy_plan", [](int64_t class_rows, int64_t add, int64_t alternatives, uint64_t seed, int64_t cls) {
     const auto plan = augment::copy_plan(class_rows, add, alternatives, seed, cls);

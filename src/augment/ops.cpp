@@ -241,21 +241,12 @@ const std::vector<OpInfo>& op_registry() {
 }
 
 std::vector<MethodDoc> op_docs() {
-  std::vector<MethodDoc> docs;
-  for (const auto& m : op_registry()) docs.push_back({m.name, {}, "", "", m.description, m.params});
-  return docs;
+  return registry_docs(op_registry());
 }
 
 std::unique_ptr<Op> make_op(const std::string& text) {
   const auto spec = parse_spec(text);
-  const OpInfo* info = nullptr;
-  for (const auto& o : op_registry())
-    if (o.name == spec.name) info = &o;
-  if (!info) {
-    std::string names;
-    for (const auto& o : op_registry()) names += (names.empty() ? "" : ", ") + o.name;
-    REBALANCE_THROW("unknown augmentation \"{}\" (known: {})", spec.name, names);
-  }
+  const auto* info = &registry_entry(op_registry(), spec, "augmentation");
   const Params p(spec, info->params, "augmentation");
   const double prob = p.get_double_in("p", 0.0, 1.0);
   std::unique_ptr<Op> op;

@@ -250,4 +250,10 @@ std::string describe_method_docs(const std::vector<MethodDoc>& docs) {
   return out;
 }
 
+void throw_unknown_method(std::string_view what, std::string_view name, const std::vector<std::string>& known) {
+  std::string names;
+  for (const auto& k : known) names += (names.empty() ? "" : ", ") + k;
+  REBALANCE_THROW("unknown {} \"{}\" (known: {})", what, name, names);
+}
+
 }  // namespace rebalance

@@ -331,21 +331,12 @@ const std::vector<LossInfo>& loss_registry() {
 }
 
 std::vector<MethodDoc> loss_docs() {
-  std::vector<MethodDoc> docs;
-  for (const auto& m : loss_registry()) docs.push_back({m.name, {}, "", "", m.description, m.params});
-  return docs;
+  return registry_docs(loss_registry());
 }
 
 std::unique_ptr<Loss> make_loss(const std::string& text, const std::vector<int64_t>& counts) {
   const auto spec = parse_spec(text);
-  const LossInfo* info = nullptr;
-  for (const auto& l : loss_registry())
-    if (l.name == spec.name) info = &l;
-  if (!info) {
-    std::string names;
-    for (const auto& l : loss_registry()) names += (names.empty() ? "" : ", ") + l.name;
-    REBALANCE_THROW("unknown loss \"{}\" (known: {})", spec.name, names);
-  }
+  const auto* info = &registry_entry(loss_registry(), spec, "loss");
   REBALANCE_CHECK(counts.size() >= 2, "loss \"{}\": need at least 2 classes, got {}", text, counts.size());
   const Params p(spec, info->params, "loss");
   const int64_t c = static_cast<int64_t>(counts.size());

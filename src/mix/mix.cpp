@@ -249,21 +249,12 @@ const std::vector<MixInfo>& mix_registry() {
 }
 
 std::vector<MethodDoc> mix_docs() {
-  std::vector<MethodDoc> docs;
-  for (const auto& m : mix_registry()) docs.push_back({m.name, {}, "", "", m.description, m.params});
-  return docs;
+  return registry_docs(mix_registry());
 }
 
 std::unique_ptr<Mix> make_mix(const std::string& text) {
   const auto spec = parse_spec(text);
-  const MixInfo* info = nullptr;
-  for (const auto& m : mix_registry())
-    if (m.name == spec.name) info = &m;
-  if (!info) {
-    std::string names;
-    for (const auto& m : mix_registry()) names += (names.empty() ? "" : ", ") + m.name;
-    REBALANCE_THROW("unknown mixing rule \"{}\" (known: {})", spec.name, names);
-  }
+  const auto* info = &registry_entry(mix_registry(), spec, "mixing rule");
   const Params p(spec, info->params, "mixing rule");
   const auto positive = [&](const std::string& key) {
     const double v = p.get_double_in(key, 0.0, 1e6);

@@ -146,22 +146,13 @@ const std::vector<ModelInfo>& model_registry() {
 }
 
 std::vector<MethodDoc> model_docs() {
-  std::vector<MethodDoc> docs;
-  for (const auto& m : model_registry()) docs.push_back({m.name, {}, "", "", m.description, m.params});
-  return docs;
+  return registry_docs(model_registry());
 }
 
 std::shared_ptr<Classifier> make_model(const std::string& text, const std::vector<int64_t>& input_shape,
                                        int64_t num_classes, uint64_t seed, torch::Device device) {
   const auto spec = parse_spec(text);
-  const ModelInfo* info = nullptr;
-  for (const auto& m : model_registry())
-    if (m.name == spec.name) info = &m;
-  if (!info) {
-    std::string names;
-    for (const auto& m : model_registry()) names += (names.empty() ? "" : ", ") + m.name;
-    REBALANCE_THROW("unknown model \"{}\" (known: {})", spec.name, names);
-  }
+  const auto* info = &registry_entry(model_registry(), spec, "model");
   REBALANCE_CHECK(num_classes >= 2, "model \"{}\": need at least 2 classes, got {}", text, num_classes);
   REBALANCE_CHECK(!input_shape.empty(), "model \"{}\": empty input shape", text);
   const Params p(spec, info->params, "model");

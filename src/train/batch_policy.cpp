@@ -207,21 +207,12 @@ const std::vector<BatchPolicyInfo>& batch_policy_registry() {
 }
 
 std::vector<MethodDoc> batch_policy_docs() {
-  std::vector<MethodDoc> docs;
-  for (const auto& m : batch_policy_registry()) docs.push_back({m.name, {}, "", "", m.description, m.params});
-  return docs;
+  return registry_docs(batch_policy_registry());
 }
 
 std::unique_ptr<BatchPolicy> make_batch_policy(const std::string& text) {
   const auto spec = parse_spec(text);
-  const BatchPolicyInfo* info = nullptr;
-  for (const auto& b : batch_policy_registry())
-    if (b.name == spec.name) info = &b;
-  if (!info) {
-    std::string names;
-    for (const auto& b : batch_policy_registry()) names += (names.empty() ? "" : ", ") + b.name;
-    REBALANCE_THROW("unknown batch policy \"{}\" (known: {})", spec.name, names);
-  }
+  const auto* info = &registry_entry(batch_policy_registry(), spec, "batch policy");
   const Params p(spec, info->params, "batch policy");
   std::unique_ptr<BatchPolicy> policy;
   if (spec.name == "uniform") policy = std::make_unique<Uniform>();

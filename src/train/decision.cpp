@@ -176,21 +176,12 @@ const std::vector<DecisionInfo>& decision_registry() {
 }
 
 std::vector<MethodDoc> decision_docs() {
-  std::vector<MethodDoc> docs;
-  for (const auto& m : decision_registry()) docs.push_back({m.name, {}, "", "", m.description, m.params});
-  return docs;
+  return registry_docs(decision_registry());
 }
 
 std::unique_ptr<DecisionRule> make_decision_rule(const std::string& text) {
   const auto spec = parse_spec(text);
-  const DecisionInfo* info = nullptr;
-  for (const auto& d : decision_registry())
-    if (d.name == spec.name) info = &d;
-  if (!info) {
-    std::string names;
-    for (const auto& d : decision_registry()) names += (names.empty() ? "" : ", ") + d.name;
-    REBALANCE_THROW("unknown decision rule \"{}\" (known: {})", spec.name, names);
-  }
+  const auto* info = &registry_entry(decision_registry(), spec, "decision rule");
   const Params p(spec, info->params, "decision rule");
   std::unique_ptr<DecisionRule> rule;
   if (spec.name == "argmax") rule = std::make_unique<Argmax>();

@@ -79,6 +79,29 @@ struct MethodDoc {
 /// method its name and description, its other names, and describe_params of its parameters.
 std::string describe_method_docs(const std::vector<MethodDoc>& docs);
 
+/// Refuse an unknown method name: "unknown {what} \"{name}\" (known: a, b, ...)".
+[[noreturn]] void throw_unknown_method(std::string_view what, std::string_view name,
+                                       const std::vector<std::string>& known);
+
+/// The entry of a factory's registry (a list of structs with name, description and params) that
+/// `spec` names; unknown names are refused, listing the known ones.
+template <class Info>
+const Info& registry_entry(const std::vector<Info>& registry, const Spec& spec, std::string_view what) {
+  for (const auto& info : registry)
+    if (info.name == spec.name) return info;
+  std::vector<std::string> known;
+  for (const auto& info : registry) known.push_back(info.name);
+  throw_unknown_method(what, spec.name, known);
+}
+
+/// A registry as `rebalance methods` lists it: one MethodDoc per entry, no group or kind.
+template <class Info>
+std::vector<MethodDoc> registry_docs(const std::vector<Info>& registry) {
+  std::vector<MethodDoc> docs;
+  for (const auto& m : registry) docs.push_back({m.name, {}, "", "", m.description, m.params});
+  return docs;
+}
+
 /// Parse a whole string as a number; nullopt if any character is left over.
 std::optional<double> parse_double(std::string_view s);
 std::optional<int64_t> parse_int(std::string_view s);

@@ -63,6 +63,9 @@ class Mix {
     start_ = start;
     end_ = end;
   }
+  double probability() const { return p_; }
+  int64_t start_epoch() const { return start_; }
+  int64_t end_epochs() const { return end_; }
   /// Whether the rule cuts boxes out of images ([B, C, H, W] only).
   virtual bool needs_images() const { return false; }
 
