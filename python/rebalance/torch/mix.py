@@ -19,6 +19,7 @@ from ``generator=``; the mixing itself is the library's C++ code, the same as th
 import torch
 
 from . import _ext
+from ._compiled import CompiledState
 from ._targets import class_counts_of, read_targets
 
 __all__ = ["Mix", "MixedBatch", "mix_names"]
@@ -65,7 +66,7 @@ class MixedBatch:
                 f"x={list(self.x.shape)})")
 
 
-class Mix:
+class Mix(CompiledState):
     """A mixing rule by factory string (``"mixup:alpha=0.2"``, ``"remix"``, ``"cutmix"``,
     ``"cmo:p=0.5"``; see ``mix_names()`` and ``rebalance methods mixing``).
 
@@ -141,12 +142,6 @@ class Mix:
     def __repr__(self):
         return f"Mix({self.spec!r})"
 
-    def __getstate__(self):
-        state = self.__dict__.copy()
-        state.pop("_impl", None)
-        return state
-
-    def __setstate__(self, state):
-        self.__dict__.update(state)
+    def _rebuild(self):
         self._impl = _ext.make_mix(self.spec)
         self._fit()
