@@ -17,6 +17,7 @@
 #include "rebalance/losses/loss.hpp"
 #include "rebalance/sampling/sampler.hpp"
 #include "rebalance/train/batch_policy.hpp"
+#include "rebalance/train/decouple.hpp"
 
 namespace rebalance {
 
@@ -275,6 +276,7 @@ ExperimentConfig load_experiment(const std::string& path) {
   }
   if (!o.augment.empty()) check_spec(tr.where("augment"), [&] { augment::make_augmentation(o.augment); });
   if (!o.mix.empty()) check_spec(tr.where("mix"), [&] { mix::make_mix(o.mix); });
+  if (!o.decouple.empty()) check_spec(tr.where("decouple"), [&] { train::make_decoupler(o.decouple); });
   REBALANCE_CHECK(c.val_fraction > 0 || o.monitor == "none" || o.monitor == "auto",
                   "{} = 0 leaves no validation set, so [train].monitor = \"{}\" cannot pick an epoch: set monitor = "
                   "\"none\" (keep the final weights)", data.where("val_fraction"), o.monitor);
@@ -312,6 +314,7 @@ ExperimentConfig load_experiment(const std::string& path) {
     mc.decision = m.str("decision", mc.decision);
     mc.augment = m.str("augment", "");
     mc.mix = m.str("mix", "");
+    mc.decouple = m.str("decouple", "");
     mc.unfreeze_after = m.integer("unfreeze_after", -1, 0, 100000);
     mc.synthetic_weight = m.number("synthetic_weight", 1.0, 0.0, 100.0);
     REBALANCE_CHECK(mc.synthetic_weight == 1.0 || !mc.sampler.empty(),
@@ -335,6 +338,7 @@ ExperimentConfig load_experiment(const std::string& path) {
     check_spec(m.where("decision"), [&] { train::make_decision_rule(mc.decision); });
     if (!mc.augment.empty()) check_spec(m.where("augment"), [&] { augment::make_augmentation(mc.augment); });
     if (!mc.mix.empty()) check_spec(m.where("mix"), [&] { mix::make_mix(mc.mix); });
+    if (!mc.decouple.empty()) check_spec(m.where("decouple"), [&] { train::make_decoupler(mc.decouple); });
     if (!mc.joint.empty()) check_spec(m.where("joint"), [&] { joint::parse_joint(mc.joint); });
     c.methods.push_back(mc);
   }

@@ -4,6 +4,7 @@
 
 #include "rebalance/augment/augment.hpp"
 #include "rebalance/mix/mix.hpp"
+#include "rebalance/train/decouple.hpp"
 #include "rebalance/core/error.hpp"
 #include "rebalance/generative/samplers.hpp"
 #include "rebalance/joint/joint.hpp"
@@ -54,6 +55,8 @@ std::vector<MethodFamily> method_families() {
        "train --augment, the augment sampler's transforms=; compose with a+b, alternatives a|b", augment::op_docs()},
       {"mixing", {"mix", "mixes"}, "Mixing rules", "train --mix; configs: mix = (in [train] or [[method]])",
        mix::mix_docs()},
+      {"decoupling", {"decouple", "decoupled", "classifier-retraining"}, "Decoupled training (the final layer re-balanced)",
+       "train --decouple; configs: decouple = (in [train] or [[method]])", train::decouple_docs()},
       {"out-of-core", {"out-of-core-samplers", "streaming", "larger-than-memory"}, "Samplers over data larger than memory",
        "resample --out-of-core", out_of_core_docs()},
   };

@@ -38,11 +38,19 @@ void check_dense_size(const std::string& text, int64_t in, const std::vector<int
 }
 }  // namespace
 
+torch::Tensor Classifier::features(torch::Tensor) {
+  REBALANCE_THROW("model \"{}\" has no separate linear head on features", spec());
+}
+
+nn::Linear Classifier::head() { REBALANCE_THROW("model \"{}\" has no separate linear head on features", spec()); }
+
 LogisticRegressionImpl::LogisticRegressionImpl(int64_t in_features, int64_t num_classes) {
   fc_ = register_module("fc", nn::Linear(in_features, num_classes));
 }
 
 torch::Tensor LogisticRegressionImpl::forward(torch::Tensor x) { return fc_->forward(x.flatten(1)); }
+torch::Tensor LogisticRegressionImpl::features(torch::Tensor x) { return x.flatten(1); }
+nn::Linear LogisticRegressionImpl::head() { return fc_; }
 
 MLPImpl::MLPImpl(int64_t in_features, std::vector<int64_t> hidden, int64_t num_classes, double dropout,
                  double negative_slope) {
@@ -63,6 +71,15 @@ MLPImpl::MLPImpl(int64_t in_features, std::vector<int64_t> hidden, int64_t num_c
 
 torch::Tensor MLPImpl::forward(torch::Tensor x) { return body_->forward(x.flatten(1)); }
 
+torch::Tensor MLPImpl::features(torch::Tensor x) {
+  x = x.flatten(1);
+  auto layer = body_->begin();
+  for (size_t i = 0; i + 1 < body_->size(); ++i, ++layer) x = layer->forward(x);
+  return x;
+}
+
+nn::Linear MLPImpl::head() { return nn::Linear(body_->ptr<nn::LinearImpl>(body_->size() - 1)); }
+
 LeNetImpl::LeNetImpl(int64_t in_channels, int64_t num_classes) {
   conv1_ = register_module("conv1", nn::Conv2d(nn::Conv2dOptions(in_channels, 6, 5).padding(2)));
   conv2_ = register_module("conv2", nn::Conv2d(nn::Conv2dOptions(6, 16, 5)));
@@ -75,12 +92,22 @@ torch::Tensor LeNetImpl::forward(torch::Tensor x) { return forward_with_features
 
 std::pair<torch::Tensor, torch::Tensor> LeNetImpl::forward_with_features(torch::Tensor x) {
   x = torch::max_pool2d(torch::relu(conv1_->forward(x)), 2);
-  const auto features = torch::relu(conv2_->forward(x));  // the last conv layer's activations
-  x = torch::max_pool2d(features, 2);
-  x = torch::relu(fc1_->forward(x.flatten(1)));
-  x = torch::relu(fc2_->forward(x));
-  return {fc3_->forward(x), features};
+  const auto maps = torch::relu(conv2_->forward(x));  // the last conv layer's activations
+  return {fc3_->forward(penultimate(maps)), maps};
 }
+
+torch::Tensor LeNetImpl::penultimate(const torch::Tensor& maps) {
+  auto x = torch::max_pool2d(maps, 2);
+  x = torch::relu(fc1_->forward(x.flatten(1)));
+  return torch::relu(fc2_->forward(x));
+}
+
+torch::Tensor LeNetImpl::features(torch::Tensor x) {
+  x = torch::max_pool2d(torch::relu(conv1_->forward(x)), 2);
+  return penultimate(torch::relu(conv2_->forward(x)));
+}
+
+nn::Linear LeNetImpl::head() { return fc3_; }
 
 BasicBlockImpl::BasicBlockImpl(int64_t in_planes, int64_t planes, int64_t stride) {
   conv1_ = register_module("conv1", nn::Conv2d(nn::Conv2dOptions(in_planes, planes, 3).stride(stride).padding(1).bias(false)));
@@ -125,9 +152,16 @@ torch::Tensor ResNetImpl::forward(torch::Tensor x) { return forward_with_feature
 
 std::pair<torch::Tensor, torch::Tensor> ResNetImpl::forward_with_features(torch::Tensor x) {
   x = torch::relu(bn_->forward(stem_->forward(x)));
-  const auto features = stages_->forward(x);  // the last stage's output
-  return {head_->forward(torch::adaptive_avg_pool2d(features, {1, 1}).flatten(1)), features};
+  const auto maps = stages_->forward(x);  // the last stage's output
+  return {head_->forward(torch::adaptive_avg_pool2d(maps, {1, 1}).flatten(1)), maps};
 }
+
+torch::Tensor ResNetImpl::features(torch::Tensor x) {
+  x = torch::relu(bn_->forward(stem_->forward(x)));
+  return torch::adaptive_avg_pool2d(stages_->forward(x), {1, 1}).flatten(1);
+}
+
+nn::Linear ResNetImpl::head() { return head_; }
 
 const std::vector<ModelInfo>& model_registry() {
   static const std::vector<ModelInfo> list = {

@@ -55,6 +55,30 @@ class Threshold : public DecisionRule {
   double threshold_ = 0.5;
 };
 
+}  // namespace
+
+double best_balanced_accuracy_value(const std::function<at::Tensor(double)>& predict, const at::Tensor& labels_in,
+                                    int64_t num_classes, double lo, double hi, double step, double prefer) {
+  const auto labels = labels_in.to(torch::kCPU, torch::kInt64);
+  const auto support = torch::bincount(labels, {}, num_classes).to(torch::kFloat64);
+  const auto present = support > 0;
+  double best = -1, best_value = prefer;
+  const auto steps = static_cast<int64_t>(std::llround((hi - lo) / step));
+  for (int64_t i = 0; i <= steps; ++i) {
+    const double v = lo + step * static_cast<double>(i);
+    const auto pred = predict(v).to(torch::kCPU);
+    const auto hits = torch::bincount(labels.masked_select(pred == labels), {}, num_classes).to(torch::kFloat64);
+    const double ba = (hits.masked_select(present) / support.masked_select(present)).mean().item<double>();
+    if (ba > best + 1e-12 || (std::fabs(ba - best) <= 1e-12 && std::fabs(v - prefer) < std::fabs(best_value - prefer))) {
+      best = ba;
+      best_value = v;
+    }
+  }
+  return best_value;
+}
+
+namespace {
+
 /// Prior correction: argmax of logits - tau log(n_c / N). tau < 0 ("auto") picks tau on the
 /// validation logits: 0 to 2 by 0.05, the best balanced accuracy, ties to the value nearest 1 (the
 /// Bayes correction for a model that learnt the training prior; Menon et al., ICLR 2021).
@@ -91,23 +115,9 @@ class Prior : public DecisionRule {
                     "decision rule \"{}\": {} training classes, logits have {}", spec(), log_prior.size(),
                     logits_in.size(1));
     const auto logits = logits_in.to(torch::kCPU, torch::kFloat64);
-    const auto labels = labels_in.to(torch::kCPU, torch::kInt64);
     const auto lp = torch::tensor(log_prior, torch::kFloat64);
-    const int64_t k = logits.size(1);
-    const auto support = torch::bincount(labels, {}, k).to(torch::kFloat64);
-    const auto present = support > 0;
-    double best = -1, best_tau = 1.0;
-    for (int step = 0; step <= 40; ++step) {
-      const double tau = 0.05 * step;
-      const auto pred = (logits - tau * lp).argmax(1);
-      const auto hits = torch::bincount(labels.masked_select(pred == labels), {}, k).to(torch::kFloat64);
-      const double ba = (hits.masked_select(present) / support.masked_select(present)).mean().item<double>();
-      if (ba > best + 1e-12 || (std::fabs(ba - best) <= 1e-12 && std::fabs(tau - 1.0) < std::fabs(best_tau - 1.0))) {
-        best = ba;
-        best_tau = tau;
-      }
-    }
-    return best_tau;
+    return best_balanced_accuracy_value([&](double tau) { return (logits - tau * lp).argmax(1); }, labels_in,
+                                        logits.size(1));
   }
 
   double tau_;

@@ -34,6 +34,12 @@ std::vector<TrainParam> declare() {
       {"mix", &O::mix,
        "mix every training batch: mixup, remix, cutmix or cmo, with parameters (see `rebalance methods mixing`)", 0,
        0, {}, N, "", true, changed, false},
+      {"decouple", &O::decouple,
+       "after training, re-balance the final layer on frozen features: crt, lws, tau_norm or wb (see `rebalance "
+       "methods decoupling`)",
+       0, 0, {}, N, "", true, changed, false},
+      {"max_norm", &O::max_norm, "> 0: MaxNorm radius of each class's final-layer weights after every step (weight "
+       "balancing)", 0.0, 1e6, {}, N, "", true, changed, false},
       {"optimizer", &O::optimizer, "adam or sgd", 0, 0, {"adam", "sgd"}, N, "", true, always, true},
       {"momentum", &O::momentum, "SGD momentum", 0.0, 1.0, {}, N, "", true, always, false},
       {"weight_decay", &O::weight_decay, "L2 weight decay", 0.0, 10.0, {}, N, "", true, always, true},

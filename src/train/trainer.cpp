@@ -26,6 +26,7 @@
 #include "rebalance/models/backbone.hpp"
 #include "rebalance/sampling/util.hpp"
 #include "rebalance/train/batch_policy.hpp"
+#include "rebalance/train/decouple.hpp"
 #include "rebalance/train/distributed.hpp"
 #include "rebalance/core/rng_streams.hpp"
 
@@ -321,6 +322,11 @@ TrainResult fit_impl(const Dataset& train, const Dataset& val, const TrainOption
                     "features (tabular or flattened); train on image data (an image folder, fashion-mnist) or drop "
                     "--augment", o.augment, train.num_features());
   }
+  std::unique_ptr<Decoupler> decoupler;
+  if (!o.decouple.empty()) decoupler = make_decoupler(o.decouple);
+  at::Tensor head_weight;
+  if (decoupler || o.max_norm > 0) head_weight = model->head()->weight;  // a model without a head refuses here
+  REBALANCE_CHECK(o.max_norm >= 0, "max_norm must be >= 0 (0: off), got {}", o.max_norm);
   std::unique_ptr<mix::Mix> mixer;
   if (!o.mix.empty()) {
     mixer = mix::make_mix(o.mix);
@@ -464,6 +470,7 @@ TrainResult fit_impl(const Dataset& train, const Dataset& val, const TrainOption
           at += g.numel();
         }
         optimizer->step();
+        if (o.max_norm > 0) project_max_norm_(head_weight, o.max_norm);
         total += flat[0][0].item<double>() * n;
         seen += n;
       } else {
@@ -473,6 +480,7 @@ TrainResult fit_impl(const Dataset& train, const Dataset& val, const TrainOption
                        : batch_loss(logits, 0, idx.size(0));
         l.backward();
         optimizer->step();
+        if (o.max_norm > 0) project_max_norm_(head_weight, o.max_norm);
         total += l.item<double>() * idx.size(0);
         seen += idx.size(0);
       }
@@ -530,6 +538,7 @@ TrainResult fit_impl(const Dataset& train, const Dataset& val, const TrainOption
   result.best_epoch = epochs.best_epoch();
   result.best_metric = epochs.best_metric();
   result.model = best_model;
+  if (decoupler) decoupler->apply(*best_model, train, val, o, log);
   if (const int64_t folds = decision->folds_wanted(has_val ? val_counts : std::vector<int64_t>(c, 0)); folds > 0) {
     const auto [oof, labels] = out_of_fold_logits(train, o, folds, log);
     decision->fit(oof, labels, train_counts);

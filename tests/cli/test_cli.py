@@ -260,6 +260,20 @@ class Train(TempCase):
         self.assertEqual(p.returncode, 2)
         self.assertIn("--synthetic-weight", p.stderr)
 
+    def test_decouple(self):
+        # cRT after the epochs: the log says what the second stage did; the summary keeps the spec.
+        summary = self.path("crt.json")
+        p = run("train", "--data", "mnist-digits", "--pair", "0:200,6:20", "--model", "mlp:hidden=[16]", "--epochs",
+                "2", "--decouple", "crt:epochs=3", "--max-norm", "5", "--summary", summary)
+        self.assertIn("decouple crt:epochs=3: head re-initialised and retrained, 3 epochs", p.stdout + p.stderr)
+        with open(summary) as f:
+            options = json.load(f)["options"]
+        self.assertEqual((options["decouple"], options["max_norm"]), ("crt:epochs=3", 5))
+        p = run("train", "--data", "mnist-digits", "--pair", "0:200,6:20", "--epochs", "1", "--decouple",
+                "tau_norm:tau=9", ok=False)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn("tau", p.stderr)
+
     def test_mix(self):
         # CMO pastes minority digits onto majority ones; the rule is in the summary's options.
         summary = self.path("mix.json")

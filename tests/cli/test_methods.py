@@ -26,6 +26,7 @@ DOCUMENTED = {
     "augmentations": ["channel", "blur", "unsharp", "hflip", "vflip", "rotate", "zoom", "translate", "brightness",
                       "contrast"],
     "mixing": ["mixup", "remix", "cutmix", "cmo"],
+    "decoupling": ["crt", "lws", "tau_norm", "wb"],
     # Every sampler, as streaming or in memory only (resample --out-of-core).
     "out-of-core": ["random_under", "random_over", "smote", "borderline_smote", "adasyn", "tomek_links", "enn", "cnn",
                     "vae"],

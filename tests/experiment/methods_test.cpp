@@ -7,6 +7,7 @@
 #include "../test_util.hpp"
 #include "rebalance/augment/augment.hpp"
 #include "rebalance/mix/mix.hpp"
+#include "rebalance/train/decouple.hpp"
 #include "rebalance/experiment/methods.hpp"
 #include "rebalance/generative/samplers.hpp"
 #include "rebalance/joint/joint.hpp"
@@ -31,6 +32,7 @@ void build(const std::string& family, const std::string& spec) {
   else if (family == "joint") (void)joint::parse_joint(spec);
   else if (family == "augmentations") (void)augment::make_augmentation(spec);
   else if (family == "mixing") (void)mix::make_mix(spec);
+  else if (family == "decoupling") (void)train::make_decoupler(spec);
   else FAIL() << "no factory for family " << family;
 }
 
@@ -76,6 +78,7 @@ size_t registry_size(const std::string& family) {
   if (family == "decisions") return train::decision_registry().size();
   if (family == "augmentations") return augment::op_registry().size();
   if (family == "mixing") return mix::mix_registry().size();
+  if (family == "decoupling") return train::decouple_registry().size();
   return 0;
 }
 
@@ -88,7 +91,7 @@ TEST(Methods, EveryFamilyIsListedInFull) {
     EXPECT_EQ(f.methods.size(), registry_size(f.name)) << f.name;
   }
   EXPECT_EQ(names, (std::set<std::string>{"samplers", "generators", "models", "losses", "batch-policies", "decisions", "joint",
-                                          "augmentations", "mixing", "out-of-core"}));
+                                          "augmentations", "mixing", "decoupling", "out-of-core"}));
 }
 
 TEST(Methods, EveryListedMethodConstructsWithItsBareNameAndWithItsDefaults) {

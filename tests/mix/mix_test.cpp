@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "../test_util.hpp"
+#include "../train/digits_task.hpp"
 #include "rebalance/core/rng_streams.hpp"
 #include "rebalance/experiment/task.hpp"
 #include "rebalance/losses/loss.hpp"
@@ -289,11 +290,7 @@ TEST(MixErrors, BadSpecsAndInputsAreNamed) {
 
 TEST(Mix, TrainingWithEachRuleIsSeededAndChangesTheModel) {
   // Real images: MNIST digits 0 (all training rows) vs 6 (20 rows).
-  TaskOptions t;
-  t.data = "mnist-digits";
-  t.pair = "0:all,6:20";
-  t.seed = 1;
-  const auto task = build_task(t);
+  const auto& task = rebalance::testing::digits_zero_six();
   ASSERT_EQ(task.train.x.dim(), 4);
   train::TrainOptions o;
   o.model = "mlp:hidden=[16]";

@@ -21,7 +21,7 @@ TEST(TrainOptions, EveryMemberIsDeclaredOnceWithItsStructDefault) {
       EXPECT_LE(d, p.hi) << p.key;
     }
   }
-  EXPECT_EQ(keys.size(), 25u);  // a member added to TrainOptions must be declared here too
+  EXPECT_EQ(keys.size(), 27u);  // a member added to TrainOptions must be declared here too
   EXPECT_EQ(train_option_default(train_param("lr")), "0.001");
   EXPECT_EQ(train_option_default(train_param("optimizer")), "adam");
   EXPECT_EQ(train_option_flag(train_param("batch_size")), "--batch-size");

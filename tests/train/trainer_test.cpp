@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "../test_util.hpp"
+#include "digits_task.hpp"
 #include "rebalance/core/atomic_file.hpp"
 #include "rebalance/losses/loss.hpp"
 #include "rebalance/sampling/sampler.hpp"
@@ -20,17 +21,7 @@ using rebalance::testing::TempDir;
 
 namespace {
 
-/// Real data: MNIST digits 0 (all ~720 training rows) vs 6 (18 rows), balanced test set.
-const Task& digits_task() {
-  static const Task t = [] {
-    TaskOptions o;
-    o.data = "mnist-digits";
-    o.pair = "0:all,6:20";
-    o.seed = 1;
-    return build_task(o);
-  }();
-  return t;
-}
+const Task& digits_task() { return rebalance::testing::digits_zero_six(); }
 
 TrainOptions small(const std::string& dir = "") {
   TrainOptions o;

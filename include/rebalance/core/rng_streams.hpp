@@ -27,6 +27,10 @@ constexpr uint64_t kEpochAugment = uint64_t(2) << 20;
 constexpr uint64_t kLrFindBatch = uint64_t(3) << 20;
 /// | epoch, then fork(batch): mixing of each batch (mixup's ratio and partners, CMO's draws).
 constexpr uint64_t kEpochMix = uint64_t(4) << 20;
+/// | epoch: decoupled training's second-stage epochs (their batch order).
+constexpr uint64_t kDecoupleEpoch = uint64_t(5) << 20;
+/// cRT's re-initialised head (torch's seed).
+constexpr uint64_t kDecoupleInit = 0xDEC0;
 /// The out-of-fold decision rules: which fold each training row falls in.
 constexpr uint64_t kFoldAssignment = 0xF01D;
 /// + fold: the seed of each fold's model.

@@ -23,6 +23,8 @@ struct MethodConfig {
   std::string augment;
   /// Mixing of every training batch (TrainOptions::mix); empty: [train]'s.
   std::string mix;
+  /// Decoupled training's second stage (TrainOptions::decouple); empty: [train]'s.
+  std::string decouple;
   /// Unfreeze a frozen backbone after this many epochs (TrainOptions::unfreeze_after); -1: [train]'s.
   int64_t unfreeze_after = -1;
   /// Loss weight of the sampler's synthetic rows against a real row's 1 (TrainOptions::synthetic_weight).

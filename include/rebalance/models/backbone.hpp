@@ -27,7 +27,8 @@ class BackboneClassifierImpl : public Classifier {
                          bool frozen);
   torch::Tensor forward(torch::Tensor x) override;
   /// The backbone's features [B, F] (no head).
-  torch::Tensor features(torch::Tensor x);
+  torch::Tensor features(torch::Tensor x) override;
+  torch::nn::Linear head() override { return head_; }
   void train(bool on = true) override;
   using Classifier::to;
   /// Moves the TorchScript module too (its constants as well as the shared parameters).

@@ -20,6 +20,12 @@ class Classifier : public torch::nn::Module {
   /// The logits and the last convolutional feature map [B, K, h, w] they are computed from, for
   /// Grad-CAM (models/saliency.hpp). Models without convolutions return an undefined map.
   virtual std::pair<torch::Tensor, torch::Tensor> forward_with_features(torch::Tensor x) { return {forward(x), {}}; }
+  /// The features [B, F] the final linear layer reads: forward(x) == head()(features(x)). Decoupled
+  /// training (train/decouple.hpp) retrains or rescales the head on them.
+  /// A model without such a head refuses, naming itself.
+  virtual torch::Tensor features(torch::Tensor x);
+  /// The final linear layer (weight [C, F], bias [C]), shared with the model.
+  virtual torch::nn::Linear head();
   /// The factory string it was built from, for checkpoints and summaries.
   const std::string& spec() const { return spec_; }
   void set_spec(std::string spec) { spec_ = std::move(spec); }
@@ -33,6 +39,8 @@ class LogisticRegressionImpl : public Classifier {
  public:
   LogisticRegressionImpl(int64_t in_features, int64_t num_classes);
   torch::Tensor forward(torch::Tensor x) override;
+  torch::Tensor features(torch::Tensor x) override;
+  torch::nn::Linear head() override;
 
  private:
   torch::nn::Linear fc_{nullptr};
@@ -47,6 +55,8 @@ class MLPImpl : public Classifier {
   MLPImpl(int64_t in_features, std::vector<int64_t> hidden, int64_t num_classes, double dropout,
           double negative_slope = 0.0);
   torch::Tensor forward(torch::Tensor x) override;
+  torch::Tensor features(torch::Tensor x) override;
+  torch::nn::Linear head() override;
 
  private:
   torch::nn::Sequential body_{nullptr};
@@ -59,9 +69,12 @@ class LeNetImpl : public Classifier {
  public:
   LeNetImpl(int64_t in_channels, int64_t num_classes);
   torch::Tensor forward(torch::Tensor x) override;
+  torch::Tensor features(torch::Tensor x) override;
+  torch::nn::Linear head() override;
   std::pair<torch::Tensor, torch::Tensor> forward_with_features(torch::Tensor x) override;
 
  private:
+  torch::Tensor penultimate(const torch::Tensor& maps);
   torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr};
   torch::nn::Linear fc1_{nullptr}, fc2_{nullptr}, fc3_{nullptr};
 };
@@ -87,6 +100,8 @@ class ResNetImpl : public Classifier {
  public:
   ResNetImpl(int64_t in_channels, int64_t num_classes, int64_t depth);
   torch::Tensor forward(torch::Tensor x) override;
+  torch::Tensor features(torch::Tensor x) override;
+  torch::nn::Linear head() override;
   std::pair<torch::Tensor, torch::Tensor> forward_with_features(torch::Tensor x) override;
 
  private:

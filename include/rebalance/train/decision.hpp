@@ -5,6 +5,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -12,6 +13,13 @@
 #include "rebalance/core/spec.hpp"
 
 namespace rebalance::train {
+
+/// The value v of lo, lo + step, ..., hi whose predictions predict(v) ([N] labels) score the best
+/// balanced accuracy (mean recall over the classes present in `labels`); ties go to the value
+/// nearest `prefer`. Post-hoc logit adjustment's and tau-normalisation's tau=auto.
+double best_balanced_accuracy_value(const std::function<at::Tensor(double)>& predict, const at::Tensor& labels,
+                                    int64_t num_classes, double lo = 0.0, double hi = 2.0, double step = 0.05,
+                                    double prefer = 1.0);
 
 class DecisionRule {
  public:

@@ -24,6 +24,12 @@ struct TrainOptions {
   /// Mixing of every training batch (a mix/ factory string: mixup, remix, cutmix, cmo, with
   /// parameters), each row's loss split between its label and its partner's; empty: none.
   std::string mix;
+  /// Decoupled training's second stage on the trained model's head (a train/decouple factory
+  /// string: crt, lws, tau_norm, wb), after the epochs and before the decision rule; empty: none.
+  std::string decouple;
+  /// > 0: MaxNorm, each class's weight vector in the final linear layer projected back onto this
+  /// radius after every optimiser step (weight balancing's first stage, with weight_decay).
+  double max_norm = 0.0;
   std::string optimizer = "adam";  ///< adam or sgd (with momentum)
   double lr = 1e-3;
   double momentum = 0.9;
