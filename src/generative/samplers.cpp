@@ -564,13 +564,20 @@ void read_common_gan_params(const Params& p, Options& g, int64_t max_layers) {
   g.decay_steps = p.get_int_in("decay_steps", 0, kBig);
 }
 
+/// The network's shape parameters the VAE and DeepSMOTE share, with the given latent default.
+std::vector<ParamDecl> network_params(const std::string& latent) {
+  return {{"latent", latent, "latent dimensions"},
+        {"arch", "auto", "mlp, conv (images [C,H,W], H and W multiples of 4), auto: conv for such images"},
+        {"hidden", "[400]", "MLP encoder widths (the decoder mirrors them)"},
+        {"channels", "[16,32]", "conv encoder channels (two 5x5 stride-2 layers)"}};
+}
+
 }  // namespace
 
 const std::vector<ParamDecl>& vae_params() {
-  static const std::vector<ParamDecl> decls = {{"latent", "20", "latent dimensions"},
-        {"arch", "auto", "mlp, conv (images [C,H,W], H and W multiples of 4), auto: conv for such images"},
-        {"hidden", "[400]", "MLP encoder widths (the decoder mirrors them)"},
-        {"channels", "[16,32]", "conv encoder channels (two 5x5 stride-2 layers)"},
+  static const std::vector<ParamDecl> decls = [] {
+    auto d = network_params("20");
+    d.insert(d.end(), {
         {"likelihood", "auto", "bernoulli (BCE, data in [0,1]), gaussian (squared error), auto"},
         {"posterior", "diag", "diag (per-dimension log-variance head) or shared (one learned log-variance)"},
         {"kl_weight", "1", "weight of the KL term (beta-VAE)"},
@@ -584,7 +591,9 @@ const std::vector<ParamDecl>& vae_params() {
         {"sample", "posterior", "posterior (decode around real rows of the class: z = mu(x) + perturb * sigma(x) * "
                                 "eps; parents[0] is that row) or prior (decode z ~ N(0, I), as Mishra's VAE post does)"},
         {"perturb", "1", "posterior sampling: scale of the latent noise (0: the posterior mean)"},
-        {"filter", "0", kFilterHelp}};
+        {"filter", "0", kFilterHelp}});
+    return d;
+  }();
   return decls;
 }
 
@@ -604,6 +613,74 @@ VAEOverSamplerOptions vae_options(const Params& p) {
   o.perturb = p.get_double_in("perturb", 0.0, 1e6);
   o.filter = filter_param(p);
   return o;
+}
+
+const std::vector<ParamDecl>& deepsmote_params() {
+  static const std::vector<ParamDecl> decls = [] {
+    auto d = network_params("32");
+    d.insert(d.end(), {
+        {"epochs", "50", "training epochs over every row"},
+        {"min_steps", "1000", "train at least this many optimiser steps"},
+        {"batch_size", "100", "rows per step (Dablain et al.: 100)"},
+        {"lr", "0.0002", "Adam learning rate (Dablain et al.: 2e-4)"},
+        {"penalty", "1", "weight of the class penalty: a random class's codes decoded against its rows"},
+        {"k_neighbors", "5", "nearest codes of the class to interpolate towards"}});
+    return d;
+  }();
+  return decls;
+}
+
+DeepSMOTEOverSamplerOptions deepsmote_options(const Params& p) {
+  DeepSMOTEOverSamplerOptions o;
+  // The network's shape as the VAE's; the loss is DeepSMOTE's own (squared error, no likelihood).
+  o.ae.net.arch = p.get_string("arch");
+  o.ae.net.latent = p.get_int_in("latent", 1, 1 << 20);
+  o.ae.net.hidden = p.get_ints("hidden");
+  for (auto h : o.ae.net.hidden) REBALANCE_CHECK(h >= 1, "hidden widths must be >= 1, got {}", h);
+  o.ae.net.channels = p.get_ints("channels");
+  o.ae.train.epochs = p.get_int_in("epochs", 0, kBig);
+  o.ae.train.min_steps = p.get_int_in("min_steps", 0, kBig);
+  o.ae.train.batch_size = p.get_int_in("batch_size", 1, 1 << 20);
+  o.ae.train.lr = p.get_double_in("lr", 1e-12, 1e6);
+  o.ae.penalty = p.get_double_in("penalty", 0.0, 1e6);
+  o.k_neighbors = p.get_int_in("k_neighbors", 1, 1 << 20);
+  return o;
+}
+
+DeepSMOTEOverSampler::DeepSMOTEOverSampler(DeepSMOTEOverSamplerOptions options, SamplingStrategy strategy,
+                                           uint64_t seed)
+    : Sampler("deepsmote", SamplingType::Over, std::move(strategy), seed), options_(std::move(options)) {}
+DeepSMOTEOverSampler::~DeepSMOTEOverSampler() = default;
+
+Dataset DeepSMOTEOverSampler::resample_impl(const Dataset& data, const std::map<int64_t, int64_t>& target) {
+  const auto counts = data.class_counts();
+  for (const auto& [c, n] : target)
+    REBALANCE_CHECK(n == 0 || counts[c] >= 2, "DeepSMOTEOverSampler: class \"{}\" has {} row; SMOTE among its codes "
+                    "needs at least 2", data.class_names[c], counts[c]);
+  auto o = options_.ae;
+  o.train.batch_size = std::min<int64_t>(o.train.batch_size, data.size());
+  const auto x = data.x.to(torch::kCPU, torch::kFloat32).contiguous();
+  ae_ = std::make_shared<DeepSMOTEAutoencoder>(o, shape_of(data), class_seed(seed(), -1));
+  ae_->fit(x, data.y.to(torch::kCPU, torch::kInt64));
+  over_sampling::detail::NewRows out;
+  for (const auto& [c, n] : target) {
+    if (n == 0) continue;
+    const auto rows = data.indices_of(c).to(torch::kCPU);
+    const auto codes = ae_->encode(x.index_select(0, rows));
+    Rng rng = Rng(seed()).fork(streams::kDeepSmoteDraws + static_cast<uint64_t>(c));
+    std::vector<int64_t> base, neighbour;
+    const auto z = latent_smote(codes, n, options_.k_neighbors, rng, &base, &neighbour);
+    at::Tensor made;
+    {
+      torch::NoGradGuard ng;
+      made = ae_->decode(z);
+    }
+    const auto* pr = rows.data_ptr<int64_t>();
+    for (auto& b : base) b = pr[b];
+    for (auto& j : neighbour) j = pr[j];
+    out.add_rows(c, as_rows_of(made, data).reshape({n, -1}), std::move(base), std::move(neighbour));
+  }
+  return out.append_to(data);
 }
 
 const std::vector<ParamDecl>& mgvae_params() {
@@ -811,6 +888,14 @@ void add_generative_samplers(std::vector<SamplerInfo>& out) {
        generative::mgvae_params(),
        [](const Params& p, const SamplingStrategy& s, uint64_t seed) -> std::unique_ptr<Sampler> {
          return std::make_unique<generative::MGVAEOverSampler>(generative::mgvae_options(p), s, seed);
+       }});
+  out.push_back(
+      {"deepsmote", "DeepSMOTEOverSampler", {"deep_smote"}, SamplingType::Over,
+       "SMOTE among the codes of an autoencoder trained on every row, decoded (Dablain, Krawczyk & Chawla, "
+       "IEEE TNNLS 2022); parents are the two real rows interpolated",
+       generative::deepsmote_params(),
+       [](const Params& p, const SamplingStrategy& s, uint64_t seed) -> std::unique_ptr<Sampler> {
+         return std::make_unique<generative::DeepSMOTEOverSampler>(generative::deepsmote_options(p), s, seed);
        }});
   out.push_back(
       {"cyclegan", "CycleGANOverSampler", {"cycle_gan"}, SamplingType::Over,

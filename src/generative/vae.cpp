@@ -10,6 +10,8 @@
 #include <chrono>
 #include <cmath>
 #include <functional>
+#include <limits>
+#include <map>
 #include <numeric>
 #include <sstream>
 
@@ -257,7 +259,7 @@ class Core {
     gen = at::detail::createCPUGenerator(Rng(seed).fork(streams::kVaeSampling).next_u64() >> 1);
   }
 
-  std::string who() const { return kind == "vae" ? "VAE" : "MGVAE"; }
+  std::string who() const { return kind == "vae" ? "VAE" : kind == "mgvae" ? "MGVAE" : "DeepSMOTE"; }
   int64_t dim() const { return std::accumulate(shape.begin(), shape.end(), int64_t(1), std::multiplies<>()); }
 
   /// Rows as [n, D] float32 on the CPU, after checking their shape against the model's.
@@ -835,6 +837,94 @@ void MGVAE::save(const std::string& path) const { core_->save(path); }
 MGVAE MGVAE::load(const std::string& path) { return MGVAE(Core::load(path, "mgvae", "an MGVAE")); }
 const std::vector<int64_t>& MGVAE::feature_shape() const { return core_->shape; }
 const std::vector<FitLog>& MGVAE::history() const { return core_->history; }
+
+// ---- DeepSMOTE's autoencoder ------------------------------------------------------------------
+
+DeepSMOTEAutoencoder::DeepSMOTEAutoencoder(DeepSMOTEOptions options, std::vector<int64_t> feature_shape, uint64_t seed)
+    : options_(std::move(options)) {
+  check_train(options_.train, "DeepSMOTE");
+  REBALANCE_CHECK(options_.penalty >= 0 && std::isfinite(options_.penalty), "DeepSMOTE: penalty must be >= 0, got {}",
+                  options_.penalty);
+  REBALANCE_CHECK(options_.penalty_rows >= 1, "DeepSMOTE: penalty_rows must be >= 1, got {}", options_.penalty_rows);
+  core_ = std::make_unique<Core>("deepsmote", options_.net, std::move(feature_shape), 0, seed);
+}
+DeepSMOTEAutoencoder::~DeepSMOTEAutoencoder() = default;
+DeepSMOTEAutoencoder::DeepSMOTEAutoencoder(DeepSMOTEAutoencoder&&) noexcept = default;
+DeepSMOTEAutoencoder& DeepSMOTEAutoencoder::operator=(DeepSMOTEAutoencoder&&) noexcept = default;
+
+FitLog DeepSMOTEAutoencoder::fit(const at::Tensor& x, const at::Tensor& y) {
+  Core& c = *core_;
+  const auto x2 = c.rows2d(x, "the training rows");
+  const int64_t n = x2.size(0);
+  c.check_rows(n, options_.train.batch_size, "the training data");
+  REBALANCE_CHECK(y.defined() && y.dim() == 1 && y.size(0) == n, "DeepSMOTE: needs one label per row ({} rows)", n);
+  const auto labels = y.to(torch::kCPU, torch::kInt64).contiguous();
+  std::map<int64_t, std::vector<int64_t>> rows_of;
+  for (int64_t i = 0; i < n; ++i) rows_of[labels.data_ptr<int64_t>()[i]].push_back(i);
+  std::vector<const std::vector<int64_t>*> classes;
+  for (const auto& [cls, rows] : rows_of) classes.push_back(&rows);
+  c.fit_scaling(x2);
+  const auto xm = c.to_model(x2);
+  Rng penalty_rng = Rng(c.seed).fork(streams::kDeepSmotePenalty);
+  return c.train("fit", n, options_.train, streams::kDeepSmoteFit, [&](const at::Tensor& idx) {
+    const auto batch = xm.index_select(0, idx);
+    const auto z = c.model->encode(batch, {}).first;
+    auto loss = squared_error(c.output_mean(c.model->decode(z, {})), batch).mean();
+    if (options_.penalty > 0) {
+      const auto& rows = *classes[penalty_rng.uniform_int(classes.size())];
+      const auto take = std::min<int64_t>(options_.penalty_rows, static_cast<int64_t>(rows.size()));
+      std::vector<int64_t> pick;
+      for (auto k : penalty_rng.choice_without_replacement(static_cast<int64_t>(rows.size()), take)) pick.push_back(rows[k]);
+      const auto xc = xm.index_select(0, torch::tensor(pick, torch::kInt64));
+      const auto zc = c.model->encode(xc, {}).first.detach();
+      loss = loss + options_.penalty * squared_error(c.output_mean(c.model->decode(zc, {})), xc).mean();
+    }
+    return loss;
+  });
+}
+
+at::Tensor DeepSMOTEAutoencoder::encode(const at::Tensor& x) {
+  Core& c = *core_;
+  REBALANCE_CHECK(c.scaled, "DeepSMOTE: not trained yet");
+  torch::NoGradGuard ng;
+  c.model->eval();
+  return c.model->encode(c.to_model(c.rows2d(x, "x")), {}).first;
+}
+
+at::Tensor DeepSMOTEAutoencoder::decode(const at::Tensor& z) { return core_->decode_data(z, -1); }
+int64_t DeepSMOTEAutoencoder::latent() const { return core_->net.latent; }
+void DeepSMOTEAutoencoder::set_trainable(bool on) { core_->set_trainable(on); }
+std::vector<at::Tensor> DeepSMOTEAutoencoder::network_tensors() const { return core_->network_tensors(); }
+double DeepSMOTEAutoencoder::reconstruction_error(const at::Tensor& x) { return core_->reconstruction_error(x, {}); }
+const std::vector<FitLog>& DeepSMOTEAutoencoder::history() const { return core_->history; }
+
+at::Tensor latent_smote(const at::Tensor& codes_in, int64_t n, int64_t k, Rng& rng, std::vector<int64_t>* base,
+                        std::vector<int64_t>* neighbour, std::vector<double>* gap) {
+  REBALANCE_CHECK(codes_in.dim() == 2 && codes_in.size(0) >= 2, "latent SMOTE needs at least 2 codes [m, L], got {}",
+                  codes_in.dim() == 2 ? codes_in.size(0) : 0);
+  REBALANCE_CHECK(k >= 1, "latent SMOTE: k_neighbors must be >= 1, got {}", k);
+  const auto codes = codes_in.to(torch::kCPU, torch::kFloat32).contiguous();
+  const int64_t m = codes.size(0), kk = std::min<int64_t>(k, m - 1);
+  // Each code's kk nearest others: distances with the code itself pushed to infinity, ties to the lower index.
+  auto d = torch::cdist(codes.to(torch::kFloat64), codes.to(torch::kFloat64));
+  d.fill_diagonal_(std::numeric_limits<double>::infinity());
+  const auto order = std::get<1>(torch::sort(d, c10::optional<bool>(true), /*dim=*/1, /*descending=*/false)).narrow(1, 0, kk).contiguous();
+  const auto* nn = order.data_ptr<int64_t>();
+  auto out = torch::empty({n, codes.size(1)}, torch::kFloat32);
+  if (base) base->assign(n, 0);
+  if (neighbour) neighbour->assign(n, 0);
+  if (gap) gap->assign(n, 0.0);
+  for (int64_t t = 0; t < n; ++t) {
+    const auto i = static_cast<int64_t>(rng.uniform_int(m));
+    const int64_t j = nn[i * kk + static_cast<int64_t>(rng.uniform_int(kk))];
+    const double u = rng.uniform();
+    out[t] = codes[i] + u * (codes[j] - codes[i]);
+    if (base) (*base)[t] = i;
+    if (neighbour) (*neighbour)[t] = j;
+    if (gap) (*gap)[t] = u;
+  }
+  return out;
+}
 
 std::string saved_generator_kind(const std::string& path) {
   return Core::header(read_file(path), path).first.at("kind").get<std::string>();

@@ -16,7 +16,8 @@ from cli_util import run
 DOCUMENTED = {
     "samplers": ["random_over", "smote", "borderline_smote", "adasyn", "kmeans_smote", "smotenc", "smoten",
                  "cluster_over", "random_under", "near_miss", "tomek_links", "enn", "renn", "allknn", "cnn", "oss",
-                 "ncr", "cluster_centroids", "smote_tomek", "smote_enn", "vae", "mgvae", "cyclegan", "stargan", "augment"],
+                 "ncr", "cluster_centroids", "smote_tomek", "smote_enn", "vae", "mgvae", "deepsmote", "cyclegan", "stargan",
+                 "augment"],
     "generators": ["vae", "mgvae", "cyclegan"],
     "models": ["logreg", "mlp", "lenet", "resnet", "backbone"],
     "losses": ["ce", "weighted_ce", "focal", "cb", "la", "balanced_softmax", "ldam"],

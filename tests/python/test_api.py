@@ -70,7 +70,8 @@ def test_python_defaults_are_the_factory_declarations():
 
 
 def test_generative_samplers_come_from_the_declarations():
-    for name in ("VAEOverSampler", "MGVAEOverSampler", "CycleGANOverSampler", "StarGANOverSampler"):
+    for name in ("VAEOverSampler", "MGVAEOverSampler", "DeepSMOTEOverSampler", "CycleGANOverSampler",
+                 "StarGANOverSampler"):
         cls = getattr(generative, name)
         declared = [n for n, _, _ in base.declaration(name)["params"] if n not in ("sampling_strategy", "seed")]
         params = list(inspect.signature(cls).parameters)

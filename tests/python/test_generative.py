@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_digits, make_classification
 
-from rebalance.generative import CycleGANOverSampler, JointGANClassifier, StarGANOverSampler, VAEOverSampler
+from rebalance.generative import (CycleGANOverSampler, DeepSMOTEOverSampler, JointGANClassifier, StarGANOverSampler,
+                                  VAEOverSampler)
 from rebalance.under_sampling import EditedNearestNeighbours
 
 
@@ -32,6 +33,20 @@ def test_vae_images_round_trip(digit_images):
     assert (y[s.parents_[new, 0]] == yo[new]).all()
     again = VAEOverSampler(steps=40, random_state=0).fit_resample(x, y)[0]
     np.testing.assert_array_equal(xo, again)  # same seed, same bytes
+
+
+def test_deepsmote_interpolates_between_two_rows_of_the_class(digit_images):
+    x, y = digit_images
+    s = DeepSMOTEOverSampler(epochs=3, min_steps=0, batch_size=16, latent=8, random_state=0)
+    xo, yo = s.fit_resample(x, y)
+    new = s.origin_ < 0
+    assert xo.dtype == x.dtype and xo.shape[1:] == x.shape[1:]
+    np.testing.assert_array_equal(xo[~new], x)
+    # both parents are real rows of the new row's class, and distinct
+    assert (y[s.parents_[new, 0]] == yo[new]).all() and (y[s.parents_[new, 1]] == yo[new]).all()
+    assert (s.parents_[new, 0] != s.parents_[new, 1]).all()
+    np.testing.assert_array_equal(xo, DeepSMOTEOverSampler(epochs=3, min_steps=0, batch_size=16, latent=8,
+                                                          random_state=0).fit_resample(x, y)[0])
 
 
 @pytest.mark.parametrize("cls,params", [(CycleGANOverSampler, {"steps": 6, "decay_steps": 0, "batch_size": 4}),

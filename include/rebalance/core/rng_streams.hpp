@@ -67,6 +67,11 @@ constexpr uint64_t kVaeSources = 15;
 constexpr uint64_t kGeneratorClass = 1;
 /// + class: the draw that picks the most typical generated rows of a class.
 constexpr uint64_t kTypicalRows = 1000;
+/// DeepSMOTE's autoencoder: its batch order, and the class and rows of each step's penalty.
+constexpr uint64_t kDeepSmoteFit = 0xDEE9;
+constexpr uint64_t kDeepSmotePenalty = 0xDEE9 + 1;
+/// + class: DeepSMOTE's latent SMOTE draws (base rows, neighbours, gaps) of each class.
+constexpr uint64_t kDeepSmoteDraws = 3000;
 /// + class: which majority rows a CycleGAN/StarGAN sampler translates into each class.
 constexpr uint64_t kTranslatedSources = 2000;
 /// Sample-quality diagnostics (generative/quality.cpp): one stream per diagnostic.

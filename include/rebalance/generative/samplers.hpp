@@ -219,6 +219,34 @@ class StarGANOverSampler final : public Sampler, public FittedGenerator {
 
 /// Each generator's parameters (its single declaration) and the one parser from them, used by its
 /// sampler, `rebalance generate` and joint training alike.
+struct DeepSMOTEOverSamplerOptions {
+  DeepSMOTEOptions ae;
+  int64_t k_neighbors = 5;
+};
+
+/// DeepSMOTE (Dablain, Krawczyk & Chawla, IEEE TNNLS 2022): one autoencoder trained on every row
+/// (reconstruction plus the class penalty), then for each class to grow SMOTE among the codes of
+/// its rows, decoded: x_new = decode(z_i + u (z_j - z_i)), z_j one of z_i's k nearest codes of the
+/// class. Each new row's parents are (i, j), its two real rows, as SMOTE's.
+///
+///   auto s = make_sampler("deepsmote:latent=32,epochs=50");
+class DeepSMOTEOverSampler final : public Sampler {
+ public:
+  explicit DeepSMOTEOverSampler(DeepSMOTEOverSamplerOptions options = {}, SamplingStrategy strategy = {},
+                                uint64_t seed = 0);
+  ~DeepSMOTEOverSampler() override;
+  const DeepSMOTEOverSamplerOptions& options() const { return options_; }
+  /// The autoencoder the last fit_resample trained (nullptr before).
+  std::shared_ptr<DeepSMOTEAutoencoder> autoencoder() const { return ae_; }
+
+ private:
+  Dataset resample_impl(const Dataset& data, const std::map<int64_t, int64_t>& target) override;
+  DeepSMOTEOverSamplerOptions options_;
+  std::shared_ptr<DeepSMOTEAutoencoder> ae_;
+};
+
+const std::vector<ParamDecl>& deepsmote_params();
+DeepSMOTEOverSamplerOptions deepsmote_options(const Params& params);
 const std::vector<ParamDecl>& vae_params();
 VAEOverSamplerOptions vae_options(const Params& params);
 const std::vector<ParamDecl>& mgvae_params();

@@ -22,6 +22,8 @@
 #include <string>
 #include <vector>
 
+#include "rebalance/core/rng.hpp"
+
 namespace rebalance::generative {
 
 // ---- ELBO pieces (per sample: [B] tensors), exposed for tests and reuse -----------------------
@@ -229,6 +231,50 @@ class MGVAE {
   explicit MGVAE(std::unique_ptr<Core> core);
   std::unique_ptr<Core> core_;
 };
+
+struct DeepSMOTEOptions {
+  NetOptions net{.latent = 32};
+  TrainOptions train{.epochs = 50, .batch_size = 100, .lr = 2e-4, .kl_weight = 0.0, .steps = 0, .min_steps = 1000};
+  /// Weight of the class penalty term (1 in Dablain et al.).
+  double penalty = 1.0;
+  /// Rows of the class the penalty decodes each step (at most; Dablain et al.: 100).
+  int64_t penalty_rows = 100;
+};
+
+/// DeepSMOTE's autoencoder (Dablain, Krawczyk & Chawla, "DeepSMOTE: Fusing Deep Learning and
+/// SMOTE for Imbalanced Data", IEEE TNNLS 2022) on the VAE's networks, deterministic: the code of a
+/// row is the encoder's mean. Trained on every row with the squared reconstruction error plus the
+/// class penalty: each step also decodes the codes of up to `penalty_rows` rows of one class drawn
+/// at random, the codes detached from the encoder (the paper's permutation pairs each code with
+/// its own row), against those rows.
+class DeepSMOTEAutoencoder {
+ public:
+  DeepSMOTEAutoencoder(DeepSMOTEOptions options, std::vector<int64_t> feature_shape, uint64_t seed = 0);
+  ~DeepSMOTEAutoencoder();
+  DeepSMOTEAutoencoder(DeepSMOTEAutoencoder&&) noexcept;
+  DeepSMOTEAutoencoder& operator=(DeepSMOTEAutoencoder&&) noexcept;
+  /// x: [n, feature_shape...]; y: [n] class of each row (the penalty's classes).
+  FitLog fit(const at::Tensor& x, const at::Tensor& y);
+  /// Codes [n, latent] of rows x (no gradient).
+  at::Tensor encode(const at::Tensor& x);
+  /// Rows (data units, shaped as the training rows) decoded from codes z: float32 [n, latent].
+  at::Tensor decode(const at::Tensor& z);
+  int64_t latent() const;
+  void set_trainable(bool on);
+  std::vector<at::Tensor> network_tensors() const;
+  double reconstruction_error(const at::Tensor& x);
+  const std::vector<FitLog>& history() const;
+
+ private:
+  std::unique_ptr<Core> core_;
+  DeepSMOTEOptions options_;
+};
+
+/// SMOTE in a latent space: n codes z = z_i + u (z_j - z_i), z_i a row of `codes` drawn uniformly,
+/// z_j one of its k nearest other rows (Euclidean) drawn uniformly, u ~ U[0, 1). `base`,
+/// `neighbour` and `gap` (if given) receive i, j and u of each new code. codes: [m, L], m >= 2.
+at::Tensor latent_smote(const at::Tensor& codes, int64_t n, int64_t k, Rng& rng, std::vector<int64_t>* base = nullptr,
+                        std::vector<int64_t>* neighbour = nullptr, std::vector<double>* gap = nullptr);
 
 /// "vae" or "mgvae": the kind a saved generator file holds (Error if not a generator file).
 std::string saved_generator_kind(const std::string& path);
