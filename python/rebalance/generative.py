@@ -1,4 +1,4 @@
-"""rebalance's generative over-samplers (VAE, MGVAE, DeepSMOTE, CycleGAN, StarGAN) as scikit-learn style
+"""rebalance's generative over-samplers (VAE, MGVAE, DeepSMOTE, M2m, CycleGAN, StarGAN) as scikit-learn style
 samplers. Their classes are made from the C++ factory's declarations, so every parameter, default
 and help line is the one the CLI and the configs use (``rebalance methods samplers``).
 
@@ -17,7 +17,7 @@ from .base import BaseSampler, _DECLARATIONS, _docstring
 
 __all__ = []
 
-_GENERATIVE = ("VAEOverSampler", "MGVAEOverSampler", "DeepSMOTEOverSampler", "CycleGANOverSampler", "StarGANOverSampler")
+_GENERATIVE = ("VAEOverSampler", "MGVAEOverSampler", "DeepSMOTEOverSampler", "M2mOverSampler", "CycleGANOverSampler", "StarGANOverSampler")
 
 
 def _make(class_name):

@@ -26,6 +26,7 @@
 #include "rebalance/sampling/sampler.hpp"
 #include "rebalance/train/batch_policy.hpp"
 #include "rebalance/train/decision.hpp"
+#include "rebalance/train/decouple.hpp"
 
 namespace py = pybind11;
 using namespace rebalance;
@@ -274,6 +275,20 @@ PYBIND11_MODULE(_torch, m) {
   m.def("make_augmentation", [](const std::string& spec) {
     return std::shared_ptr<augment::Augmentation>(augment::make_augmentation(spec));
   }, py::arg("spec"));
+
+  // ---- decoupled training ----
+  m.def("tau_normalized", [](const at::Tensor& weight, double tau) {
+    if (!at::isFloatingType(weight.scalar_type()) || weight.dim() != 2)
+      throw py::type_error("weight must be a floating-point tensor [C, F], got " + torch_dtype(weight) + " " +
+                           std::to_string(weight.dim()) + "-D");
+    return train::tau_normalized(weight, tau);
+  }, py::arg("weight"), py::arg("tau"));
+  m.def("project_max_norm_", [](at::Tensor weight, double radius) {
+    if (!at::isFloatingType(weight.scalar_type()) || weight.dim() != 2)
+      throw py::type_error("weight must be a floating-point tensor [C, F], got " + torch_dtype(weight) + " " +
+                           std::to_string(weight.dim()) + "-D");
+    train::project_max_norm_(weight, radius);
+  }, py::arg("weight"), py::arg("radius"));
 
   // ---- mixing ----
   m.def("mixes", [] { return registry_list(mix::mix_registry()); });

@@ -7,6 +7,7 @@
 #include "rebalance/combine/combined.hpp"
 #include "rebalance/core/error.hpp"
 #include "rebalance/generative/samplers.hpp"
+#include "rebalance/joint/m2m.hpp"
 #include "rebalance/over_sampling.hpp"
 #include "rebalance/sampling/sampler.hpp"
 #include "rebalance/under_sampling.hpp"
@@ -23,6 +24,7 @@ const std::pair<const char*, AddFamily> kFamilies[] = {
     {"under-sampling and cleaning", add_under_samplers},
     {"combined", add_combined_samplers},
     {"generative", add_generative_samplers},
+    {"generative", joint::add_m2m_samplers},
     {"augmentation", add_augment_samplers},
 };
 

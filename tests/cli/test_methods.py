@@ -16,7 +16,7 @@ from cli_util import run
 DOCUMENTED = {
     "samplers": ["random_over", "smote", "borderline_smote", "adasyn", "kmeans_smote", "smotenc", "smoten",
                  "cluster_over", "random_under", "near_miss", "tomek_links", "enn", "renn", "allknn", "cnn", "oss",
-                 "ncr", "cluster_centroids", "smote_tomek", "smote_enn", "vae", "mgvae", "deepsmote", "cyclegan", "stargan",
+                 "ncr", "cluster_centroids", "smote_tomek", "smote_enn", "vae", "mgvae", "deepsmote", "m2m", "cyclegan", "stargan",
                  "augment"],
     "generators": ["vae", "mgvae", "cyclegan"],
     "models": ["logreg", "mlp", "lenet", "resnet", "backbone"],

@@ -420,6 +420,28 @@ TEST(ExperimentRunner, MixingReachesTheTrainerAndTheResults) {
   EXPECT_ERROR_MENTIONS(load_experiment(dir.write("bad.toml", bad)), "[method].mix", "kappa");
 }
 
+TEST(ExperimentRunner, GeneratorLossDeferredReweightingMixingAndDecouplingStackInOneMethod) {
+  TempDir dir;
+  std::string cfg = kTiny;
+  cfg.replace(cfg.find("minority = [8, 30]"), 18, "minority = [8]");
+  cfg.replace(cfg.find("seeds = [0, 1]"), 14, "seeds = [0]");
+  cfg += "[[method]]\nname = \"Stacked\"\nsampler = \"deepsmote:epochs=2,min_steps=0,batch_size=32,latent=4\"\n"
+         "loss = \"la:drw_epoch=1\"\nmix = \"remix\"\ndecouple = \"crt:epochs=2\"\n";
+  const auto c = load_experiment(dir.write("s.toml", cfg));
+  std::ostringstream log;
+  EXPECT_EQ(run_experiment(c, {.out_dir = dir.file("out"), .progress = false}, log).ran, 3);
+  const auto rows = read_results(dir.file("out/results.jsonl"));
+  ASSERT_EQ(rows.size(), 3u);
+  const auto& spec = rows[2]["spec"];
+  EXPECT_EQ(spec["sampler"], "deepsmote:epochs=2,min_steps=0,batch_size=32,latent=4");
+  EXPECT_EQ(spec["loss"], "la:drw_epoch=1");
+  EXPECT_EQ(spec["mix"], "remix");
+  EXPECT_EQ(spec["decouple"], "crt:epochs=2");
+  // The generator grew the minority before training: the training counts are balanced.
+  const auto counts = rows[2]["train_counts"].get<std::vector<int64_t>>();
+  EXPECT_EQ(counts[0], counts[1]);
+}
+
 TEST(ExperimentRunner, ConvolutionalModelsGetGradCamMaps) {
   TempDir dir;
   std::string cfg = kTiny;

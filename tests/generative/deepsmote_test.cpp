@@ -1,6 +1,7 @@
 #include <torch/torch.h>
 
 #include "../test_util.hpp"
+#include "digits.hpp"
 #include "rebalance/core/rng_streams.hpp"
 #include "rebalance/data/registry.hpp"
 #include "rebalance/generative/samplers.hpp"
@@ -11,18 +12,7 @@ using namespace rebalance::generative;
 
 namespace {
 
-/// Real images: 200 MNIST digits 0 and 20 digits 6 of the bundled set.
-Dataset zeros_and_sixes() {
-  const auto all = load_builtin("mnist-digits");
-  std::vector<at::Tensor> xs, ys;
-  int64_t label = 0;
-  for (const auto& [name, n] : std::vector<std::pair<std::string, int64_t>>{{"0", 200}, {"6", 20}}) {
-    const auto rows = all.indices_of(all.class_index(name)).slice(0, 0, n);
-    xs.push_back(all.x.index_select(0, rows));
-    ys.push_back(torch::full({n}, label++, torch::kInt64));
-  }
-  return Dataset::from_tensors(torch::cat(xs), torch::cat(ys), {"0", "6"}, "digits 0/6");
-}
+using rebalance::testing::zeros_and_sixes;
 
 }  // namespace
 

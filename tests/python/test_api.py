@@ -70,7 +70,7 @@ def test_python_defaults_are_the_factory_declarations():
 
 
 def test_generative_samplers_come_from_the_declarations():
-    for name in ("VAEOverSampler", "MGVAEOverSampler", "DeepSMOTEOverSampler", "CycleGANOverSampler",
+    for name in ("VAEOverSampler", "MGVAEOverSampler", "DeepSMOTEOverSampler", "M2mOverSampler", "CycleGANOverSampler",
                  "StarGANOverSampler"):
         cls = getattr(generative, name)
         declared = [n for n, _, _ in base.declaration(name)["params"] if n not in ("sampling_strategy", "seed")]

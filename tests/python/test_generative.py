@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_digits, make_classification
 
-from rebalance.generative import (CycleGANOverSampler, DeepSMOTEOverSampler, JointGANClassifier, StarGANOverSampler,
-                                  VAEOverSampler)
+from rebalance.generative import (CycleGANOverSampler, DeepSMOTEOverSampler, JointGANClassifier, M2mOverSampler,
+                                  StarGANOverSampler, VAEOverSampler)
 from rebalance.under_sampling import EditedNearestNeighbours
 
 
@@ -47,6 +47,20 @@ def test_deepsmote_interpolates_between_two_rows_of_the_class(digit_images):
     assert (s.parents_[new, 0] != s.parents_[new, 1]).all()
     np.testing.assert_array_equal(xo, DeepSMOTEOverSampler(epochs=3, min_steps=0, batch_size=16, latent=8,
                                                           random_state=0).fit_resample(x, y)[0])
+
+
+def test_m2m_translates_larger_classes_or_copies(digit_images):
+    x, y = digit_images
+    s = M2mOverSampler(model="mlp:hidden=[16]", epochs=20, step_size=1.0, gamma=0.5, random_state=0)
+    xo, yo = s.fit_resample(x, y)
+    new = s.origin_ < 0
+    np.testing.assert_array_equal(xo[~new], x)
+    src = s.parents_[new, 0]
+    translated = y[src] != yo[new]
+    # a translation starts from a row of a larger class; the rest are copies of real rows of the class
+    counts = np.bincount(y)
+    assert (counts[y[src[translated]]] > counts[yo[new][translated]]).all()
+    np.testing.assert_array_equal(xo[new][~translated], x[src[~translated]])
 
 
 @pytest.mark.parametrize("cls,params", [(CycleGANOverSampler, {"steps": 6, "decay_steps": 0, "batch_size": 4}),

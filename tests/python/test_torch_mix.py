@@ -170,3 +170,24 @@ def test_errors():
     with pytest.raises(TypeError, match="floating-point"):
         Mix("mixup")(Y[:4], Y[:4])
     assert "mixed=" in repr(Mix("mixup")(X[:4], Y[:4])) and isinstance(Mix("mixup")(X[:4], Y[:4]), MixedBatch)
+
+
+def test_decouple_tau_norm_and_max_norm_on_a_linear_head():
+    from rebalance.torch.decouple import max_norm_, tau_normalize_, tau_normalized
+    fc = nn.Linear(2, 3)
+    with torch.no_grad():
+        fc.weight.copy_(torch.tensor([[3.0, 4.0], [0.6, 0.8], [0.0, 0.0]]))
+    assert torch.allclose(tau_normalized(fc.weight, 0.5)[0], torch.tensor([3.0, 4.0]) / 5 ** 0.5)
+    tau_normalize_(fc, 1.0)
+    assert torch.allclose(fc.weight, torch.tensor([[0.6, 0.8], [0.6, 0.8], [0.0, 0.0]]))
+    assert torch.equal(fc.bias, torch.zeros(3))
+    with torch.no_grad():
+        fc.weight.mul_(10)
+    max_norm_(fc, 2.0)
+    assert torch.allclose(fc.weight.norm(dim=1), torch.tensor([2.0, 2.0, 0.0]))
+    with pytest.raises(TypeError, match="nn.Linear"):
+        max_norm_(nn.Conv2d(1, 1, 1), 1.0)
+    with pytest.raises(ValueError, match="radius"):
+        max_norm_(fc, 0)
+    with pytest.raises(ValueError, match="tau"):
+        tau_normalize_(fc, 3)

@@ -65,7 +65,8 @@ inline bool images_only(const std::string& name) {
 }
 /// Samplers whose new rows come out of a network (decoded or translated in float32).
 inline bool network_rows(const std::string& name) {
-  return name == "vae" || name == "mgvae" || name == "cyclegan" || name == "stargan" || name == "deepsmote";
+  return name == "vae" || name == "mgvae" || name == "cyclegan" || name == "stargan" || name == "deepsmote" ||
+         name == "m2m";
 }
 
 /// Spec and data per sampler where the defaults do not fit generic numeric data.
@@ -77,6 +78,7 @@ inline std::pair<std::string, Dataset> case_for(const SamplerInfo& info) {
   // Generative samplers: short training keeps the suites quick; the contract is the same.
   if (info.name == "vae") return {"vae:epochs=10", mixed()};
   if (info.name == "mgvae") return {"mgvae:pretrain_epochs=2,finetune_epochs=10,exemplars=30,fisher_samples=5", mixed()};
+  if (info.name == "m2m") return {"m2m:epochs=2,steps=3", mixed()};
   if (info.name == "deepsmote") return {"deepsmote:epochs=5,min_steps=0,batch_size=16,latent=4,hidden=[16]", mixed()};
   if (info.name == "cyclegan")
     return {"cyclegan:ngf=4,ndf=4,blocks=1,batch_size=4,steps=3,decay_steps=2", digit_images()};

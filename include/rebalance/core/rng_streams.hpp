@@ -72,6 +72,8 @@ constexpr uint64_t kDeepSmoteFit = 0xDEE9;
 constexpr uint64_t kDeepSmotePenalty = 0xDEE9 + 1;
 /// + class: DeepSMOTE's latent SMOTE draws (base rows, neighbours, gaps) of each class.
 constexpr uint64_t kDeepSmoteDraws = 3000;
+/// + class: M2m's draws for each class it grows (seed classes and rows, start noise, fall-backs).
+constexpr uint64_t kM2mDraws = 4000;
 /// + class: which majority rows a CycleGAN/StarGAN sampler translates into each class.
 constexpr uint64_t kTranslatedSources = 2000;
 /// Sample-quality diagnostics (generative/quality.cpp): one stream per diagnostic.

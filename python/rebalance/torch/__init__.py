@@ -12,7 +12,8 @@
 Submodules: ``losses`` (every loss of ``rebalance methods losses`` as an ``nn.Module``), ``data``
 (the batch policies as ``torch.utils.data.Sampler``\\ s, the augmentation over-sampler over a
 ``Dataset``), ``transforms`` (augmentations on ``[C, H, W]`` and ``[N, C, H, W]`` tensors), ``mix``
-(mixup, Remix, CutMix and CMO on batches), ``generative`` (the VAE, MGVAE, CycleGAN and StarGAN over-samplers on tensors, with TorchScript
+(mixup, Remix, CutMix and CMO on batches), ``decouple`` (tau-normalisation and MaxNorm of a final
+layer), ``generative`` (the VAE, MGVAE, CycleGAN and StarGAN over-samplers on tensors, with TorchScript
 export) and ``decision`` (threshold moving and logit adjustment as post-hoc modules).
 
 The compiled half, ``rebalance._torch``, is a torch extension built against the same libtorch as
@@ -50,11 +51,11 @@ _check_version(_torch_module.__version__, _BUILT)
 
 from .. import _torch as _ext  # noqa: E402  (after the version check: a mismatched torch must not load it)
 
-__all__ = ["losses", "data", "transforms", "mix", "generative", "decision", "TorchVersionError"]
+__all__ = ["losses", "data", "transforms", "mix", "decouple", "generative", "decision", "TorchVersionError"]
 
 
 def __getattr__(name):
-    if name in ("losses", "data", "transforms", "mix", "generative", "decision"):
+    if name in ("losses", "data", "transforms", "mix", "decouple", "generative", "decision"):
         import importlib
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'rebalance.torch' has no attribute {name!r}")

@@ -1,0 +1,51 @@
+"""Decoupled training's post-hoc steps on a PyTorch model's final ``nn.Linear`` (Kang et al.,
+ICLR 2020; weight balancing, Alshammari et al., CVPR 2022), the formulas the CLI's ``--decouple``
+and ``--max-norm`` use:
+
+    from rebalance.torch.decouple import tau_normalize_, max_norm_
+    tau_normalize_(model.fc, tau=1.0)        # w_c / ||w_c||^tau, bias dropped (set to zero)
+    for x, y in loader:                      # weight balancing: MaxNorm after every step
+        ...; optimizer.step(); max_norm_(model.fc, 1.0)
+
+cRT and LWS are ordinary training on frozen features: re-initialise the head
+(``fc.reset_parameters()``) and train it with ``rebalance.torch.data.BalancedSampler`` batches.
+"""
+import torch
+from torch import nn
+
+from . import _ext
+
+__all__ = ["tau_normalize_", "max_norm_", "tau_normalized"]
+
+
+def _linear(layer, who):
+    if not isinstance(layer, nn.Linear):
+        raise TypeError(f"{who}: expects the model's final nn.Linear, got {type(layer).__name__}")
+    return layer
+
+
+def tau_normalized(weight, tau):
+    """``weight`` [C, F] with row c divided by its L2 norm to the power ``tau`` (a new tensor)."""
+    return _ext.tau_normalized(weight.detach(), float(tau))
+
+
+def tau_normalize_(layer, tau=1.0):
+    """tau-normalise ``layer`` (an ``nn.Linear``) in place; its bias, if any, is set to zero."""
+    layer = _linear(layer, "tau_normalize_")
+    if not 0.0 <= float(tau) <= 2.0:
+        raise ValueError(f"tau_normalize_: tau must lie in [0, 2], got {tau}")
+    with torch.no_grad():
+        layer.weight.copy_(tau_normalized(layer.weight, tau))
+        if layer.bias is not None:
+            layer.bias.zero_()
+    return layer
+
+
+def max_norm_(layer, radius):
+    """MaxNorm: each class's weight vector of ``layer`` longer than ``radius`` scaled back onto it."""
+    layer = _linear(layer, "max_norm_")
+    if not float(radius) > 0:
+        raise ValueError(f"max_norm_: radius must be > 0, got {radius}")
+    with torch.no_grad():
+        _ext.project_max_norm_(layer.weight, float(radius))
+    return layer
