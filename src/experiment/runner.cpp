@@ -31,6 +31,7 @@
 #include "rebalance/generative/quality.hpp"
 #include "rebalance/generative/samplers.hpp"
 #include "rebalance/joint/joint.hpp"
+#include "rebalance/metrics/classification.hpp"
 #include "rebalance/metrics/report.hpp"
 #include "rebalance/models/saliency.hpp"
 #include "rebalance/sampling/sampler.hpp"
@@ -458,6 +459,13 @@ RunSummary run_experiment(const ExperimentConfig& c, const RunOptions& o, std::o
                               {"best_epoch", result.best_epoch},
                               {"decision_state", result.decision->state()},
                               {"metrics", metrics::report_to_json(report)}};
+        if (task->test.num_classes() >= 3) {
+          // Many-, medium- and few-shot accuracy by the real training counts (before any sampler).
+          const auto shots = metrics::shot_accuracy(report.confusion, task->train.class_counts());
+          row["metrics"]["many_shot"] = shots.many;
+          row["metrics"]["medium_shot"] = shots.medium;
+          row["metrics"]["few_shot"] = shots.few;
+        }
         if (task->test.num_classes() == 2) {
           std::vector<double> p1;
           const auto col = scores.select(1, 1).to(torch::kFloat64).contiguous();

@@ -3,7 +3,9 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "rebalance/core/error.hpp"
 
@@ -195,6 +197,29 @@ double f1_weighted(const at::Tensor& confusion) {
   double sum = 0;
   for (int64_t i = 0; i < k.c; ++i) sum += f[i] * static_cast<double>(k.truth[i]);
   return sum / static_cast<double>(k.total);
+}
+
+ShotAccuracy shot_accuracy(const at::Tensor& confusion, const std::vector<int64_t>& train_counts) {
+  const Counts k = read_confusion(confusion);
+  REBALANCE_CHECK(k.c >= 3 && static_cast<int64_t>(train_counts.size()) == k.c,
+                  "shot_accuracy: needs 3 or more classes and one training count per class, got {} classes and {} "
+                  "counts", k.c, train_counts.size());
+  const std::vector<double> r = recalls(k);
+  std::vector<int64_t> order(static_cast<size_t>(k.c));
+  for (int64_t i = 0; i < k.c; ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return train_counts[a] > train_counts[b]; });
+  const int64_t third = k.c / 3;
+  const auto mean_of = [&](int64_t from, int64_t to) {
+    double sum = 0;
+    int64_t n = 0;
+    for (int64_t i = from; i < to; ++i)
+      if (k.truth[order[i]] > 0) {
+        sum += r[order[i]];
+        ++n;
+      }
+    return n ? sum / static_cast<double>(n) : std::numeric_limits<double>::quiet_NaN();
+  };
+  return {mean_of(0, third), mean_of(third, k.c - third), mean_of(k.c - third, k.c)};
 }
 
 double acsa(const at::Tensor& confusion) {

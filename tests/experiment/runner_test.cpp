@@ -442,6 +442,38 @@ TEST(ExperimentRunner, GeneratorLossDeferredReweightingMixingAndDecouplingStackI
   EXPECT_EQ(counts[0], counts[1]);
 }
 
+TEST(ExperimentRunner, LongTailedResultsHoldManyMediumAndFewShotAccuracy) {
+  TempDir dir;
+  const auto c = load_experiment(dir.write("lt.toml", R"(name = "lt"
+[data]
+dataset = "mnist-digits"
+long_tail = [10]
+[train]
+model = "logreg"
+epochs = 1
+batch_size = 256
+monitor = "none"
+[run]
+seeds = [0]
+[[method]]
+name = "CE"
+)"));
+  std::ostringstream log;
+  EXPECT_EQ(run_experiment(c, {.out_dir = dir.file("out"), .progress = false}, log).ran, 1);
+  const auto rows = read_results(dir.file("out/results.jsonl"));
+  ASSERT_EQ(rows.size(), 1u);
+  const auto& m = rows[0]["metrics"];
+  for (const char* key : {"many_shot", "medium_shot", "few_shot"}) {
+    ASSERT_TRUE(m.contains(key)) << key;
+    EXPECT_GE(m[key].get<double>(), 0.0) << key;
+    EXPECT_LE(m[key].get<double>(), 1.0) << key;
+  }
+  // The groups' recalls, weighted by their sizes (3, 4, 3 of 10 classes), average to ACSA.
+  const double mean = (3 * m["many_shot"].get<double>() + 4 * m["medium_shot"].get<double>() +
+                       3 * m["few_shot"].get<double>()) / 10;
+  EXPECT_NEAR(mean, m["acsa"].get<double>(), 1e-9);
+}
+
 TEST(ExperimentRunner, ConvolutionalModelsGetGradCamMaps) {
   TempDir dir;
   std::string cfg = kTiny;

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "../test_util.hpp"
 #include "rebalance/core/error.hpp"
 
 namespace rm = rebalance::metrics;
@@ -202,4 +203,24 @@ TEST(MetricsClassification, RefusesBadConfusionMatrix) {
   expect_error([] { rm::acsa(torch::ones({1, 1}, torch::kLong)); }, {"at least 2", "got 1"});
   expect_error([] { rm::support_weighted_average({rm::ClassMetrics{}, rm::ClassMetrics{}}); },
                {"total support is 0"});
+}
+
+TEST(MetricsClassification, ShotAccuracySplitsTheClassesByTrainingCount) {
+  // Seven classes; recall of class i is (i + 1) / 10 (10 test rows each, i + 1 right).
+  auto cm = torch::zeros({7, 7}, torch::kInt64);
+  for (int64_t i = 0; i < 7; ++i) {
+    cm[i][i] = i + 1;
+    cm[i][(i + 1) % 7] = 9 - i;
+  }
+  // Training counts: class 6 largest, then 5, ..., class 0 smallest; 7 / 3 = 2 per end group.
+  const auto s = rm::shot_accuracy(cm, {10, 20, 30, 40, 50, 60, 70});
+  EXPECT_NEAR(s.many, (0.7 + 0.6) / 2, 1e-12);
+  EXPECT_NEAR(s.medium, (0.5 + 0.4 + 0.3) / 3, 1e-12);
+  EXPECT_NEAR(s.few, (0.2 + 0.1) / 2, 1e-12);
+  // A group without test rows has no accuracy.
+  auto no_few = cm.clone();
+  no_few[0].zero_();
+  no_few[1].zero_();
+  EXPECT_TRUE(std::isnan(rm::shot_accuracy(no_few, {10, 20, 30, 40, 50, 60, 70}).few));
+  EXPECT_ERROR_MENTIONS(rm::shot_accuracy(torch::eye(2, torch::kInt64), {1, 2}), "3 or more classes");
 }

@@ -71,6 +71,14 @@ double geometric_mean(const at::Tensor& confusion);
 /// Matthews correlation coefficient, sklearn.metrics.matthews_corrcoef's multiclass formula
 /// (Gorodkin's R_K); 0 when every true or every predicted label is the same class.
 double mcc(const at::Tensor& confusion);
+/// The long-tail benchmarks' split of the classes by training count: the classes sorted by
+/// `train_counts` (largest first, ties by index) cut into many-shot (the first floor(C/3)),
+/// few-shot (the last floor(C/3)) and medium-shot (the rest); each group's mean recall on
+/// `confusion` over its classes with true samples (NaN where it has none). C >= 3.
+struct ShotAccuracy {
+  double many = 0, medium = 0, few = 0;
+};
+ShotAccuracy shot_accuracy(const at::Tensor& confusion, const std::vector<int64_t>& train_counts);
 /// Number of samples off the diagonal.
 int64_t misclassified(const at::Tensor& confusion);
 
