@@ -5,10 +5,13 @@ LeNet, batch 128, the same seed, once per method.
 
     /usr/bin/python3 bench/longtail_method_speed.py build/rebalance [--epochs 3] [--long-tail 100]
 
-Per method: the median epoch time the trainer reports (training pass; its ratio to ERM's is the
-per-epoch cost of a loss or a mixing rule), and the one-off time outside the epochs (the whole
-process's wall time less its epochs: loading, a sampler's generator, a decoupled second stage,
-scoring the test set), with its excess over ERM's. Nothing else should run meanwhile.
+Per method: the training rows an epoch visits (a sampler grows them), the median epoch time the
+trainer reports, its ratio to ERM's per row (the per-epoch cost of a loss or a mixing rule), and
+the one-off time outside the epochs (the process's wall time less its epochs: loading, a
+sampler's generator, a decoupled second stage, scoring the test set), with its excess over ERM's.
+ERM runs again right before every method, and each ratio is against that run, so a machine that
+speeds up or slows down during the command does not tilt the comparison. Nothing else should run
+meanwhile.
 """
 import argparse
 import json
@@ -49,9 +52,9 @@ def run(binary, extra, args, workdir, i):
     if p.returncode != 0:
         sys.exit(f"failed: {' '.join(cmd)}\n{p.stderr}")
     with open(summary) as f:
-        history = json.load(f)["history"]
-    epochs = [h["seconds"] for h in history]
-    return statistics.median(epochs), wall - sum(epochs)
+        s = json.load(f)
+    epochs = [h["seconds"] for h in s["history"]]
+    return statistics.median(epochs), wall - sum(epochs), sum(s["train_counts"])
 
 
 def main():
@@ -64,15 +67,15 @@ def main():
     wanted = [m for m in METHODS if not args.only or m[0] in args.only.split(",") or m[0] == "ERM"]
     print(f"long-tailed Fashion-MNIST (rho {args.long_tail:g}), LeNet, batch 128, {args.epochs} epochs, "
           f"{os.cpu_count()} cores; {args.binary}")
-    print(f"| method | s/epoch | x ERM | one-off s | one-off - ERM's s |")
-    print(f"| --- | ---: | ---: | ---: | ---: |")
+    print("| method | rows/epoch | s/epoch | x ERM per row | one-off s | one-off - ERM's s |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
     with tempfile.TemporaryDirectory() as d:
-        base = None
         for i, (name, extra) in enumerate(wanted):
-            per_epoch, once = run(args.binary, extra, args, d, i)
-            if base is None:
-                base = (per_epoch, once)
-            print(f"| {name} | {per_epoch:.2f} | {per_epoch / base[0]:.2f} | {once:.1f} | {once - base[1]:+.1f} |",
+            base_epoch, base_once, base_rows = run(args.binary, [], args, d, 2 * i)
+            per_epoch, once, rows = (base_epoch, base_once, base_rows) if not extra else run(args.binary, extra, args, d,
+                                                                                           2 * i + 1)
+            ratio = (per_epoch / rows) / (base_epoch / base_rows)
+            print(f"| {name} | {rows} | {per_epoch:.2f} | {ratio:.2f} | {once:.1f} | {once - base_once:+.1f} |",
                   flush=True)
 
 
