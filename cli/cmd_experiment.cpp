@@ -138,7 +138,8 @@ void add_table_command(CLI::App& app, Action& action) {
   static std::vector<std::string> metric_names = {"f1_macro"};
   cmd->add_option("results", results_path, "results.jsonl written by `rebalance run`")->required();
   cmd->add_option("-m,--metric", metric_names,
-                  "metric(s): f1_macro, acsa, gmean, misclassified, per_class.NAME.recall, ..., or a sample-quality "
+                  "metric(s): f1_macro, acsa, gmean, misclassified, per_class.NAME.recall, many_shot, medium_shot, few_shot "
+                  "(3+ classes), ..., or a sample-quality "
                   "measure of the synthetic rows: quality.two_sample_auc, quality.memorisation, quality.tstr_recall, ...")
       ->capture_default_str();
   cmd->add_option("-o,--output", output, "also write PREFIX.md and PREFIX.csv (one pair per metric: PREFIX_METRIC.*)");
