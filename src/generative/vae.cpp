@@ -860,7 +860,8 @@ FitLog DeepSMOTEAutoencoder::fit(const at::Tensor& x, const at::Tensor& y) {
   REBALANCE_CHECK(y.defined() && y.dim() == 1 && y.size(0) == n, "DeepSMOTE: needs one label per row ({} rows)", n);
   const auto labels = y.to(torch::kCPU, torch::kInt64).contiguous();
   std::map<int64_t, std::vector<int64_t>> rows_of;
-  for (int64_t i = 0; i < n; ++i) rows_of[labels.data_ptr<int64_t>()[i]].push_back(i);
+  const auto* label = labels.data_ptr<int64_t>();
+  for (int64_t i = 0; i < n; ++i) rows_of[label[i]].push_back(i);
   std::vector<const std::vector<int64_t>*> classes;
   for (const auto& [cls, rows] : rows_of) classes.push_back(&rows);
   c.fit_scaling(x2);

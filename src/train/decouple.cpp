@@ -153,11 +153,10 @@ class LearnableWeightScaling : public Decoupler {
     torch::NoGradGuard guard;
     head->weight.copy_(weight * scales.unsqueeze(1));
     if (bias.defined()) head->bias.copy_(bias * scales);
+    const auto learnt = scales.detach().to(torch::kCPU, torch::kFloat32).contiguous();
+    const auto* f = learnt.data_ptr<float>();
     log << fmt::format("decouple {}: class scales learnt over {}: [{:.3f}]\n", spec(), stage_text(s_, train),
-                       fmt::join(std::vector<float>(scales.detach().to(torch::kCPU, torch::kFloat32).data_ptr<float>(),
-                                                    scales.detach().to(torch::kCPU, torch::kFloat32).data_ptr<float>() +
-                                                        scales.numel()),
-                                 ", "));
+                       fmt::join(f, f + learnt.numel(), ", "));
   }
 
  private:
