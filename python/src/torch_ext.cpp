@@ -23,6 +23,7 @@
 #include "rebalance/generative/samplers.hpp"
 #include "rebalance/losses/loss.hpp"
 #include "rebalance/mix/mix.hpp"
+#include "rebalance/models/classifier.hpp"
 #include "rebalance/sampling/sampler.hpp"
 #include "rebalance/train/batch_policy.hpp"
 #include "rebalance/train/decision.hpp"
@@ -283,6 +284,17 @@ PYBIND11_MODULE(_torch, m) {
                            std::to_string(weight.dim()) + "-D");
     return train::tau_normalized(weight, tau);
   }, py::arg("weight"), py::arg("tau"));
+  m.def("cosine_logits", [](const at::Tensor& features, const at::Tensor& weight) {
+    if (!at::isFloatingType(features.scalar_type()) || features.dim() != 2 || !at::isFloatingType(weight.scalar_type()) ||
+        weight.dim() != 2)
+      throw py::type_error("cosine_logits needs floating-point features [B, F] and weight [C, F], got " +
+                           torch_dtype(features) + " " + std::to_string(features.dim()) + "-D and " +
+                           torch_dtype(weight) + " " + std::to_string(weight.dim()) + "-D");
+    if (features.size(1) != weight.size(1))
+      throw py::value_error("cosine_logits: features have " + std::to_string(features.size(1)) +
+                            " columns but the weight's rows " + std::to_string(weight.size(1)));
+    return models::cosine_logits(features, weight);
+  }, py::arg("features"), py::arg("weight"));
   m.def("project_max_norm_", [](at::Tensor weight, double radius) {
     if (!at::isFloatingType(weight.scalar_type()) || weight.dim() != 2)
       throw py::type_error("weight must be a floating-point tensor [C, F], got " + torch_dtype(weight) + " " +

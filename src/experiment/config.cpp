@@ -113,6 +113,23 @@ void check_spec(const std::string& where, const std::function<void()>& make) {
   }
 }
 
+/// A model spec, checked without the data: a backbone file may be made by a step before the run
+/// (`rebalance pretrain`), so only its parameters are checked here, the file when the run builds it.
+void check_model(const std::string& where, const std::string& text) {
+  check_spec(where, [&] {
+    const auto spec = parse_spec(text);
+    if (spec.name != "backbone") return (void)models::make_model(text, {1, 28, 28}, 2, 0);
+    for (const auto& m : models::model_registry())
+      if (m.name == "backbone") {
+        const Params p(spec, m.params, "model");
+        p.get_bool("freeze");
+        REBALANCE_CHECK(p.get_string("head") == "linear" || p.get_string("head") == "cosine",
+                        "model \"{}\": head must be linear or cosine, got \"{}\"", text, p.get_string("head"));
+      }
+  });
+}
+
+
 /// Keys in a config nest at most this deep (a.b.c = 1 is 3; [x.y] then z = 1 is 3 too): the
 /// shipped configs use 2, and a bound keeps a crafted dotted key or header of thousands of parts
 /// from building tables too deep for the stack.
@@ -281,14 +298,7 @@ ExperimentConfig load_experiment(const std::string& path) {
                   "{} = 0 leaves no validation set, so [train].monitor = \"{}\" cannot pick an epoch: set monitor = "
                   "\"none\" (keep the final weights)", data.where("val_fraction"), o.monitor);
   tr.finish();
-  check_spec(tr.where("model"), [&] {
-    // A backbone file may be made by a step before the run (`rebalance pretrain`): its parameters
-    // are checked here, the file when the run builds the model.
-    const auto spec = parse_spec(o.model);
-    if (spec.name != "backbone") return (void)models::make_model(o.model, {1, 28, 28}, 2, 0);
-    for (const auto& m : models::model_registry())
-      if (m.name == "backbone") Params(spec, m.params, "model").get_bool("freeze");
-  });
+  check_model(tr.where("model"), o.model);
 
   Table run(root["run"].as_table(), "run", path);
   const auto seeds = run.list<int64_t>("seeds");
@@ -315,6 +325,7 @@ ExperimentConfig load_experiment(const std::string& path) {
     mc.augment = m.str("augment", "");
     mc.mix = m.str("mix", "");
     mc.decouple = m.str("decouple", "");
+    mc.model = m.str("model", "");
     mc.unfreeze_after = m.integer("unfreeze_after", -1, 0, 100000);
     mc.synthetic_weight = m.number("synthetic_weight", 1.0, 0.0, 100.0);
     REBALANCE_CHECK(mc.synthetic_weight == 1.0 || !mc.sampler.empty(),
@@ -339,6 +350,7 @@ ExperimentConfig load_experiment(const std::string& path) {
     if (!mc.augment.empty()) check_spec(m.where("augment"), [&] { augment::make_augmentation(mc.augment); });
     if (!mc.mix.empty()) check_spec(m.where("mix"), [&] { mix::make_mix(mc.mix); });
     if (!mc.decouple.empty()) check_spec(m.where("decouple"), [&] { train::make_decoupler(mc.decouple); });
+    if (!mc.model.empty()) check_model(m.where("model"), mc.model);
     if (!mc.joint.empty()) check_spec(m.where("joint"), [&] { joint::parse_joint(mc.joint); });
     c.methods.push_back(mc);
   }

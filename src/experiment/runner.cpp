@@ -50,7 +50,7 @@ std::string cell_key(const std::string& hash, const ImbalanceLevel& level, const
   const auto weight = m.synthetic_weight == 1.0 ? std::string() : fmt::format("|synthetic_weight={}", m.synthetic_weight);
   const auto joint = m.joint.empty() ? std::string() : "|joint=" + m.joint;
   const auto aug = (m.augment.empty() ? std::string() : "|augment=" + m.augment) + (m.mix.empty() ? "" : "|mix=" + m.mix) +
-                   (m.decouple.empty() ? "" : "|decouple=" + m.decouple);
+                   (m.decouple.empty() ? "" : "|decouple=" + m.decouple) + (m.model.empty() ? "" : "|model=" + m.model);
   const auto unfreeze = m.unfreeze_after < 0 ? std::string() : fmt::format("|unfreeze_after={}", m.unfreeze_after);
   return fmt::format("{}|{}|{}|{}|{}|{}|{}{}{}{}{}|{}", hash, level.label, m.name, m.sampler, m.loss, m.batch_policy,
                      m.decision, weight, joint, aug, unfreeze, seed);
@@ -374,6 +374,7 @@ RunSummary run_experiment(const ExperimentConfig& c, const RunOptions& o, std::o
         if (!m.augment.empty()) opts.augment = m.augment;
         if (!m.mix.empty()) opts.mix = m.mix;
         if (!m.decouple.empty()) opts.decouple = m.decouple;
+        if (!m.model.empty()) opts.model = m.model;
         if (m.unfreeze_after >= 0) opts.unfreeze_after = m.unfreeze_after;
         opts.seed = seed;
         opts.progress = o.progress;
@@ -453,6 +454,7 @@ RunSummary run_experiment(const ExperimentConfig& c, const RunOptions& o, std::o
                               {"spec", {{"sampler", m.sampler}, {"loss", m.loss}, {"batch_policy", m.batch_policy},
                                         {"decision", m.decision}, {"synthetic_weight", m.synthetic_weight},
                                         {"augment", m.augment}, {"mix", m.mix}, {"decouple", m.decouple},
+                                        {"model", m.model.empty() ? c.train.model : m.model},
                                         {"unfreeze_after", m.unfreeze_after}}},
                               {"seed", seed},
                               {"train_counts", train.class_counts()},

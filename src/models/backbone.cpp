@@ -86,7 +86,7 @@ BackboneClassifierImpl::BackboneClassifierImpl(const std::string& path, const st
 
 torch::Tensor BackboneClassifierImpl::features(torch::Tensor x) { return run(backbone_, x, spec()); }
 
-torch::Tensor BackboneClassifierImpl::forward(torch::Tensor x) { return head_(features(x)); }
+torch::Tensor BackboneClassifierImpl::forward(torch::Tensor x) { return apply_head(features(std::move(x)), head_); }
 
 void BackboneClassifierImpl::train(bool on) {
   Classifier::train(on);

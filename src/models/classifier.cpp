@@ -44,11 +44,31 @@ torch::Tensor Classifier::features(torch::Tensor) {
 
 nn::Linear Classifier::head() { REBALANCE_THROW("model \"{}\" has no separate linear head on features", spec()); }
 
+torch::Tensor cosine_logits(const torch::Tensor& features, const torch::Tensor& weight) {
+  namespace F = torch::nn::functional;
+  const auto unit = F::NormalizeFuncOptions().p(2).dim(1).eps(1e-12);
+  return F::normalize(features, unit).matmul(F::normalize(weight, unit).t());
+}
+
+void Classifier::use_cosine_head() {
+  auto layer = head();
+  if (layer->bias.defined()) {
+    torch::NoGradGuard guard;
+    layer->bias.zero_();
+    layer->bias.set_requires_grad(false);
+  }
+  cosine_head_ = true;
+}
+
+torch::Tensor Classifier::apply_head(const torch::Tensor& features, nn::Linear head) const {
+  return cosine_head_ ? cosine_logits(features, head->weight) : head->forward(features);
+}
+
 LogisticRegressionImpl::LogisticRegressionImpl(int64_t in_features, int64_t num_classes) {
   fc_ = register_module("fc", nn::Linear(in_features, num_classes));
 }
 
-torch::Tensor LogisticRegressionImpl::forward(torch::Tensor x) { return fc_->forward(x.flatten(1)); }
+torch::Tensor LogisticRegressionImpl::forward(torch::Tensor x) { return apply_head(x.flatten(1), fc_); }
 torch::Tensor LogisticRegressionImpl::features(torch::Tensor x) { return x.flatten(1); }
 nn::Linear LogisticRegressionImpl::head() { return fc_; }
 
@@ -69,7 +89,7 @@ MLPImpl::MLPImpl(int64_t in_features, std::vector<int64_t> hidden, int64_t num_c
   register_module("body", body_);
 }
 
-torch::Tensor MLPImpl::forward(torch::Tensor x) { return body_->forward(x.flatten(1)); }
+torch::Tensor MLPImpl::forward(torch::Tensor x) { return apply_head(features(std::move(x)), head()); }
 
 torch::Tensor MLPImpl::features(torch::Tensor x) {
   x = x.flatten(1);
@@ -93,7 +113,7 @@ torch::Tensor LeNetImpl::forward(torch::Tensor x) { return forward_with_features
 std::pair<torch::Tensor, torch::Tensor> LeNetImpl::forward_with_features(torch::Tensor x) {
   x = torch::max_pool2d(torch::relu(conv1_->forward(x)), 2);
   const auto maps = torch::relu(conv2_->forward(x));  // the last conv layer's activations
-  return {fc3_->forward(penultimate(maps)), maps};
+  return {apply_head(penultimate(maps), fc3_), maps};
 }
 
 torch::Tensor LeNetImpl::penultimate(const torch::Tensor& maps) {
@@ -153,7 +173,7 @@ torch::Tensor ResNetImpl::forward(torch::Tensor x) { return forward_with_feature
 std::pair<torch::Tensor, torch::Tensor> ResNetImpl::forward_with_features(torch::Tensor x) {
   x = torch::relu(bn_->forward(stem_->forward(x)));
   const auto maps = stages_->forward(x);  // the last stage's output
-  return {head_->forward(torch::adaptive_avg_pool2d(maps, {1, 1}).flatten(1)), maps};
+  return {apply_head(torch::adaptive_avg_pool2d(maps, {1, 1}).flatten(1), head_), maps};
 }
 
 torch::Tensor ResNetImpl::features(torch::Tensor x) {
@@ -164,17 +184,22 @@ torch::Tensor ResNetImpl::features(torch::Tensor x) {
 nn::Linear ResNetImpl::head() { return head_; }
 
 const std::vector<ModelInfo>& model_registry() {
+  static const ParamDecl kHead = {"head", "linear",
+                                  "linear, or cosine: the logits are cosines between the normalised features and "
+                                  "class weights, in [-1, 1] (Cao et al.'s head for ldam, whose s scales them)"};
   static const std::vector<ModelInfo> list = {
-      {"logreg", "multinomial logistic regression on the flattened input", {}},
+      {"logreg", "multinomial logistic regression on the flattened input", {kHead}},
       {"mlp", "multi-layer perceptron, ReLU (or LeakyReLU), optional dropout",
        {{"hidden", "[512,256]", "hidden layer widths"},
         {"dropout", "0.0", "dropout after each hidden layer"},
-        {"negative_slope", "0.0", "0: ReLU; > 0: LeakyReLU with this slope (the MGVAE paper: 0.1)"}}},
-      {"lenet", "LeNet-5-style CNN for 28x28 images", {}},
-      {"resnet", "CIFAR-style ResNet (depth 6n+2) for images", {{"depth", "20", "20, 32, 44, 56 or 110 (6n+2, at most 1202)"}}},
+        {"negative_slope", "0.0", "0: ReLU; > 0: LeakyReLU with this slope (the MGVAE paper: 0.1)"},
+        kHead}},
+      {"lenet", "LeNet-5-style CNN for 28x28 images", {kHead}},
+      {"resnet", "CIFAR-style ResNet (depth 6n+2) for images", {{"depth", "20", "20, 32, 44, 56 or 110 (6n+2, at most 1202)"}, kHead}},
       {"backbone", "a TorchScript feature extractor (torch.jit.save, `rebalance pretrain`) under a new linear head",
        {{"path", "", "the TorchScript file"},
-        {"freeze", "false", "true: the backbone's weights stay fixed and only the head trains"}}},
+        {"freeze", "false", "true: the backbone's weights stay fixed and only the head trains"},
+        kHead}},
   };
   return list;
 }
@@ -219,6 +244,10 @@ std::shared_ptr<Classifier> make_model(const std::string& text, const std::vecto
     need_image("resnet");
     model = ResNet(input_shape[0], num_classes, p.get_int_in("depth", 8, kMaxResNetDepth)).ptr();
   }
+  const auto head = p.get_string("head");
+  REBALANCE_CHECK(head == "linear" || head == "cosine", "model \"{}\": head must be linear or cosine, got \"{}\"", text,
+                  head);
+  if (head == "cosine") model->use_cosine_head();
   model->set_spec(text);
   model->to(device);
   return model;

@@ -38,6 +38,25 @@ name = "CS"
 loss = "weighted_ce:weights=ratio"
 )";
 
+/// kTiny at one level and one seed: a cell per method.
+std::string tiny_one_cell() {
+  std::string cfg = kTiny;
+  cfg.replace(cfg.find("minority = [8, 30]"), 18, "minority = [8]");
+  cfg.replace(cfg.find("seeds = [0, 1]"), 14, "seeds = [0]");
+  return cfg;
+}
+
+/// tiny_one_cell() and one more [[method]] (its TOML lines), run: the rows of Vanilla, CS and it.
+std::vector<nlohmann::json> run_with_method(const TempDir& dir, const std::string& method) {
+  const auto c = load_experiment(dir.write("one.toml", tiny_one_cell() + "[[method]]\n" + method));
+  std::ostringstream log;
+  EXPECT_EQ(run_experiment(c, {.out_dir = dir.file("out"), .progress = false}, log).ran, 3);
+  auto rows = read_results(dir.file("out/results.jsonl"));
+  EXPECT_EQ(rows.size(), 3u);
+  rows.resize(3);
+  return rows;
+}
+
 /// Results without the timings, which differ between any two runs.
 std::vector<nlohmann::json> without_timings(std::vector<nlohmann::json> rows) {
   for (auto& r : rows) r.erase("timings");
@@ -399,39 +418,38 @@ TEST(ExperimentRunner, SyntheticWeightReachesTheTrainerAndTheResults) {
 
 TEST(ExperimentRunner, MixingReachesTheTrainerAndTheResults) {
   TempDir dir;
-  std::string cfg = kTiny;
-  cfg.replace(cfg.find("minority = [8, 30]"), 18, "minority = [8]");
-  cfg.replace(cfg.find("seeds = [0, 1]"), 14, "seeds = [0]");
-  cfg += "[[method]]\nname = \"Remix\"\nmix = \"remix:kappa=2\"\n";
-  const auto c = load_experiment(dir.write("m.toml", cfg));
-  ASSERT_EQ(c.methods.size(), 3u);
-  EXPECT_EQ(c.methods[2].mix, "remix:kappa=2");
-  std::ostringstream log;
-  EXPECT_EQ(run_experiment(c, {.out_dir = dir.file("out"), .progress = false}, log).ran, 3);
-  const auto rows = read_results(dir.file("out/results.jsonl"));
-  ASSERT_EQ(rows.size(), 3u);
+  const std::string method = "name = \"Remix\"\nmix = \"remix:kappa=2\"\n";
+  const auto rows = run_with_method(dir, method);
   EXPECT_EQ(rows[2]["spec"]["mix"], "remix:kappa=2");
   EXPECT_NE(rows[2]["key"].get<std::string>().find("|mix=remix:kappa=2"), std::string::npos);
   // Methods without mixing keep the keys they had before mixing existed.
   EXPECT_EQ(rows[0]["key"].get<std::string>().find("mix"), std::string::npos);
   EXPECT_NE(rows[0]["metrics"], rows[2]["metrics"]);
-  std::string bad = cfg;
+  std::string bad = tiny_one_cell() + "[[method]]\n" + method;
   bad.replace(bad.find("remix:kappa=2"), 13, "remix:kappa=0");
   EXPECT_ERROR_MENTIONS(load_experiment(dir.write("bad.toml", bad)), "[method].mix", "kappa");
 }
 
+TEST(ExperimentRunner, AMethodMayTrainItsOwnModel) {
+  // LDAM's scale is meant for a cosine head (Cao et al.): one method trains on one, the others on [train]'s.
+  TempDir dir;
+  const std::string method = "name = \"LDAM (cosine head)\"\nloss = \"ldam\"\nmodel = \"mlp:hidden=[8],head=cosine\"\n";
+  EXPECT_EQ(load_experiment(dir.write("m.toml", tiny_one_cell() + "[[method]]\n" + method)).methods[2].model,
+            "mlp:hidden=[8],head=cosine");
+  const auto rows = run_with_method(dir, method);
+  EXPECT_EQ(rows[2]["spec"]["model"], "mlp:hidden=[8],head=cosine");
+  EXPECT_EQ(rows[0]["spec"]["model"], "logreg");
+  EXPECT_NE(rows[2]["key"].get<std::string>().find("|model=mlp:hidden=[8],head=cosine"), std::string::npos);
+  EXPECT_EQ(rows[0]["key"].get<std::string>().find("model"), std::string::npos);
+  std::string bad = tiny_one_cell() + "[[method]]\n" + method;
+  bad.replace(bad.find("head=cosine"), 11, "head=normed");
+  EXPECT_ERROR_MENTIONS(load_experiment(dir.write("bad.toml", bad)), "[method].model", "head must be linear or cosine");
+}
+
 TEST(ExperimentRunner, GeneratorLossDeferredReweightingMixingAndDecouplingStackInOneMethod) {
   TempDir dir;
-  std::string cfg = kTiny;
-  cfg.replace(cfg.find("minority = [8, 30]"), 18, "minority = [8]");
-  cfg.replace(cfg.find("seeds = [0, 1]"), 14, "seeds = [0]");
-  cfg += "[[method]]\nname = \"Stacked\"\nsampler = \"deepsmote:epochs=2,min_steps=0,batch_size=32,latent=4\"\n"
-         "loss = \"la:drw_epoch=1\"\nmix = \"remix\"\ndecouple = \"crt:epochs=2\"\n";
-  const auto c = load_experiment(dir.write("s.toml", cfg));
-  std::ostringstream log;
-  EXPECT_EQ(run_experiment(c, {.out_dir = dir.file("out"), .progress = false}, log).ran, 3);
-  const auto rows = read_results(dir.file("out/results.jsonl"));
-  ASSERT_EQ(rows.size(), 3u);
+  const auto rows = run_with_method(dir, "name = \"Stacked\"\nsampler = \"deepsmote:epochs=2,min_steps=0,batch_size=32,"
+                                         "latent=4\"\nloss = \"la:drw_epoch=1\"\nmix = \"remix\"\ndecouple = \"crt:epochs=2\"\n");
   const auto& spec = rows[2]["spec"];
   EXPECT_EQ(spec["sampler"], "deepsmote:epochs=2,min_steps=0,batch_size=32,latent=4");
   EXPECT_EQ(spec["loss"], "la:drw_epoch=1");

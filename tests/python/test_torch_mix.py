@@ -191,3 +191,37 @@ def test_decouple_tau_norm_and_max_norm_on_a_linear_head():
         max_norm_(fc, 0)
     with pytest.raises(ValueError, match="tau"):
         tau_normalize_(fc, 3)
+
+
+def test_cosine_linear_gives_cosines_and_ldam_trains_on_it():
+    from rebalance.torch.decouple import CosineLinear
+    head = CosineLinear(2, 2)
+    with torch.no_grad():
+        head.weight.copy_(torch.tensor([[1.0, 0.0], [0.0, 2.0]]))
+    assert torch.allclose(head(torch.tensor([[3.0, 4.0], [0.0, 0.0]])), torch.tensor([[0.6, 0.8], [0.0, 0.0]]))
+    x = torch.randn(5, 2, requires_grad=True)
+    ref = nn.functional.linear(nn.functional.normalize(x), nn.functional.normalize(head.weight))
+    assert torch.allclose(head(x), ref, atol=1e-6)
+    head(x).sum().backward()
+    assert head.weight.grad is not None and x.grad is not None
+    assert "in_features=2, out_features=2" in repr(head)
+    # LDAM's s=30 on cosines learns the long tail (the CLI's resnet:head=cosine, loss ldam)
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.ReLU(), CosineLinear(32, 5))
+    criterion = L.LDAMLoss.from_targets(Y, drw_epoch=20)
+    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    loader = DataLoader(TensorDataset(X, Y), batch_size=32, shuffle=True, generator=torch.Generator().manual_seed(0))
+    for epoch in range(40):
+        criterion.set_epoch(epoch)
+        for xb, yb in loader:
+            opt.zero_grad()
+            criterion(model(xb), yb).backward()
+            opt.step()
+    with torch.no_grad():
+        pred = model(X).argmax(1)
+    recalls = [(pred[Y == c] == c).float().mean().item() for c in range(5)]
+    assert min(recalls) > 0.8, recalls
+    with pytest.raises(ValueError, match="in_features"):
+        CosineLinear(0, 3)
+    with pytest.raises(ValueError, match="columns"):
+        head(torch.randn(3, 4))

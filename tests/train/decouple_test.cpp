@@ -83,6 +83,54 @@ TEST(Decouple, EveryModelIsItsHeadOnItsFeatures) {
   }
 }
 
+TEST(Decouple, CosineHeadsGiveTheCosinesOfFeaturesAndClassWeights) {
+  // Closed form: rows (3, 4) and (0, 0) against class rows (1, 0) and (0, 2).
+  const auto c = models::cosine_logits(torch::tensor({{3.0, 4.0}, {0.0, 0.0}}), torch::tensor({{1.0, 0.0}, {0.0, 2.0}}));
+  EXPECT_TRUE(torch::allclose(c, torch::tensor({{0.6, 0.8}, {0.0, 0.0}})));
+  rebalance::testing::TempDir dir;
+  const auto backbone = dir.file("b.pt");
+  models::make_cnn_backbone({1, 28, 28}, {2}, 4, 0).save(backbone);
+  const auto x = torch::rand({3, 1, 28, 28});
+  for (const std::string spec : {std::string("logreg:head=cosine"), std::string("mlp:hidden=[8],head=cosine"),
+                                 std::string("lenet:head=cosine"), std::string("resnet:depth=8,head=cosine"),
+                                 "backbone:path=" + backbone + ",head=cosine"}) {
+    SCOPED_TRACE(spec);
+    auto m = models::make_model(spec, {1, 28, 28}, 3, 0);
+    m->eval();
+    EXPECT_TRUE(m->cosine_head());
+    auto head = m->head();
+    EXPECT_TRUE(torch::equal(head->bias, torch::zeros_like(head->bias)));
+    EXPECT_FALSE(head->bias.requires_grad());
+    torch::NoGradGuard guard;
+    const auto logits = m->forward(x);
+    EXPECT_TRUE(torch::allclose(logits, models::cosine_logits(m->features(x), head->weight), 1e-5, 1e-6));
+    EXPECT_TRUE((logits.abs() <= 1 + 1e-6).all().item<bool>());
+    EXPECT_FALSE(torch::allclose(logits, head->forward(m->features(x)), 1e-3, 1e-3));
+  }
+  EXPECT_FALSE(models::make_model("lenet", {1, 28, 28}, 3, 0)->cosine_head());
+  EXPECT_ERROR_MENTIONS(models::make_model("lenet:head=norm", {1, 28, 28}, 3, 0), "head must be linear or cosine",
+                        "\"norm\"");
+}
+
+TEST(Decouple, LdamTrainsOnACosineHeadWhichDecouplingRefuses) {
+  // LDAM's s=30 scales cosines (Cao et al.'s NormedLinear): the minority class is learnt.
+  std::ostringstream log;
+  const auto& t = digits();
+  auto o = stage_one();
+  o.model = "mlp:hidden=[16],head=cosine";
+  o.epochs = 6;
+  o.loss = "ldam:drw_epoch=4";
+  const auto r = fit(t.train, t.validation, o, log);
+  EXPECT_TRUE(r.model->cosine_head());
+  EXPECT_GT(minority_recall(r), 0.9);  // 20 sixes beside ~720 zeros; plain ERM recalls none
+  EXPECT_GT(minority_recall(r), minority_recall(fit(t.train, t.validation, stage_one(), log)));
+  o.decouple = "tau_norm";
+  EXPECT_ERROR_MENTIONS(fit(t.train, t.validation, o, log), "decouple \"tau_norm\"", "cosine head", "head=linear");
+  o.decouple.clear();
+  o.max_norm = 1.0;
+  EXPECT_ERROR_MENTIONS(fit(t.train, t.validation, o, log), "max_norm", "cosine head");
+}
+
 TEST(Decouple, ClassifierRetrainingLeavesTheBackboneAndRaisesMinorityRecall) {
   std::ostringstream log;
   const auto& t = digits();

@@ -25,6 +25,8 @@ struct MethodConfig {
   std::string mix;
   /// Decoupled training's second stage (TrainOptions::decouple); empty: [train]'s.
   std::string decouple;
+  /// The classifier (TrainOptions::model), e.g. "resnet:depth=8,head=cosine" for LDAM; empty: [train]'s.
+  std::string model;
   /// Unfreeze a frozen backbone after this many epochs (TrainOptions::unfreeze_after); -1: [train]'s.
   int64_t unfreeze_after = -1;
   /// Loss weight of the sampler's synthetic rows against a real row's 1 (TrainOptions::synthetic_weight).

@@ -29,10 +29,25 @@ class Classifier : public torch::nn::Module {
   /// The factory string it was built from, for checkpoints and summaries.
   const std::string& spec() const { return spec_; }
   void set_spec(std::string spec) { spec_ = std::move(spec); }
+  /// True when the logits are the cosines between the L2-normalised features and the
+  /// L2-normalised rows of the head's weight (`head=cosine`: Cao et al. 2019's NormedLinear, what
+  /// LDAM's scale s=30 is meant for). They lie in [-1, 1]; the head's bias is not used.
+  bool cosine_head() const { return cosine_head_; }
+  /// Switch to cosine logits: the head's bias is zeroed and takes no gradient from here on.
+  void use_cosine_head();
+
+ protected:
+  /// This model's logits from its features and head: head(features), or the cosines.
+  torch::Tensor apply_head(const torch::Tensor& features, torch::nn::Linear head) const;
 
  private:
   std::string spec_;
+  bool cosine_head_ = false;
 };
+
+/// The cosines between the rows of `features` [B, F] and of `weight` [C, F], [B, C] (rows of
+/// norm 0 give 0).
+torch::Tensor cosine_logits(const torch::Tensor& features, const torch::Tensor& weight);
 
 /// Multinomial logistic regression: one linear layer on the flattened input.
 class LogisticRegressionImpl : public Classifier {

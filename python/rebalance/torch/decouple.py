@@ -9,13 +9,22 @@ and ``--max-norm`` use:
 
 cRT and LWS are ordinary training on frozen features: re-initialise the head
 (``fc.reset_parameters()``) and train it with ``rebalance.torch.data.BalancedSampler`` batches.
+
+``CosineLinear`` is the other final layer of the long-tail papers: logits are the cosines between
+the normalised features and class weights (Cao et al. 2019's NormedLinear, ``head=cosine`` in the
+CLI), the head ``LDAMLoss``'s scale ``s=30`` is meant for:
+
+    model.fc = CosineLinear(model.fc.in_features, num_classes)
+    criterion = LDAMLoss(class_counts, drw_epoch=160)
 """
+import math
+
 import torch
 from torch import nn
 
 from . import _ext
 
-__all__ = ["tau_normalize_", "max_norm_", "tau_normalized"]
+__all__ = ["tau_normalize_", "max_norm_", "tau_normalized", "CosineLinear"]
 
 
 def _linear(layer, who):
@@ -49,3 +58,25 @@ def max_norm_(layer, radius):
     with torch.no_grad():
         _ext.project_max_norm_(layer.weight, float(radius))
     return layer
+
+
+class CosineLinear(nn.Module):
+    """A bias-free final layer whose logits are cos(x, w_c) in [-1, 1], for ``LDAMLoss``."""
+
+    def __init__(self, in_features, out_features, device=None, dtype=None):
+        super().__init__()
+        for name, v in (("in_features", in_features), ("out_features", out_features)):
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ValueError(f"CosineLinear: {name} must be a positive int, got {v!r}")
+        self.in_features, self.out_features = in_features, out_features
+        self.weight = nn.Parameter(torch.empty(out_features, in_features, device=device, dtype=dtype))
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))  # nn.Linear's initialisation
+
+    def forward(self, x):
+        return _ext.cosine_logits(x, self.weight)
+
+    def extra_repr(self):
+        return f"in_features={self.in_features}, out_features={self.out_features}"
