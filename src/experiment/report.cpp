@@ -219,9 +219,9 @@ std::string table_html(const ResultTable& t, const Grid& g) {
   const int digits = t.metric == "misclassified" ? 1 : 4;
   std::string out = fmt::format(
       "<table class=\"results\" data-metric=\"{}\">\n<caption><b>{}</b> <code>{}</code> — mean ± std over seeds; "
-      "best per column in bold{}</caption>\n<thead><tr><th>method \\ {}</th>",
-      html_escape(t.metric), html_escape(metric_title(t.metric)), html_escape(t.metric),
-      t.lower_is_better ? " (lower is better)" : "", html_escape(g.x_title));
+      "{}</caption>\n<thead><tr><th>method \\ {}</th>",
+      html_escape(t.metric), html_escape(metric_title(t.metric)), html_escape(t.metric), html_escape(table_marking(t)),
+      html_escape(g.x_title));
   for (const auto& l : t.levels) out += "<th>" + html_escape(l) + "</th>";
   out += "</tr></thead>\n<tbody>\n";
   for (size_t i = 0; i < t.methods.size(); ++i) {
@@ -234,7 +234,10 @@ std::string table_html(const ResultTable& t, const Grid& g) {
       }
       std::string v = format_value(c->mean, digits);
       if (c->n > 1) v += " <span class=\"std\">± " + format_value(c->std, digits) + "</span>";
-      out += c->best ? "<td class=\"best\"><strong>" + v + "</strong></td>" : "<td>" + v + "</td>";
+      if (c->tied)
+        out += fmt::format("<td class=\"{}\"><strong>{}</strong></td>", c->best ? "best" : "tied", v);
+      else
+        out += "<td>" + v + "</td>";
     }
     out += "</tr>\n";
   }
@@ -688,6 +691,7 @@ thead th { background: #eef1f6; }
 table.results td { text-align: right; white-space: nowrap; }
 table.results tbody th, table.plain tbody th, table.kv th { text-align: left; font-weight: 600; background: #fafbfc; }
 td.best { background: #dff3e4; }
+td.tied { background: #eef8f0; }
 .std { color: #6b7383; font-size: 12px; }
 .charts { display: flex; flex-wrap: wrap; gap: 18px; }
 .chart { background: #fff; border: 1px solid #d8dde6; padding: 10px; min-height: 60px; }

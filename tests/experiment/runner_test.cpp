@@ -120,6 +120,37 @@ TEST(ExperimentRunner, KilledRunResumesToTheSameResults) {
   EXPECT_EQ(rows[0]["test_scores"].size(), rows[0]["test_labels"].size());
 }
 
+TEST(ResultTables, EveryMethodAPairedTestCannotTellFromTheBestIsMarked) {
+  auto row = [](const std::string& method, uint64_t seed, double acsa) {
+    return nlohmann::json{{"method", method}, {"level", "100"}, {"seed", seed}, {"metrics", {{"acsa", acsa}}}};
+  };
+  // B is 0.003 behind A with a spread of 0.02 over three seeds (p = 0.81, SciPy's ttest_rel); C is
+  // 0.1 behind on every seed; D has one seed, which tests nothing.
+  const std::vector<nlohmann::json> rows = {row("A", 0, 0.80), row("A", 1, 0.81), row("A", 2, 0.82),
+                                            row("B", 2, 0.80), row("B", 0, 0.79), row("B", 1, 0.83),
+                                            row("C", 0, 0.70), row("C", 1, 0.71), row("C", 2, 0.72), row("D", 1, 0.805)};
+  const auto t = make_table(rows, "acsa");
+  ASSERT_EQ(t.methods, (std::vector<std::string>{"A", "B", "C", "D"}));
+  EXPECT_TRUE(t.cells[0][0]->best && t.cells[0][0]->tied);
+  EXPECT_FALSE(t.cells[1][0]->best);
+  EXPECT_TRUE(t.cells[1][0]->tied);
+  EXPECT_EQ(t.cells[1][0]->paired, 3);
+  EXPECT_NEAR(t.cells[1][0]->p_vs_best, 0.8075499102701238, 1e-9);
+  EXPECT_FALSE(t.cells[2][0]->tied);
+  EXPECT_EQ(t.cells[2][0]->p_vs_best, 0.0);
+  EXPECT_FALSE(t.cells[3][0]->tied);
+  EXPECT_EQ(t.cells[3][0]->paired, 1);
+  const auto md = table_markdown(t);
+  EXPECT_NE(md.find("paired t-test over 3 seeds cannot tell from it (p >= 0.05)"), std::string::npos) << md;
+  EXPECT_NE(md.find("| B | **0.8067 ± 0.0208** |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| C | 0.7100 ± 0.0100 |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| D | 0.8050 |"), std::string::npos) << md;
+  // One seed everywhere: only the best mean is marked, and the caption says nothing was tested.
+  const auto one = make_table({row("A", 0, 0.8), row("B", 0, 0.79)}, "acsa");
+  EXPECT_FALSE(one.cells[1][0]->tied);
+  EXPECT_NE(table_markdown(one).find("one seed per cell, so no method can be told from another"), std::string::npos);
+}
+
 TEST(ResultTables, MeansStdsAndBestAgainstHandComputedValues) {
   auto row = [](const std::string& method, const std::string& level, double f1, int64_t mis) {
     return nlohmann::json{{"method", method}, {"level", level},
@@ -142,9 +173,13 @@ TEST(ResultTables, MeansStdsAndBestAgainstHandComputedValues) {
   EXPECT_TRUE(mis.cells[0][1]->best);  // 2 < 4
   EXPECT_DOUBLE_EQ(make_table(rows, "per_class.6.recall").cells[0][0]->mean, 0.3);
   const auto md = table_markdown(t);
-  EXPECT_NE(md.find("| A | 0.6000 ± 0.1414 |"), std::string::npos) << md;
+  // Seeds 0 and 1 (their order) pair A with B at 25: -0.3 and +0.1 tell them nothing apart.
+  EXPECT_TRUE(t.cells[0][0]->tied);
+  EXPECT_EQ(t.cells[0][0]->paired, 2);
+  EXPECT_NE(md.find("| A | **0.6000 ± 0.1414** | 0.6000 |"), std::string::npos) << md;
   EXPECT_NE(md.find("**0.7000 ± 0.1414**"), std::string::npos) << md;
-  EXPECT_NE(table_csv(t).find("A,0.6"), std::string::npos);
+  EXPECT_NE(md.find("a method sharing one seed with the best is not tested, nor marked"), std::string::npos) << md;
+  EXPECT_NE(table_csv(t).find("A,0.6,0.14142135623730948,2,0,1,0.7048"), std::string::npos) << table_csv(t);
   EXPECT_ERROR_MENTIONS(make_table(rows, "auc"), "no metric \"auc\"", "f1_macro");
 }
 
@@ -261,7 +296,7 @@ TEST(ExperimentRunner, NoSamplerSeesATestRowUnlessTheConfigSaysSoLoudly) {
   // Shown, never the column's best: the plain method is bold, whichever scored higher.
   EXPECT_EQ(table.substr(leak_line, table.find('\n', leak_line) - leak_line).find("**"), std::string::npos) << table;
   EXPECT_NE(table.find("| SMOTE | **"), std::string::npos) << table;
-  EXPECT_NE(table.find("never best"), std::string::npos);
+  EXPECT_NE(table.find("never marked"), std::string::npos);
 
   // The key needs a sampler and a binary task, and no more test rows than there are.
   std::string no_sampler = kLeak;

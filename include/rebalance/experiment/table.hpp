@@ -1,8 +1,11 @@
 // Result tables in the layouts of the seeds: one row per method, one column per imbalance level,
-// each cell the mean (and standard deviation over seeds) of a metric, the best of each column
-// marked. Printed, and written as Markdown and CSV.
+// each cell the mean (and standard deviation over seeds) of a metric; marked in each column: the
+// best mean and every method a paired t-test over the seeds cannot tell from it. Printed, and
+// written as Markdown and CSV.
 #pragma once
 
+#include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -14,7 +17,13 @@ namespace rebalance {
 struct TableCell {
   double mean = 0, std = 0;  ///< std: sample standard deviation over seeds (0 for one seed)
   int64_t n = 0;
-  bool best = false;
+  bool best = false;  ///< the column's best mean
+  /// The best, or a method that a two-sided paired t-test over the seeds both have cannot tell
+  /// from it (p >= ResultTable::alpha). Needs two shared seeds: with fewer, only the best is tied.
+  bool tied = false;
+  int64_t paired = 0;  ///< the seeds the comparison with the best rests on (0: the best itself, or none)
+  double p_vs_best = std::numeric_limits<double>::quiet_NaN();
+  std::vector<std::pair<uint64_t, double>> values;  ///< (seed, value), in the results' order
 };
 
 struct ResultTable {
@@ -27,7 +36,13 @@ struct ResultTable {
   std::vector<bool> leaked;
   std::vector<std::string> levels;   ///< columns, in the order they first appear
   std::vector<std::vector<std::optional<TableCell>>> cells;  ///< [method][level]
+  double alpha = 0.05;  ///< the paired test's level: p >= alpha cannot tell a method from the best
 };
+
+/// What the table marks and on how many seeds that rests, for its caption: e.g. "bold: the best
+/// mean per column and every method a two-sided paired t-test over 3 seeds cannot tell from it
+/// (p >= 0.05)".
+std::string table_marking(const ResultTable& t);
 
 /// Metrics are read from each result's "metrics" object (per class: "per_class.NAME.recall").
 /// "misclassified" is lower-is-better (seed 000's table), everything else higher-is-better.
@@ -37,7 +52,8 @@ struct ResultTable {
 /// one, with no best marked (an AUC of 0.5 is ideal, a memorisation of 1).
 ResultTable make_table(const std::vector<nlohmann::json>& results, const std::string& metric);
 
-/// Markdown with the best of each column in bold; `digits` decimals (misclassified counts: 1).
+/// Markdown with the tied cells of each column (the best and those not told from it) in bold;
+/// `digits` decimals (misclassified counts: 1).
 std::string table_markdown(const ResultTable& t, int digits = 4);
 std::string table_csv(const ResultTable& t);
 
