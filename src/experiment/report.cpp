@@ -264,6 +264,32 @@ json method_encoding(const Grid& g) {
   return {{"field", "method"}, {"type", "nominal"}, {"scale", {{"domain", g.methods}}}, {"title", "method"}};
 }
 
+/// One level only: the methods side by side (a row each, the mean with ± 1 std), coloured by
+/// whether the paired test over seeds tells them from the best, not dots on one vertical line.
+json single_level_chart(const ResultTable& t, const Grid& g, const json& values, const std::string& title,
+                        const json& tooltip) {
+  const json mark_domain = json::array({"best", "not told apart from the best", "below the best"});
+  return {
+      {"$schema", "https://vega.github.io/schema/vega-lite/v5.json"},
+      {"title", {{"text", title}, {"subtitle", fmt::format("{} {}: mean over seeds, bars: ± 1 std", g.x_title,
+                                                           t.levels.front())}}},
+      {"width", 420},
+      {"height", std::max<int64_t>(120, 22 * static_cast<int64_t>(t.methods.size()))},
+      {"data", {{"values", values}}},
+      {"encoding",
+       {{"y", {{"field", "method"}, {"type", "nominal"}, {"sort", g.methods}, {"title", "method"}}},
+        {"color", {{"field", "marked"}, {"type", "nominal"}, {"scale", {{"domain", mark_domain}}}, {"title", ""}}}}},
+      {"layer",
+       json::array(
+           {{{"mark", {{"type", "errorbar"}, {"ticks", true}}},
+             {"encoding",
+              {{"x", {{"field", "lo"}, {"type", "quantitative"}, {"title", t.metric}, {"scale", {{"zero", false}}}}},
+               {"x2", {{"field", "hi"}}}}}},
+            {{"mark", {{"type", "point"}, {"filled", true}, {"size", 70}}},
+             {"encoding",
+              {{"x", {{"field", "mean"}, {"type", "quantitative"}, {"title", t.metric}}}, {"tooltip", tooltip}}}}})}};
+}
+
 json metric_chart(const ResultTable& t, const Grid& g) {
   json values = json::array();
   for (size_t i = 0; i < t.methods.size(); ++i)
@@ -277,7 +303,10 @@ json metric_chart(const ResultTable& t, const Grid& g) {
                         {"std", c->std},
                         {"lo", c->mean - c->std},
                         {"hi", c->mean + c->std},
-                        {"seeds", c->n}});
+                        {"seeds", c->n},
+                        {"marked", c->best   ? "best"
+                                   : c->tied ? "not told apart from the best"
+                                             : "below the best"}});
     }
   const std::string title = metric_title(t.metric) + (t.lower_is_better ? " (lower is better)" : "");
   const json tooltip = json::array({{{"field", "method"}},
@@ -285,6 +314,7 @@ json metric_chart(const ResultTable& t, const Grid& g) {
                                     {{"field", "mean"}, {"format", ".4f"}},
                                     {{"field", "std"}, {"format", ".4f"}},
                                     {{"field", "seeds"}}});
+  if (t.levels.size() == 1) return single_level_chart(t, g, values, title, tooltip);
   return {
       {"$schema", "https://vega.github.io/schema/vega-lite/v5.json"},
       {"title", {{"text", title}, {"subtitle", "mean over seeds, bars: ± 1 std"}}},

@@ -5,6 +5,7 @@ headless Chromium and check that every chart rendered without a script error; ta
 Usage: test_report.py PATH_TO_rebalance
 """
 import base64
+import json
 import html.parser
 import os
 import re
@@ -232,6 +233,27 @@ class Report(unittest.TestCase):
         self.assertIn("run scripts/setup", p.stderr)
         self.assertFalse(os.path.exists(os.path.join(self.d, "x.html")))
         self.assertEqual(run("report", ok=False).returncode, 2)
+
+    def test_one_level_draws_the_methods_side_by_side(self):
+        # A grid of one level (the tiny grid's results at 40): every chart still renders, the
+        # metric charts put each method on its own row, and the caption says what bold means.
+        one = os.path.join(self.d, "one-level")
+        os.makedirs(one, exist_ok=True)
+        with open(self.results, encoding="utf-8") as f, open(os.path.join(one, "results.jsonl"), "w") as out:
+            out.writelines(line for line in f if json.loads(line)["level"] == "40")
+        html = os.path.join(self.d, "one-level.html")
+        run("report", os.path.join(one, "results.jsonl"), "-o", html)
+        with open(html, encoding="utf-8") as f:
+            text = f.read()
+        self.assertIn('"y":{"field":"method","sort":["Vanilla"', text)
+        self.assertIn("paired t-test over 2 seeds", text)
+        p = chromium("--dump-dom", "file://" + html)
+        self.assertEqual(p.returncode, 0, p.stderr[-2000:])
+        page = Page()
+        page.feed(p.stdout)
+        self.assertEqual(page.text["errors"].strip(), "", "script errors in the report")
+        self.assertEqual(page.text["warnings"].strip(), "", "console warnings in the report")
+        self.assertEqual(page.svgs, page.charts, "a chart did not render")
 
     def test_level_and_seed_pick_the_detail_charts(self):
         out = os.path.join(self.d, "level40.html")

@@ -288,11 +288,32 @@ TEST(HtmlReport, HoldsTablesChartsAndEscapedText) {
   EXPECT_LT(html.find("<div id=\"errors\">"), html.find("window.onerror"));
   EXPECT_LT(html.find("window.onerror"), html.find("/* stub vega "));
   EXPECT_NE(html.find("\"interpolate\":\"step-before\""), std::string::npos);
+  EXPECT_NE(html.find("{\"point\":true,\"type\":\"line\"}"), std::string::npos);  // two levels: lines
 
   EXPECT_NE(html.find("<img src=\"data:image/png;base64,iVBORw0KGgo"), std::string::npos);
   EXPECT_NE(html.find("<figcaption>real_vs_smote.png</figcaption>"), std::string::npos);
   EXPECT_NE(html.find("abc123"), std::string::npos);
   EXPECT_NE(html.find("rebalance 0.1.0 / libtorch 1.13.1"), std::string::npos);
+}
+
+TEST(HtmlReport, OneLevelPutsTheMethodsSideBySide) {
+  // A grid of one level: each method on its own row (not dots on one vertical line), marked by
+  // the paired test against the best.
+  TempDir dir;
+  std::string lines;
+  for (uint64_t seed : {0, 1, 2}) {
+    lines += fake_result("Vanilla", "100", 10, seed, 0.70 + 0.01 * seed).dump() + "\n";
+    lines += fake_result("Other", "100", 10, seed, 0.71 + 0.02 * (seed % 2)).dump() + "\n";
+  }
+  ReportFixture f;
+  f.dir.write("results.jsonl", lines);
+  const auto html = f.report();
+  EXPECT_NE(html.find("\"y\":{\"field\":\"method\",\"sort\":[\"Vanilla\",\"Other\"]"), std::string::npos);
+  EXPECT_NE(html.find("\"marked\":\"not told apart from the best\""), std::string::npos);
+  EXPECT_NE(html.find("\"subtitle\":\"minority size 100: mean over seeds"), std::string::npos);
+  EXPECT_NE(html.find("<td class=\"tied\"><strong>"), std::string::npos);
+  EXPECT_NE(html.find("paired t-test over 3 seeds"), std::string::npos);
+  EXPECT_EQ(html.find("{\"point\":true,\"type\":\"line\"}"), std::string::npos);  // no metric line chart
 }
 
 TEST(HtmlReport, LevelAndSeedChooseTheDetailCharts) {
