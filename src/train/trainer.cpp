@@ -4,7 +4,9 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
+#include <functional>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -299,6 +301,13 @@ TrainResult fit_impl(const Dataset& train, const Dataset& val, const TrainOption
   auto model = models::make_model(o.model, train.feature_shape(), c, o.seed, device);
   auto best_model = models::make_model(o.model, train.feature_shape(), c, o.seed, device);
   auto loss = losses::make_loss(o.loss, train_counts);
+  if (const auto name = parse_spec(o.loss).name;
+      (name == "la" || name == "balanced_softmax") &&
+      std::adjacent_find(train_counts.begin(), train_counts.end(), std::not_equal_to<>()) == train_counts.end())
+    log << fmt::format("note: loss \"{}\" adjusts the logits by the training counts, which are balanced here ({} "
+                       "rows of every class, e.g. after a sampler), so it is plain cross-entropy; a sampler that grows "
+                       "only the rare classes (sampling_strategy=at_least:N) leaves it something to correct\n",
+                       o.loss, train_counts.front());
   auto policy = make_batch_policy(o.batch_policy);
   {
     const auto origin = train.origin.to(torch::kCPU).contiguous();

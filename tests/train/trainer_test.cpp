@@ -345,3 +345,19 @@ TEST(Trainer, MonitorOnAFewValidationRowsOfAClassWarns) {
   fit(t.train, one_six, o, quiet);
   EXPECT_EQ(quiet.str().find("warning"), std::string::npos) << quiet.str();
 }
+
+TEST(Trainer, APriorAdjustedLossOnBalancedCountsSaysItIsPlainCrossEntropy) {
+  // A sampler that balances every class leaves balanced softmax nothing to correct: said once.
+  const auto& t = digits_task();
+  const auto balanced = make_sampler("random_over", 0)->fit_resample(t.train);
+  auto o = small();
+  o.epochs = 1;
+  o.loss = "balanced_softmax";
+  std::ostringstream said, quiet;
+  (void)fit(balanced, t.validation, o, said);
+  EXPECT_NE(said.str().find("note: loss \"balanced_softmax\" adjusts the logits by the training counts, which are "
+                            "balanced here"), std::string::npos) << said.str();
+  EXPECT_NE(said.str().find("sampling_strategy=at_least:N"), std::string::npos);
+  (void)fit(t.train, t.validation, o, quiet);
+  EXPECT_EQ(quiet.str().find("note: loss"), std::string::npos);
+}
