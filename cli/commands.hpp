@@ -50,5 +50,6 @@ void add_table_command(CLI::App& app, Action& action);
 void add_report_command(CLI::App& app, Action& action);
 void add_generate_command(CLI::App& app, Action& action);
 void add_loss_command(CLI::App& app, Action& action);
+void add_auto_command(CLI::App& app, Action& action);
 
 }  // namespace rebalance::cli

@@ -72,6 +72,7 @@ int main(int argc, char** argv) {
   rebalance::cli::add_run_command(app, action);
   rebalance::cli::add_table_command(app, action);
   rebalance::cli::add_report_command(app, action);
+  rebalance::cli::add_auto_command(app, action);
   rebalance::cli::add_generate_command(app, action);
   rebalance::cli::add_demo_command(app, action);
   try {

@@ -171,4 +171,15 @@ std::vector<std::pair<int64_t, int64_t>> parse_class_counts(const std::string& t
 }
 
 
+std::vector<int64_t> stratified_fold_ids(const Dataset& data, int64_t k, Rng& rng) {
+  REBALANCE_CHECK(k >= 1, "stratified folds: k must be >= 1, got {}", k);
+  std::vector<int64_t> fold(static_cast<size_t>(data.size()));
+  for (int64_t c = 0; c < data.num_classes(); ++c) {
+    const auto idx = data.indices_of(c).to(torch::kCPU).contiguous();
+    const auto perm = rng.permutation(idx.size(0));
+    for (size_t i = 0; i < perm.size(); ++i) fold[idx.data_ptr<int64_t>()[perm[i]]] = static_cast<int64_t>(i) % k;
+  }
+  return fold;
+}
+
 }  // namespace rebalance

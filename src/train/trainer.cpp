@@ -31,6 +31,7 @@
 #include "rebalance/train/decouple.hpp"
 #include "rebalance/train/distributed.hpp"
 #include "rebalance/core/rng_streams.hpp"
+#include "rebalance/data/imbalance.hpp"
 
 namespace rebalance::train {
 
@@ -206,13 +207,8 @@ std::pair<at::Tensor, at::Tensor> out_of_fold_logits(const Dataset& train, const
                   "need at least 2", o.decision, train.class_names[smallest], counts[smallest]);
   REBALANCE_CHECK(parse_spec(o.batch_policy).name != "dynamic", "out-of-fold scores for decision rule \"{}\": batch "
                   "policy \"{}\" follows validation F1, which the fold models do not have", o.decision, o.batch_policy);
-  std::vector<int64_t> fold(static_cast<size_t>(train.size()));
   Rng rng = Rng(o.seed).fork(streams::kFoldAssignment);
-  for (int64_t c = 0; c < train.num_classes(); ++c) {
-    const auto idx = train.indices_of(c).to(torch::kCPU).contiguous();
-    const auto perm = rng.permutation(idx.size(0));
-    for (size_t i = 0; i < perm.size(); ++i) fold[idx.data_ptr<int64_t>()[perm[i]]] = static_cast<int64_t>(i) % k;
-  }
+  const auto fold = stratified_fold_ids(train, k, rng);
   TrainOptions sub = o;
   sub.decision = "argmax", sub.monitor = "none", sub.patience = 0, sub.checkpoint_dir.clear(), sub.resume = false;
   sub.progress = false, sub.stop_after_epochs = -1;

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "rebalance/core/rng.hpp"
 #include "rebalance/data/dataset.hpp"
 
 namespace rebalance {
@@ -52,5 +53,9 @@ struct Split {
 /// rest to training, except that a class with at least one row always keeps one in training
 /// (taken back from test first, then validation). Row order inside each part is shuffled.
 Split stratified_split(const Dataset& data, double validation_fraction, double test_fraction, uint64_t seed);
+
+/// Stratified folds: each class's rows in an order drawn from `rng`, dealt round-robin to folds
+/// 0..k-1. Returns each row's fold.
+std::vector<int64_t> stratified_fold_ids(const Dataset& data, int64_t k, Rng& rng);
 
 }  // namespace rebalance

@@ -1,0 +1,110 @@
+#include "rebalance/automl/search.hpp"
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <sstream>
+
+#include "../test_util.hpp"
+
+using namespace rebalance;
+using namespace rebalance::automl;
+
+namespace {
+
+/// Two overlapping Gaussians in 4-D, 1000 against 60: the linear boundary is right and its offset
+/// is not, so shifting it (class weights) lifts balanced accuracy and removing a few border rows
+/// (cleaning) does not.
+Dataset overlapping(uint64_t seed) {
+  torch::manual_seed(seed);
+  const auto x = torch::cat({torch::randn({1000, 4}), torch::randn({60, 4}) + 1.2});
+  const auto y = torch::cat({torch::zeros({1000}, torch::kInt64), torch::ones({60}, torch::kInt64)});
+  return Dataset::from_tensors(x, y, {"common", "rare"}, "overlapping");
+}
+
+std::vector<Recipe> named(const std::vector<std::string>& names) {
+  std::vector<Recipe> out;
+  for (const auto& r : tabular_recipes())
+    for (const auto& n : names)
+      if (r.name == n) out.push_back(r);
+  return out;
+}
+
+SearchOptions small(const std::vector<std::string>& recipes) {
+  SearchOptions o;
+  o.train.model = "logreg";
+  o.train.epochs = 15;
+  o.train.batch_size = 64;
+  o.train.lr = 0.02;
+  o.recipes = named(recipes);
+  o.progress = false;
+  return o;
+}
+
+}  // namespace
+
+TEST(AutoSearch, ClassWeightsWinWhereOnlyReweightingHelps) {
+  std::ostringstream log;
+  const auto r = search(overlapping(0), small({"nothing", "class weights", "tomek_links", "enn", "oss"}), log);
+  EXPECT_EQ(r.winner().recipe.name, "class weights") << leaderboard_text(r);
+  EXPECT_EQ(r.winner().recipe.flags(), "--loss weighted_ce");
+  EXPECT_EQ(r.winner().scores.size(), 5u);
+  EXPECT_EQ(r.folds, 5);
+  EXPECT_DOUBLE_EQ(r.selection, r.winner().mean());
+  EXPECT_GT(r.estimate, 0.6);
+  EXPECT_EQ(r.searched_rows + r.held_out_rows, 1060);
+  EXPECT_EQ(r.held_out_rows, 212);  // 20% of each class: 200 + 12
+  // Successive halving: 5 recipes on fold 1, the best 2 on fold 2, the best of those on folds 3-5.
+  int64_t fits = 0;
+  for (const auto& s : r.board) fits += static_cast<int64_t>(s.scores.size());
+  EXPECT_EQ(fits, 5 + 2 + 3);
+  const auto nothing = std::find_if(r.board.begin(), r.board.end(), [](const auto& s) { return s.recipe.name == "nothing"; });
+  EXPECT_LT(nothing->mean(), r.selection);
+  const auto text = leaderboard_text(r);
+  EXPECT_NE(text.find("winner: class weights (--loss weighted_ce); selection score"), std::string::npos) << text;
+  EXPECT_NE(text.find("held-out rows the search never saw"), std::string::npos);
+  EXPECT_NE(text.find("eliminated after 1 fold(s)"), std::string::npos);
+  const auto csv = leaderboard_csv(r);
+  EXPECT_EQ(csv.rfind("rank,recipe,family,sampler,loss,mean,std,ci_low,ci_high,folds,seconds_per_fold,tied_with_best,"
+                      "p_vs_best,status\n1,\"class weights\",\"class weights\",\"\",\"weighted_ce\",", 0), 0u) << csv;
+  // The same seed, the same search.
+  std::ostringstream again_log;
+  const auto again = search(overlapping(0), small({"nothing", "class weights", "tomek_links", "enn", "oss"}), again_log);
+  EXPECT_EQ(again.winner().scores, r.winner().scores);
+}
+
+TEST(AutoSearch, TheBudgetIsKept) {
+  auto o = small({});
+  o.recipes = tabular_recipes();
+  o.train.model = "mlp:hidden=[256,256]";
+  o.train.epochs = 30;
+  o.budget_s = 3.0;
+  std::ostringstream log;
+  const auto start = std::chrono::steady_clock::now();
+  const auto r = search(overlapping(1), o, log);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_LE(seconds, 1.1 * o.budget_s) << leaderboard_text(r);
+  EXPECT_TRUE(r.exhausted);
+  EXPECT_NE(leaderboard_text(r).find("the budget ran out"), std::string::npos);
+  bool budget_status = false;
+  for (const auto& s : r.board) budget_status |= s.status.rfind("budget", 0) == 0;
+  EXPECT_TRUE(budget_status);
+}
+
+TEST(AutoSearchErrors, BadBudgetsMetricsAndData) {
+  EXPECT_EQ(parse_budget("10m"), 600);
+  EXPECT_EQ(parse_budget("1h30m"), 5400);
+  EXPECT_EQ(parse_budget("90s"), 90);
+  EXPECT_EQ(parse_budget("45"), 45);
+  EXPECT_ERROR_MENTIONS(parse_budget("soon"), "budget \"soon\"", "10m");
+  EXPECT_ERROR_MENTIONS(parse_budget("0s"), "budget \"0s\"");
+  std::ostringstream log;
+  auto o = small({"nothing", "class weights"});
+  o.metric = "auc_pr";
+  EXPECT_ERROR_MENTIONS(search(overlapping(0), o, log), "metric \"auc_pr\" is not in the test report");
+  o = small({"nothing"});
+  o.recipes.push_back({"bad", "over-sampling", "smote:k_neighbors=0", "ce"});
+  EXPECT_ERROR_MENTIONS(search(overlapping(0), o, log), "k_neighbors");
+  const auto tiny = overlapping(0).subset(torch::cat({torch::arange(0, 50), torch::tensor({1000, 1001})}));
+  EXPECT_ERROR_MENTIONS(search(tiny, small({"nothing"}), log), "class \"rare\" has 2 row(s)");
+}

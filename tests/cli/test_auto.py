@@ -1,0 +1,103 @@
+#!/usr/bin/env python3
+"""`rebalance auto` as a user runs it on a CSV: the leaderboard, the chosen recipe as `rebalance train`
+flags, the refitted model (which `rebalance predict` applies), the leaderboard CSV, the budget,
+and the errors.
+
+Usage: test_auto.py PATH_TO_rebalance
+"""
+import csv
+import os
+import tempfile
+import time
+import unittest
+
+import numpy as np
+
+import cli_util
+from cli_util import run
+
+
+def write_overlapping(path, seed=0):
+    """Two overlapping Gaussians, 500 "common" rows against 40 "rare", 4 features and the label."""
+    rs = np.random.RandomState(seed)
+    x = np.vstack([rs.normal(0, 1, (500, 4)), rs.normal(1.2, 1, (40, 4))])
+    labels = ["common"] * 500 + ["rare"] * 40
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["a", "b", "c", "d", "kind"])
+        for row, label in zip(x, labels):
+            w.writerow([f"{v:.6f}" for v in row] + [label])
+
+
+class Auto(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.d = cls.tmp.name
+        cls.data = os.path.join(cls.d, "rows.csv")
+        write_overlapping(cls.data)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def test_leaderboard_recipe_model_and_csv(self):
+        model, board = os.path.join(self.d, "auto.rbm"), os.path.join(self.d, "board.csv")
+        p = run("auto", "--data", self.data, "--label", "kind", "--recipes", "nothing;class weights;tomek_links;smote:k_neighbors=5",
+                "--epochs", "10", "--quiet", "-o", model, "--leaderboard", board)
+        out = p.stdout
+        self.assertIn("data {common: 500, rare: 40}", out)
+        self.assertIn("winner: ", out)
+        self.assertIn("held-out rows the search never saw", out)
+        self.assertIn("recipe: rebalance train --model logreg --", out)
+        self.assertIn(f"wrote {model}", out)
+        with open(board, newline="") as f:
+            rows = list(csv.DictReader(f))
+        self.assertEqual(len(rows), 4)
+        self.assertEqual(rows[0]["status"], "winner")
+        self.assertEqual(rows[0]["folds"], "5")
+        self.assertEqual({r["recipe"] for r in rows}, {"nothing", "class weights", "tomek_links", "smote:k_neighbors=5"})
+        # The refitted winner is a model file `rebalance predict` applies.
+        scores = os.path.join(self.d, "scores.csv")
+        p = run("predict", "--model", model, "--data", self.data, "--label", "kind", "-o", scores)
+        self.assertTrue(os.path.exists(scores))
+        self.assertIn("rare", p.stdout)
+
+    def test_the_budget_is_kept(self):
+        start = time.perf_counter()
+        # The budget decides which fits start; a running fit is not cut short, so each fit here takes
+        # a small share of it (OpenMP threads wait passively, as scripts/test runs them: spinning ones
+        # collapse beside another busy process).
+        p = run("auto", "--data", self.data, "--label", "kind", "--model", "mlp:hidden=[256,256]", "--epochs", "40",
+                "--budget", "4s", env={"OMP_WAIT_POLICY": "PASSIVE"})
+        seconds = time.perf_counter() - start
+        # The process starts in ~0.35 s (libtorch's libraries) and reads the CSV before the budget counts.
+        self.assertLessEqual(seconds, 4 * 1.1 + 1.0, p.stdout)
+        self.assertIn("the budget ran out", p.stdout)
+        self.assertIn("of a 4s budget", p.stdout)
+
+    def test_errors_are_named(self):
+        p = run("auto", "--data", self.data, "--label", "kind", "--recipes", "nothing;smote", ok=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn('--recipes: unknown recipe "smote"', p.stderr)
+        p = run("auto", "--data", self.data, "--label", "kind", "--budget", "soon", ok=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn('budget "soon"', p.stderr)
+        p = run("auto", "--data", self.data, "--label", "colour", ok=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("colour", p.stderr)
+        p = run("auto", "--data", self.data, "--label", "kind", "--metric", "auc_pr", "--recipes", "nothing", ok=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn('metric "auc_pr"', p.stderr)
+        # No output may land on an input.
+        before = open(self.data).read()
+        p = run("auto", "--data", self.data, "--label", "kind", "-o", self.data, ok=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertEqual(open(self.data).read(), before)
+        p = run("auto", "--data", self.data, "--label", "kind", "--model", "vgg", ok=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn('unknown model "vgg"', p.stderr)
+
+
+if __name__ == "__main__":
+    cli_util.main()
