@@ -60,6 +60,9 @@ void add_auto_command(CLI::App& app, Action& action) {
   cmd->add_option("-o,--output", output, "write the winner refitted on every row here (a model file, as train -o)");
   cmd->add_option("--leaderboard", leaderboard, "write the leaderboard as CSV here");
   cmd->add_flag("--quiet", quiet, "no progress line");
+  static bool separate = false;
+  cmd->add_flag("--no-shared-neighbours", separate, "let every sampler search its own neighbours (to measure what "
+                                                     "sharing them between the recipes of a fold saves)");
   cmd->callback([&action] {
     action = [] {
       check_outputs({{"--data", data}, {"--label", label}}, {{"--output", output}, {"--leaderboard", leaderboard}});
@@ -67,6 +70,7 @@ void add_auto_command(CLI::App& app, Action& action) {
       if (!budget.empty()) o.budget_s = automl::parse_budget(budget);
       o.train.seed = o.seed;
       o.progress = !quiet;
+      o.share_neighbours = !separate;
       if (!recipes.empty()) {
         const auto all = automl::tabular_recipes();
         o.recipes.clear();

@@ -16,6 +16,7 @@
 #include "rebalance/losses/loss.hpp"
 #include "rebalance/metrics/report.hpp"
 #include "rebalance/metrics/stats.hpp"
+#include "rebalance/neighbors/cache.hpp"
 #include "rebalance/sampling/sampler.hpp"
 
 namespace rebalance::automl {
@@ -180,6 +181,9 @@ SearchResult search(const Dataset& data, const SearchOptions& o, std::ostream& l
     fold_test.push_back(searched.subset(torch::tensor(out, torch::kInt64)));
   }
 
+  // The recipes of a fold train on the same rows: their samplers' neighbour searches are shared.
+  std::optional<neighbors::KnnCache> shared_neighbours;
+  if (o.share_neighbours) shared_neighbours.emplace();
   std::vector<RecipeResult> state(recipes.size());
   for (size_t i = 0; i < recipes.size(); ++i) state[i].recipe = recipes[i], state[i].status = "ok";
   const auto predicted = [&](size_t i) {
@@ -295,6 +299,10 @@ SearchResult search(const Dataset& data, const SearchOptions& o, std::ostream& l
   });
   r.board = std::move(state);
   r.seconds = since(start);
+  if (shared_neighbours) {
+    r.neighbour_searches_shared = shared_neighbours->hits();
+    r.neighbour_searches_run = shared_neighbours->misses();
+  }
   return r;
 }
 
@@ -318,6 +326,9 @@ std::string leaderboard_text(const SearchResult& r) {
                      "optimistic), estimate {:.4f} on the {} held-out rows the search never saw: {:+.4f} optimism\n",
                      r.winner().recipe.name, r.winner().recipe.flags(), r.selection, r.board.size(), r.searched_rows,
                      r.estimate, r.held_out_rows, r.selection - r.estimate);
+  if (r.neighbour_searches_shared > 0)
+    out += fmt::format("neighbour searches: {} run, {} more served from those (the same rows, an earlier recipe)\n",
+                       r.neighbour_searches_run, r.neighbour_searches_shared);
   if (r.exhausted) out += "the budget ran out before every recipe was scored on every fold\n";
   return out;
 }

@@ -1,5 +1,7 @@
 #include "rebalance/neighbors/knn.hpp"
 
+#include "rebalance/neighbors/cache.hpp"
+
 #include <ATen/Parallel.h>
 #include <torch/torch.h>
 
@@ -417,10 +419,19 @@ KnnResult knn(const at::Tensor& base_in, const at::Tensor& query_in, int64_t k, 
     return {torch::empty({0, k}, torch::kInt64), torch::empty({0, k}, torch::kFloat64)};
   if (o.backend.value_or(default_backend()) == Backend::Hnsw) return knn_hnsw(base_in, query_in, k, o);
   if (!base_in.device().is_cpu() || o.device_path) return knn_generic(base_in, query_in, k, o);
+  // Exact CPU searches are shared while a KnnCache lives on this thread (neighbors/cache.hpp).
+  auto* cache = KnnCache::active();
+  std::string key;
+  if (cache) {
+    key = KnnCache::key("knn", {base_in, query_in});
+    if (auto hit = cache->find(key, k)) return *hit;
+  }
   // Rows are searched in their own type: float64 when either side is (widening float32 is exact).
-  if (base_in.scalar_type() == torch::kFloat64 || query_in.scalar_type() == torch::kFloat64)
-    return knn_cpu<double>(base_in.to(torch::kFloat64).contiguous(), query_in.to(torch::kFloat64).contiguous(), k);
-  return knn_cpu<float>(base_in.to(torch::kFloat32).contiguous(), query_in.to(torch::kFloat32).contiguous(), k);
+  auto r = base_in.scalar_type() == torch::kFloat64 || query_in.scalar_type() == torch::kFloat64
+               ? knn_cpu<double>(base_in.to(torch::kFloat64).contiguous(), query_in.to(torch::kFloat64).contiguous(), k)
+               : knn_cpu<float>(base_in.to(torch::kFloat32).contiguous(), query_in.to(torch::kFloat32).contiguous(), k);
+  if (cache) cache->store(key, r);
+  return r;
 }
 
 }  // namespace rebalance::neighbors

@@ -1,5 +1,7 @@
 #include "rebalance/neighbors/search.hpp"
 
+#include "rebalance/neighbors/cache.hpp"
+
 #include <ATen/Parallel.h>
 #include <torch/torch.h>
 
@@ -569,6 +571,13 @@ KnnResult knn_excluding_self(const at::Tensor& x_in, const at::Tensor& queries_i
   auto out_idx = torch::empty({q, k}, torch::kInt64);
   auto out_dist = torch::empty({q, k}, torch::kFloat64);
   if (q == 0) return {out_idx, out_dist};
+  // Shared while a KnnCache lives on this thread (neighbors/cache.hpp).
+  auto* cache = KnnCache::active();
+  std::string key;
+  if (cache) {
+    key = KnnCache::key("knn_excluding_self", {x, queries, cand});
+    if (auto hit = cache->find(key, k)) return *hit;
+  }
   const int64_t* qp = queries.data_ptr<int64_t>();
   const int64_t* cp = all ? nullptr : cand.data_ptr<int64_t>();
   // The query's own row, as a position among the candidates, is skipped by the search.
@@ -596,6 +605,7 @@ KnnResult knn_excluding_self(const at::Tensor& x_in, const at::Tensor& queries_i
       oi[i * k + j] = cp ? cp[p] : p;
       od[i * k + j] = std::sqrt(r.sq[i * k + j]);
     }
+  if (cache) cache->store(key, {out_idx, out_dist});
   return {out_idx, out_dist};
 }
 

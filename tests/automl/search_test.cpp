@@ -73,6 +73,17 @@ TEST(AutoSearch, ClassWeightsWinWhereOnlyReweightingHelps) {
   EXPECT_EQ(again.winner().scores, r.winner().scores);
 }
 
+TEST(AutoSearch, SamplersOfOneFoldShareTheirNeighbourSearches) {
+  std::ostringstream log;
+  auto o = small({"smote:k_neighbors=5", "smote:k_neighbors=3", "borderline_smote:kind=borderline-1",
+                  "borderline_smote:kind=borderline-2", "adasyn"});
+  const auto r = search(overlapping(2), o, log);
+  // On fold 1 all five search the same rows: SMOTE k=3 is served from k=5's search, the two
+  // Borderline-SMOTEs share theirs.
+  EXPECT_GE(r.neighbour_searches_shared, 2) << leaderboard_text(r);
+  EXPECT_NE(leaderboard_text(r).find("more served from those"), std::string::npos);
+}
+
 TEST(AutoSearch, TheBudgetIsKept) {
   auto o = small({});
   o.recipes = tabular_recipes();

@@ -44,6 +44,9 @@ struct SearchOptions {
   train::TrainOptions train;    ///< the model and its training (loss and sampler come from the recipe)
   std::vector<Recipe> recipes;  ///< empty: tabular_recipes()
   bool progress = true;         ///< a progress line with the time left on the log
+  /// Share the samplers' exact neighbour searches between the recipes of a fold (neighbors::KnnCache);
+  /// false only to measure what that saves.
+  bool share_neighbours = true;
 };
 
 struct RecipeResult {
@@ -68,6 +71,9 @@ struct SearchResult {
   int64_t searched_rows = 0, held_out_rows = 0;
   bool exhausted = false;  ///< the budget left some recipe or fold out
   double seconds = 0;
+  /// Exact neighbour searches the samplers asked for that an earlier recipe on the same rows had
+  /// already run (served from neighbors::KnnCache), and those run.
+  int64_t neighbour_searches_shared = 0, neighbour_searches_run = 0;
   const RecipeResult& winner() const { return board.front(); }
 };
 
