@@ -200,6 +200,8 @@ class AutoResampler(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         ``selection_score_ - estimate_``.
     budget_exhausted_ : bool
         Some recipe or fold was left out for the budget.
+    neighbour_searches_shared_ : int
+        Exact neighbour searches a sampler asked for that an earlier recipe on the same rows had run.
     classes_, n_features_in_, feature_names_in_ : as the refitted estimator's.
     """
 
@@ -419,9 +421,14 @@ class AutoResampler(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         return board
 
     def _search_and_refit(self, X, y, estimator, scorer, deadline, seed, progress, refits):
+        from . import _core
         candidates = self._candidate_list(estimator, seed)
-        state, best, n_folds, exhausted = self._search(X, y, candidates, deadline, scorer, seed, progress,
-                                                       reserve_share=refits * 1.3)
+        # The samplers of one fold resample the same rows: their exact neighbour searches are shared
+        # (in this process; with n_jobs each worker shares its own).
+        with _core.NeighbourCache() as shared:
+            state, best, n_folds, exhausted = self._search(X, y, candidates, deadline, scorer, seed, progress,
+                                                           reserve_share=refits * 1.3)
+        self.neighbour_searches_shared_ = getattr(self, "neighbour_searches_shared_", 0) + shared.hits
         return candidates, state, best, n_folds, exhausted
 
     @staticmethod
@@ -442,6 +449,7 @@ class AutoResampler(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
 
     def fit(self, X, y):
         budget = self._check_params()
+        self.neighbour_searches_shared_ = 0
         start = time.perf_counter()
         deadline = None if budget is None else start + budget
         progress = _Progress(self.verbose > 0, deadline)

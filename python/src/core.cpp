@@ -23,6 +23,7 @@
 #include "rebalance/joint/joint.hpp"
 #include "rebalance/metrics/classification.hpp"
 #include "rebalance/metrics/ranking.hpp"
+#include "rebalance/neighbors/cache.hpp"
 #include "rebalance/neighbors/knn.hpp"
 #include "rebalance/sampling/sampler.hpp"
 #include "rebalance/train/trainer.hpp"
@@ -268,6 +269,26 @@ PYBIND11_MODULE(_core, m) {
     return py::make_tuple(to_numpy(r.indices), to_numpy(r.distances));
   }, py::arg("base"), py::arg("query"), py::arg("k"),
      "Exact k nearest rows of base for each query row (Euclidean; ties to the lower index): (indices, distances).");
+  // `with _core.NeighbourCache() as c:` shares the exact neighbour searches of the samplers run
+  // inside it on the same rows (neighbors/cache.hpp); AutoResampler opens one per search.
+  struct NeighbourCache {
+    std::unique_ptr<neighbors::KnnCache> cache;
+    int64_t hits = 0, misses = 0;
+  };
+  py::class_<NeighbourCache>(m, "NeighbourCache", "Shares exact neighbour searches on the same rows while open.")
+      .def(py::init<>())
+      .def("__enter__", [](NeighbourCache& c) -> NeighbourCache& {
+        if (c.cache) throw py::value_error("NeighbourCache is already open");
+        c.cache = std::make_unique<neighbors::KnnCache>();
+        return c;
+      }, py::return_value_policy::reference)
+      .def("__exit__", [](NeighbourCache& c, py::object, py::object, py::object) {
+        if (c.cache) c.hits = c.cache->hits(), c.misses = c.cache->misses();
+        c.cache.reset();
+        return false;
+      })
+      .def_property_readonly("hits", [](const NeighbourCache& c) { return c.cache ? c.cache->hits() : c.hits; })
+      .def_property_readonly("misses", [](const NeighbourCache& c) { return c.cache ? c.cache->misses() : c.misses; });
   py::class_<TrainedModel>(m, "TrainedModel", "A trained rebalance classifier (the CLI's .rbm model).")
       .def("logits", [](TrainedModel& t, const py::array& x) {
         at::Tensor xt = view_of(x, "X");

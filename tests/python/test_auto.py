@@ -47,6 +47,8 @@ def test_cleaning_is_picked_where_only_cleaning_helps(seed):
     samplers = [r for r in recipe_names(knn) if not r.endswith(ENSEMBLES)]
     auto = AutoResampler(knn, candidates=samplers, random_state=seed).fit(X, y)
     assert auto.best_family_ in ("cleaning", "over-sampling then cleaning"), auto.report()
+    # SMOTE k=3 after k=5, the cleaning rules after each other: searches of the same rows, shared.
+    assert auto.neighbour_searches_shared_ > 0
     board = auto.leaderboard_
     assert board["status"][board["recipe"].index("nothing")] != "winner"
     assert auto.selection_score_ > board["mean"][board["recipe"].index("nothing")]
