@@ -6,6 +6,9 @@
 #include <sstream>
 
 #include "../test_util.hpp"
+#include "../train/digits_task.hpp"
+#include "rebalance/automl/image_search.hpp"
+#include "rebalance/experiment/task.hpp"
 
 using namespace rebalance;
 using namespace rebalance::automl;
@@ -118,4 +121,44 @@ TEST(AutoSearchErrors, BadBudgetsMetricsAndData) {
   EXPECT_ERROR_MENTIONS(search(overlapping(0), o, log), "k_neighbors");
   const auto tiny = overlapping(0).subset(torch::cat({torch::arange(0, 50), torch::tensor({1000, 1001})}));
   EXPECT_ERROR_MENTIONS(search(tiny, small({"nothing"}), log), "class \"rare\" has 2 row(s)");
+}
+
+TEST(AutoImageSearch, EpochRungsPickARebalancingRecipeAndScoreItOnTest) {
+  const auto& t = rebalance::testing::digits_zero_six();  // 0 (all) against 20 sixes
+  ImageSearchOptions o;
+  o.train.model = "lenet";
+  o.train.batch_size = 64;
+  o.max_epochs = 3;
+  o.progress = false;
+  for (const auto& r : image_recipes(2))
+    if (r.name == "ERM" || r.name == "class weights" || r.name == "balanced batches" || r.name == "DeepSMOTE")
+      o.recipes.push_back(r);
+  o.generators = false;
+  std::ostringstream log;
+  const auto r = search_images(t.train, t.validation, t.test, o, log);
+  EXPECT_EQ(r.rung_epochs, (std::vector<int64_t>{1, 3}));
+  ASSERT_EQ(r.board.size(), 3u);  // DeepSMOTE left out with the generators
+  EXPECT_NE(r.winner().recipe.name, "ERM") << image_leaderboard_text(r);
+  EXPECT_EQ(r.winner().rungs.back().first, 3);
+  EXPECT_DOUBLE_EQ(r.selection, r.winner().score());
+  EXPECT_DOUBLE_EQ(r.estimate, r.test_report["acsa"].get<double>());
+  EXPECT_EQ(r.test_report["n"], t.test.size());
+  ASSERT_TRUE(r.winner_model);
+  // One recipe eliminated after the 1-epoch rung (3 recipes, a third kept... at least one).
+  int64_t eliminated = 0;
+  for (const auto& s : r.board) eliminated += s.status == "eliminated after 1 epoch(s)";
+  EXPECT_EQ(eliminated, 2);
+  const auto text = image_leaderboard_text(r);
+  EXPECT_NE(text.find("test acsa"), std::string::npos);
+  EXPECT_NE(text.find("rungs of 1, 3 epoch(s)"), std::string::npos);
+  // The winner as a config block, and one report row per recipe and rung.
+  const auto block = r.winner().recipe.method_toml();
+  EXPECT_EQ(block.rfind("[[method]]\nname = \"" + r.winner().recipe.name + "\"\n", 0), 0u) << block;
+  const auto rows = image_results_rows(r, "unit");
+  EXPECT_EQ(rows.size(), 3u + 1u);
+  EXPECT_EQ(rows.front()["level"], "1 epoch");  // the winner first, its rungs in order
+  EXPECT_EQ(rows[1]["level"], "3 epochs");
+  EXPECT_TRUE(rows.front()["metrics"].contains("confusion_matrix"));
+  o.metric = "auc_pr";
+  EXPECT_ERROR_MENTIONS(search_images(t.train, t.validation, t.test, o, log), "metric \"auc_pr\"");
 }

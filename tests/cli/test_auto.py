@@ -6,6 +6,7 @@ and the errors.
 Usage: test_auto.py PATH_TO_rebalance
 """
 import csv
+import json
 import os
 import tempfile
 import time
@@ -76,6 +77,42 @@ class Auto(unittest.TestCase):
         self.assertIn("the budget ran out", p.stdout)
         self.assertIn("of a 4s budget", p.stdout)
 
+    def test_images_rungs_method_block_model_and_report(self):
+        # MNIST digits 0 against 20 sixes, LeNet: the epoch rungs, the winner as a [[method]]
+        # block that `rebalance run` takes, the model `rebalance predict` applies, the report.
+        out_dir = os.path.join(self.d, "img")
+        method, model = os.path.join(self.d, "winner.toml"), os.path.join(self.d, "img.rbm")
+        p = run("auto", "--data", "mnist-digits", "--pair", "0:all,6:20", "--epochs", "3", "--batch-size", "64",
+                "--no-generators", "--quiet", "--method-out", method, "-o", model, "--report", out_dir,
+                env={"OMP_WAIT_POLICY": "PASSIVE"})
+        self.assertIn("rungs of 1, 3 epoch(s)", p.stdout)
+        self.assertIn("test acsa", p.stdout)
+        self.assertIn("the winner as a [[method]]", p.stdout)
+        config = os.path.join(self.d, "from_auto.toml")
+        with open(method) as f, open(config, "w") as c:
+            c.write('name = "from-auto"\n[data]\ndataset = "mnist-digits"\npair = ["0", "6"]\nmajority = 100\n'
+                    'minority = [10]\n[train]\nmodel = "lenet"\nepochs = 1\n[run]\nseeds = [0]\n' + f.read())
+        p = run("run", config, "--out", os.path.join(self.d, "run_out"), "--stop-after", "0")
+        self.assertIn("1 cells", p.stdout)
+        p = run("predict", "--model", model, "--data", "mnist-digits", "-o", os.path.join(self.d, "p.npy"))
+        with open(os.path.join(out_dir, "results.jsonl")) as f:
+            rows = [json.loads(line) for line in f]
+        self.assertEqual({r["level"] for r in rows}, {"1 epoch", "3 epochs"})
+        from test_report import Page, chromium
+        shot = chromium("--dump-dom", "file://" + os.path.join(out_dir, "report.html"))
+        self.assertEqual(shot.returncode, 0, shot.stderr[-2000:])
+        page = Page()
+        page.feed(shot.stdout)
+        self.assertEqual(page.text["errors"].strip(), "", "script errors in the report")
+        self.assertEqual(page.svgs, page.charts, "a chart did not render")
+        # Tabular options are refused for images, and image options for tabular data.
+        p = run("auto", "--data", "mnist-digits", "--pair", "0:all,6:20", "--recipes", "nothing", ok=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("--leaderboard and --recipes are for tabular data", p.stderr)
+        p = run("auto", "--data", self.data, "--label", "kind", "--pair", "common:10,rare:5", ok=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("are for image data", p.stderr)
+
     def test_errors_are_named(self):
         p = run("auto", "--data", self.data, "--label", "kind", "--recipes", "nothing;smote", ok=False)
         self.assertEqual(p.returncode, 1)
@@ -90,10 +127,12 @@ class Auto(unittest.TestCase):
         self.assertEqual(p.returncode, 1)
         self.assertIn('metric "auc_pr"', p.stderr)
         # No output may land on an input.
-        before = open(self.data).read()
+        with open(self.data) as f:
+            before = f.read()
         p = run("auto", "--data", self.data, "--label", "kind", "-o", self.data, ok=False)
         self.assertEqual(p.returncode, 1)
-        self.assertEqual(open(self.data).read(), before)
+        with open(self.data) as f:
+            self.assertEqual(f.read(), before)
         p = run("auto", "--data", self.data, "--label", "kind", "--model", "vgg", ok=False)
         self.assertEqual(p.returncode, 1)
         self.assertIn('unknown model "vgg"', p.stderr)
