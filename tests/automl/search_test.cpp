@@ -162,3 +162,21 @@ TEST(AutoImageSearch, EpochRungsPickARebalancingRecipeAndScoreItOnTest) {
   o.metric = "auc_pr";
   EXPECT_ERROR_MENTIONS(search_images(t.train, t.validation, t.test, o, log), "metric \"auc_pr\"");
 }
+
+TEST(AutoImageSearch, GeneratorsRunOnlyWhileTheBudgetAllows) {
+  const auto& t = rebalance::testing::digits_zero_six();
+  ImageSearchOptions o;
+  o.train.model = "lenet";
+  o.train.batch_size = 64;
+  o.max_epochs = 3;
+  o.progress = false;
+  o.budget_s = 4.0;
+  std::ostringstream log;
+  const auto start = std::chrono::steady_clock::now();
+  const auto r = search_images(t.train, t.validation, t.test, o, log);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_LE(seconds, 1.1 * o.budget_s) << image_leaderboard_text(r);
+  EXPECT_TRUE(r.exhausted);
+  for (const auto& s : r.board)
+    if (s.recipe.generator) EXPECT_EQ(s.status, "budget: not run") << s.recipe.name;
+}
