@@ -115,7 +115,7 @@ TEST(AutoSearchErrors, BadBudgetsMetricsAndData) {
   std::ostringstream log;
   auto o = small({"nothing", "class weights"});
   o.metric = "auc_pr";
-  EXPECT_ERROR_MENTIONS(search(overlapping(0), o, log), "metric \"auc_pr\" is not in the test report");
+  EXPECT_ERROR_MENTIONS(search(overlapping(0), o, log), "metric \"auc_pr\" is not one a search maximises", "f1_macro");
   o = small({"nothing"});
   o.recipes.push_back({"bad", "over-sampling", "smote:k_neighbors=0", "ce"});
   EXPECT_ERROR_MENTIONS(search(overlapping(0), o, log), "k_neighbors");

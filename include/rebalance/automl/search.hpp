@@ -81,6 +81,10 @@ struct SearchResult {
 /// from the call. Error when no recipe can be scored (the plain model's own error where it fails).
 SearchResult search(const Dataset& data, const SearchOptions& o, std::ostream& log);
 
+/// The metrics a search may maximise (a test report's numbers; "balanced_accuracy" is acsa): Error
+/// naming them for any other.
+void check_metric(const std::string& name);
+
 /// The metric `name` of a test report of `model`'s predictions on `test`.
 double score(const train::TrainResult& model, const Dataset& test, const std::string& name);
 
