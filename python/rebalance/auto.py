@@ -552,7 +552,8 @@ class AutoResampler(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                          f"{b['folds'][k]:>5}  {spf:>7}  {b['status'][k]}")
         how = ("a stratified hold-out the search never saw" if self.estimate == "holdout"
                else f"an outer {len(self.estimate_scores_)}-fold cross-validation of the whole search")
-        lines.append(f"* a paired t-test over the {self.n_folds_} folds cannot tell it from the winner (p >= 0.05)")
+        lines.append(f"* a paired t-test over the folds both were scored on (of {self.n_folds_}) cannot tell it from the "
+                     f"winner (p >= 0.05); a recipe eliminated after one fold is not tested")
         lines.append(f"winner: {self.best_recipe_}; selection score {self.selection_score_:.4f} (the best of "
                      f"{len(b['rank'])} recipes, optimistic), estimate {self.estimate_:.4f} on {how}: "
                      f"{self.optimism_:+.4f} optimism")

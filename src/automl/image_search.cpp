@@ -228,6 +228,10 @@ ImageSearchResult search_images(const Dataset& train, const Dataset& validation,
   }
   if (o.progress) log << "\n";
   ImageSearchResult r;
+  const auto val_counts = validation.class_counts();
+  const auto fewest = std::min_element(val_counts.begin(), val_counts.end()) - val_counts.begin();
+  r.fewest_validation_rows = val_counts[static_cast<size_t>(fewest)];
+  r.fewest_validation_class = validation.class_names[static_cast<size_t>(fewest)];
   r.rung_epochs = rungs;
   r.metric = o.metric;
   r.exhausted = exhausted;
@@ -268,6 +272,10 @@ std::string image_leaderboard_text(const ImageSearchResult& r) {
                      r.winner().recipe.name, r.metric, r.selection, r.board.size(), r.metric, r.estimate,
                      r.selection - r.estimate);
   if (r.exhausted) out += "the budget ran out before every recipe had every rung\n";
+  if (r.fewest_validation_rows < 20)
+    out += fmt::format("warning: the validation split holds {} row{} of class \"{}\", and the recipes are told apart on "
+                       "them: a larger --val-fraction (or more data) makes the choice less a matter of chance\n",
+                       r.fewest_validation_rows, r.fewest_validation_rows == 1 ? "" : "s", r.fewest_validation_class);
   return out;
 }
 

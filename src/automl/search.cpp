@@ -329,7 +329,8 @@ std::string leaderboard_text(const SearchResult& r) {
                        s.recipe.name, width, num(s.mean(), 4), num(s.std(), 4), interval, s.scores.size(),
                        num(mean_of(s.seconds), 3), s.status);
   }
-  out += fmt::format("* a paired t-test over the {} folds cannot tell it from the winner (p >= 0.05)\n", r.folds);
+  out += fmt::format("* a paired t-test over the folds both were scored on (of {}) cannot tell it from the winner "
+                     "(p >= 0.05); a recipe eliminated after one fold is not tested\n", r.folds);
   out += fmt::format("winner: {} ({}); selection score {:.4f} (the best of {} recipes on {} searched rows, "
                      "optimistic), estimate {:.4f} on the {} held-out rows the search never saw: {:+.4f} optimism\n",
                      r.winner().recipe.name, r.winner().recipe.flags(), r.selection, r.board.size(), r.searched_rows,

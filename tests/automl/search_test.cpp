@@ -151,6 +151,8 @@ TEST(AutoImageSearch, EpochRungsPickARebalancingRecipeAndScoreItOnTest) {
   const auto text = image_leaderboard_text(r);
   EXPECT_NE(text.find("test acsa"), std::string::npos);
   EXPECT_NE(text.find("rungs of 1, 3 epoch(s)"), std::string::npos);
+  EXPECT_EQ(r.fewest_validation_class, "6");
+  EXPECT_NE(text.find("warning: the validation split holds 2 rows of class \"6\""), std::string::npos) << text;
   // The winner as a config block, and one report row per recipe and rung.
   const auto block = r.winner().recipe.method_toml();
   EXPECT_EQ(block.rfind("[[method]]\nname = \"" + r.winner().recipe.name + "\"\n", 0), 0u) << block;

@@ -69,6 +69,9 @@ struct ImageSearchResult {
   nlohmann::json test_report;   ///< its full test report
   bool exhausted = false;
   double seconds = 0;
+  /// The validation split's rows of its smallest class, and that class: the selection rests on them.
+  int64_t fewest_validation_rows = 0;
+  std::string fewest_validation_class;
   std::shared_ptr<train::TrainResult> winner_model;  ///< the winner as trained (what `-o` saves)
   Dataset winner_train;                              ///< the rows it trained on (after its sampler)
   const ImageRecipeResult& winner() const { return board.front(); }
