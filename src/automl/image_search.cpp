@@ -142,14 +142,20 @@ ImageSearchResult search_images(const Dataset& train, const Dataset& validation,
       // Expected: its own last run scaled by the epochs, else the slowest run so far scaled by them.
       const double per_epoch = !st.seconds.empty() ? st.seconds.back() / std::max<int64_t>(1, st.rungs.back().first)
                                                     : slowest / std::max<int64_t>(1, rungs[std::max<size_t>(rung, 1) - 1]);
-      double expected = per_epoch * static_cast<double>(epochs);
+      // Half again as a margin: a busy machine runs a fit slower than the last one ran.
+      double expected = 1.5 * per_epoch * static_cast<double>(epochs);
       // A generator's training can be neither predicted before it first runs nor cut short: it
       // starts only while half the budget is left, guessed at a minute (DeepSMOTE and the VAE
       // took 60-80 s on 740 digits here) or three times the slowest run, whichever is more.
       const bool untried_generator = st.recipe.generator && !resampled.count(i);
       if (untried_generator) expected = std::max(kGeneratorGuessSeconds, 3.0 * std::max(expected, slowest));
-      if (deadline && (Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(expected)) >
-                           *deadline ||
+      // And a reserve: if the budget stops the search before a full-length run, the best is
+      // retrained once at the longest rung reached (about the slowest run so far).
+      double reserve = 0;
+      for (const auto& s : state)
+        for (double t : s.seconds) reserve = std::max(reserve, t);
+      if (deadline && (Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                          std::chrono::duration<double>(expected + 1.5 * reserve)) > *deadline ||
                        (untried_generator && -since(*deadline) < 0.5 * o.budget_s))) {
         exhausted = true;
         if (untried_generator) continue;  // the cheaper recipes of the rung still run

@@ -90,12 +90,15 @@ TEST(AutoSearch, SamplersOfOneFoldShareTheirNeighbourSearches) {
 TEST(AutoSearch, TheBudgetIsKept) {
   auto o = small({});
   o.recipes = tabular_recipes();
-  // Each fit a small share of the budget (a fit that runs is not cut short): 21 recipes of them
-  // still need more than the budget.
+  // Each fit a small share of the budget (a fit that runs is not cut short), the whole search
+  // far more (over 30 fits): the budget is twice what one recipe's search (5 folds and the
+  // hold-out fit) takes on this machine now, and at least 2 s.
   o.train.model = "mlp:hidden=[64]";
-  o.train.epochs = 10;
-  o.budget_s = 2.0;
+  o.train.epochs = 30;
   std::ostringstream log;
+  auto one = o;
+  one.recipes = named({"nothing"});
+  o.budget_s = std::max(2.0, 2.0 * search(overlapping(1), one, log).seconds);
   const auto start = std::chrono::steady_clock::now();
   const auto r = search(overlapping(1), o, log);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
