@@ -41,7 +41,8 @@ void add_auto_command(CLI::App& app, Action& action) {
   o.train.epochs = 20;
   o.train.batch_size = 64;
   o.train.lr = 0.01;
-  cmd->add_option("--data", data, "a CSV (or .npy, or a built-in tabular spec) with the labels")->required();
+  cmd->add_option("--data", data, "a CSV, .npy or built-in tabular spec (the tabular search), or image data: a "
+                                  "built-in image set or an image folder (the image search)")->required();
   cmd->add_option("--label", label, "the CSV label column (or the labels file of a .npy)");
   cmd->add_option("--delimiter", delimiter, "CSV field separator (default: tab for .tsv, else ',')");
   static CLI::Option* model_flag = nullptr;
