@@ -420,7 +420,7 @@ class AutoResampler(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         board = {"rank": list(range(1, len(rows) + 1)), **board}
         return board
 
-    def _search_and_refit(self, X, y, estimator, scorer, deadline, seed, progress, refits):
+    def _run_search(self, X, y, estimator, scorer, deadline, seed, progress, refits):
         from . import _core
         candidates = self._candidate_list(estimator, seed)
         # The samplers of one fold resample the same rows: their exact neighbour searches are shared
@@ -467,7 +467,7 @@ class AutoResampler(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                                  f"class on both sides ({e}); give more rows, a larger holdout_size, or "
                                  f"estimate='nested'") from e
             Xs, ys = _safe_indexing(X, search_rows), y_arr[search_rows]
-            candidates, state, best, n_folds, exhausted = self._search_and_refit(Xs, ys, estimator, scorer, deadline,
+            candidates, state, best, n_folds, exhausted = self._run_search(Xs, ys, estimator, scorer, deadline,
                                                                                  seed, progress, refits=2.5)
             name, _, build = candidates[best]
             progress(f"scoring {name} on the {len(held_rows)} held-out rows")
@@ -483,7 +483,7 @@ class AutoResampler(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                 sub_deadline = None if share is None else time.perf_counter() + share
                 progress(f"outer fold {k + 1}/{len(outer)}")
                 Xt, yt = _safe_indexing(X, tr), y_arr[tr]
-                cands, st, b, _, _ = self._search_and_refit(Xt, yt, estimator, scorer, sub_deadline, seed, progress,
+                cands, st, b, _, _ = self._run_search(Xt, yt, estimator, scorer, sub_deadline, seed, progress,
                                                             refits=1.3)
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
@@ -492,7 +492,7 @@ class AutoResampler(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                 choices.append(cands[b][0])
             self.estimate_scores_ = scores
             self.nested_choices_ = choices
-            candidates, state, best, n_folds, exhausted = self._search_and_refit(X, y_arr, estimator, scorer,
+            candidates, state, best, n_folds, exhausted = self._run_search(X, y_arr, estimator, scorer,
                                                                                  deadline, seed, progress, refits=1.3)
         name, family, build = candidates[best]
         progress(f"refitting {name} on all {n} rows")

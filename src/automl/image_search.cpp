@@ -42,13 +42,6 @@ std::string toml_string(const std::string& s) {
   return q + "\"";
 }
 
-double metric_of(const nlohmann::json& report, const std::string& name) {
-  const auto key = name == "balanced_accuracy" ? std::string("acsa") : name;
-  REBALANCE_CHECK(report.contains(key) && report[key].is_number(), "metric \"{}\" is not in the test report (acsa or "
-                  "balanced_accuracy, f1_macro, gmean, mcc, accuracy, average_precision, ...)", name);
-  return report[key].get<double>();
-}
-
 nlohmann::json evaluate_on(const train::TrainResult& r, const Dataset& rows) {
   const auto logits = train::predict_logits(*r.model, rows.x);
   return metrics::report_to_json(metrics::evaluate(rows.y, r.decision->predict(logits), torch::softmax(logits, 1),
@@ -177,7 +170,7 @@ ImageSearchResult search_images(const Dataset& train, const Dataset& validation,
         std::ostringstream quiet;
         auto result = std::make_shared<train::TrainResult>(train::fit(rows, validation, opts, quiet));
         const auto report = evaluate_on(*result, validation);
-        const double score = metric_of(report, o.metric);
+        const double score = report_metric(report, o.metric);
         REBALANCE_CHECK(std::isfinite(score), "the validation score is {}", score);
         st.rungs.emplace_back(epochs, score);
         st.reports.push_back(report);
@@ -194,11 +187,8 @@ ImageSearchResult search_images(const Dataset& train, const Dataset& validation,
     std::vector<size_t> scored;
     for (const size_t i : alive)
       if (!state[i].failed && !state[i].rungs.empty() && state[i].rungs.back().first == epochs) scored.push_back(i);
-    std::stable_sort(scored.begin(), scored.end(), [&](size_t a, size_t b) { return state[a].score() > state[b].score(); });
-    const size_t keep = std::max<size_t>(1, (scored.size() + static_cast<size_t>(o.factor) - 1) / static_cast<size_t>(o.factor));
-    for (size_t j = keep; j < scored.size(); ++j) state[scored[j]].status = fmt::format("eliminated after {} epoch(s)", epochs);
-    scored.resize(std::min(scored.size(), keep));
-    alive = scored;
+    alive = keep_best(scored, [&](size_t i) { return state[i].score(); }, o.factor,
+                      [&](size_t i) { state[i].status = fmt::format("eliminated after {} epoch(s)", epochs); });
   }
   for (auto& st : state)
     if (!st.failed && st.status == "ok" && (st.rungs.empty() || st.rungs.back().first < rungs.back()))
@@ -244,7 +234,7 @@ ImageSearchResult search_images(const Dataset& train, const Dataset& validation,
   state[*best_index].status = "winner";
   r.selection = state[*best_index].score();
   r.test_report = evaluate_on(*best_model, test);
-  r.estimate = metric_of(r.test_report, o.metric);
+  r.estimate = report_metric(r.test_report, o.metric);
   r.winner_model = best_model;
   r.winner_train = best_train;
   std::stable_sort(state.begin(), state.end(), [](const ImageRecipeResult& a, const ImageRecipeResult& b) {

@@ -131,15 +131,27 @@ void check_metric(const std::string& name) {
                   "maximises: {}", name, fmt::join(known, ", "));
 }
 
+double report_metric(const nlohmann::json& report, const std::string& name) {
+  const auto key = name == "balanced_accuracy" ? std::string("acsa") : name;
+  REBALANCE_CHECK(report.contains(key) && report[key].is_number(), "metric \"{}\" is not in the test report (acsa or "
+                  "balanced_accuracy, f1_macro, gmean, mcc, accuracy, average_precision, roc_auc, ...)", name);
+  return report[key].get<double>();
+}
+
+std::vector<size_t> keep_best(std::vector<size_t> scored, const std::function<double(size_t)>& score, int64_t factor,
+                              const std::function<void(size_t)>& eliminate) {
+  std::stable_sort(scored.begin(), scored.end(), [&](size_t a, size_t b) { return score(a) > score(b); });
+  const size_t keep = std::max<size_t>(1, (scored.size() + static_cast<size_t>(factor) - 1) / static_cast<size_t>(factor));
+  for (size_t j = keep; j < scored.size(); ++j) eliminate(scored[j]);
+  scored.resize(std::min(scored.size(), keep));
+  return scored;
+}
+
 double score(const train::TrainResult& model, const Dataset& test, const std::string& name) {
   const auto logits = train::predict_logits(*model.model, test.x);
   const auto report = metrics::evaluate(test.y, model.decision->predict(logits), torch::softmax(logits, 1),
                                         test.num_classes(), test.class_names);
-  const auto j = metrics::report_to_json(report);
-  const auto key = name == "balanced_accuracy" ? std::string("acsa") : name;
-  REBALANCE_CHECK(j.contains(key) && j[key].is_number(), "metric \"{}\" is not in the test report (acsa or "
-                  "balanced_accuracy, f1_macro, gmean, mcc, accuracy, average_precision, roc_auc, ...)", name);
-  return j[key].get<double>();
+  return report_metric(metrics::report_to_json(report), name);
 }
 
 train::TrainResult fit_recipe(const Dataset& data, const Recipe& r, const train::TrainOptions& o, uint64_t seed,
@@ -244,11 +256,8 @@ SearchResult search(const Dataset& data, const SearchOptions& o, std::ostream& l
     std::vector<size_t> scored;
     for (const size_t i : alive)
       if (!state[i].failed && static_cast<int64_t>(state[i].scores.size()) >= upto) scored.push_back(i);
-    std::stable_sort(scored.begin(), scored.end(), [&](size_t a, size_t b) { return state[a].mean() > state[b].mean(); });
-    const size_t keep = std::max<size_t>(1, (scored.size() + static_cast<size_t>(o.factor) - 1) / static_cast<size_t>(o.factor));
-    for (size_t j = keep; j < scored.size(); ++j) state[scored[j]].status = fmt::format("eliminated after {} fold(s)", upto);
-    scored.resize(std::min(scored.size(), keep));
-    alive = scored;
+    alive = keep_best(scored, [&](size_t i) { return state[i].mean(); }, o.factor,
+                      [&](size_t i) { state[i].status = fmt::format("eliminated after {} fold(s)", upto); });
   }
   for (auto& st : state)
     if (!st.failed && st.status == "ok" && static_cast<int64_t>(st.scores.size()) < k)

@@ -5,7 +5,10 @@
 // scikit-learn estimator; this one trains rebalance's own models (logreg, mlp, ...).
 #pragma once
 
+#include <nlohmann/json.hpp>
+
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <ostream>
 #include <string>
@@ -84,6 +87,14 @@ SearchResult search(const Dataset& data, const SearchOptions& o, std::ostream& l
 /// The metrics a search may maximise (a test report's numbers; "balanced_accuracy" is acsa): Error
 /// naming them for any other.
 void check_metric(const std::string& name);
+
+/// The metric `name` of a report as metrics::report_to_json writes it ("balanced_accuracy" is acsa).
+double report_metric(const nlohmann::json& report, const std::string& name);
+
+/// One rung of successive halving, shared by the searches: `scored` sorted best first by `score`,
+/// the best ceil(n / factor) (at least one) kept and returned; `eliminate` is called on the rest.
+std::vector<size_t> keep_best(std::vector<size_t> scored, const std::function<double(size_t)>& score, int64_t factor,
+                              const std::function<void(size_t)>& eliminate);
 
 /// The metric `name` of a test report of `model`'s predictions on `test`.
 double score(const train::TrainResult& model, const Dataset& test, const std::string& name);
