@@ -85,9 +85,11 @@ void add_run_command(CLI::App& app, Action& action) {
   auto* cmd = app.add_subcommand("run", "run an experiment config (TOML) cell by cell; a rerun resumes");
   static std::string config_path, out_dir, worker;
   static int64_t stop_after = -1, jobs = 1;
+  static bool status = false;
   cmd->add_option("config", config_path, "experiment .toml")->required();
   cmd->add_option("--out", out_dir, "output directory (default: results/<config name>)");
   cmd->add_option("--stop-after", stop_after, "stop after this many new cells (a rerun continues)");
+  cmd->add_flag("--status", status, "run nothing: say how many of the grid's cells --out holds, and list the missing ones");
   cmd->add_option("--jobs", jobs, "run cells in this many processes at once, the cores split between them (a busy "
                                   "or many-core machine; results equal the sequential run's up to the order of float "
                                   "sums)")
@@ -110,6 +112,14 @@ void add_run_command(CLI::App& app, Action& action) {
         return;
       }
       const int64_t total = static_cast<int64_t>(config.levels.size() * config.seeds.size() * config.methods.size());
+      if (status) {
+        REBALANCE_CHECK(jobs == 1 && stop_after < 0, "--status runs nothing: it takes neither --jobs nor --stop-after");
+        const auto missing = missing_cells(config, o.out_dir);
+        std::cout << fmt::format("{}: {} of {} cells in {}\n", config.name, total - static_cast<int64_t>(missing.size()),
+                                 total, (std::filesystem::path(o.out_dir) / "results.jsonl").string());
+        for (const auto& m : missing) std::cout << fmt::format("missing: level {}, seed {}, method {}\n", m.level, m.seed, m.method);
+        return;
+      }
       std::cout << fmt::format("{}: {} cells ({} levels x {} seeds x {} methods) -> {}\n", config.name, total,
                                config.levels.size(), config.seeds.size(), config.methods.size(), o.out_dir);
       RunSummary s;

@@ -272,6 +272,18 @@ int64_t order_results(const ExperimentConfig& c, const std::string& out_dir) {
   return found;
 }
 
+std::vector<MissingCell> missing_cells(const ExperimentConfig& c, const std::string& out_dir) {
+  std::set<std::string> done;
+  for (const auto& r : read_results((fs::path(out_dir) / "results.jsonl").string())) done.insert(r.value("key", ""));
+  const auto hash = experiment_hash(c);
+  std::vector<MissingCell> missing;
+  for (const auto& level : c.levels)
+    for (const auto seed : c.seeds)
+      for (const auto& m : c.methods)
+        if (!done.count(cell_key(hash, level, m, seed))) missing.push_back({level.label, m.name, seed});
+  return missing;
+}
+
 RunSummary run_experiment(const ExperimentConfig& c, const RunOptions& o, std::ostream& log) {
   REBALANCE_CHECK(o.workers >= 1 && o.worker >= 0 && o.worker < o.workers, "run_experiment: worker {} of {}",
                   o.worker, o.workers);

@@ -171,6 +171,11 @@ std::string table_markdown(const ResultTable& t, int digits) {
   out += "\n|---|";
   for (size_t j = 0; j < t.levels.size(); ++j) out += "---|";
   out += "\n";
+  // A grid still running: a cell with fewer seeds than the table's fullest says how many it has.
+  int64_t most_seeds = 0;
+  for (const auto& row : t.cells)
+    for (const auto& c : row)
+      if (c) most_seeds = std::max<int64_t>(most_seeds, c->n);
   for (size_t i = 0; i < t.methods.size(); ++i) {
     out += "| " + t.methods[i] + " |";
     for (size_t j = 0; j < t.levels.size(); ++j) {
@@ -180,7 +185,9 @@ std::string table_markdown(const ResultTable& t, int digits) {
         continue;
       }
       std::string v = c->n > 1 ? fmt::format("{:.{}f} ± {:.{}f}", c->mean, d, c->std, d) : fmt::format("{:.{}f}", c->mean, d);
-      out += c->tied ? " **" + v + "** |" : " " + v + " |";
+      v = c->tied ? "**" + v + "**" : v;
+      if (c->n < most_seeds) v += fmt::format(" ({} seed{})", c->n, c->n == 1 ? "" : "s");
+      out += " " + v + " |";
     }
     out += "\n";
   }

@@ -46,6 +46,28 @@ class ParallelCells(TempCase):
         self.assertEqual(len(keys), 16)
         self.assertEqual(len(set(keys)), 16)
 
+    def test_status_lists_the_missing_cells_and_runs_nothing(self):
+        out = self.path("out")
+        p = run("run", TINY, "--out", out, "--status")
+        self.assertEqual(p.stdout.splitlines()[0], f"tiny: 0 of 16 cells in {os.path.join(out, 'results.jsonl')}")
+        self.assertFalse(os.path.exists(os.path.join(out, "results.jsonl")))
+        run("run", TINY, "--out", out, "--stop-after", "5")
+        lines = run("run", TINY, "--out", out, "--status").stdout.splitlines()
+        self.assertIn(": 5 of 16 cells in ", lines[0])
+        self.assertEqual(len(lines), 1 + 11)
+        self.assertEqual(lines[1], "missing: level 10, seed 1, method CS")  # grid order: levels, seeds, methods
+        self.assertEqual(len(rows(os.path.join(out, "results.jsonl"))), 5)  # nothing ran
+        p = run("run", TINY, "--out", out, "--status", "--jobs", "2", ok=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("--status runs nothing", p.stderr)
+        # A table of the partial grid says which cells rest on fewer seeds than the fullest.
+        table = run("table", os.path.join(out, "results.jsonl"), "--metric", "f1_macro").stdout
+        vanilla = next(l for l in table.splitlines() if l.startswith("| Vanilla |"))
+        cs = next(l for l in table.splitlines() if l.startswith("| CS |"))
+        self.assertIn("±", vanilla)
+        self.assertNotIn("seed", vanilla)
+        self.assertIn(" (1 seed) |", cs)
+
     def test_bad_jobs_and_worker_values_are_refused(self):
         p = run("run", TINY, "--out", self.path("o"), "--jobs", "0", ok=False)
         self.assertEqual(p.returncode, 2)

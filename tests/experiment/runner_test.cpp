@@ -144,7 +144,7 @@ TEST(ResultTables, EveryMethodAPairedTestCannotTellFromTheBestIsMarked) {
   EXPECT_NE(md.find("paired t-test over 3 seeds cannot tell from it (p >= 0.05)"), std::string::npos) << md;
   EXPECT_NE(md.find("| B | **0.8067 ± 0.0208** |"), std::string::npos) << md;
   EXPECT_NE(md.find("| C | 0.7100 ± 0.0100 |"), std::string::npos) << md;
-  EXPECT_NE(md.find("| D | 0.8050 |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| D | 0.8050 (1 seed) |"), std::string::npos) << md;  // fewer seeds than the fullest cell
   // One seed everywhere: only the best mean is marked, and the caption says nothing was tested.
   const auto one = make_table({row("A", 0, 0.8), row("B", 0, 0.79)}, "acsa");
   EXPECT_FALSE(one.cells[1][0]->tied);
@@ -176,7 +176,8 @@ TEST(ResultTables, MeansStdsAndBestAgainstHandComputedValues) {
   // Seeds 0 and 1 (their order) pair A with B at 25: -0.3 and +0.1 tell them nothing apart.
   EXPECT_TRUE(t.cells[0][0]->tied);
   EXPECT_EQ(t.cells[0][0]->paired, 2);
-  EXPECT_NE(md.find("| A | **0.6000 ± 0.1414** | 0.6000 |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| A | **0.6000 ± 0.1414** | 0.6000 (1 seed) |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| B | **0.7000 ± 0.1414** | **0.9000** (1 seed) |"), std::string::npos) << md;
   EXPECT_NE(md.find("**0.7000 ± 0.1414**"), std::string::npos) << md;
   EXPECT_NE(md.find("a method sharing one seed with the best is not tested, nor marked"), std::string::npos) << md;
   EXPECT_NE(table_csv(t).find("A,0.6,0.14142135623730948,2,0,1,0.7048"), std::string::npos) << table_csv(t);

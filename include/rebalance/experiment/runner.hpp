@@ -42,6 +42,16 @@ RunSummary run_experiment(const ExperimentConfig& config, const RunOptions& opti
 /// Returns how many of the grid's cells the file holds.
 int64_t order_results(const ExperimentConfig& config, const std::string& out_dir);
 
+/// A cell of the grid not yet in results.jsonl (`rebalance run --status`).
+struct MissingCell {
+  std::string level, method;
+  uint64_t seed = 0;
+};
+
+/// The grid's cells that `out_dir`'s results.jsonl does not hold yet, in grid order (levels,
+/// seeds, methods): what a rerun would run. Reads the results only, never the data.
+std::vector<MissingCell> missing_cells(const ExperimentConfig& config, const std::string& out_dir);
+
 /// results.jsonl as a list of JSON objects (a torn last line is an error naming the line).
 std::vector<nlohmann::json> read_results(const std::string& path);
 
