@@ -24,7 +24,7 @@ namespace rebalance::cli {
 
 namespace {
 
-/// `rebalance run --jobs N`: N worker processes of this program, each on its share of the cells
+/// `rebalance run --jobs N`: N worker processes of this program, each taking the next unclaimed cell,
 /// with cores / N threads (OpenMP waiting passively unless the environment says otherwise), their
 /// output on this process's. Returns once all have ended; Error naming each one that failed.
 void run_workers(const std::string& config_path, const std::string& out_dir, int64_t jobs, int64_t stop_after) {
@@ -126,7 +126,9 @@ void add_run_command(CLI::App& app, Action& action) {
       if (jobs > 1) {
         std::filesystem::create_directories(o.out_dir);
         const int64_t before = order_results(config, o.out_dir);
+        clear_cell_claims(o.out_dir);
         run_workers(config_path, o.out_dir, jobs, stop_after);
+        clear_cell_claims(o.out_dir);
         const int64_t after = order_results(config, o.out_dir);
         s = {total, before, after - before, (std::filesystem::path(o.out_dir) / "results.jsonl").string()};
       } else {

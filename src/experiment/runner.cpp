@@ -272,6 +272,29 @@ int64_t order_results(const ExperimentConfig& c, const std::string& out_dir) {
   return found;
 }
 
+namespace {
+
+fs::path claims_dir(const std::string& out_dir) { return fs::path(out_dir) / ".claims"; }
+
+/// A worker of `run --jobs` takes a cell by creating its claim file exclusively: the first to ask
+/// runs it, and a long cell holds up no other worker.
+bool claim_cell(const std::string& out_dir, int64_t index) {
+  const auto dir = claims_dir(out_dir);
+  fs::create_directories(dir);
+  const auto path = dir / fmt::format("cell-{}", index);  // the cell's place in the grid (1-based)
+  const int fd = ::open(path.c_str(), O_CREAT | O_EXCL | O_WRONLY, 0644);
+  if (fd < 0) {
+    REBALANCE_CHECK(errno == EEXIST, "cannot claim a cell in {}: {}", dir.string(), std::strerror(errno));
+    return false;
+  }
+  ::close(fd);
+  return true;
+}
+
+}  // namespace
+
+void clear_cell_claims(const std::string& out_dir) { fs::remove_all(claims_dir(out_dir)); }
+
 std::vector<MissingCell> missing_cells(const ExperimentConfig& c, const std::string& out_dir) {
   std::set<std::string> done;
   for (const auto& r : read_results((fs::path(out_dir) / "results.jsonl").string())) done.insert(r.value("key", ""));
@@ -333,8 +356,8 @@ RunSummary run_experiment(const ExperimentConfig& c, const RunOptions& o, std::o
           ++s.skipped;
           continue;
         }
-        if (o.workers > 1 && (index - 1) % o.workers != o.worker) continue;  // another worker's cell
         if (o.stop_after_cells >= 0 && s.ran >= o.stop_after_cells) return s;
+        if (o.workers > 1 && !claim_cell(o.out_dir, index)) continue;  // another worker's cell
         if (!task) task = make_cell_task(c, pool, test, level, seed);
         const double elapsed = since(t_start);
         const double eta = s.ran > 0 ? elapsed / s.ran * (s.total - index + 1) : 0.0;

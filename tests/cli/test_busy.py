@@ -40,8 +40,13 @@ class ParallelCells(TempCase):
         out = self.path("out")
         run("run", TINY, "--out", out, "--stop-after", "3")
         self.assertEqual(len(rows(os.path.join(out, "results.jsonl"))), 3)
+        # A killed --jobs run leaves its workers' claims behind: the rerun forgets them.
+        os.makedirs(os.path.join(out, ".claims"))
+        with open(os.path.join(out, ".claims", "cell-4"), "w"):  # a cell not run yet
+            pass
         p = run("run", TINY, "--out", out, "--jobs", "2")
         self.assertIn("done: 13 run, 3 already", p.stdout)
+        self.assertFalse(os.path.exists(os.path.join(out, ".claims")))
         keys = [r["key"] for r in rows(os.path.join(out, "results.jsonl"))]
         self.assertEqual(len(keys), 16)
         self.assertEqual(len(set(keys)), 16)

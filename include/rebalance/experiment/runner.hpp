@@ -19,9 +19,10 @@ struct RunOptions {
   std::string out_dir;
   int64_t stop_after_cells = -1;  ///< end after this many newly run cells (tests: a "kill")
   bool progress = true;
-  /// One of `workers` processes sharing the grid (`rebalance run --jobs N` starts them): this one
-  /// runs the cells whose grid index % workers == worker, and adds each result row to
-  /// results.jsonl under a lock, re-reading the others' rows first.
+  /// One of `workers` processes sharing the grid (`rebalance run --jobs N` starts them): each takes
+  /// the next cell in grid order that no worker has claimed (a file per cell under OUT/.claims,
+  /// created exclusively; see clear_cell_claims), and adds each result row to results.jsonl under a
+  /// lock, re-reading the others' rows first.
   int64_t worker = 0, workers = 1;
   /// Tests: called with exactly the rows each sampler is fitted on, and the cell's test set.
   std::function<void(const std::string& method, const Dataset& sampler_input, const Dataset& test)> on_sampler_input;
@@ -41,6 +42,11 @@ RunSummary run_experiment(const ExperimentConfig& config, const RunOptions& opti
 /// parallel workers added them in the order they finished; rows of other configs stay after them.
 /// Returns how many of the grid's cells the file holds.
 int64_t order_results(const ExperimentConfig& config, const std::string& out_dir);
+
+/// Forget the cells claimed by earlier workers in `out_dir`: the process that starts the workers
+/// calls it before they start and after they end (a killed run's claims would hide its unfinished
+/// cells from the rerun).
+void clear_cell_claims(const std::string& out_dir);
 
 /// A cell of the grid not yet in results.jsonl (`rebalance run --status`).
 struct MissingCell {
