@@ -331,6 +331,12 @@ ExperimentConfig load_experiment(const std::string& path) {
     REBALANCE_CHECK(mc.synthetic_weight == 1.0 || !mc.sampler.empty(),
                     "{}: method \"{}\" has no sampler, so there are no synthetic rows to weigh",
                     m.where("synthetic_weight"), mc.name);
+    mc.loss_counts = m.str("loss_counts", "all");
+    REBALANCE_CHECK(mc.loss_counts == "all" || mc.loss_counts == "real",
+                    "{}: loss_counts must be \"all\" or \"real\", got \"{}\"", m.where("loss_counts"), mc.loss_counts);
+    REBALANCE_CHECK(mc.loss_counts == "all" || !mc.sampler.empty(),
+                    "{}: method \"{}\" has no sampler, so every training row is real: drop loss_counts",
+                    m.where("loss_counts"), mc.name);
     mc.joint = m.str("joint", "");
     REBALANCE_CHECK(mc.joint.empty() || mc.sampler.empty(),
                     "{}: method \"{}\" trains jointly with a CycleGAN, which makes its own translations; drop its "

@@ -47,7 +47,8 @@ double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::
 
 std::string cell_key(const std::string& hash, const ImbalanceLevel& level, const MethodConfig& m, uint64_t seed) {
   // Keys added later enter only when set, so results written before them keep their cells.
-  const auto weight = m.synthetic_weight == 1.0 ? std::string() : fmt::format("|synthetic_weight={}", m.synthetic_weight);
+  const auto weight = (m.synthetic_weight == 1.0 ? std::string() : fmt::format("|synthetic_weight={}", m.synthetic_weight)) +
+                      (m.loss_counts == "all" ? std::string() : "|loss_counts=" + m.loss_counts);
   const auto joint = m.joint.empty() ? std::string() : "|joint=" + m.joint;
   const auto aug = (m.augment.empty() ? std::string() : "|augment=" + m.augment) + (m.mix.empty() ? "" : "|mix=" + m.mix) +
                    (m.decouple.empty() ? "" : "|decouple=" + m.decouple) + (m.model.empty() ? "" : "|model=" + m.model);
@@ -406,6 +407,7 @@ RunSummary run_experiment(const ExperimentConfig& c, const RunOptions& o, std::o
         opts.batch_policy = m.batch_policy;
         opts.decision = m.decision;
         opts.synthetic_weight = m.synthetic_weight;
+        opts.loss_counts = m.loss_counts;
         if (!m.augment.empty()) opts.augment = m.augment;
         if (!m.mix.empty()) opts.mix = m.mix;
         if (!m.decouple.empty()) opts.decouple = m.decouple;
@@ -488,6 +490,7 @@ RunSummary run_experiment(const ExperimentConfig& c, const RunOptions& o, std::o
                               {"method", display_name(m)},
                               {"spec", {{"sampler", m.sampler}, {"loss", m.loss}, {"batch_policy", m.batch_policy},
                                         {"decision", m.decision}, {"synthetic_weight", m.synthetic_weight},
+                                        {"loss_counts", m.loss_counts},
                                         {"augment", m.augment}, {"mix", m.mix}, {"decouple", m.decouple},
                                         {"model", m.model.empty() ? c.train.model : m.model},
                                         {"unfreeze_after", m.unfreeze_after}}},

@@ -53,6 +53,10 @@ std::vector<TrainParam> declare() {
        true, changed, false},
       {"synthetic_weight", &O::synthetic_weight, "loss weight of the --sampler's synthetic rows against a real row's 1",
        0.0, 100.0, {}, T, "", false, changed, false},
+      {"loss_counts", &O::loss_counts,
+       "class counts behind the loss's margins, weights and prior: all training rows, or real (the --sampler's "
+       "synthetic rows left out)",
+       0, 0, {"all", "real"}, T, "", false, changed, false},
       {"decision", &O::decision, "argmax, threshold:metric=f1, prior:tau=1", 0, 0, {}, T, "", false, always, true},
       {"lr", &O::lr, "learning rate", 1e-12, 100.0, {}, T, "", true, always, true},
       {"schedule", &O::schedule, "none, step:every=30,gamma=0.1, exp:gamma=0.95 (per epoch), cosine", 0, 0, {}, T, "",

@@ -296,14 +296,28 @@ TrainResult fit_impl(const Dataset& train, const Dataset& val, const TrainOption
   const torch::Device device(o.device);
   auto model = models::make_model(o.model, train.feature_shape(), c, o.seed, device);
   auto best_model = models::make_model(o.model, train.feature_shape(), c, o.seed, device);
-  auto loss = losses::make_loss(o.loss, train_counts);
+  REBALANCE_CHECK(o.loss_counts == "all" || o.loss_counts == "real", "loss_counts must be all or real, got \"{}\"",
+                  o.loss_counts);
+  auto loss_counts = train_counts;
+  if (o.loss_counts == "real") {
+    const auto real = train.origin.to(torch::kCPU) >= 0;
+    const auto per_class = torch::bincount(train.y.to(torch::kCPU).index({real}), {}, c);
+    for (int64_t k = 0; k < c; ++k) {
+      loss_counts[static_cast<size_t>(k)] = per_class[k].item<int64_t>();
+      REBALANCE_CHECK(loss_counts[static_cast<size_t>(k)] > 0, "loss_counts = real: class {} (\"{}\") has no real "
+                      "training rows (all {} are synthetic), so the loss has no count for it", k, train.class_names[k],
+                      train_counts[static_cast<size_t>(k)]);
+    }
+  }
+  auto loss = losses::make_loss(o.loss, loss_counts);
   if (const auto name = parse_spec(o.loss).name;
       (name == "la" || name == "balanced_softmax") &&
-      std::adjacent_find(train_counts.begin(), train_counts.end(), std::not_equal_to<>()) == train_counts.end())
+      std::adjacent_find(loss_counts.begin(), loss_counts.end(), std::not_equal_to<>()) == loss_counts.end())
     log << fmt::format("note: loss \"{}\" adjusts the logits by the training counts, which are balanced here ({} "
                        "rows of every class, e.g. after a sampler), so it is plain cross-entropy; a sampler that grows "
-                       "only the rare classes (sampling_strategy=at_least:N) leaves it something to correct\n",
-                       o.loss, train_counts.front());
+                       "only the rare classes (sampling_strategy=at_least:N) or loss_counts = real leaves it "
+                       "something to correct\n",
+                       o.loss, loss_counts.front());
   auto policy = make_batch_policy(o.batch_policy);
   {
     const auto origin = train.origin.to(torch::kCPU).contiguous();

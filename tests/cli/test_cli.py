@@ -260,6 +260,22 @@ class Train(TempCase):
         self.assertEqual(p.returncode, 2)
         self.assertIn("--synthetic-weight", p.stderr)
 
+    def test_loss_counts(self):
+        # Balanced softmax after random oversampling: on the grown counts it is plain cross-entropy
+        # (the note says so); --loss-counts real gives it the real rows' counts instead.
+        summary = self.path("lc.json")
+        base = ["train", "--data", "mnist-digits", "--pair", "0:200,6:20", "--model", "logreg", "--epochs", "1",
+                "--sampler", "random_over", "--loss", "balanced_softmax"]
+        p = run(*base)
+        self.assertIn("note: loss", p.stderr + p.stdout)
+        p = run(*base, "--loss-counts", "real", "--summary", summary)
+        self.assertNotIn("note: loss", p.stderr + p.stdout)
+        with open(summary) as f:
+            self.assertEqual(json.load(f)["options"]["loss_counts"], "real")
+        p = run(*base, "--loss-counts", "some", ok=False)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("--loss-counts", p.stderr)
+
     def test_decouple(self):
         # cRT after the epochs: the log says what the second stage did; the summary keeps the spec.
         summary = self.path("crt.json")

@@ -452,6 +452,32 @@ TEST(ExperimentRunner, SyntheticWeightReachesTheTrainerAndTheResults) {
   EXPECT_ERROR_MENTIONS(load_experiment(dir.write("neg.toml", negative)), "synthetic_weight");
 }
 
+TEST(ExperimentRunner, LossCountsReachTheTrainerAndTheResults) {
+  TempDir dir;
+  std::string cfg = kLeak;
+  cfg.replace(cfg.find("leak_test_minority_to_sampler = 20"), 34, "loss_counts = \"real\"");
+  const auto c = load_experiment(dir.write("lc.toml", cfg));
+  ASSERT_EQ(c.methods.size(), 2u);
+  EXPECT_EQ(c.methods[0].loss_counts, "all");
+  EXPECT_EQ(c.methods[1].loss_counts, "real");
+  std::ostringstream log;
+  EXPECT_EQ(run_experiment(c, {.out_dir = dir.file("out"), .progress = false}, log).ran, 2);
+  const auto rows = read_results(dir.file("out/results.jsonl"));
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0]["spec"]["loss_counts"], "all");
+  EXPECT_EQ(rows[1]["spec"]["loss_counts"], "real");
+  // Keyed only when set, so the cells run before the key existed keep theirs.
+  EXPECT_NE(rows[1]["key"].get<std::string>().find("|loss_counts=real"), std::string::npos);
+  EXPECT_EQ(rows[0]["key"].get<std::string>().find("loss_counts"), std::string::npos);
+
+  std::string no_sampler = cfg;
+  no_sampler.replace(no_sampler.find("sampler = \"smote:k_neighbors=3\"\nloss_counts"), 31, "");
+  EXPECT_ERROR_MENTIONS(load_experiment(dir.write("ns.toml", no_sampler)), "loss_counts", "no sampler");
+  std::string bad = cfg;
+  bad.replace(bad.find("\"real\""), 6, "\"some\"");
+  EXPECT_ERROR_MENTIONS(load_experiment(dir.write("bad.toml", bad)), "loss_counts", "\"all\" or \"real\"", "some");
+}
+
 TEST(ExperimentRunner, MixingReachesTheTrainerAndTheResults) {
   TempDir dir;
   const std::string method = "name = \"Remix\"\nmix = \"remix:kappa=2\"\n";

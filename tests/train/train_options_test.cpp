@@ -21,7 +21,7 @@ TEST(TrainOptions, EveryMemberIsDeclaredOnceWithItsStructDefault) {
       EXPECT_LE(d, p.hi) << p.key;
     }
   }
-  EXPECT_EQ(keys.size(), 27u);  // a member added to TrainOptions must be declared here too
+  EXPECT_EQ(keys.size(), 28u);  // a member added to TrainOptions must be declared here too
   EXPECT_EQ(train_option_default(train_param("lr")), "0.001");
   EXPECT_EQ(train_option_default(train_param("optimizer")), "adam");
   EXPECT_EQ(train_option_flag(train_param("batch_size")), "--batch-size");
@@ -42,11 +42,13 @@ TEST(TrainOptions, JsonHoldsWhatDecidesTheResultAndLaterOptionsOnlyWhenSet) {
             R"("model":"mlp","momentum":0.9,"monitor":"f1_macro","optimizer":"adam","patience":0,"schedule":"none",)"
             R"("seed":0,"weight_decay":0.0})");
   TrainOptions o;
-  o.iterations = 100, o.synthetic_weight = 0.5, o.augment = "hflip", o.mix = "remix", o.unfreeze_after = 2;
+  o.iterations = 100, o.synthetic_weight = 0.5, o.loss_counts = "real", o.augment = "hflip", o.mix = "remix";
+  o.unfreeze_after = 2;
   o.checkpoint_dir = "somewhere", o.device = "cuda", o.progress = false;
   const auto k = options_to_json(o);
   EXPECT_EQ(k["iterations"], 100);
   EXPECT_EQ(k["synthetic_weight"], 0.5);
+  EXPECT_EQ(k["loss_counts"], "real");
   EXPECT_EQ(k["augment"], "hflip");
   EXPECT_EQ(k["mix"], "remix");
   EXPECT_EQ(k["unfreeze_after"], 2);

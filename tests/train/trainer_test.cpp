@@ -346,6 +346,40 @@ TEST(Trainer, MonitorOnAFewValidationRowsOfAClassWarns) {
   EXPECT_EQ(quiet.str().find("warning"), std::string::npos) << quiet.str();
 }
 
+TEST(Trainer, LossCountsRealTakesTheLossCorrectionsFromTheRealRowsOnly) {
+  // Balanced by random oversampling, the training counts are equal: balanced softmax on them is
+  // plain cross-entropy (and says so). With loss_counts = real its prior is the real rows' counts
+  // (the imbalance the sampler's copies hide), so it corrects again and the model differs.
+  const auto& t = digits_task();
+  const auto balanced = make_sampler("random_over", 0)->fit_resample(t.train);
+  ASSERT_GT(balanced.size(), t.train.size());
+  auto o = small();
+  o.epochs = 1;
+  o.loss = "balanced_softmax";
+  std::ostringstream all_log, real_log;
+  const auto all = fit(balanced, t.validation, o, all_log);
+  o.loss_counts = "real";
+  const auto real = fit(balanced, t.validation, o, real_log);
+  EXPECT_NE(all_log.str().find("note: loss"), std::string::npos);
+  EXPECT_EQ(real_log.str().find("note: loss"), std::string::npos) << real_log.str();
+  EXPECT_FALSE(torch::equal(all.model->parameters()[0], real.model->parameters()[0]));
+  EXPECT_EQ(real.train_counts, all.train_counts);  // the data itself is the same
+  // Without synthetic rows the two are one: the same weights bit for bit.
+  o.loss_counts = "all";
+  const auto a = fit(t.train, t.validation, o, all_log);
+  o.loss_counts = "real";
+  expect_same_weights(a, fit(t.train, t.validation, o, real_log));
+  EXPECT_EQ(options_to_json(o)["loss_counts"], "real");
+  EXPECT_FALSE(options_to_json(small()).contains("loss_counts"));
+  // A class whose every row is synthetic has no real count; a bad value is named.
+  Dataset all_synthetic = balanced;
+  all_synthetic.origin = torch::where(balanced.y == 1, torch::full_like(balanced.origin, -1), balanced.origin);
+  EXPECT_ERROR_MENTIONS(fit(all_synthetic, t.validation, o, real_log), "loss_counts = real", "class 1",
+                        "no real training rows");
+  o.loss_counts = "most";
+  EXPECT_ERROR_MENTIONS(fit(balanced, t.validation, o, real_log), "loss_counts", "all or real", "most");
+}
+
 TEST(Trainer, APriorAdjustedLossOnBalancedCountsSaysItIsPlainCrossEntropy) {
   // A sampler that balances every class leaves balanced softmax nothing to correct: said once.
   const auto& t = digits_task();

@@ -31,6 +31,8 @@ struct MethodConfig {
   int64_t unfreeze_after = -1;
   /// Loss weight of the sampler's synthetic rows against a real row's 1 (TrainOptions::synthetic_weight).
   double synthetic_weight = 1.0;
+  /// The counts behind the loss's corrections (TrainOptions::loss_counts): "all" or "real".
+  std::string loss_counts = "all";
   /// Joint training with a CycleGAN (seed 004): "aug[:params]" or "alt[:params]" (joint::parse_joint);
   /// empty: none. Excludes a sampler: the joint trainer makes its own translations.
   std::string joint;

@@ -50,6 +50,11 @@ struct TrainOptions {
   /// own reduction over its part (for an unweighted loss: each synthetic row's term times w).
   /// 1: every row alike; 0: synthetic rows shape the batches but pass no gradient.
   double synthetic_weight = 1.0;
+  /// The class counts the loss's corrections come from (LDAM's margins, deferred re-weighting's
+  /// and CB's weights, balanced softmax's and LA's prior): "all" the training rows, or only the
+  /// "real" ones (origin >= 0), leaving out a sampler's synthetic rows. With a generator stacked on
+  /// a count-corrected loss, "all" corrects for the grown counts, "real" for the data's own.
+  std::string loss_counts = "all";
   /// Validation metric that picks the kept epoch: f1_macro, acsa, gmean, mcc, accuracy, map5
   /// (MAP@5, seed 002's Kaggle score) or top5; "none" keeps the final weights and needs no
   /// validation set (the reference protocols have none). accuracy, map5, top5 and none allow a
