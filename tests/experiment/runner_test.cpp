@@ -256,6 +256,12 @@ sampler = "smote:k_neighbors=3"
 leak_test_minority_to_sampler = 20
 )";
 
+/// kLeak's two SMOTE methods, the second's leak key replaced by `key_line`.
+std::string smote_pair_with(const std::string& key_line) {
+  std::string cfg = kLeak;
+  return cfg.replace(cfg.find("leak_test_minority_to_sampler = 20"), 34, key_line);
+}
+
 }  // namespace
 
 TEST(ExperimentRunner, NoSamplerSeesATestRowUnlessTheConfigSaysSoLoudly) {
@@ -426,8 +432,7 @@ TEST(ExperimentConfig, EveryShippedExampleLoads) {
 
 TEST(ExperimentRunner, SyntheticWeightReachesTheTrainerAndTheResults) {
   TempDir dir;
-  std::string cfg = kLeak;
-  cfg.replace(cfg.find("leak_test_minority_to_sampler = 20"), 34, "synthetic_weight = 0.25");
+  const auto cfg = smote_pair_with("synthetic_weight = 0.25");
   const auto c = load_experiment(dir.write("w.toml", cfg));
   ASSERT_EQ(c.methods.size(), 2u);
   EXPECT_EQ(c.methods[0].synthetic_weight, 1.0);
@@ -454,17 +459,14 @@ TEST(ExperimentRunner, SyntheticWeightReachesTheTrainerAndTheResults) {
 
 TEST(ExperimentRunner, LossCountsReachTheTrainerAndTheResults) {
   TempDir dir;
-  std::string cfg = kLeak;
-  cfg.replace(cfg.find("leak_test_minority_to_sampler = 20"), 34, "loss_counts = \"real\"");
+  const auto cfg = smote_pair_with("loss_counts = \"real\"");
   const auto c = load_experiment(dir.write("lc.toml", cfg));
-  ASSERT_EQ(c.methods.size(), 2u);
-  EXPECT_EQ(c.methods[0].loss_counts, "all");
-  EXPECT_EQ(c.methods[1].loss_counts, "real");
+  EXPECT_EQ(c.methods.at(0).loss_counts, "all");
+  EXPECT_EQ(c.methods.at(1).loss_counts, "real");
   std::ostringstream log;
   EXPECT_EQ(run_experiment(c, {.out_dir = dir.file("out"), .progress = false}, log).ran, 2);
   const auto rows = read_results(dir.file("out/results.jsonl"));
-  ASSERT_EQ(rows.size(), 2u);
-  EXPECT_EQ(rows[0]["spec"]["loss_counts"], "all");
+  EXPECT_EQ(rows.at(0)["spec"]["loss_counts"], "all");
   EXPECT_EQ(rows[1]["spec"]["loss_counts"], "real");
   // Keyed only when set, so the cells run before the key existed keep theirs.
   EXPECT_NE(rows[1]["key"].get<std::string>().find("|loss_counts=real"), std::string::npos);
