@@ -47,14 +47,14 @@ double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::
 
 std::string cell_key(const std::string& hash, const ImbalanceLevel& level, const MethodConfig& m, uint64_t seed) {
   // Keys added later enter only when set, so results written before them keep their cells.
-  const auto weight = (m.synthetic_weight == 1.0 ? std::string() : fmt::format("|synthetic_weight={}", m.synthetic_weight)) +
-                      (m.loss_counts == "all" ? std::string() : "|loss_counts=" + m.loss_counts);
+  const auto weight = m.synthetic_weight == 1.0 ? std::string() : fmt::format("|synthetic_weight={}", m.synthetic_weight);
+  const auto counts = m.loss_counts == "all" ? std::string() : "|loss_counts=" + m.loss_counts;
   const auto joint = m.joint.empty() ? std::string() : "|joint=" + m.joint;
   const auto aug = (m.augment.empty() ? std::string() : "|augment=" + m.augment) + (m.mix.empty() ? "" : "|mix=" + m.mix) +
                    (m.decouple.empty() ? "" : "|decouple=" + m.decouple) + (m.model.empty() ? "" : "|model=" + m.model);
   const auto unfreeze = m.unfreeze_after < 0 ? std::string() : fmt::format("|unfreeze_after={}", m.unfreeze_after);
-  return fmt::format("{}|{}|{}|{}|{}|{}|{}{}{}{}{}|{}", hash, level.label, m.name, m.sampler, m.loss, m.batch_policy,
-                     m.decision, weight, joint, aug, unfreeze, seed);
+  return fmt::format("{}|{}|{}|{}|{}|{}|{}{}{}{}{}{}|{}", hash, level.label, m.name, m.sampler, m.loss, m.batch_policy,
+                     m.decision, weight, counts, joint, aug, unfreeze, seed);
 }
 
 /// The training/validation/test sets of one (level, seed): built once, shared by every method.
