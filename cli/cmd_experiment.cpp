@@ -1,10 +1,13 @@
 #include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
@@ -33,9 +36,12 @@ void run_workers(const std::string& config_path, const std::string& out_dir, int
   std::vector<std::string> env_text;
   for (char** e = environ; *e; ++e) {
     const std::string_view v(*e);
-    if (v.rfind("REBALANCE_THREADS=", 0) == 0 || v.rfind("OMP_NUM_THREADS=", 0) == 0) continue;
+    if (v.rfind("REBALANCE_THREADS=", 0) == 0 || v.rfind("OMP_NUM_THREADS=", 0) == 0 ||
+        v.rfind("REBALANCE_RUN_PARENT=", 0) == 0)
+      continue;
     env_text.emplace_back(v);
   }
+  env_text.push_back(fmt::format("REBALANCE_RUN_PARENT={}", ::getpid()));  // see end_with_parent
   env_text.push_back(fmt::format("REBALANCE_THREADS={}", threads));
   env_text.push_back(fmt::format("OMP_NUM_THREADS={}", threads));
   if (!std::getenv("OMP_WAIT_POLICY")) env_text.push_back("OMP_WAIT_POLICY=PASSIVE");
@@ -68,6 +74,18 @@ void run_workers(const std::string& config_path, const std::string& out_dir, int
   }
   REBALANCE_CHECK(failed.empty(), "{} (its error is above; the cells that finished are kept, and a rerun runs the "
                   "rest)", fmt::join(failed, "; "));
+}
+
+/// A worker ends with the `run --jobs` that started it: killed (SIGKILL, or a SIGTERM from `kill`/`pkill`
+/// that only it receives), the parent would otherwise leave its workers running on, writing into the
+/// results it no longer manages. Linux sends the worker SIGTERM when its parent dies; a parent that died
+/// before this call is caught by comparing with the pid it gave (REBALANCE_RUN_PARENT). The cell a
+/// worker was in is lost, its claim cleared by the next run, which runs it again.
+void end_with_parent() {
+  ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+  const char* parent = std::getenv("REBALANCE_RUN_PARENT");
+  REBALANCE_CHECK(!parent || std::to_string(::getppid()) == parent,
+                  "the `rebalance run --jobs` that started this worker (pid {}) has ended: stopping", parent);
 }
 
 /// "K/N" of --worker.
@@ -108,6 +126,7 @@ void add_run_command(CLI::App& app, Action& action) {
         REBALANCE_CHECK(jobs == 1, "--worker is one of the processes --jobs starts; give one or the other");
         std::cout.setf(std::ios::unitbuf);  // whole lines reach the shared output as they are written
         std::tie(o.worker, o.workers) = parse_worker(worker);
+        end_with_parent();
         run_experiment(config, o, std::cout);
         return;
       }

@@ -7,6 +7,9 @@ Usage: test_busy.py PATH_TO_rebalance
 """
 import json
 import os
+import signal
+import subprocess
+import time
 
 import cli_util
 from cli_util import run, TempCase
@@ -79,6 +82,67 @@ class ParallelCells(TempCase):
         p = run("run", TINY, "--out", self.path("o"), "--worker", "2/2", ok=False)
         self.assertEqual(p.returncode, 1)
         self.assertIn("--worker 2/2: expected K/N with 0 <= K < N", p.stderr)
+
+    def test_workers_end_when_the_run_that_started_them_is_killed(self):
+        # `kill`/`pkill` on the parent alone (SIGKILL here: it cannot pass anything on) must not leave its
+        # workers running on into results nobody manages.
+        with open(TINY) as f:
+            text = f.read().replace("epochs = 3", "epochs = 100000")  # cells that outlive the test
+        config = self.path("slow.toml")
+        with open(config, "w") as f:
+            f.write(text)
+        parent = subprocess.Popen([cli_util.BIN, "run", config, "--out", self.path("out"), "--jobs", "2"],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            workers, deadline = [], time.monotonic() + 60
+            while len(workers) < 2 and time.monotonic() < deadline:
+                time.sleep(0.1)
+                workers = []
+                for pid in filter(str.isdigit, os.listdir("/proc")):
+                    try:
+                        with open(f"/proc/{pid}/stat") as f:
+                            fields = f.read().rsplit(")", 1)[1].split()
+                        with open(f"/proc/{pid}/cmdline", "rb") as f:
+                            cmdline = f.read().split(b"\0")
+                    except OSError:
+                        continue
+                    if int(fields[1]) == parent.pid and b"--worker" in cmdline:
+                        workers.append(int(pid))
+            self.assertEqual(len(workers), 2, "the workers did not start")
+            time.sleep(1.0)  # into their first cells
+            for w in workers:
+                self.assertTrue(os.path.exists(f"/proc/{w}"), "a worker ended before the test could kill its parent")
+            parent.kill()
+            parent.wait()
+            deadline = time.monotonic() + 30
+            alive = workers
+            while alive and time.monotonic() < deadline:
+                time.sleep(0.1)
+                alive = [w for w in workers if os.path.exists(f"/proc/{w}") and not _zombie(w)]
+            self.assertEqual(alive, [], "workers outlived the killed run")
+        finally:
+            if parent.poll() is None:
+                parent.kill()
+                parent.wait()
+            for w in workers:  # whatever the outcome, nothing of this test runs on
+                try:
+                    os.kill(w, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+
+    def test_a_worker_whose_parent_has_gone_refuses_to_start(self):
+        p = run("run", TINY, "--out", self.path("o"), "--worker", "0/2", env={"REBALANCE_RUN_PARENT": "1"}, ok=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("the `rebalance run --jobs` that started this worker (pid 1) has ended", p.stderr)
+        self.assertFalse(os.path.exists(os.path.join(self.path("o"), "results.jsonl")))
+
+
+def _zombie(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return False
 
 
 class Progress(TempCase):
