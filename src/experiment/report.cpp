@@ -468,6 +468,8 @@ constexpr QualityMeasure kQualityMeasures[] = {
                        "apart)", 3},
     {"memorisation", "memorisation: median distance to the nearest training row of the class, synthetic rows over "
                      "held-out real rows (well below 1: copies; above 1: off the data)", 2},
+    {"copies", "copies: the share of synthetic rows equal to a training row of the class (random over-sampling: 1; "
+               "M2m: its fall-back where a translation fails)", 2},
     {"tstr_recall", "train on synthetic, test on real: recall of the class's test rows by a classifier that saw no "
                     "real row of it", 3},
     {"tstr_other_recall", "train on synthetic, test on real: recall of the other classes' test rows", 3},

@@ -81,7 +81,7 @@ ResultTable make_table(const std::vector<nlohmann::json>& results, const std::st
     values[{method, level}].emplace_back(seed, *v);
   }
   REBALANCE_CHECK(!t.methods.empty(), "{}", t.quality ? fmt::format("no result has the sample-quality measure \"{}\" "
-                  "(rebalance run records two_sample_auc, memorisation, tstr_recall, tstr_other_recall, "
+                  "(rebalance run records two_sample_auc, memorisation, copies, tstr_recall, tstr_other_recall, "
                   "judge_recall, reconstruction_error, nn_synthetic and nn_held_out for methods whose sampler or "
                   "joint generator makes rows)",
                   metric.substr(8)) : std::string("no results to tabulate"));

@@ -162,7 +162,9 @@ SampleQuality sample_quality(const at::Tensor& others_in, const at::Tensor& real
   }
   {
     Rng r = rng.fork(streams::kQualityNeighbours);
-    q.nn_synthetic = nn_median(real, at_most(synthetic, o.max_rows, r));
+    const auto nearest = neighbors::knn(real, at_most(synthetic, o.max_rows, r), 1).distances.select(1, 0);
+    q.nn_synthetic = median_of(nearest);
+    q.copies = (nearest == 0).to(torch::kFloat64).mean().item<double>();  // exact float64 distances
     if (has_held) {
       q.nn_held_out = nn_median(real, at_most(held, o.max_rows, r));
       q.memorisation = q.nn_held_out > 0 ? q.nn_synthetic / q.nn_held_out : SampleQuality::kNaN;
@@ -233,6 +235,7 @@ nlohmann::json quality_to_json(const SampleQuality& q, bool with_embedding) {
                       {"nn_synthetic", num(q.nn_synthetic)},
                       {"nn_held_out", num(q.nn_held_out)},
                       {"memorisation", num(q.memorisation)},
+                      {"copies", num(q.copies)},
                       {"tstr_recall", num(q.tstr_recall)},
                       {"tstr_other_recall", num(q.tstr_other_recall)}};
   if (with_embedding) {

@@ -159,7 +159,7 @@ class Report(unittest.TestCase):
         self.assertEqual(len(re.findall(r"<script>/\* vega(-lite|-embed)?@", text)), 3)
         page = Page()
         page.feed(text)
-        self.assertEqual(page.tables, 3 + 6, "the metric tables and the six sample-quality tables")
+        self.assertEqual(page.tables, 3 + 7, "the metric tables and the seven sample-quality tables")
         for section in ("tables", "metrics", "pr", "confusion", "samples", "quality", "machine", "config"):
             self.assertIn(section, page.ids)
         self.assertIn("tiny", page.text["config"])
@@ -199,7 +199,7 @@ class Report(unittest.TestCase):
         self.assertEqual(page.svgs, page.charts, "a chart did not render")
         self.assertEqual(page.documents, page.charts)
         self.assertIn('data-charts-done="9"', p.stdout)
-        self.assertEqual(page.tables, 3 + 6)
+        self.assertEqual(page.tables, 3 + 7)
         self.assertIn("two-sample AUC", page.text["quality"])
         self.assertIn("SMOTE", page.text["quality"])
         for method in ("Vanilla", "CS", "TS"):

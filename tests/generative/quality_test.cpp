@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <nlohmann/json.hpp>
 
 #include "../test_util.hpp"
 #include "rebalance/data/imbalance.hpp"
@@ -33,11 +34,27 @@ TEST(SampleQuality, CopiesOfTrainingRowsAreMemorised) {
   const auto q = sample_quality(others, real, real.clone(), digit(0, 100, 100), digit(6, 100, 200));
   EXPECT_EQ(q.nn_synthetic, 0.0);
   EXPECT_EQ(q.memorisation, 0.0);
+  EXPECT_EQ(q.copies, 1.0);
   EXPECT_GT(q.nn_held_out, 1.0) << "a new real zero is not a copy of a training zero";
   EXPECT_GT(q.tstr_recall, 0.9) << "copies of zeros teach a classifier zeros";
   EXPECT_EQ(q.real_rows, 100);
   EXPECT_EQ(q.synthetic_rows, 100);
   EXPECT_EQ(q.held_out_rows, 100);
+}
+
+TEST(SampleQuality, CopiesCountsTheRowsEqualToATrainingRow) {
+  // M2m's output: translations that passed its check, and copies of real rows of the class where
+  // they did not; a copy off by one pixel's rounding is no copy.
+  const auto real = digit(0, 100), others = digit(6, 200);
+  auto nudged = real.slice(0, 0, 10).clone();
+  nudged.select(1, 300).add_(1e-6);
+  const auto synthetic = torch::cat({real.slice(0, 0, 30), nudged, digit(0, 60, 100)});
+  const auto q = sample_quality(others, real, synthetic, digit(0, 100, 200), digit(6, 100, 200));
+  EXPECT_DOUBLE_EQ(q.copies, 0.3);
+  EXPECT_GT(q.memorisation, 0.0) << "the median synthetic row is no copy";
+  const auto fresh = sample_quality(others, real, digit(0, 50, 100), digit(0, 100, 200), digit(6, 100, 200));
+  EXPECT_EQ(fresh.copies, 0.0);
+  EXPECT_EQ(quality_to_json(q, false)["copies"].get<double>(), q.copies);
 }
 
 TEST(SampleQuality, OtherRealRowsOfTheClassPassEveryTest) {

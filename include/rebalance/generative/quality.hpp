@@ -6,6 +6,7 @@
 //   SampleQuality q = sample_quality(others, real, synthetic, held_out, held_out_others);
 //   q.two_sample_auc;   // 0.5: indistinguishable from the real rows; 1.0: told apart every time
 //   q.memorisation;     // nearest-training-row distance of synthetic / of held-out real rows
+//   q.copies;           // share of synthetic rows that are exact copies of training rows
 //   q.tstr_recall;      // trained on synthetic (no real row of the class), tested on real rows
 //
 // Nothing here trains on a held-out row: the held-out rows are only scored.
@@ -60,6 +61,9 @@ struct SampleQuality {
   /// nn_synthetic / nn_held_out: well below 1 means the synthetic rows sit on training rows
   /// (copies), near 1 that they are as novel as new real rows, above 1 that they are off the data.
   double memorisation = kNaN;
+  /// Share of the synthetic rows (those nn_synthetic measures) equal to a real training row of the
+  /// class: random over-sampling's 1, M2m's fall-back copies of the rows whose translation failed.
+  double copies = kNaN;
   /// Train on synthetic, test on real: a logistic regression fitted on the other classes' real
   /// rows against the synthetic rows only (no real row of the class), then its recall of the
   /// held-out rows of the class, and its recall of the other classes' held-out rows.
