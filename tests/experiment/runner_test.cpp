@@ -361,6 +361,25 @@ TEST(ExperimentRunner, ResultsCarryTheSyntheticRowsQuality) {
   EXPECT_EQ(table_markdown(auc).find("**"), std::string::npos);
   EXPECT_ERROR_MENTIONS(make_table(rows, "quality.sharpness"), "no result has the sample-quality measure",
                         "sharpness");
+  // The judge is kept in the output directory under the experiment's hash; a run that finds it there
+  // loads it instead of training it again, and judges the same rows the same way.
+  const auto judge_file = "judge-" + experiment_hash(c) + ".model";
+  ASSERT_TRUE(std::filesystem::exists(dir.file("out/" + judge_file))) << log.str();
+  std::filesystem::create_directories(dir.file("again"));
+  std::filesystem::copy_file(dir.file("out/" + judge_file), dir.file("again/" + judge_file));
+  auto smote_only = c;  // the same hash: the methods are keyed per cell
+  std::erase_if(smote_only.methods, [](const MethodConfig& m) { return m.name != "SMOTE"; });
+  ASSERT_EQ(smote_only.methods.size(), 1u);
+  std::ostringstream again_log;
+  EXPECT_EQ(run_experiment(smote_only, {.out_dir = dir.file("again"), .progress = false}, again_log).ran, 2);
+  EXPECT_NE(again_log.str().find("(trained by an earlier run)"), std::string::npos) << again_log.str();
+  EXPECT_EQ(again_log.str().find("balanced real training images"), std::string::npos) << again_log.str();
+  const auto again = read_results(dir.file("again/results.jsonl"));
+  ASSERT_EQ(again.size(), 2u);
+  for (const auto& a : again)
+    for (const auto& r : rows)
+      if (r["method"] == "SMOTE" && r["seed"] == a["seed"])
+        EXPECT_EQ(a["quality"]["6"]["judge_recall"], r["quality"]["6"]["judge_recall"]) << a["seed"];
   // [run] quality = false turns it off; a non-boolean is refused with its line.
   std::string off = cfg;
   off.replace(off.find("[run]\n"), 6, "[run]\nquality = false\n");
