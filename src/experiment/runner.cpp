@@ -176,7 +176,13 @@ std::shared_ptr<models::Classifier> train_judge(const ExperimentConfig& c, const
   o.device = c.train.device;
   std::ostringstream quiet;
   auto r = train::fit(balanced, balanced.subset(torch::empty({0}, torch::kInt64)), o, quiet);
-  train::save_model(kept, r, balanced);  // atomically: a worker that trained it too writes the same weights
+  {
+    // In place at once, not with the cell's files (the group its cell commits when it ends): the other
+    // workers look for it now. Atomically: a worker that trained it too writes the same weights.
+    AtomicFileGroup judge_file;
+    train::save_model(kept, r, balanced);
+    judge_file.commit();
+  }
   log << fmt::format("    judge for judge_recall: {} trained on {} balanced real training images, kept in {}\n",
                      o.model, balanced.size(), kept);
   return r.model;
