@@ -22,9 +22,6 @@ namespace rebalance::automl {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 /// The first run of a recipe that trains a generator, before anything is known of it.
 constexpr double kGeneratorGuessSeconds = 60.0;
@@ -99,14 +96,15 @@ ImageSearchResult search_images(const Dataset& train, const Dataset& validation,
     if (!r.mix.empty()) (void)mix::make_mix(r.mix);
   }
   check_metric(o.metric);
-  const auto start = Clock::now();
-  std::optional<Clock::time_point> deadline;
-  if (o.budget_s > 0)
-    deadline = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.budget_s));
+  const auto now = [&] { return clock_seconds(o.clock); };
+  const auto since = [&](double t) { return now() - t; };
+  const double start = now();
+  std::optional<double> deadline;
+  if (o.budget_s > 0) deadline = start + o.budget_s;
   const auto progress = [&](const std::string& what) {
     if (!o.progress) return;
     log << "\rauto: " << what
-        << (deadline ? fmt::format(", {:.0f}s left", std::max(0.0, -since(*deadline))) : std::string()) << "\033[K"
+        << (deadline ? fmt::format(", {:.0f}s left", std::max(0.0, *deadline - now())) : std::string()) << "\033[K"
         << std::flush;
   };
 
@@ -147,18 +145,17 @@ ImageSearchResult search_images(const Dataset& train, const Dataset& validation,
       double reserve = 0;
       for (const auto& s : state)
         for (double t : s.seconds) reserve = std::max(reserve, t);
-      if (deadline && (Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                                          std::chrono::duration<double>(expected + 1.5 * reserve)) > *deadline ||
-                       (untried_generator && -since(*deadline) < 0.5 * o.budget_s))) {
+      const double t0 = now();  // one reading decides and times the run
+      if (deadline && (t0 + expected + 1.5 * reserve > *deadline ||
+                       (untried_generator && *deadline - t0 < 0.5 * o.budget_s))) {
         exhausted = true;
         if (untried_generator) continue;  // the cheaper recipes of the rung still run
         break;
       }
       progress(fmt::format("{} for {} epoch(s)", st.recipe.name, epochs));
-      const auto t0 = Clock::now();
       try {
         if (!st.recipe.sampler.empty() && !resampled.count(i)) {
-          const auto ts = Clock::now();
+          const double ts = now();
           resampled.emplace(i, make_sampler(st.recipe.sampler, o.seed)->fit_resample(train));
           sampler_seconds[i] = since(ts);
         }

@@ -24,9 +24,6 @@ namespace rebalance::automl {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 double mean_of(const std::vector<double>& v) {
   double s = 0;
@@ -37,12 +34,12 @@ double mean_of(const std::vector<double>& v) {
 /// One line rewritten in place: what runs and the time left.
 class Progress {
  public:
-  Progress(std::ostream& log, bool on, std::optional<Clock::time_point> deadline)
-      : log_(log), on_(on), deadline_(deadline) {}
+  Progress(std::ostream& log, bool on, std::optional<double> deadline, std::function<double()> now)
+      : log_(log), on_(on), deadline_(deadline), now_(std::move(now)) {}
   void operator()(const std::string& what) {
     if (!on_) return;
     std::string left;
-    if (deadline_) left = fmt::format(", {:.0f}s left", std::max(0.0, -since(*deadline_)));
+    if (deadline_) left = fmt::format(", {:.0f}s left", std::max(0.0, *deadline_ - now_()));
     log_ << "\rauto: " << what << left << "\033[K" << std::flush;
   }
   void done() {
@@ -52,7 +49,8 @@ class Progress {
  private:
   std::ostream& log_;
   bool on_;
-  std::optional<Clock::time_point> deadline_;
+  std::optional<double> deadline_;
+  std::function<double()> now_;
 };
 
 /// Folds scored by the end of each rung; the last is every fold.
@@ -138,6 +136,11 @@ double report_metric(const nlohmann::json& report, const std::string& name) {
   return report[key].get<double>();
 }
 
+double clock_seconds(const std::function<double()>& clock) {
+  if (clock) return clock();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
 std::vector<size_t> keep_best(std::vector<size_t> scored, const std::function<double(size_t)>& score, int64_t factor,
                               const std::function<void(size_t)>& eliminate) {
   std::stable_sort(scored.begin(), scored.end(), [&](size_t a, size_t b) { return score(a) > score(b); });
@@ -176,10 +179,12 @@ SearchResult search(const Dataset& data, const SearchOptions& o, std::ostream& l
     if (!r.sampler.empty()) (void)make_sampler(r.sampler, 0);  // every spec checked before any training
     (void)losses::make_loss(r.loss, {10, 1});
   }
-  const auto start = Clock::now();
-  std::optional<Clock::time_point> deadline;
-  if (o.budget_s > 0) deadline = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.budget_s));
-  Progress progress(log, o.progress, deadline);
+  const auto now = [&] { return clock_seconds(o.clock); };
+  const auto since = [&](double t) { return now() - t; };
+  const double start = now();
+  std::optional<double> deadline;
+  if (o.budget_s > 0) deadline = start + o.budget_s;
+  Progress progress(log, o.progress, deadline, now);
 
   const auto counts = data.class_counts();
   for (size_t c = 0; c < counts.size(); ++c)
@@ -229,13 +234,12 @@ SearchResult search(const Dataset& data, const SearchOptions& o, std::ostream& l
     for (const size_t i : alive) {
       auto& st = state[i];
       for (auto f = static_cast<int64_t>(st.scores.size()); f < upto && !st.failed && !exhausted; ++f) {
-        if (deadline && Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                                           std::chrono::duration<double>(predicted(i) + reserve())) > *deadline) {
+        const double t0 = now();  // one reading decides and times the fit
+        if (deadline && t0 + predicted(i) + reserve() > *deadline) {
           exhausted = true;
           break;
         }
         progress(fmt::format("{} fold {}/{}", st.recipe.name, f + 1, k));
-        const auto t0 = Clock::now();
         try {
           std::ostringstream quiet;
           const uint64_t seed = Rng(o.seed).fork(streams::kFoldModel + static_cast<uint64_t>(f)).next_u64() >> 1;

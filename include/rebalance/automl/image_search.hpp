@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <ostream>
 #include <string>
@@ -47,6 +48,7 @@ struct ImageSearchOptions {
   std::vector<ImageRecipe> recipes;  ///< empty: image_recipes()
   bool generators = true;            ///< false: leave the generator recipes out
   bool progress = true;
+  std::function<double()> clock;  ///< the budget's clock, as SearchOptions::clock
 };
 
 struct ImageRecipeResult {

@@ -50,6 +50,9 @@ struct SearchOptions {
   /// Share the samplers' exact neighbour searches between the recipes of a fold (neighbors::KnnCache);
   /// false only to measure what that saves.
   bool share_neighbours = true;
+  /// Seconds on a monotonic clock, what the budget is counted on; empty: std::chrono::steady_clock.
+  /// Tests pass a virtual clock, so that what the budget decides does not hang on the machine's load.
+  std::function<double()> clock;
 };
 
 struct RecipeResult {
@@ -90,6 +93,9 @@ void check_metric(const std::string& name);
 
 /// The metric `name` of a report as metrics::report_to_json writes it ("balanced_accuracy" is acsa).
 double report_metric(const nlohmann::json& report, const std::string& name);
+
+/// `clock()`, or std::chrono::steady_clock's seconds where it is empty: the searches' budget clock.
+double clock_seconds(const std::function<double()>& clock);
 
 /// One rung of successive halving, shared by the searches: `scored` sorted best first by `score`,
 /// the best ceil(n / factor) (at least one) kept and returned; `eliminate` is called on the rest.
