@@ -22,7 +22,6 @@ namespace rebalance::automl {
 
 namespace {
 
-
 /// The first run of a recipe that trains a generator, before anything is known of it.
 constexpr double kGeneratorGuessSeconds = 60.0;
 

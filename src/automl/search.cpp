@@ -24,7 +24,6 @@ namespace rebalance::automl {
 
 namespace {
 
-
 double mean_of(const std::vector<double>& v) {
   double s = 0;
   for (double x : v) s += x;
