@@ -339,6 +339,8 @@ RunSummary run_experiment(const ExperimentConfig& c, const RunOptions& o, std::o
   std::set<std::string> done;
   for (const auto& r : results) done.insert(r.value("key", ""));
   s.total = static_cast<int64_t>(c.levels.size() * c.seeds.size() * c.methods.size());
+  // Cells not in the results yet, from here on: the time-left estimate's count.
+  auto missing = static_cast<int64_t>(missing_cells(c, o.out_dir).size());
 
   // Data sets are loaded once for the whole grid.
   // Named pair members, not a structured binding: clang 14 cannot capture a binding in a lambda.
@@ -373,10 +375,12 @@ RunSummary run_experiment(const ExperimentConfig& c, const RunOptions& o, std::o
           continue;
         }
         if (o.stop_after_cells >= 0 && s.ran >= o.stop_after_cells) return s;
+        const int64_t left = missing--;  // this cell and the missing ones after it
         if (o.workers > 1 && !claim_cell(o.out_dir, index)) continue;  // another worker's cell
         if (!task) task = make_cell_task(c, pool, test, level, seed);
+        // This worker's time per cell, over the cells left, shared by the workers.
         const double elapsed = since(t_start);
-        const double eta = s.ran > 0 ? elapsed / s.ran * (s.total - index + 1) : 0.0;
+        const double eta = s.ran > 0 ? elapsed / static_cast<double>(s.ran) * static_cast<double>(left) / o.workers : 0.0;
         log << fmt::format("[{}/{}] {} {} seed {}{}\n", index, s.total, level.label, m.name, seed,
                            s.ran > 0 ? fmt::format("  (~{:.0f}s left)", eta) : "");
         const auto t0 = Clock::now();
