@@ -307,6 +307,16 @@ bool claim_cell(const std::string& out_dir, int64_t index) {
   return true;
 }
 
+/// The cells of `c` whose keys `done` lacks, in grid order.
+std::vector<MissingCell> missing_of(const ExperimentConfig& c, const std::string& hash, const std::set<std::string>& done) {
+  std::vector<MissingCell> missing;
+  for (const auto& level : c.levels)
+    for (const auto seed : c.seeds)
+      for (const auto& m : c.methods)
+        if (!done.count(cell_key(hash, level, m, seed))) missing.push_back({level.label, m.name, seed});
+  return missing;
+}
+
 }  // namespace
 
 void clear_cell_claims(const std::string& out_dir) { fs::remove_all(claims_dir(out_dir)); }
@@ -314,13 +324,7 @@ void clear_cell_claims(const std::string& out_dir) { fs::remove_all(claims_dir(o
 std::vector<MissingCell> missing_cells(const ExperimentConfig& c, const std::string& out_dir) {
   std::set<std::string> done;
   for (const auto& r : read_results((fs::path(out_dir) / "results.jsonl").string())) done.insert(r.value("key", ""));
-  const auto hash = experiment_hash(c);
-  std::vector<MissingCell> missing;
-  for (const auto& level : c.levels)
-    for (const auto seed : c.seeds)
-      for (const auto& m : c.methods)
-        if (!done.count(cell_key(hash, level, m, seed))) missing.push_back({level.label, m.name, seed});
-  return missing;
+  return missing_of(c, experiment_hash(c), done);
 }
 
 RunSummary run_experiment(const ExperimentConfig& c, const RunOptions& o, std::ostream& log) {
@@ -340,7 +344,7 @@ RunSummary run_experiment(const ExperimentConfig& c, const RunOptions& o, std::o
   for (const auto& r : results) done.insert(r.value("key", ""));
   s.total = static_cast<int64_t>(c.levels.size() * c.seeds.size() * c.methods.size());
   // Cells not in the results yet, from here on: the time-left estimate's count.
-  auto missing = static_cast<int64_t>(missing_cells(c, o.out_dir).size());
+  auto missing = static_cast<int64_t>(missing_of(c, hash, done).size());
 
   // Data sets are loaded once for the whole grid.
   // Named pair members, not a structured binding: clang 14 cannot capture a binding in a lambda.
