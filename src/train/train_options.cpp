@@ -9,6 +9,12 @@
 #include <cmath>
 
 #include "rebalance/core/error.hpp"
+#include "rebalance/losses/loss.hpp"
+#include "rebalance/mix/mix.hpp"
+#include "rebalance/models/classifier.hpp"
+#include "rebalance/train/batch_policy.hpp"
+#include "rebalance/train/decision.hpp"
+#include "rebalance/train/decouple.hpp"
 
 namespace rebalance::train {
 
@@ -16,27 +22,40 @@ namespace {
 
 constexpr double kBig = double(int64_t(1) << 40);
 
+std::string choices_text(const std::vector<std::string>& choices);
+
+// "a, b or c" of a factory's registry, so a flag's help lists exactly what the factory accepts.
+template <class Info>
+std::string names_of(const std::vector<Info>& registry) {
+  std::vector<std::string> names;
+  for (const auto& info : registry) names.push_back(info.name);
+  return choices_text(names);
+}
+
 std::vector<TrainParam> declare() {
   using O = TrainOptions;
   const auto N = CliGroup::Network, T = CliGroup::Train, X = CliGroup::None;
   const auto always = JsonWhen::Always, changed = JsonWhen::NotDefault, never = JsonWhen::Never;
   // key, field, help, lo, hi, choices, cli, flag, [train] key, JSON, Python
   return {
-      {"model", &O::model, "logreg, mlp:hidden=[..],dropout=.., lenet, resnet:depth=20, backbone:path=..", 0, 0, {}, N,
+      {"model", &O::model, fmt::format("{}, with parameters (e.g. resnet:depth=20; see `rebalance methods models`)",
+                                names_of(models::model_registry())), 0, 0, {}, N,
        "", true, always, true},
-      {"loss", &O::loss, "ce, weighted_ce, focal, cb, la, ldam (with parameters)", 0, 0, {}, N, "", false, always,
+      {"loss", &O::loss, fmt::format("{}, with parameters (see `rebalance methods losses`)", names_of(losses::loss_registry())), 0, 0, {}, N, "", false, always,
        false},
-      {"batch_policy", &O::batch_policy, "uniform, balanced, sqrt, class_aware, dynamic", 0, 0, {}, N, "", false, always, false},
+      {"batch_policy", &O::batch_policy, fmt::format("{}, with parameters (see `rebalance methods batch-policies`)",
+                                              names_of(batch_policy_registry())), 0, 0, {}, N, "", false, always, false},
       {"augment", &O::augment,
        "augment every training batch in real time (e.g. \"rotate:degrees=10+hflip\"; see `rebalance methods "
        "augmentations`)",
        0, 0, {}, N, "", true, changed, false},
       {"mix", &O::mix,
-       "mix every training batch: mixup, remix, cutmix or cmo, with parameters (see `rebalance methods mixing`)", 0,
+       fmt::format("mix every training batch: {}, with parameters (see `rebalance methods mixing`)",
+                   names_of(mix::mix_registry())), 0,
        0, {}, N, "", true, changed, false},
       {"decouple", &O::decouple,
-       "after training, re-balance the final layer on frozen features: crt, lws, tau_norm or wb (see `rebalance "
-       "methods decoupling`)",
+       fmt::format("after training, re-balance the final layer on frozen features: {} (see `rebalance methods "
+                   "decoupling`)", names_of(decouple_registry())),
        0, 0, {}, N, "", true, changed, false},
       {"max_norm", &O::max_norm, "> 0: MaxNorm radius of each class's final-layer weights after every step (weight "
        "balancing)", 0.0, 1e6, {}, N, "", true, changed, false},
@@ -57,7 +76,8 @@ std::vector<TrainParam> declare() {
        "class counts behind the loss's margins, weights and prior: all training rows, or real (the --sampler's "
        "synthetic rows left out)",
        0, 0, {"all", "real"}, T, "", false, changed, false},
-      {"decision", &O::decision, "argmax, threshold:metric=f1, prior:tau=1", 0, 0, {}, T, "", false, always, true},
+      {"decision", &O::decision, fmt::format("{}, with parameters (e.g. threshold:metric=f1; see `rebalance methods decisions`)",
+                                     names_of(decision_registry())), 0, 0, {}, T, "", false, always, true},
       {"lr", &O::lr, "learning rate", 1e-12, 100.0, {}, T, "", true, always, true},
       {"schedule", &O::schedule, "none, step:every=30,gamma=0.1, exp:gamma=0.95 (per epoch), cosine", 0, 0, {}, T, "",
        true, always, false},

@@ -6,6 +6,9 @@
 #include <set>
 
 #include "../test_util.hpp"
+#include "rebalance/losses/loss.hpp"
+#include "rebalance/mix/mix.hpp"
+#include "rebalance/train/decouple.hpp"
 
 using namespace rebalance;
 using namespace rebalance::train;
@@ -27,6 +30,17 @@ TEST(TrainOptions, EveryMemberIsDeclaredOnceWithItsStructDefault) {
   EXPECT_EQ(train_option_flag(train_param("batch_size")), "--batch-size");
   EXPECT_EQ(train_option_flag(train_param("checkpoint_dir")), "--checkpoint");
   EXPECT_ERROR_MENTIONS(train_param("learning_rate"), "unknown training option \"learning_rate\"", "lr");
+}
+
+TEST(TrainOptions, AFactoryFlagsHelpNamesEveryMethodItsFactoryAccepts) {
+  // The lists come from the registries: a loss added there shows in --help without a second edit.
+  const auto lists = [](const std::string& key, const std::string& name) {
+    EXPECT_NE(train_param(key).help.find(name), std::string::npos) << key << " help lacks " << name;
+  };
+  for (const auto& l : losses::loss_registry()) lists("loss", l.name);
+  for (const auto& m : mix::mix_registry()) lists("mix", m.name);
+  for (const auto& d : decouple_registry()) lists("decouple", d.name);
+  lists("loss", "cb, la, balanced_softmax or ldam, with parameters");
 }
 
 TEST(TrainOptions, JsonHoldsWhatDecidesTheResultAndLaterOptionsOnlyWhenSet) {
