@@ -345,9 +345,13 @@ TrainResult fit_impl(const Dataset& train, const Dataset& val, const TrainOption
   if (!o.decouple.empty()) decoupler = make_decoupler(o.decouple);
   at::Tensor head_weight;
   if (decoupler || o.max_norm > 0) head_weight = model->head()->weight;  // a model without a head refuses here
-  REBALANCE_CHECK(!model->cosine_head() || (!decoupler && o.max_norm == 0), "{} acts on the norms of the head's "
-                  "class weights, which a cosine head (model \"{}\") divides out of its logits; use head=linear",
-                  decoupler ? fmt::format("decouple \"{}\"", o.decouple) : std::string("max_norm"), o.model);
+  if (model->cosine_head()) {
+    REBALANCE_CHECK(o.max_norm == 0, "max_norm acts on the norms of the head's class weights, which a cosine head "
+                    "(model \"{}\") divides out of its logits; use head=linear", o.model);
+    REBALANCE_CHECK(!decoupler, "decouple \"{}\" re-balances a linear head: its class weights, their norms or its "
+                    "logits on the frozen features; a cosine head (model \"{}\") normalises features and weights, so "
+                    "none of that carries over; use head=linear", o.decouple, o.model);
+  }
   REBALANCE_CHECK(o.max_norm >= 0, "max_norm must be >= 0 (0: off), got {}", o.max_norm);
   std::unique_ptr<mix::Mix> mixer;
   if (!o.mix.empty()) {

@@ -126,6 +126,8 @@ TEST(Decouple, LdamTrainsOnACosineHeadWhichDecouplingRefuses) {
   EXPECT_GT(minority_recall(r), minority_recall(fit(t.train, t.validation, stage_one(), log)));
   o.decouple = "tau_norm";
   EXPECT_ERROR_MENTIONS(fit(t.train, t.validation, o, log), "decouple \"tau_norm\"", "cosine head", "head=linear");
+  o.decouple = "crt";
+  EXPECT_ERROR_MENTIONS(fit(t.train, t.validation, o, log), "decouple \"crt\"", "linear head", "head=linear");
   o.decouple.clear();
   o.max_norm = 1.0;
   EXPECT_ERROR_MENTIONS(fit(t.train, t.validation, o, log), "max_norm", "cosine head");
