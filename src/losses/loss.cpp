@@ -178,6 +178,7 @@ class LDAM : public Loss {
   }
   void set_epoch(int64_t epoch) override { active_ = drw_epoch_ >= 0 && epoch >= drw_epoch_; }
   std::vector<double> class_weights() const override { return active_ ? drw_weights_.values() : std::vector<double>{}; }
+  double logit_scale() const override { return s_; }
 
  private:
   /// s (z - Delta_y e_y): each row's margin subtracted at its own class, then scaled.

@@ -124,6 +124,11 @@ TEST(Decouple, LdamTrainsOnACosineHeadWhichDecouplingRefuses) {
   EXPECT_TRUE(r.model->cosine_head());
   EXPECT_GT(minority_recall(r), 0.9);  // 20 sixes beside ~720 zeros; plain ERM recalls none
   EXPECT_GT(minority_recall(r), minority_recall(fit(t.train, t.validation, stage_one(), log)));
+  EXPECT_EQ(log.str().find("cosine head"), std::string::npos);
+  auto ce = o;
+  ce.loss = "ce";  // cosines in [-1, 1] unscaled: two classes' cross-entropy stays above log(1 + e^-2)
+  fit(t.train, t.validation, ce, log);
+  EXPECT_NE(log.str().find("cannot fall below 0.127"), std::string::npos) << log.str();
   o.decouple = "tau_norm";
   EXPECT_ERROR_MENTIONS(fit(t.train, t.validation, o, log), "decouple \"tau_norm\"", "cosine head", "head=linear");
   o.decouple = "crt";

@@ -26,6 +26,9 @@ class Loss {
   virtual void set_epoch(int64_t epoch) { (void)epoch; }
   /// Per-class weights in use now ([C] float64), or empty when the loss has none.
   virtual std::vector<double> class_weights() const { return {}; }
+  /// The factor the loss multiplies the logits by before its softmax: LDAM's s, 1 for the rest. A
+  /// cosine head's logits lie in [-1, 1], so only a loss with a large one can learn on it.
+  virtual double logit_scale() const { return 1.0; }
   const std::string& spec() const { return spec_; }
   void set_spec(std::string s) { spec_ = std::move(s); }
   /// The number of classes the loss was built for (the logits' width).
@@ -63,6 +66,7 @@ std::vector<MethodDoc> loss_docs();
 ///   "focal:gamma=2"                        focal loss (Lin et al., ICCV 2017)
 ///   "cb:beta=0.999,base=softmax|sigmoid|focal,gamma=2"  class-balanced loss (Cui et al.)
 ///   "la:tau=1"                             logit-adjusted loss (Menon et al., ICLR 2021)
+///   "balanced_softmax"                     cross-entropy on z + log n_c (Ren et al., NeurIPS 2020)
 ///   "ldam:max_margin=0.5,s=30,drw_epoch=-1,beta=0.9999"  LDAM with deferred re-weighting
 std::unique_ptr<Loss> make_loss(const std::string& spec, const std::vector<int64_t>& class_counts);
 
