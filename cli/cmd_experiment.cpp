@@ -157,7 +157,7 @@ void add_run_command(CLI::App& app, Action& action) {
                                s.ran + s.skipped, s.total);
       if (s.ran + s.skipped == s.total) {
         const auto results = read_results(s.results_path);
-        std::cout << "\n" << table_markdown(make_table(results, config.metric));
+        std::cout << "\n" << table_markdown(make_table(results, config.metric, table_order(config)));
       }
     };
   });
@@ -165,7 +165,7 @@ void add_run_command(CLI::App& app, Action& action) {
 
 void add_table_command(CLI::App& app, Action& action) {
   auto* cmd = app.add_subcommand("table", "tabulate results.jsonl: methods x imbalance levels, mean ± std over seeds");
-  static std::string results_path, output;
+  static std::string results_path, output, config_path;
   static std::vector<std::string> metric_names = {"f1_macro"};
   cmd->add_option("results", results_path, "results.jsonl written by `rebalance run`")->required();
   cmd->add_option("-m,--metric", metric_names,
@@ -174,17 +174,22 @@ void add_table_command(CLI::App& app, Action& action) {
                   "measure of the synthetic rows: quality.two_sample_auc, quality.memorisation, quality.tstr_recall, ...")
       ->capture_default_str();
   cmd->add_option("-o,--output", output, "also write PREFIX.md and PREFIX.csv (one pair per metric: PREFIX_METRIC.*)");
+  cmd->add_option("--config", config_path,
+                  "order the rows and columns as this experiment config lists its methods and levels (default: as "
+                  "they first appear in the results; `run --jobs` adds cells as they finish, then puts them in grid "
+                  "order)");
   cmd->callback([&action] {
     action = [] {
       std::vector<NamedPath> outs;
       for (const auto& m : metric_names)
         for (const char* ext : {".md", ".csv"})
           if (!output.empty()) outs.push_back({"--output", (metric_names.size() > 1 ? output + "_" + m : output) + ext});
-      check_outputs({{"results", results_path}}, outs);
+      check_outputs({{"results", results_path}, {"--config", config_path}}, outs);
+      const auto order = config_path.empty() ? TableOrder{} : table_order(load_experiment(config_path));
       const auto results = read_results(results_path);
       REBALANCE_CHECK(!results.empty(), "{}: no results", results_path);
       for (const auto& m : metric_names) {
-        const auto t = make_table(results, m);
+        const auto t = make_table(results, m, order);
         const auto md = table_markdown(t);
         std::cout << md << "\n";
         if (!output.empty()) {

@@ -267,6 +267,13 @@ class FileLock {
 
 }  // namespace
 
+TableOrder table_order(const ExperimentConfig& c) {
+  TableOrder order;
+  for (const auto& m : c.methods) order.methods.push_back(display_name(m));
+  for (const auto& level : c.levels) order.levels.push_back(level.label);
+  return order;
+}
+
 int64_t order_results(const ExperimentConfig& c, const std::string& out_dir) {
   const auto path = (fs::path(out_dir) / "results.jsonl").string();
   FileLock lock((fs::path(out_dir) / "results.lock").string());

@@ -40,7 +40,8 @@ std::optional<double> quality_of(const nlohmann::json& r, const std::string& fie
 
 }  // namespace
 
-ResultTable make_table(const std::vector<nlohmann::json>& results, const std::string& metric) {
+ResultTable make_table(const std::vector<nlohmann::json>& results, const std::string& metric,
+                       const TableOrder& order) {
   ResultTable t;
   t.metric = metric;
   t.lower_is_better = metric == "misclassified";
@@ -85,6 +86,23 @@ ResultTable make_table(const std::vector<nlohmann::json>& results, const std::st
                   "judge_recall, reconstruction_error, nn_synthetic and nn_held_out for methods whose sampler or "
                   "joint generator makes rows)",
                   metric.substr(8)) : std::string("no results to tabulate"));
+  // The order's names first, as it lists them; the rest after, as they first appeared.
+  const auto rank = [](const std::vector<std::string>& listed, const std::string& name) {
+    return static_cast<size_t>(std::find(listed.begin(), listed.end(), name) - listed.begin());
+  };
+  std::vector<size_t> rows(t.methods.size());
+  for (size_t i = 0; i < rows.size(); ++i) rows[i] = i;
+  std::stable_sort(rows.begin(), rows.end(), [&](size_t a, size_t b) {
+    return rank(order.methods, t.methods[a]) < rank(order.methods, t.methods[b]);
+  });
+  std::vector<std::string> methods;
+  std::vector<bool> leaked;
+  for (const auto i : rows) methods.push_back(t.methods[i]), leaked.push_back(t.leaked[i]);
+  t.methods = std::move(methods);
+  t.leaked = std::move(leaked);
+  std::stable_sort(t.levels.begin(), t.levels.end(), [&](const std::string& a, const std::string& b) {
+    return rank(order.levels, a) < rank(order.levels, b);
+  });
   t.cells.assign(t.methods.size(), std::vector<std::optional<TableCell>>(t.levels.size()));
   for (size_t i = 0; i < t.methods.size(); ++i)
     for (size_t j = 0; j < t.levels.size(); ++j) {

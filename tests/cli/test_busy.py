@@ -75,6 +75,19 @@ class ParallelCells(TempCase):
         self.assertIn("±", vanilla)
         self.assertNotIn("seed", vanilla)
         self.assertIn(" (1 seed) |", cs)
+        # Cells in the order workers finished them: --config puts rows and columns as the config lists them.
+        shuffled = self.path("shuffled.jsonl")
+        with open(os.path.join(out, "results.jsonl")) as f, open(shuffled, "w") as g:
+            g.writelines(reversed(f.readlines()))
+        methods = lambda t: [l.split(" | ")[0][2:] for l in t.splitlines() if l.startswith("| ") and "---" not in l][1:]
+        self.assertEqual(methods(run("table", shuffled, "--metric", "f1_macro").stdout),
+                         ["Vanilla", "SMOTE", "TS", "CS"])  # level 10: seed 1's Vanilla, then seed 0's backwards
+        ordered = run("table", shuffled, "--metric", "f1_macro", "--config", TINY).stdout
+        self.assertEqual(methods(ordered), ["Vanilla", "CS", "TS", "SMOTE"])
+        self.assertIn("| method | 10 |", ordered)
+        p = run("table", shuffled, "--config", self.path("none.toml"), ok=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("none.toml", p.stderr)
 
     def test_bad_jobs_and_worker_values_are_refused(self):
         p = run("run", TINY, "--out", self.path("o"), "--jobs", "0", ok=False)

@@ -151,6 +151,25 @@ TEST(ResultTables, EveryMethodAPairedTestCannotTellFromTheBestIsMarked) {
   EXPECT_NE(table_markdown(one).find("one seed per cell, so no method can be told from another"), std::string::npos);
 }
 
+TEST(ResultTables, AConfigsOrderPutsRowsAndColumnsAsItListsThem) {
+  auto row = [](const std::string& method, const std::string& level, double acsa) {
+    return nlohmann::json{{"method", method}, {"level", level}, {"seed", 0}, {"metrics", {{"acsa", acsa}}}};
+  };
+  // Cells as two workers finished them, plus a method the config does not list.
+  const std::vector<nlohmann::json> rows = {row("C", "rho=100", 0.7), row("X", "rho=10", 0.5), row("A", "rho=10", 0.9),
+                                            row("B", "rho=100", 0.8), row("A", "rho=100", 0.6)};
+  EXPECT_EQ(make_table(rows, "acsa").methods, (std::vector<std::string>{"C", "X", "A", "B"}));
+  const auto t = make_table(rows, "acsa", {{"A", "B", "C"}, {"rho=10", "rho=100"}});
+  ASSERT_EQ(t.methods, (std::vector<std::string>{"A", "B", "C", "X"}));  // the unlisted one last
+  ASSERT_EQ(t.levels, (std::vector<std::string>{"rho=10", "rho=100"}));
+  EXPECT_DOUBLE_EQ(t.cells[0][0]->mean, 0.9);
+  EXPECT_DOUBLE_EQ(t.cells[0][1]->mean, 0.6);
+  EXPECT_FALSE(t.cells[1][0].has_value());
+  EXPECT_DOUBLE_EQ(t.cells[3][0]->mean, 0.5);
+  EXPECT_TRUE(t.cells[0][0]->best);
+  EXPECT_TRUE(t.cells[1][1]->best);
+}
+
 TEST(ResultTables, MeansStdsAndBestAgainstHandComputedValues) {
   auto row = [](const std::string& method, const std::string& level, double f1, int64_t mis) {
     return nlohmann::json{{"method", method}, {"level", level},

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "rebalance/experiment/config.hpp"
+#include "rebalance/experiment/table.hpp"
 
 namespace rebalance {
 
@@ -42,6 +43,9 @@ RunSummary run_experiment(const ExperimentConfig& config, const RunOptions& opti
 /// parallel workers added them in the order they finished; rows of other configs stay after them.
 /// Returns how many of the grid's cells the file holds.
 int64_t order_results(const ExperimentConfig& config, const std::string& out_dir);
+
+/// The table order of `config`: its methods (as results name them) and levels, as it lists them.
+TableOrder table_order(const ExperimentConfig& config);
 
 /// Forget the cells claimed by earlier workers in `out_dir`: the process that starts the workers
 /// calls it before they start and after they end (a killed run's claims would hide its unfinished

@@ -44,13 +44,21 @@ struct ResultTable {
 /// (p >= 0.05)".
 std::string table_marking(const ResultTable& t);
 
+/// The order of a table's rows and columns, as a config lists its methods and levels (results of a
+/// grid run by several workers arrive as their cells end). Names it lacks follow, in the order they
+/// first appear in the results; empty lists leave that order alone.
+struct TableOrder {
+  std::vector<std::string> methods, levels;
+};
+
 /// Metrics are read from each result's "metrics" object (per class: "per_class.NAME.recall").
 /// "misclassified" is lower-is-better (seed 000's table), everything else higher-is-better.
 /// Methods whose results carry "leak" (a sampler saw test rows) are never the column's best.
 /// "quality.FIELD" tabulates a sample-quality measure of the synthetic rows ("two_sample_auc",
 /// "memorisation", "tstr_recall", ...; the mean over grown classes) for the methods that have
 /// one, with no best marked (an AUC of 0.5 is ideal, a memorisation of 1).
-ResultTable make_table(const std::vector<nlohmann::json>& results, const std::string& metric);
+ResultTable make_table(const std::vector<nlohmann::json>& results, const std::string& metric,
+                       const TableOrder& order = {});
 
 /// Markdown with the tied cells of each column (the best and those not told from it) in bold;
 /// `digits` decimals (misclassified counts: 1).
