@@ -331,9 +331,12 @@ ExperimentConfig load_experiment(const std::string& path) {
     REBALANCE_CHECK(mc.synthetic_weight == 1.0 || !mc.sampler.empty(),
                     "{}: method \"{}\" has no sampler, so there are no synthetic rows to weigh",
                     m.where("synthetic_weight"), mc.name);
-    mc.loss_counts = m.str("loss_counts", "all");
-    REBALANCE_CHECK(mc.loss_counts == "all" || mc.loss_counts == "real",
-                    "{}: loss_counts must be \"all\" or \"real\", got \"{}\"", m.where("loss_counts"), mc.loss_counts);
+    // A [train] option set per method: its default and choices are the option's declaration.
+    const auto& counts = train::train_param("loss_counts");
+    mc.loss_counts = m.str("loss_counts", train::train_option_default(counts));
+    REBALANCE_CHECK(std::find(counts.choices.begin(), counts.choices.end(), mc.loss_counts) != counts.choices.end(),
+                    "{} must be {}, got \"{}\"", m.where("loss_counts"), train::train_choices_text(counts),
+                    mc.loss_counts);
     REBALANCE_CHECK(mc.loss_counts == "all" || !mc.sampler.empty(),
                     "{}: method \"{}\" has no sampler, so every training row is real: drop loss_counts",
                     m.where("loss_counts"), mc.name);

@@ -515,7 +515,7 @@ TEST(ExperimentRunner, LossCountsReachTheTrainerAndTheResults) {
   EXPECT_ERROR_MENTIONS(load_experiment(dir.write("ns.toml", no_sampler)), "loss_counts", "no sampler");
   std::string bad = cfg;
   bad.replace(bad.find("\"real\""), 6, "\"some\"");
-  EXPECT_ERROR_MENTIONS(load_experiment(dir.write("bad.toml", bad)), "loss_counts", "\"all\" or \"real\"", "some");
+  EXPECT_ERROR_MENTIONS(load_experiment(dir.write("bad.toml", bad)), "loss_counts", "must be all or real", "some");
 }
 
 TEST(ExperimentRunner, MixingReachesTheTrainerAndTheResults) {
