@@ -354,9 +354,10 @@ TrainResult fit_impl(const Dataset& train, const Dataset& val, const TrainOption
     // With every cosine right (+1 at the label, -1 elsewhere) softmax cross-entropy is still log(1 + (C-1) e^-2s).
     const double s = loss->logit_scale(), floor = std::log1p(static_cast<double>(c - 1) * std::exp(-2 * s));
     if (floor > 0.05)
-      log << fmt::format("warning: model \"{}\" has a cosine head, whose logits are cosines in [-1, 1], and loss \"{}\" "
-                         "scales them by {}: cross-entropy on them cannot fall below {:.3f}, even with every cosine right, "
-                         "and no prediction becomes confident; use ldam (its s scales them) or head=linear\n",
+      log << fmt::format("warning: model \"{}\" has a cosine head, whose logits are cosines in [-1, 1], and loss "
+                         "\"{}\" scales them by {}: cross-entropy on them cannot fall below {:.3f}, even with every "
+                         "cosine right, and no prediction becomes confident; use ldam (its s scales them) or "
+                         "head=linear\n",
                          o.model, o.loss, s, floor);
   }
   REBALANCE_CHECK(o.max_norm >= 0, "max_norm must be >= 0 (0: off), got {}", o.max_norm);
