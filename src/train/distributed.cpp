@@ -31,6 +31,7 @@ class GlooCommunicator final : public Communicator {
                     o.master);
     const std::string host = o.master.substr(0, colon);
     const auto timeout = std::chrono::milliseconds(static_cast<int64_t>(o.timeout_s * 1000));
+    timeout_ = timeout;
     c10d::TCPStoreOptions so;
     so.port = static_cast<uint16_t>(*port);
     so.isServer = o.rank == 0;
@@ -71,7 +72,8 @@ class GlooCommunicator final : public Communicator {
   void check_agreement(const std::string& key, const std::string& value) override {
     const std::string base = "rebalance/" + key + "/" + std::to_string(round_++) + "/";
     store_->set(base + std::to_string(rank_), std::vector<uint8_t>(value.begin(), value.end()));
-    for (int64_t r = 0; r < world_; ++r) {
+    std::string disagreement;
+    for (int64_t r = 0; r < world_ && disagreement.empty(); ++r) {
       std::vector<uint8_t> got;
       try {
         got = store_->get(base + std::to_string(r));
@@ -80,15 +82,29 @@ class GlooCommunicator final : public Communicator {
                         "--world-size?): {}", rank_, r, key, first_line(e));
       }
       const std::string theirs(got.begin(), got.end());
-      REBALANCE_CHECK(theirs == value, "rank {} and rank {} disagree on {}: {} vs {}", rank_, r, key,
-                      value.size() > 200 ? value.substr(0, 200) + "..." : value,
-                      theirs.size() > 200 ? theirs.substr(0, 200) + "..." : theirs);
+      if (theirs != value)
+        disagreement = fmt::format("rank {} and rank {} disagree on {}: {} vs {}", rank_, r, key,
+                                   value.size() > 200 ? value.substr(0, 200) + "..." : value,
+                                   theirs.size() > 200 ? theirs.substr(0, 200) + "..." : theirs);
     }
+    store_->set(base + "read/" + std::to_string(rank_), std::vector<uint8_t>{1});
+    if (!disagreement.empty() && rank_ == 0) {
+      // Rank 0 hosts the store: leaving at once would take it from a rank still reading, which would
+      // then report a missing rank instead of the disagreement. Wait (within the timeout) until all have read.
+      std::vector<std::string> read;
+      for (int64_t r = 0; r < world_; ++r) read.push_back(base + "read/" + std::to_string(r));
+      try {
+        store_->wait(read, timeout_);
+      } catch (const std::exception&) {  // a rank that stopped reading: the disagreement is still the error
+      }
+    }
+    REBALANCE_CHECK(disagreement.empty(), "{}", disagreement);
   }
 
  private:
   int64_t rank_, world_;
   int64_t round_ = 0;
+  std::chrono::milliseconds timeout_;
   c10::intrusive_ptr<c10d::TCPStore> store_;
   c10::intrusive_ptr<c10d::ProcessGroupGloo> group_;
 };
