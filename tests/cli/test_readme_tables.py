@@ -75,5 +75,17 @@ class KeptCells(TempCase):
         self.assertIn("tiny.jsonl:2: not a result line", str(e.exception.code))
 
 
+class Configs(TempCase):
+    def test_every_config_the_script_runs_is_one_run_accepts(self):
+        # The grids take hours and run outside CI: a config that `run` refuses would only show
+        # when someone starts one. `--status` reads and checks the config without training.
+        rt = load_script()
+        for name, (config, metrics) in sorted(rt.TABLES.items()):
+            with self.subTest(name=name):
+                p = run("run", os.path.join(ROOT, config), "--out", self.path(name), "--status")
+                self.assertIn(" cells in ", p.stdout)
+                self.assertTrue(metrics)
+
+
 if __name__ == "__main__":
     cli_util.main()
