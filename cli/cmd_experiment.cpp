@@ -100,7 +100,8 @@ std::pair<int64_t, int64_t> parse_worker(const std::string& text) {
 }  // namespace
 
 void add_run_command(CLI::App& app, Action& action) {
-  auto* cmd = app.add_subcommand("run", "run an experiment config (TOML) cell by cell; a rerun resumes");
+  auto* cmd = app.add_subcommand("run", "run an experiment config (TOML) cell by cell; a rerun resumes (an unfinished "
+                                        "cell from its last epoch)");
   static std::string config_path, out_dir, worker;
   static int64_t stop_after = -1, jobs = 1;
   static bool status = false;

@@ -382,9 +382,12 @@ std::string experiment_hash(const ExperimentConfig& c) {
   if (!c.images.size.empty()) j["image_size"] = c.images.size;
   if (c.images.channels != "auto") j["image_channels"] = c.images.channels;
   // Per-cell keys carry the level, method and seed; the hash covers what all cells share.
-  const std::string s = j.dump();
+  return text_hash(j.dump());
+}
+
+std::string text_hash(const std::string& text) {
   uint64_t h = 1469598103934665603ULL;  // FNV-1a
-  for (unsigned char ch : s) h = (h ^ ch) * 1099511628211ULL;
+  for (unsigned char ch : text) h = (h ^ ch) * 1099511628211ULL;
   return fmt::format("{:016x}", h);
 }
 

@@ -314,6 +314,44 @@ bool claim_cell(const std::string& out_dir, int64_t index) {
   return true;
 }
 
+fs::path checkpoints_dir(const std::string& out_dir) { return fs::path(out_dir) / ".checkpoints"; }
+
+/// The folder of a cell's training checkpoints (a cell key holds characters no file name may).
+fs::path cell_checkpoint_dir(const std::string& out_dir, const std::string& key) {
+  return checkpoints_dir(out_dir) / ("cell-" + text_hash(key));
+}
+
+/// Remove the checkpoint folders of cells that are not missing from this grid any more (finished
+/// by another run, or of an earlier version of the config, whose keys have another hash).
+void prune_checkpoints(const std::string& out_dir, const std::set<std::string>& missing_keys) {
+  const auto dir = checkpoints_dir(out_dir);
+  if (!fs::exists(dir)) return;
+  std::set<std::string> keep;
+  for (const auto& key : missing_keys) keep.insert(cell_checkpoint_dir(out_dir, key).filename().string());
+  for (const auto& entry : fs::directory_iterator(dir))
+    if (!keep.count(entry.path().filename().string())) fs::remove_all(entry.path());
+}
+
+/// Train a cell with per-epoch checkpoints in `dir`, continuing from them where an earlier, killed
+/// run left some (`continued` says whether it did). A checkpoint this run cannot continue (the
+/// options or the data differ: a sampler that is not bit-exact across thread counts, say) is
+/// removed, and the cell trains from the start.
+template <class Fit>
+auto fit_with_checkpoints(const fs::path& dir, std::ostream& log, bool& continued, const Fit& fit) {
+  continued = fs::exists(dir) && !fs::is_empty(dir);
+  if (!continued) return fit();
+  log << fmt::format("    continuing from the checkpoint in {}\n", dir.string());
+  try {
+    return fit();
+  } catch (const Error& e) {
+    log << fmt::format("    the checkpoint in {} does not fit this run ({}); training the cell from the start\n",
+                       dir.string(), e.what());
+  }
+  continued = false;
+  fs::remove_all(dir);
+  return fit();
+}
+
 /// The cells of `c` whose keys `done` lacks, in grid order.
 std::vector<MissingCell> missing_of(const ExperimentConfig& c, const std::string& hash, const std::set<std::string>& done) {
   std::vector<MissingCell> missing;
@@ -352,6 +390,14 @@ RunSummary run_experiment(const ExperimentConfig& c, const RunOptions& o, std::o
   s.total = static_cast<int64_t>(c.levels.size() * c.seeds.size() * c.methods.size());
   // Cells not in the results yet, from here on: the time-left estimate's count.
   auto missing = static_cast<int64_t>(missing_of(c, hash, done).size());
+  if (o.worker == 0) {
+    std::set<std::string> missing_keys;
+    for (const auto& level : c.levels)
+      for (const auto seed : c.seeds)
+        for (const auto& m : c.methods)
+          if (const auto key = cell_key(hash, level, m, seed); !done.count(key)) missing_keys.insert(key);
+    prune_checkpoints(o.out_dir, missing_keys);
+  }
 
   // Data sets are loaded once for the whole grid.
   // Named pair members, not a structured binding: clang 14 cannot capture a binding in a lambda.
@@ -445,12 +491,20 @@ RunSummary run_experiment(const ExperimentConfig& c, const RunOptions& o, std::o
         if (m.unfreeze_after >= 0) opts.unfreeze_after = m.unfreeze_after;
         opts.seed = seed;
         opts.progress = o.progress;
+        // A cell of hours survives a killed run: it continues from its last finished epoch.
+        const auto checkpoint = cell_checkpoint_dir(o.out_dir, key);
+        opts.checkpoint_dir = checkpoint.string();
+        opts.resume = true;
+        opts.stop_after_epochs = o.stop_after_epochs;
+        bool continued = false;
         std::ostringstream train_log;
         const auto ts = Clock::now();
         train::TrainResult result;
         nlohmann::json joint_phases;
         if (!m.joint.empty()) {
-          auto jr = joint::fit(train, task->validation, opts, joint::parse_joint(m.joint), train_log);
+          auto jr = fit_with_checkpoints(checkpoint, log, continued, [&] {
+            return joint::fit(train, task->validation, opts, joint::parse_joint(m.joint), train_log);
+          });
           result = std::move(jr.train);
           joint_phases = joint::phases_json(jr.phases);
           if (c.quality) {
@@ -486,7 +540,9 @@ RunSummary run_experiment(const ExperimentConfig& c, const RunOptions& o, std::o
             }
           }
         } else {
-          result = train::fit(train, task->validation, opts, train_log);
+          result = fit_with_checkpoints(checkpoint, log, continued,
+                                        [&] { return train::fit(train, task->validation, opts, train_log); });
+          if (!result.finished) return s;  // stop_after_epochs: the cell stays missing, its checkpoint kept
         }
         const double train_s = since(ts);
         if (seed == c.seeds.front() && task->test.x.dim() == 4 && task->test.num_classes() == 2 &&
@@ -554,6 +610,7 @@ RunSummary run_experiment(const ExperimentConfig& c, const RunOptions& o, std::o
         if (!quality.empty()) row["quality"] = quality;
         row["timings"] = {{"sampler_s", sampler_s}, {"train_s", train_s}, {"total_s", since(t0)}};
         if (!quality.empty()) row["timings"]["quality_s"] = quality_s;
+        if (continued) row["timings"]["continued"] = true;  // train_s and total_s count this run's part only
         {
           // Parallel workers: one at a time, each adding its row to what the others wrote.
           std::optional<FileLock> lock;
@@ -567,6 +624,7 @@ RunSummary run_experiment(const ExperimentConfig& c, const RunOptions& o, std::o
           }, false);
           cell_files.commit();
         }
+        fs::remove_all(checkpoint);
         ++s.ran;
         log << fmt::format("    {} {:.4f}  misclassified {}  ({:.1f}s)\n", c.metric,
                            metrics::report_to_json(report).value(c.metric, 0.0), report.misclassified, since(t0));

@@ -120,6 +120,46 @@ TEST(ExperimentRunner, KilledRunResumesToTheSameResults) {
   EXPECT_EQ(rows[0]["test_scores"].size(), rows[0]["test_labels"].size());
 }
 
+TEST(ExperimentRunner, ACellKilledInsideItsTrainingContinuesFromItsLastEpoch) {
+  TempDir dir;
+  auto cfg = tiny_one_cell();
+  cfg.replace(cfg.find("epochs = 2"), 10, "epochs = 4");
+  const auto c = load_experiment(dir.write("t.toml", cfg));
+  std::ostringstream log;
+  EXPECT_EQ(run_experiment(c, {.out_dir = dir.file("whole"), .progress = false}, log).ran, 2);
+  const auto checkpoints = [&](const std::string& out) {
+    std::vector<std::string> names;
+    if (std::filesystem::exists(dir.file(out + "/.checkpoints")))
+      for (const auto& e : std::filesystem::directory_iterator(dir.file(out + "/.checkpoints")))
+        names.push_back(e.path().filename().string());
+    return names;
+  };
+  EXPECT_TRUE(checkpoints("whole").empty());  // each cell's folder goes when its row is written
+  // "Kill" the first cell after 3 of its 4 epochs: no row, its checkpoint kept.
+  const RunOptions killed{.out_dir = dir.file("part"), .stop_after_epochs = 3, .progress = false};
+  EXPECT_EQ(run_experiment(c, killed, log).ran, 0);
+  EXPECT_TRUE(read_results(dir.file("part/results.jsonl")).empty());
+  ASSERT_EQ(checkpoints("part").size(), 1u);
+  // A folder of no missing cell (an earlier config's, a finished cell's) is removed by the next run.
+  std::filesystem::create_directories(dir.file("part/.checkpoints/cell-0123456789abcdef"));
+  std::ostringstream resumed;
+  EXPECT_EQ(run_experiment(c, {.out_dir = dir.file("part"), .progress = false}, resumed).ran, 2);
+  EXPECT_NE(resumed.str().find("continuing from the checkpoint in"), std::string::npos) << resumed.str();
+  EXPECT_EQ(without_timings(read_results(dir.file("part/results.jsonl"))),
+            without_timings(read_results(dir.file("whole/results.jsonl"))));
+  EXPECT_TRUE(checkpoints("part").empty());
+  // A checkpoint the run cannot continue (here a damaged state file) is trained over from the start.
+  EXPECT_EQ(run_experiment(c, {.out_dir = dir.file("damaged"), .stop_after_epochs = 1, .progress = false}, log).ran, 0);
+  const auto names = checkpoints("damaged");
+  ASSERT_EQ(names.size(), 1u);
+  dir.write("damaged/.checkpoints/" + names[0] + "/state.json", "{not json");
+  std::ostringstream afresh;
+  EXPECT_EQ(run_experiment(c, {.out_dir = dir.file("damaged"), .progress = false}, afresh).ran, 2);
+  EXPECT_NE(afresh.str().find("training the cell from the start"), std::string::npos) << afresh.str();
+  EXPECT_EQ(without_timings(read_results(dir.file("damaged/results.jsonl"))),
+            without_timings(read_results(dir.file("whole/results.jsonl"))));
+}
+
 TEST(ResultTables, EveryMethodAPairedTestCannotTellFromTheBestIsMarked) {
   auto row = [](const std::string& method, uint64_t seed, double acsa) {
     return nlohmann::json{{"method", method}, {"level", "100"}, {"seed", seed}, {"metrics", {{"acsa", acsa}}}};

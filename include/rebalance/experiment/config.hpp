@@ -89,5 +89,7 @@ ExperimentConfig load_experiment(const std::string& path);
 
 /// A stable hash of everything that decides the results (not the file's formatting).
 std::string experiment_hash(const ExperimentConfig& config);
+/// 16 hex digits of FNV-1a over `text`: the config hash, the names of a grid cell's files.
+std::string text_hash(const std::string& text);
 
 }  // namespace rebalance

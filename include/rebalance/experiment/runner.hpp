@@ -19,6 +19,7 @@ namespace rebalance {
 struct RunOptions {
   std::string out_dir;
   int64_t stop_after_cells = -1;  ///< end after this many newly run cells (tests: a "kill")
+  int64_t stop_after_epochs = -1; ///< end inside a cell after this many of its epochs (tests: a "kill")
   bool progress = true;
   /// One of `workers` processes sharing the grid (`rebalance run --jobs N` starts them): each takes
   /// the next cell in grid order that no worker has claimed (a file per cell under OUT/.claims,
@@ -37,6 +38,8 @@ struct RunSummary {
 /// Run the grid. Cells run one after another with all cores each; data sets are loaded once.
 /// Each result line holds the cell (level, method, seed), the config hash, versions, every test
 /// metric, the confusion matrix, the test scores of binary tasks (for curves) and timings.
+/// A cell's training writes per-epoch checkpoints under OUT/.checkpoints (removed when the cell's
+/// row is written), so a killed run continues an unfinished cell from its last epoch.
 RunSummary run_experiment(const ExperimentConfig& config, const RunOptions& options, std::ostream& log);
 
 /// Rewrite results.jsonl with this config's cells in grid order (levels, seeds, methods), after
