@@ -41,11 +41,16 @@ def snapshot(folder):
     return out
 
 
+def checkpoint_files(folder):
+    """The files of `rebalance run`'s cell checkpoints under `folder`."""
+    return sorted(k for k in snapshot(folder) if f"{os.sep}.checkpoints{os.sep}" in k)
+
+
 class FaultCase(cli_util.TempCase):
     def assertFailedCleanly(self, p, before, name, reason=ENOSPC, shared=()):
         """Exit 1, `error: cannot write NAME: REASON`, and the folder exactly as `before`, but for
-        the files in `shared`: whole files the run shares between its cells (a grid's judge) and
-        keeps once written, which a rerun loads."""
+        the files in `shared`: whole files the run keeps once written, which a rerun loads (a grid's
+        judge, shared between its cells; the failed cell's training checkpoint)."""
         self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
         self.assertTrue(p.stderr.startswith("error:"), p.stderr)
         self.assertIn(f"cannot write {name}", p.stderr)
@@ -182,9 +187,15 @@ class Experiment(FaultCase):
         self.assertEqual(first.count(b"\n"), 1)
         # The second cell's rewrite of results.jsonl hits the full disk halfway through.
         p = run("run", cfg, "--out", out, env=full_disk("results.jsonl", len(first) * 3 // 2), ok=False)
-        self.assertFailedCleanly(p, before, os.path.join(out, "results.jsonl"))
+        # The failed cell's training is kept, whole, in its checkpoint: the rerun continues it.
+        kept = checkpoint_files(self.d)
+        self.assertEqual(sorted(os.path.basename(k) for k in kept),
+                         ["best-0.pt", "model-0.pt", "optimizer-0.pt", "state.json"])
+        self.assertFailedCleanly(p, before, os.path.join(out, "results.jsonl"), shared=kept)
         p = run("run", cfg, "--out", out)
         self.assertIn("done: 2 run, 1 already in", p.stdout)
+        self.assertIn("continuing from the checkpoint in", p.stdout)
+        self.assertEqual(checkpoint_files(self.d), [])
         with open(os.path.join(out, "results.jsonl"), "rb") as f:
             lines = f.read().split(b"\n")
         self.assertEqual(lines[0] + b"\n", first)
@@ -207,7 +218,8 @@ class Experiment(FaultCase):
         judges = [k for k in snapshot(self.d) if os.path.basename(k).startswith("judge-")]
         self.assertEqual(len(judges), 1, judges)
         self.assertTrue(judges[0].endswith(".model"))
-        self.assertFailedCleanly(p, before, os.path.join(out, "results.jsonl"), shared=judges)
+        self.assertFailedCleanly(p, before, os.path.join(out, "results.jsonl"),
+                                 shared=judges + checkpoint_files(self.d))
         p = run("run", cfg, "--out", out)
         self.assertIn("(trained by an earlier run)", p.stdout)
         self.assertTrue(os.listdir(os.path.join(out, "samples")))
