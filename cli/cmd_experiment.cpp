@@ -137,7 +137,9 @@ void add_run_command(CLI::App& app, Action& action) {
         const auto missing = missing_cells(config, o.out_dir);
         std::cout << fmt::format("{}: {} of {} cells in {}\n", config.name, total - static_cast<int64_t>(missing.size()),
                                  total, (std::filesystem::path(o.out_dir) / "results.jsonl").string());
-        for (const auto& m : missing) std::cout << fmt::format("missing: level {}, seed {}, method {}\n", m.level, m.seed, m.method);
+        for (const auto& m : missing)
+          std::cout << fmt::format("missing: level {}, seed {}, method {}{}\n", m.level, m.seed, m.method,
+                                   m.started ? " (started: a rerun continues it from its checkpoint)" : "");
         return;
       }
       std::cout << fmt::format("{}: {} cells ({} levels x {} seeds x {} methods) -> {}\n", config.name, total,

@@ -323,11 +323,11 @@ fs::path cell_checkpoint_dir(const std::string& out_dir, const std::string& key)
 
 /// Remove the checkpoint folders of cells that are not missing from this grid any more (finished
 /// by another run, or of an earlier version of the config, whose keys have another hash).
-void prune_checkpoints(const std::string& out_dir, const std::set<std::string>& missing_keys) {
+void prune_checkpoints(const std::string& out_dir, const std::vector<MissingCell>& missing) {
   const auto dir = checkpoints_dir(out_dir);
   if (!fs::exists(dir)) return;
   std::set<std::string> keep;
-  for (const auto& key : missing_keys) keep.insert(cell_checkpoint_dir(out_dir, key).filename().string());
+  for (const auto& m : missing) keep.insert(cell_checkpoint_dir(out_dir, m.key).filename().string());
   for (const auto& entry : fs::directory_iterator(dir))
     if (!keep.count(entry.path().filename().string())) fs::remove_all(entry.path());
 }
@@ -358,7 +358,8 @@ std::vector<MissingCell> missing_of(const ExperimentConfig& c, const std::string
   for (const auto& level : c.levels)
     for (const auto seed : c.seeds)
       for (const auto& m : c.methods)
-        if (!done.count(cell_key(hash, level, m, seed))) missing.push_back({level.label, m.name, seed});
+        if (auto key = cell_key(hash, level, m, seed); !done.count(key))
+          missing.push_back({level.label, m.name, seed, std::move(key)});
   return missing;
 }
 
@@ -369,7 +370,12 @@ void clear_cell_claims(const std::string& out_dir) { fs::remove_all(claims_dir(o
 std::vector<MissingCell> missing_cells(const ExperimentConfig& c, const std::string& out_dir) {
   std::set<std::string> done;
   for (const auto& r : read_results((fs::path(out_dir) / "results.jsonl").string())) done.insert(r.value("key", ""));
-  return missing_of(c, experiment_hash(c), done);
+  auto missing = missing_of(c, experiment_hash(c), done);
+  for (auto& m : missing) {
+    const auto dir = cell_checkpoint_dir(out_dir, m.key);
+    m.started = fs::exists(dir) && !fs::is_empty(dir);
+  }
+  return missing;
 }
 
 RunSummary run_experiment(const ExperimentConfig& c, const RunOptions& o, std::ostream& log) {
@@ -389,15 +395,9 @@ RunSummary run_experiment(const ExperimentConfig& c, const RunOptions& o, std::o
   for (const auto& r : results) done.insert(r.value("key", ""));
   s.total = static_cast<int64_t>(c.levels.size() * c.seeds.size() * c.methods.size());
   // Cells not in the results yet, from here on: the time-left estimate's count.
-  auto missing = static_cast<int64_t>(missing_of(c, hash, done).size());
-  if (o.worker == 0) {
-    std::set<std::string> missing_keys;
-    for (const auto& level : c.levels)
-      for (const auto seed : c.seeds)
-        for (const auto& m : c.methods)
-          if (const auto key = cell_key(hash, level, m, seed); !done.count(key)) missing_keys.insert(key);
-    prune_checkpoints(o.out_dir, missing_keys);
-  }
+  const auto missing_at_start = missing_of(c, hash, done);
+  auto missing = static_cast<int64_t>(missing_at_start.size());
+  if (o.worker == 0) prune_checkpoints(o.out_dir, missing_at_start);
 
   // Data sets are loaded once for the whole grid.
   // Named pair members, not a structured binding: clang 14 cannot capture a binding in a lambda.

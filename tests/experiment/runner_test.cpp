@@ -140,6 +140,10 @@ TEST(ExperimentRunner, ACellKilledInsideItsTrainingContinuesFromItsLastEpoch) {
   EXPECT_EQ(run_experiment(c, killed, log).ran, 0);
   EXPECT_TRUE(read_results(dir.file("part/results.jsonl")).empty());
   ASSERT_EQ(checkpoints("part").size(), 1u);
+  const auto missing = missing_cells(c, dir.file("part"));  // what `run --status` lists
+  ASSERT_EQ(missing.size(), 2u);
+  EXPECT_TRUE(missing[0].started);
+  EXPECT_FALSE(missing[1].started);
   // A folder of no missing cell (an earlier config's, a finished cell's) is removed by the next run.
   std::filesystem::create_directories(dir.file("part/.checkpoints/cell-0123456789abcdef"));
   std::ostringstream resumed;

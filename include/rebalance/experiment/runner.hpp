@@ -59,6 +59,8 @@ void clear_cell_claims(const std::string& out_dir);
 struct MissingCell {
   std::string level, method;
   uint64_t seed = 0;
+  std::string key;
+  bool started = false;  ///< a killed run left its training checkpoint: a rerun continues it
 };
 
 /// The grid's cells that `out_dir`'s results.jsonl does not hold yet, in grid order (levels,
