@@ -58,21 +58,21 @@ std::string ImageRecipe::method_toml() const {
 
 std::vector<ImageRecipe> image_recipes(int64_t num_classes) {
   std::vector<ImageRecipe> r = {
-      {"ERM", "", "ce"},
-      {"class weights", "", "weighted_ce"},
-      {"class-balanced loss", "", "cb:beta=0.9999"},
-      {"focal loss", "", "focal:gamma=1"},
-      {"balanced softmax", "", "balanced_softmax"},
-      {"balanced batches", "", "ce", "balanced"},
-      {"square-root batches", "", "ce", "sqrt"},
-      {"post-hoc logit adjustment", "", "ce", "uniform", "", "prior:tau=auto"},
-      {"Remix + class weights", "", "weighted_ce", "uniform", "remix"},
-      {"CMO + balanced softmax", "", "balanced_softmax", "uniform", "cmo"},
-      {"random over-sampling", "random_over", "ce"},
+      {.name = "ERM"},
+      {.name = "class weights", .loss = "weighted_ce"},
+      {.name = "class-balanced loss", .loss = "cb:beta=0.9999"},
+      {.name = "focal loss", .loss = "focal:gamma=1"},
+      {.name = "balanced softmax", .loss = "balanced_softmax"},
+      {.name = "balanced batches", .batch_policy = "balanced"},
+      {.name = "square-root batches", .batch_policy = "sqrt"},
+      {.name = "post-hoc logit adjustment", .decision = "prior:tau=auto"},
+      {.name = "Remix + class weights", .loss = "weighted_ce", .mix = "remix"},
+      {.name = "CMO + balanced softmax", .loss = "balanced_softmax", .mix = "cmo"},
+      {.name = "random over-sampling", .sampler = "random_over"},
   };
-  if (num_classes == 2) r.push_back({"threshold moving", "", "ce", "uniform", "", "threshold"});
-  r.push_back({"DeepSMOTE", "deepsmote", "ce", "uniform", "", "argmax", true});
-  r.push_back({"conditional VAE", "vae:conditional=true", "ce", "uniform", "", "argmax", true});
+  if (num_classes == 2) r.push_back({.name = "threshold moving", .decision = "threshold"});
+  r.push_back({.name = "DeepSMOTE", .sampler = "deepsmote", .generator = true});
+  r.push_back({.name = "conditional VAE", .sampler = "vae:conditional=true", .generator = true});
   return r;
 }
 

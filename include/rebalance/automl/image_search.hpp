@@ -23,11 +23,11 @@
 namespace rebalance::automl {
 
 struct ImageRecipe {
-  std::string name;
-  std::string sampler;  ///< empty: none
+  std::string name{};
+  std::string sampler{};  ///< empty: none
   std::string loss = "ce";
   std::string batch_policy = "uniform";
-  std::string mix;      ///< empty: none
+  std::string mix{};      ///< empty: none
   std::string decision = "argmax";
   bool generator = false;  ///< trains a generator before the classifier: tried last, while the budget allows
   /// The recipe as a `[[method]]` block of a `rebalance run` config.
