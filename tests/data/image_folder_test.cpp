@@ -1,5 +1,6 @@
 // Level 1: image folders: decoding against the pixels written, the folder layout, resizing,
 // bad images (refused or skipped, by path), disk-backed storage and the long-tail profile.
+#include <fmt/format.h>
 #include <torch/torch.h>
 
 #include <filesystem>
@@ -135,7 +136,7 @@ TEST(ImageFolder, LayoutErrorsAndDiskStorage) {
 TEST(ImageFolder, LongTailProfile) {
   std::vector<int64_t> counts = {120, 60, 12, 7, 3, 1, 1, 1, 1, 1};
   std::vector<std::string> names;
-  for (int i = 0; i < 10; ++i) names.push_back("c" + std::to_string(i));
+  for (int i = 0; i < 10; ++i) names.push_back(fmt::format("c{}", i));
   const auto text = long_tail_profile(counts, names);
   EXPECT_NE(text.find("10 classes, 207 rows"), std::string::npos) << text;
   EXPECT_NE(text.find("     1 row       5 classes ( 50.0%)"), std::string::npos) << text;

@@ -1,5 +1,6 @@
 // Every data format wherever a data file is accepted: .npy with labels in their own dtype, IDX
 // files by content (any name), the full MNIST built-in; and the bad inputs of each, named.
+#include <fmt/format.h>
 #include <torch/torch.h>
 
 #include "../test_util.hpp"
@@ -21,7 +22,7 @@ TEST(NpyLabels, ClassesAreTheValuesAndComeBackInTheirDtype) {
   const std::vector<std::vector<std::string>> names = {
       {"3", "7"}, {"-2", "5000000000"}, {"0", "1.5"}, {"False", "True"}, {"2", "9"}};
   for (size_t i = 0; i < labels.size(); ++i) {
-    const auto path = dir.file("y" + std::to_string(i) + ".npy");
+    const auto path = dir.file(fmt::format("y{}.npy", i));
     write_npy(path, labels[i]);
     const auto l = read_npy_labels(path);
     EXPECT_EQ(l.class_names, names[i]) << i;

@@ -1,5 +1,6 @@
 #include "rebalance/data/npy.hpp"
 
+#include <fmt/format.h>
 #include <torch/torch.h>
 
 #include "../test_util.hpp"
@@ -15,7 +16,7 @@ TEST(Npy, RoundTripsEverySupportedDtype) {
       torch::arange(4, torch::kInt32), torch::arange(7, torch::kUInt8), torch::tensor({true, false}),
       torch::rand({2, 1, 3, 3}), torch::zeros({0, 3})};
   for (size_t i = 0; i < tensors.size(); ++i) {
-    const auto path = dir.file("t" + std::to_string(i) + ".npy");
+    const auto path = dir.file(fmt::format("t{}.npy", i));
     write_npy(path, tensors[i]);
     const auto back = read_npy(path);
     EXPECT_EQ(back.scalar_type(), tensors[i].scalar_type()) << i;
