@@ -321,6 +321,9 @@ fs::path cell_checkpoint_dir(const std::string& out_dir, const std::string& key)
   return checkpoints_dir(out_dir) / ("cell-" + text_hash(key));
 }
 
+/// Whether a killed run left a checkpoint in a cell's folder.
+bool has_checkpoint(const fs::path& dir) { return fs::exists(dir) && !fs::is_empty(dir); }
+
 /// Remove the checkpoint folders of cells that are not missing from this grid any more (finished
 /// by another run, or of an earlier version of the config, whose keys have another hash).
 void prune_checkpoints(const std::string& out_dir, const std::vector<MissingCell>& missing) {
@@ -338,7 +341,7 @@ void prune_checkpoints(const std::string& out_dir, const std::vector<MissingCell
 /// removed, and the cell trains from the start.
 template <class Fit>
 auto fit_with_checkpoints(const fs::path& dir, std::ostream& log, bool& continued, const Fit& fit) {
-  continued = fs::exists(dir) && !fs::is_empty(dir);
+  continued = has_checkpoint(dir);
   if (!continued) return fit();
   log << fmt::format("    continuing from the checkpoint in {}\n", dir.string());
   try {
@@ -371,10 +374,7 @@ std::vector<MissingCell> missing_cells(const ExperimentConfig& c, const std::str
   std::set<std::string> done;
   for (const auto& r : read_results((fs::path(out_dir) / "results.jsonl").string())) done.insert(r.value("key", ""));
   auto missing = missing_of(c, experiment_hash(c), done);
-  for (auto& m : missing) {
-    const auto dir = cell_checkpoint_dir(out_dir, m.key);
-    m.started = fs::exists(dir) && !fs::is_empty(dir);
-  }
+  for (auto& m : missing) m.started = has_checkpoint(cell_checkpoint_dir(out_dir, m.key));
   return missing;
 }
 

@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include <array>
 #include <filesystem>
 #include <sstream>
 
@@ -71,12 +72,17 @@ TEST(Trainer, ResumeEndsWithTheSameWeightsAsAnUninterruptedRun) {
   const auto& t = digits_task();
   TempDir a, b;
   std::ostringstream log;
-  for (const std::string policy : {"uniform", "dynamic"}) {
-    auto whole_opts = small((a.path() / policy).string());
-    whole_opts.batch_policy = policy;
+  // {batch policy, mix, loss}: the policy's state, the mixing draws and deferred re-weighting's
+  // switch (at epoch 2 of 4) all come back.
+  const std::vector<std::array<std::string, 3>> variants = {
+      {"uniform", "", "ce"}, {"dynamic", "", "ce"}, {"uniform", "mixup", "weighted_ce:drw_epoch=2"}};
+  for (const auto& [policy, mix, loss] : variants) {
+    const auto name = policy + mix;
+    auto whole_opts = small((a.path() / name).string());
+    whole_opts.batch_policy = policy, whole_opts.mix = mix, whole_opts.loss = loss;
     const auto whole = fit(t.train, t.validation, whole_opts, log);
-    auto part = small((b.path() / policy).string());
-    part.batch_policy = policy;
+    auto part = small((b.path() / name).string());
+    part.batch_policy = policy, part.mix = mix, part.loss = loss;
     part.stop_after_epochs = 1;  // the "kill": this process ends after one epoch
     EXPECT_FALSE(fit(t.train, t.validation, part, log).finished);
     part.resume = true;
@@ -88,7 +94,7 @@ TEST(Trainer, ResumeEndsWithTheSameWeightsAsAnUninterruptedRun) {
     expect_same_weights(whole, resumed);
     ASSERT_EQ(whole.history.size(), resumed.history.size());
     for (size_t e = 0; e < whole.history.size(); ++e)
-      EXPECT_EQ(whole.history[e].train_loss, resumed.history[e].train_loss) << policy << " epoch " << e;
+      EXPECT_EQ(whole.history[e].train_loss, resumed.history[e].train_loss) << name << " epoch " << e;
     EXPECT_EQ(whole.best_epoch, resumed.best_epoch);
   }
 }
