@@ -23,7 +23,9 @@
 
 #include "rebalance/core/atomic_file.hpp"
 #include "rebalance/core/error.hpp"
+#include "rebalance/core/framed_file.hpp"
 #include "rebalance/core/rng.hpp"
+#include "rebalance/core/tensor_archive.hpp"
 #include "rebalance/data/imbalance.hpp"
 #include "rebalance/data/registry.hpp"
 #include "rebalance/experiment/png.hpp"
@@ -321,8 +323,70 @@ fs::path cell_checkpoint_dir(const std::string& out_dir, const std::string& key)
   return checkpoints_dir(out_dir) / ("cell-" + text_hash(key));
 }
 
-/// Whether a killed run left a checkpoint in a cell's folder.
+/// What a cell's sampler made (the training rows, their sample-quality measures and the times both
+/// took), kept in the cell's checkpoint folder so that a killed run's rerun neither fits the
+/// generator again nor measures its rows again. A framed file of named tensors: data, not code.
+constexpr std::string_view kCellRowsMagic = "REBALANCE-CELL-ROWS 1\n";
+constexpr const char* kCellRowsFile = "sampled.rows";
+
+struct CellRows {
+  Dataset train;
+  nlohmann::json quality;
+  double sampler_s = 0, quality_s = 0;
+};
+
+void write_cell_rows(const fs::path& dir, const CellRows& r) {
+  fs::create_directories(dir);
+  TensorWriter tensors;
+  tensors.add("x", r.train.x);
+  tensors.add("y", r.train.y);
+  tensors.add("origin", r.train.origin);
+  if (r.train.parents.defined()) tensors.add("parents", r.train.parents);
+  const nlohmann::json header = {{"class_names", r.train.class_names}, {"feature_names", r.train.feature_names},
+                                 {"name", r.train.name},               {"quality", r.quality},
+                                 {"sampler_s", r.sampler_s},           {"quality_s", r.quality_s}};
+  AtomicFileGroup file;  // in place now, not with the cell's files: a kill before the row keeps it
+  write_atomic((dir / kCellRowsFile).string(),
+               [&](std::ostream& out) { out << frame_header(kCellRowsMagic, header) << tensors.bytes(); }, false);
+  file.commit();
+}
+
+/// The rows write_cell_rows kept in `dir`, if it kept any.
+std::optional<CellRows> read_cell_rows(const fs::path& dir) {
+  const auto path = (dir / kCellRowsFile).string();
+  if (!fs::exists(path)) return std::nullopt;
+  return read_framed(path, "cell rows file", [&] {
+    const std::string bytes = read_file(path);
+    const auto framed = unframe(bytes, kCellRowsMagic, "cell rows file", path);
+    const TensorReader tensors(std::string_view(bytes).substr(framed.payload_offset), path);
+    const auto& h = framed.header;
+    CellRows r;
+    r.train.x = tensors.get("x");
+    r.train.y = tensors.get("y");
+    r.train.origin = tensors.get("origin");
+    if (tensors.has("parents")) r.train.parents = tensors.get("parents");
+    r.train.class_names = h.at("class_names").get<std::vector<std::string>>();
+    r.train.feature_names = h.at("feature_names").get<std::vector<std::string>>();
+    r.train.name = h.at("name").get<std::string>();
+    r.train.validate();
+    r.quality = h.at("quality");
+    r.sampler_s = h.at("sampler_s").get<double>();
+    r.quality_s = h.at("quality_s").get<double>();
+    return r;
+  });
+}
+
+/// Whether a killed run left a checkpoint in a cell's folder: its sampler's rows or its training's.
 bool has_checkpoint(const fs::path& dir) { return fs::exists(dir) && !fs::is_empty(dir); }
+
+/// The training's files in a cell's checkpoint folder (all but the sampler's rows).
+std::vector<fs::path> training_checkpoint_files(const fs::path& dir) {
+  std::vector<fs::path> files;
+  if (fs::exists(dir))
+    for (const auto& entry : fs::directory_iterator(dir))
+      if (entry.path().filename() != kCellRowsFile) files.push_back(entry.path());
+  return files;
+}
 
 /// Remove the checkpoint folders of cells that are not missing from this grid any more (finished
 /// by another run, or of an earlier version of the config, whose keys have another hash).
@@ -336,22 +400,21 @@ void prune_checkpoints(const std::string& out_dir, const std::vector<MissingCell
 }
 
 /// Train a cell with per-epoch checkpoints in `dir`, continuing from them where an earlier, killed
-/// run left some (`continued` says whether it did). A checkpoint this run cannot continue (the
-/// options or the data differ: a sampler that is not bit-exact across thread counts, say) is
-/// removed, and the cell trains from the start.
+/// run left some (then `continued` is set). A checkpoint this run cannot continue (other options
+/// or data) is removed, and the cell trains from the start.
 template <class Fit>
 auto fit_with_checkpoints(const fs::path& dir, std::ostream& log, bool& continued, const Fit& fit) {
-  continued = has_checkpoint(dir);
-  if (!continued) return fit();
-  log << fmt::format("    continuing from the checkpoint in {}\n", dir.string());
+  if (training_checkpoint_files(dir).empty()) return fit();
+  log << fmt::format("    continuing the training from the checkpoint in {}\n", dir.string());
   try {
-    return fit();
+    auto result = fit();
+    continued = true;
+    return result;
   } catch (const Error& e) {
     log << fmt::format("    the checkpoint in {} does not fit this run ({}); training the cell from the start\n",
                        dir.string(), e.what());
   }
-  continued = false;
-  fs::remove_all(dir);
+  for (const auto& f : training_checkpoint_files(dir)) fs::remove_all(f);
   return fit();
 }
 
@@ -447,7 +510,24 @@ RunSummary run_experiment(const ExperimentConfig& c, const RunOptions& o, std::o
         Dataset train = task->train;
         double sampler_s = 0, quality_s = 0;
         nlohmann::json quality;
+        // A cell of hours survives a killed run: its sampler's rows and its training's last finished
+        // epoch are kept here until its row is written.
+        const auto checkpoint = cell_checkpoint_dir(o.out_dir, key);
+        std::optional<CellRows> kept_rows;
         if (!m.sampler.empty()) {
+          try {
+            kept_rows = read_cell_rows(checkpoint);
+          } catch (const Error& e) {
+            log << fmt::format("    {}; running the sampler again\n", e.what());
+          }
+        }
+        if (kept_rows) {
+          log << fmt::format("    the sampler's rows from the checkpoint in {}\n", checkpoint.string());
+          train = std::move(kept_rows->train);
+          quality = std::move(kept_rows->quality);
+          sampler_s = kept_rows->sampler_s;
+          quality_s = kept_rows->quality_s;
+        } else if (!m.sampler.empty()) {
           const auto ts = Clock::now();
           const Dataset fit_on = sampler_input(*task, m, c.test.empty(), log);
           if (o.on_sampler_input) o.on_sampler_input(m.name, fit_on, task->test);
@@ -472,11 +552,12 @@ RunSummary run_experiment(const ExperimentConfig& c, const RunOptions& o, std::o
                                           judge_for().get());
             quality_s = since(tq);
           }
-          if (seed == c.seeds.front()) {
-            fs::create_directories(fs::path(o.out_dir) / "samples");
-            save_sample_grid(train, (fs::path(o.out_dir) / "samples" /
-                                     (safe_name(level.label + "_" + m.name) + ".png")).string());
-          }
+          write_cell_rows(checkpoint, {train, quality, sampler_s, quality_s});
+        }
+        if (!m.sampler.empty() && seed == c.seeds.front()) {
+          fs::create_directories(fs::path(o.out_dir) / "samples");
+          save_sample_grid(train, (fs::path(o.out_dir) / "samples" /
+                                   (safe_name(level.label + "_" + m.name) + ".png")).string());
         }
         auto opts = c.train;
         opts.loss = m.loss;
@@ -491,12 +572,10 @@ RunSummary run_experiment(const ExperimentConfig& c, const RunOptions& o, std::o
         if (m.unfreeze_after >= 0) opts.unfreeze_after = m.unfreeze_after;
         opts.seed = seed;
         opts.progress = o.progress;
-        // A cell of hours survives a killed run: it continues from its last finished epoch.
-        const auto checkpoint = cell_checkpoint_dir(o.out_dir, key);
         opts.checkpoint_dir = checkpoint.string();
         opts.resume = true;
         opts.stop_after_epochs = o.stop_after_epochs;
-        bool continued = false;
+        bool continued = kept_rows.has_value();
         std::ostringstream train_log;
         const auto ts = Clock::now();
         train::TrainResult result;
@@ -610,7 +689,8 @@ RunSummary run_experiment(const ExperimentConfig& c, const RunOptions& o, std::o
         if (!quality.empty()) row["quality"] = quality;
         row["timings"] = {{"sampler_s", sampler_s}, {"train_s", train_s}, {"total_s", since(t0)}};
         if (!quality.empty()) row["timings"]["quality_s"] = quality_s;
-        if (continued) row["timings"]["continued"] = true;  // train_s and total_s count this run's part only
+        // A cell a killed run started: train_s and total_s count this run's part only.
+        if (continued) row["timings"]["continued"] = true;
         {
           // Parallel workers: one at a time, each adding its row to what the others wrote.
           std::optional<FileLock> lock;

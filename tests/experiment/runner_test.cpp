@@ -122,11 +122,12 @@ TEST(ExperimentRunner, KilledRunResumesToTheSameResults) {
 
 TEST(ExperimentRunner, ACellKilledInsideItsTrainingContinuesFromItsLastEpoch) {
   TempDir dir;
-  auto cfg = tiny_one_cell();
+  auto cfg = tiny_one_cell() + "[[method]]\nname = \"SMOTE\"\nsampler = \"smote\"\n";
   cfg.replace(cfg.find("epochs = 2"), 10, "epochs = 4");
   const auto c = load_experiment(dir.write("t.toml", cfg));
   std::ostringstream log;
-  EXPECT_EQ(run_experiment(c, {.out_dir = dir.file("whole"), .progress = false}, log).ran, 2);
+  EXPECT_EQ(run_experiment(c, {.out_dir = dir.file("whole"), .progress = false}, log).ran, 3);
+  const auto whole = without_timings(read_results(dir.file("whole/results.jsonl")));
   const auto checkpoints = [&](const std::string& out) {
     std::vector<std::string> names;
     if (std::filesystem::exists(dir.file(out + "/.checkpoints")))
@@ -136,32 +137,53 @@ TEST(ExperimentRunner, ACellKilledInsideItsTrainingContinuesFromItsLastEpoch) {
   };
   EXPECT_TRUE(checkpoints("whole").empty());  // each cell's folder goes when its row is written
   // "Kill" the first cell after 3 of its 4 epochs: no row, its checkpoint kept.
-  const RunOptions killed{.out_dir = dir.file("part"), .stop_after_epochs = 3, .progress = false};
-  EXPECT_EQ(run_experiment(c, killed, log).ran, 0);
+  const auto kill = [&](const std::string& out, int64_t epochs) {
+    return run_experiment(c, {.out_dir = dir.file(out), .stop_after_epochs = epochs, .progress = false}, log).ran;
+  };
+  EXPECT_EQ(kill("part", 3), 0);
   EXPECT_TRUE(read_results(dir.file("part/results.jsonl")).empty());
   ASSERT_EQ(checkpoints("part").size(), 1u);
   const auto missing = missing_cells(c, dir.file("part"));  // what `run --status` lists
-  ASSERT_EQ(missing.size(), 2u);
+  ASSERT_EQ(missing.size(), 3u);
   EXPECT_TRUE(missing[0].started);
   EXPECT_FALSE(missing[1].started);
   // A folder of no missing cell (an earlier config's, a finished cell's) is removed by the next run.
   std::filesystem::create_directories(dir.file("part/.checkpoints/cell-0123456789abcdef"));
   std::ostringstream resumed;
-  EXPECT_EQ(run_experiment(c, {.out_dir = dir.file("part"), .progress = false}, resumed).ran, 2);
-  EXPECT_NE(resumed.str().find("continuing from the checkpoint in"), std::string::npos) << resumed.str();
-  EXPECT_EQ(without_timings(read_results(dir.file("part/results.jsonl"))),
-            without_timings(read_results(dir.file("whole/results.jsonl"))));
+  EXPECT_EQ(run_experiment(c, {.out_dir = dir.file("part"), .stop_after_cells = 2, .progress = false}, resumed).ran, 2);
+  EXPECT_NE(resumed.str().find("continuing the training from the checkpoint in"), std::string::npos) << resumed.str();
   EXPECT_TRUE(checkpoints("part").empty());
-  // A checkpoint the run cannot continue (here a damaged state file) is trained over from the start.
-  EXPECT_EQ(run_experiment(c, {.out_dir = dir.file("damaged"), .stop_after_epochs = 1, .progress = false}, log).ran, 0);
-  const auto names = checkpoints("damaged");
+  // Killed inside SMOTE's cell: its rows are kept too, and the rerun neither samples nor trains again
+  // what the killed run did.
+  EXPECT_EQ(kill("part", 2), 0);
+  std::ostringstream sampled;
+  EXPECT_EQ(run_experiment(c, {.out_dir = dir.file("part"), .progress = false}, sampled).ran, 1);
+  EXPECT_NE(sampled.str().find("the sampler's rows from the checkpoint in"), std::string::npos) << sampled.str();
+  EXPECT_NE(sampled.str().find("continuing the training from the checkpoint in"), std::string::npos);
+  const auto rows = read_results(dir.file("part/results.jsonl"));
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_FALSE(rows[1]["timings"].contains("continued"));
+  EXPECT_EQ(rows[2]["timings"]["continued"], true);
+  EXPECT_EQ(without_timings(rows), whole);
+  EXPECT_TRUE(checkpoints("part").empty());
+  // A checkpoint the run cannot continue (a damaged state file) is trained over from the start, and
+  // damaged rows are sampled again.
+  EXPECT_EQ(kill("damaged", 1), 0);
+  auto names = checkpoints("damaged");
   ASSERT_EQ(names.size(), 1u);
   dir.write("damaged/.checkpoints/" + names[0] + "/state.json", "{not json");
   std::ostringstream afresh;
-  EXPECT_EQ(run_experiment(c, {.out_dir = dir.file("damaged"), .progress = false}, afresh).ran, 2);
+  EXPECT_EQ(run_experiment(c, {.out_dir = dir.file("damaged"), .stop_after_cells = 2, .progress = false}, afresh).ran,
+            2);
   EXPECT_NE(afresh.str().find("training the cell from the start"), std::string::npos) << afresh.str();
-  EXPECT_EQ(without_timings(read_results(dir.file("damaged/results.jsonl"))),
-            without_timings(read_results(dir.file("whole/results.jsonl"))));
+  EXPECT_EQ(kill("damaged", 1), 0);
+  names = checkpoints("damaged");
+  ASSERT_EQ(names.size(), 1u);
+  dir.write("damaged/.checkpoints/" + names[0] + "/sampled.rows", "REBALANCE-CELL-ROWS 1\n12\n{}");
+  std::ostringstream again;
+  EXPECT_EQ(run_experiment(c, {.out_dir = dir.file("damaged"), .progress = false}, again).ran, 1);
+  EXPECT_NE(again.str().find("running the sampler again"), std::string::npos) << again.str();
+  EXPECT_EQ(without_timings(read_results(dir.file("damaged/results.jsonl"))), whole);
 }
 
 TEST(ResultTables, EveryMethodAPairedTestCannotTellFromTheBestIsMarked) {

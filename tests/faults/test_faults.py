@@ -194,7 +194,7 @@ class Experiment(FaultCase):
         self.assertFailedCleanly(p, before, os.path.join(out, "results.jsonl"), shared=kept)
         p = run("run", cfg, "--out", out)
         self.assertIn("done: 2 run, 1 already in", p.stdout)
-        self.assertIn("continuing from the checkpoint in", p.stdout)
+        self.assertIn("continuing the training from the checkpoint in", p.stdout)
         self.assertEqual(checkpoint_files(self.d), [])
         with open(os.path.join(out, "results.jsonl"), "rb") as f:
             lines = f.read().split(b"\n")
@@ -214,15 +214,18 @@ class Experiment(FaultCase):
         first = before[os.path.join("out", "results.jsonl")]
         p = run("run", cfg, "--out", out, env=full_disk("results.jsonl", len(first) * 3 // 2), ok=False)
         # No samples/*.png either. The judge of judge_recall that ROS's cell trained is whole (it is
-        # renamed into place before the cell goes on) and kept: the rerun loads it, trains none.
+        # renamed into place before the cell goes on) and kept for the grid's other cells; the cell's
+        # rows, their quality measures and its training are kept whole in its checkpoint.
         judges = [k for k in snapshot(self.d) if os.path.basename(k).startswith("judge-")]
         self.assertEqual(len(judges), 1, judges)
         self.assertTrue(judges[0].endswith(".model"))
-        self.assertFailedCleanly(p, before, os.path.join(out, "results.jsonl"),
-                                 shared=judges + checkpoint_files(self.d))
+        kept = checkpoint_files(self.d)
+        self.assertIn("sampled.rows", [os.path.basename(k) for k in kept])
+        self.assertFailedCleanly(p, before, os.path.join(out, "results.jsonl"), shared=judges + kept)
         p = run("run", cfg, "--out", out)
-        self.assertIn("(trained by an earlier run)", p.stdout)
+        self.assertIn("the sampler's rows from the checkpoint", p.stdout)
         self.assertTrue(os.listdir(os.path.join(out, "samples")))
+        self.assertEqual(checkpoint_files(self.d), [])
 
 
 class Train(FaultCase):
