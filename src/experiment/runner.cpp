@@ -505,7 +505,7 @@ RunSummary run_experiment(const ExperimentConfig& c, const RunOptions& o, std::o
                            s.ran > 0 ? fmt::format("  (~{:.0f}s left)", eta) : "");
         const auto t0 = Clock::now();
         // The cell's sample grid and its results line appear together: a cell that fails (a full
-        // disk) leaves no file of its own, and a rerun runs it again.
+        // disk) leaves no file of its own but its checkpoint, and a rerun runs it again from there.
         AtomicFileGroup cell_files;
         Dataset train = task->train;
         double sampler_s = 0, quality_s = 0;
@@ -552,7 +552,9 @@ RunSummary run_experiment(const ExperimentConfig& c, const RunOptions& o, std::o
                                           judge_for().get());
             quality_s = since(tq);
           }
-          write_cell_rows(checkpoint, {train, quality, sampler_s, quality_s});
+          // Kept where making them again would cost more than writing and reading them.
+          if (sampler_s + quality_s >= o.keep_sampler_rows_after_s)
+            write_cell_rows(checkpoint, {train, quality, sampler_s, quality_s});
         }
         if (!m.sampler.empty() && seed == c.seeds.front()) {
           fs::create_directories(fs::path(o.out_dir) / "samples");

@@ -126,7 +126,12 @@ TEST(ExperimentRunner, ACellKilledInsideItsTrainingContinuesFromItsLastEpoch) {
   cfg.replace(cfg.find("epochs = 2"), 10, "epochs = 4");
   const auto c = load_experiment(dir.write("t.toml", cfg));
   std::ostringstream log;
-  EXPECT_EQ(run_experiment(c, {.out_dir = dir.file("whole"), .progress = false}, log).ran, 3);
+  // Into `out`, every sampler's rows kept (SMOTE on these rows takes milliseconds, not the default 10 s).
+  const auto into = [&](const std::string& out, int64_t stop_after_cells = -1, int64_t stop_after_epochs = -1) {
+    return RunOptions{.out_dir = dir.file(out), .stop_after_cells = stop_after_cells,
+                      .stop_after_epochs = stop_after_epochs, .progress = false, .keep_sampler_rows_after_s = 0};
+  };
+  EXPECT_EQ(run_experiment(c, into("whole"), log).ran, 3);
   const auto whole = without_timings(read_results(dir.file("whole/results.jsonl")));
   const auto checkpoints = [&](const std::string& out) {
     std::vector<std::string> names;
@@ -138,7 +143,7 @@ TEST(ExperimentRunner, ACellKilledInsideItsTrainingContinuesFromItsLastEpoch) {
   EXPECT_TRUE(checkpoints("whole").empty());  // each cell's folder goes when its row is written
   // "Kill" the first cell after 3 of its 4 epochs: no row, its checkpoint kept.
   const auto kill = [&](const std::string& out, int64_t epochs) {
-    return run_experiment(c, {.out_dir = dir.file(out), .stop_after_epochs = epochs, .progress = false}, log).ran;
+    return run_experiment(c, into(out, -1, epochs), log).ran;
   };
   EXPECT_EQ(kill("part", 3), 0);
   EXPECT_TRUE(read_results(dir.file("part/results.jsonl")).empty());
@@ -150,14 +155,14 @@ TEST(ExperimentRunner, ACellKilledInsideItsTrainingContinuesFromItsLastEpoch) {
   // A folder of no missing cell (an earlier config's, a finished cell's) is removed by the next run.
   std::filesystem::create_directories(dir.file("part/.checkpoints/cell-0123456789abcdef"));
   std::ostringstream resumed;
-  EXPECT_EQ(run_experiment(c, {.out_dir = dir.file("part"), .stop_after_cells = 2, .progress = false}, resumed).ran, 2);
+  EXPECT_EQ(run_experiment(c, into("part", 2), resumed).ran, 2);
   EXPECT_NE(resumed.str().find("continuing the training from the checkpoint in"), std::string::npos) << resumed.str();
   EXPECT_TRUE(checkpoints("part").empty());
   // Killed inside SMOTE's cell: its rows are kept too, and the rerun neither samples nor trains again
   // what the killed run did.
   EXPECT_EQ(kill("part", 2), 0);
   std::ostringstream sampled;
-  EXPECT_EQ(run_experiment(c, {.out_dir = dir.file("part"), .progress = false}, sampled).ran, 1);
+  EXPECT_EQ(run_experiment(c, into("part"), sampled).ran, 1);
   EXPECT_NE(sampled.str().find("the sampler's rows from the checkpoint in"), std::string::npos) << sampled.str();
   EXPECT_NE(sampled.str().find("continuing the training from the checkpoint in"), std::string::npos);
   const auto rows = read_results(dir.file("part/results.jsonl"));
@@ -173,15 +178,14 @@ TEST(ExperimentRunner, ACellKilledInsideItsTrainingContinuesFromItsLastEpoch) {
   ASSERT_EQ(names.size(), 1u);
   dir.write("damaged/.checkpoints/" + names[0] + "/state.json", "{not json");
   std::ostringstream afresh;
-  EXPECT_EQ(run_experiment(c, {.out_dir = dir.file("damaged"), .stop_after_cells = 2, .progress = false}, afresh).ran,
-            2);
+  EXPECT_EQ(run_experiment(c, into("damaged", 2), afresh).ran, 2);
   EXPECT_NE(afresh.str().find("training the cell from the start"), std::string::npos) << afresh.str();
   EXPECT_EQ(kill("damaged", 1), 0);
   names = checkpoints("damaged");
   ASSERT_EQ(names.size(), 1u);
   dir.write("damaged/.checkpoints/" + names[0] + "/sampled.rows", "REBALANCE-CELL-ROWS 1\n12\n{}");
   std::ostringstream again;
-  EXPECT_EQ(run_experiment(c, {.out_dir = dir.file("damaged"), .progress = false}, again).ran, 1);
+  EXPECT_EQ(run_experiment(c, into("damaged"), again).ran, 1);
   EXPECT_NE(again.str().find("running the sampler again"), std::string::npos) << again.str();
   EXPECT_EQ(without_timings(read_results(dir.file("damaged/results.jsonl"))), whole);
 }

@@ -21,6 +21,9 @@ struct RunOptions {
   int64_t stop_after_cells = -1;  ///< end after this many newly run cells (tests: a "kill")
   int64_t stop_after_epochs = -1; ///< end inside a cell after this many of its epochs (tests: a "kill")
   bool progress = true;
+  /// A cell's sampler rows (and their quality measures) are kept in its checkpoint, for a rerun
+  /// after a kill, when making them took at least this long (tests: 0).
+  double keep_sampler_rows_after_s = 10;
   /// One of `workers` processes sharing the grid (`rebalance run --jobs N` starts them): each takes
   /// the next cell in grid order that no worker has claimed (a file per cell under OUT/.claims,
   /// created exclusively; see clear_cell_claims), and adds each result row to results.jsonl under a
