@@ -691,8 +691,16 @@ RunSummary run_experiment(const ExperimentConfig& c, const RunOptions& o, std::o
         if (!quality.empty()) row["quality"] = quality;
         row["timings"] = {{"sampler_s", sampler_s}, {"train_s", train_s}, {"total_s", since(t0)}};
         if (!quality.empty()) row["timings"]["quality_s"] = quality_s;
-        // A cell a killed run started: train_s and total_s count this run's part only.
-        if (continued) row["timings"]["continued"] = true;
+        // A cell a killed run started: train_s and total_s count this run's part only, epochs_s every
+        // epoch's time, the killed run's included (the cost of the cell's training, as if unbroken).
+        if (continued) {
+          row["timings"]["continued"] = true;
+          if (m.joint.empty()) {
+            double epochs_s = 0;
+            for (const auto& e : result.history) epochs_s += e.seconds;
+            row["timings"]["epochs_s"] = epochs_s;
+          }
+        }
         {
           // Parallel workers: one at a time, each adding its row to what the others wrote.
           std::optional<FileLock> lock;

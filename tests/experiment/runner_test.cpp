@@ -169,6 +169,7 @@ TEST(ExperimentRunner, ACellKilledInsideItsTrainingContinuesFromItsLastEpoch) {
   ASSERT_EQ(rows.size(), 3u);
   EXPECT_FALSE(rows[1]["timings"].contains("continued"));
   EXPECT_EQ(rows[2]["timings"]["continued"], true);
+  EXPECT_GT(rows[2]["timings"]["epochs_s"].get<double>(), 0.0);  // the killed run's epochs counted too
   EXPECT_EQ(without_timings(rows), whole);
   EXPECT_TRUE(checkpoints("part").empty());
   // A checkpoint the run cannot continue (a damaged state file) is trained over from the start, and
