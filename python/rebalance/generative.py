@@ -76,7 +76,11 @@ class JointGANClassifier(ClassifierMixin, BaseEstimator):
     ``rebalance train --joint MODE:...`` through the library: ``generator_params`` takes the
     generator's parameters as the CLI does (``{"steps": 300, "ngf": 16}``), the classifier's
     ``model`` is a factory string (``"lenet"``, ``"resnet:depth=20"``), and a stratified
-    ``validation_fraction`` of the rows picks the best epoch by ``monitor``.
+    ``validation_fraction`` of the rows picks the best epoch by ``monitor``. The long-tail recipes
+    stack on its classifier as on ``rebalance train``'s: ``loss`` (``"ldam:drw_epoch=16"``: each
+    part of the joint loss the mean of that loss's per-row terms, deferred re-weighting included),
+    ``decouple`` (``"crt"``, ``"tau_norm:tau=1"``: the head re-balanced after the last phase) and
+    ``max_norm``; ``schedule`` and ``momentum`` as the CLI's.
 
     X: images [n, C, H, W] (H, W multiples of 4), float32 or float64; y: labels of any type.
     After fit: ``classes_``, ``model_`` (the trained network; pickled as the CLI's model file),
@@ -86,18 +90,24 @@ class JointGANClassifier(ClassifierMixin, BaseEstimator):
     >>> clf.predict_proba(X_test)
     """
 
-    def __init__(self, mode="aug", *, generator="cyclegan", generator_params=None, model="lenet", epochs=10,
-                 batch_size=64, lr=1e-3, optimizer="adam", weight_decay=0.0, gamma=1.0, rounds=4, teacher_weight=1.0,
+    def __init__(self, mode="aug", *, generator="cyclegan", generator_params=None, model="lenet", loss="ce",
+                 epochs=10, batch_size=64, lr=1e-3, optimizer="adam", momentum=0.9, weight_decay=0.0,
+                 schedule="none", decouple="", max_norm=0.0, gamma=1.0, rounds=4, teacher_weight=1.0,
                  monitor="f1_macro", decision="argmax", validation_fraction=0.2, random_state=None):
         self.mode = mode
         self.generator = generator
         self.generator_params = generator_params
         self.model = model
+        self.loss = loss
         self.epochs = epochs
         self.batch_size = batch_size
         self.lr = lr
         self.optimizer = optimizer
+        self.momentum = momentum
         self.weight_decay = weight_decay
+        self.schedule = schedule
+        self.decouple = decouple
+        self.max_norm = max_norm
         self.gamma = gamma
         self.rounds = rounds
         self.teacher_weight = teacher_weight

@@ -89,7 +89,7 @@ ImageSearchResult search_images(const Dataset& train, const Dataset& validation,
   REBALANCE_CHECK(!recipes.empty(), "auto: no recipe to search");
   for (const auto& r : recipes) {  // every spec checked before any training
     if (!r.sampler.empty()) (void)make_sampler(r.sampler, 0);
-    (void)losses::make_loss(r.loss, {10, 1});
+    losses::check_loss_spec(r.loss);
     (void)train::make_batch_policy(r.batch_policy);
     (void)train::make_decision_rule(r.decision);
     if (!r.mix.empty()) (void)mix::make_mix(r.mix);

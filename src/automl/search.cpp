@@ -176,7 +176,7 @@ SearchResult search(const Dataset& data, const SearchOptions& o, std::ostream& l
   const auto recipes = o.recipes.empty() ? tabular_recipes() : o.recipes;
   for (const auto& r : recipes) {
     if (!r.sampler.empty()) (void)make_sampler(r.sampler, 0);  // every spec checked before any training
-    (void)losses::make_loss(r.loss, {10, 1});
+    losses::check_loss_spec(r.loss);
   }
   const auto now = [&] { return clock_seconds(o.clock); };
   const auto since = [&](double t) { return now() - t; };

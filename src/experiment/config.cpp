@@ -344,6 +344,15 @@ ExperimentConfig load_experiment(const std::string& path) {
     REBALANCE_CHECK(mc.joint.empty() || mc.sampler.empty(),
                     "{}: method \"{}\" trains jointly with a CycleGAN, which makes its own translations; drop its "
                     "sampler (or joint)", m.where("joint"), mc.name);
+    for (const auto& [key, own, value] : {std::tuple{"mix", !mc.mix.empty(), mc.mix.empty() ? c.train.mix : mc.mix},
+                                          std::tuple{"augment", !mc.augment.empty(),
+                                                     mc.augment.empty() ? c.train.augment : mc.augment}})
+      REBALANCE_CHECK(mc.joint.empty() || value.empty(),
+                      "{}: method \"{}\" trains jointly with a CycleGAN, whose classifier loss is a sum of parts (real "
+                      "rows and translations, the majority's weighed by gamma), and a {} row belongs to no one part: "
+                      "drop {} \"{}\" (mixing stacks on a generator's rows: sampler = \"stargan\")",
+                      m.where(own ? key : "joint"), mc.name,
+                      std::string(key) == "mix" ? "mixed" : "augmented", key, value);
     mc.leak_test_minority_to_sampler = m.integer("leak_test_minority_to_sampler", 0, 0, int64_t(1) << 40);
     REBALANCE_CHECK(mc.leak_test_minority_to_sampler == 0 || !mc.sampler.empty(),
                     "{}: the leak feeds test rows to a sampler, and method \"{}\" has none",
@@ -353,7 +362,7 @@ ExperimentConfig load_experiment(const std::string& path) {
                     m.where("leak_test_minority_to_sampler"));
     m.finish();
     if (!mc.sampler.empty()) check_spec(m.where("sampler"), [&] { make_sampler(mc.sampler, 0); });
-    check_spec(m.where("loss"), [&] { losses::make_loss(mc.loss, {10, 1}); });
+    check_spec(m.where("loss"), [&] { losses::check_loss_spec(mc.loss); });
     check_spec(m.where("batch_policy"), [&] { train::make_batch_policy(mc.batch_policy); });
     check_spec(m.where("decision"), [&] { train::make_decision_rule(mc.decision); });
     if (!mc.augment.empty()) check_spec(m.where("augment"), [&] { augment::make_augmentation(mc.augment); });

@@ -18,8 +18,10 @@
 #include "rebalance/core/rng.hpp"
 #include "rebalance/generative/samplers.hpp"
 #include "rebalance/joint/joint_generator.hpp"
+#include "rebalance/losses/loss.hpp"
 #include "rebalance/metrics/classification.hpp"
 #include "rebalance/train/decision.hpp"
+#include "rebalance/train/decouple.hpp"
 #include "rebalance/core/rng_streams.hpp"
 
 namespace rebalance::joint {
@@ -218,8 +220,14 @@ JointResult fit(const Dataset& train, const Dataset& val, const train::TrainOpti
   REBALANCE_CHECK(shape.size() == 3,
                   "joint {}: translates images [C, H, W], but the rows of \"{}\" are tabular ({} features)", j.mode,
                   train.name, train.num_features());
-  REBALANCE_CHECK(o.loss == "ce", "joint {}: the classifier loss is the seed's cross-entropy form (gamma weighs it); "
-                  "drop loss \"{}\"", j.mode, o.loss);
+  REBALANCE_CHECK(o.mix.empty(), "joint {}: each classifier batch pairs majority rows with every minority class's "
+                  "rows and their translations, one loss term per part (gamma weighs the majority's); a mixed row "
+                  "belongs to no one part: drop mix \"{}\" (or mix a generator's rows: sampler = \"stargan\" with "
+                  "mix)", j.mode, o.mix);
+  REBALANCE_CHECK(o.augment.empty(), "joint {}: the translations are made once per classifier phase from the training "
+                  "images as they are; drop augment \"{}\"", j.mode, o.augment);
+  REBALANCE_CHECK(o.unfreeze_after == 0, "joint {}: the classifier phases keep the model as it is built; drop "
+                  "unfreeze_after ({})", j.mode, o.unfreeze_after);
   REBALANCE_CHECK(o.batch_policy == "uniform", "joint {}: every batch pairs majority rows with each minority "
                   "class's rows and their translations; drop batch_policy \"{}\"", j.mode, o.batch_policy);
   REBALANCE_CHECK(o.iterations == 0, "joint {}: the classifier's budget is epochs; drop iterations", j.mode);
@@ -271,6 +279,12 @@ JointResult fit(const Dataset& train, const Dataset& val, const train::TrainOpti
   auto best_model = models::make_model(o.model, shape, num_classes, o.seed, device);
   auto optimizer = train::make_optimizer(o, *model);
   auto decision = train::make_decision_rule(o.decision);
+  // The classifier's loss: each part of a batch contributes the mean of its rows' terms (a class
+  // weight times the row's loss, LDAM's margins inside), so class weights and deferred
+  // re-weighting weigh the parts against each other; with "ce" these are the seed's cross-entropies.
+  const auto loss = losses::make_loss(o.loss, counts);
+  const auto head = train::head_rebalancing(o, *model, *loss, log);
+  losses::warn_if_deferred_past(*loss, o.epochs, log);
   (void)train::scheduled_lr(o, 0);
   (void)train::monitored_metric(o.monitor, torch::eye(num_classes, torch::kInt64));
   const auto x = train.x.to(torch::kCPU, torch::kFloat32);
@@ -360,9 +374,10 @@ JointResult fit(const Dataset& train, const Dataset& val, const train::TrainOpti
         fake_b[c] = generator->to_class(xa, c).to(device);
         fake_a[c] = generator->to_majority(xb[c], c).to(device);
       }
-      auto ce = [&](const at::Tensor& logits, int64_t cls) {
-        return torch::nn::functional::cross_entropy(
-            logits, torch::full({logits.size(0)}, cls, torch::TensorOptions().dtype(torch::kInt64).device(device)));
+      auto term = [&](const at::Tensor& logits, int64_t cls) {
+        return loss
+            ->per_sample(logits, torch::full({logits.size(0)}, cls, torch::TensorOptions().dtype(torch::kInt64).device(device)))
+            .mean();
       };
       double phase_loss = 0;
       int64_t phase_steps = 0;
@@ -372,6 +387,7 @@ JointResult fit(const Dataset& train, const Dataset& val, const train::TrainOpti
         torch::manual_seed(Rng(o.seed).fork(streams::kEpochTorch | static_cast<uint64_t>(epochs_done)).next_u64() >> 1);
         const double lr = train::scheduled_lr(o, epochs_done);
         for (auto& group : optimizer->param_groups()) group.options().set_lr(lr);
+        loss->set_epoch(epochs_done);
         // One epoch is one pass over the majority, half a batch at a time, each half paired with
         // as many rows of every minority class (cycled).
         const auto pa = rng.permutation(na);
@@ -398,16 +414,17 @@ JointResult fit(const Dataset& train, const Dataset& val, const train::TrainOpti
           at::Tensor minority_terms = torch::zeros({}, lg.options()), back = torch::zeros({}, lg.options());
           for (size_t q = 0; q < minors.size(); ++q) {
             const int64_t off = n * (1 + 3 * static_cast<int64_t>(q));
-            minority_terms = minority_terms + ce(lg.slice(0, off, off + n), minors[q]) +
-                             ce(lg.slice(0, off + n, off + 2 * n), minors[q]);
-            back = back + ce(lg.slice(0, off + 2 * n, off + 3 * n), major);
+            minority_terms = minority_terms + term(lg.slice(0, off, off + n), minors[q]) +
+                             term(lg.slice(0, off + n, off + 2 * n), minors[q]);
+            back = back + term(lg.slice(0, off + 2 * n, off + 3 * n), major);
           }
           const auto l = minority_terms +
-                         (ce(lg.slice(0, 0, n), major) + back / static_cast<double>(minors.size())) / j.gamma;
+                         (term(lg.slice(0, 0, n), major) + back / static_cast<double>(minors.size())) / j.gamma;
           REBALANCE_CHECK(std::isfinite(l.item<double>()), "joint {}: the classifier loss became {} in epoch {}; "
                           "lower lr (now {})", j.mode, l.item<double>(), epochs_done + 1, lr);
           l.backward();
           optimizer->step();
+          head.after_step();
           total += l.item<double>();
           ++steps, ++phase_steps;
         }
@@ -449,6 +466,7 @@ JointResult fit(const Dataset& train, const Dataset& val, const train::TrainOpti
   }
   finish();
   result.train.model = best_model;
+  if (head.decoupler) head.decoupler->apply(*best_model, train, val, o, log);
   decision->fit(has_val ? train::predict_logits(*best_model, val.x) : torch::empty({0, num_classes}),
                 has_val ? val.y.cpu() : torch::empty({0}, torch::kInt64), counts);
   result.train.decision = std::move(decision);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <ostream>
 
 #include "rebalance/core/error.hpp"
 
@@ -177,6 +178,7 @@ class LDAM : public Loss {
     return cross_entropy_terms(scaled_margins(logits, target), target, active_ ? drw_weights_ : ClassTensor());
   }
   void set_epoch(int64_t epoch) override { active_ = drw_epoch_ >= 0 && epoch >= drw_epoch_; }
+  int64_t deferred_from() const override { return drw_epoch_ > 0 ? drw_epoch_ : -1; }
   std::vector<double> class_weights() const override { return active_ ? drw_weights_.values() : std::vector<double>{}; }
   double logit_scale() const override { return s_; }
 
@@ -214,6 +216,7 @@ class Deferred : public Loss {
     after_->set_epoch(epoch);
   }
   std::vector<double> class_weights() const override { return on_ ? after_->class_weights() : before_->class_weights(); }
+  int64_t deferred_from() const override { return from_; }
   void name(const std::string& spec, int64_t classes) {
     for (auto* l : {before_.get(), after_.get()}) l->set_spec(spec), l->set_classes(classes);
   }
@@ -341,6 +344,11 @@ std::unique_ptr<Loss> make_loss(const std::string& text, const std::vector<int64
   REBALANCE_CHECK(counts.size() >= 2, "loss \"{}\": need at least 2 classes, got {}", text, counts.size());
   const Params p(spec, info->params, "loss");
   const int64_t c = static_cast<int64_t>(counts.size());
+  const bool deferrable = std::any_of(info->params.begin(), info->params.end(),
+                                      [](const ParamDecl& d) { return d.name == "drw_epoch"; });
+  if (deferrable)
+    REBALANCE_CHECK(p.get_int("drw_epoch") >= -1, "loss \"{}\": drw_epoch must be >= 0, or -1 for never, got {}",
+                    text, p.get_int("drw_epoch"));
   std::unique_ptr<Loss> loss;
   const auto drw = [&](std::unique_ptr<Loss> plain, std::unique_ptr<Loss> corrected) {
     return deferred(std::move(plain), std::move(corrected), p.get_int("drw_epoch"), text, c);
@@ -351,11 +359,11 @@ std::unique_ptr<Loss> make_loss(const std::string& text, const std::vector<int64
   } else if (spec.name == "weighted_ce") {
     loss = drw(std::make_unique<CrossEntropy>(c, none), std::make_unique<CrossEntropy>(c, cost_weights(p, counts)));
   } else if (spec.name == "focal") {
-    const double gamma = p.get_double_in("gamma", 0.0, 100.0);
+    const double gamma = p.get_double_in("gamma", 0.0, 100.0), beta = beta_of(p, text);
     const int64_t from = p.get_int("drw_epoch");
     auto plain = std::make_unique<Focal>(c, gamma, none);
     loss = from < 0 ? std::move(plain)
-                    : drw(std::move(plain), std::make_unique<Focal>(c, gamma, class_balanced_weights(counts, beta_of(p, text))));
+                    : drw(std::move(plain), std::make_unique<Focal>(c, gamma, class_balanced_weights(counts, beta)));
   } else if (spec.name == "cb") {
     const auto w = class_balanced_weights(counts, beta_of(p, text));
     const auto base = p.get_string("base");
@@ -378,6 +386,26 @@ std::unique_ptr<Loss> make_loss(const std::string& text, const std::vector<int64
   loss->set_classes(c);
   loss->set_epoch(0);
   return loss;
+}
+
+void check_loss_spec(const std::string& text) {
+  const auto spec = parse_spec(text);
+  size_t classes = 2;
+  for (const auto& [key, value] : spec.args)
+    if (key == "weights" && !value.empty() && (value.front() == '[' || value.find('/') != std::string::npos))
+      classes = std::max<size_t>(2, Params(spec, registry_entry(loss_registry(), spec, "loss").params, "loss")
+                                        .get_doubles("weights").size());
+  std::vector<int64_t> counts(classes, 1);
+  counts[0] = 10;
+  (void)make_loss(text, counts);
+}
+
+void warn_if_deferred_past(const Loss& loss, int64_t epochs, std::ostream& log) {
+  const int64_t from = loss.deferred_from();
+  if (from >= epochs)
+    log << fmt::format("warning: loss \"{}\" defers its re-weighting to epoch {} (0-based), but training runs {} "
+                       "epoch{}: it never applies; lower drw_epoch below {} (Cao et al. switch at 80% of the "
+                       "epochs)\n", loss.spec(), from, epochs, epochs == 1 ? "" : "s", epochs);
 }
 
 }  // namespace rebalance::losses

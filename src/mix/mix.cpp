@@ -234,7 +234,7 @@ const std::vector<MixInfo>& mix_registry() {
                 "share of the image is at least tau (Chou et al. 2020)",
        with_schedule({{"alpha", "1", "Beta(alpha, alpha) of the mix ratio, > 0"},
                       {"kappa", "3", "count ratio from which a pair counts as majority and minority, >= 1"},
-                      {"tau", "0.5", "image share from which the minority partner takes the whole label, in [0, 1]"}},
+                      {"tau", "0.5", "the minority partner takes the whole label when the majority row's share of the image is below tau, in [0, 1]"}},
                      "1")},
       {"cutmix", "paste a box of a shuffled partner's image, labels in proportion to the areas (Yun et al. 2019); "
                  "images only",

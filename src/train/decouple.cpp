@@ -65,7 +65,7 @@ Stage stage_of(const Params& p) {
   s.policy = p.get_string("policy");
   s.loss = p.get_string("loss");
   (void)make_batch_policy(s.policy);
-  (void)losses::make_loss(s.loss, {10, 1});
+  losses::check_loss_spec(s.loss);
   return s;
 }
 
@@ -246,6 +246,35 @@ std::unique_ptr<Decoupler> make_decoupler(const std::string& text) {
   }
   out->set_spec(spec.text);
   return out;
+}
+
+}  // namespace rebalance::train
+
+namespace rebalance::train {
+
+HeadRebalancing head_rebalancing(const TrainOptions& o, models::Classifier& model, const losses::Loss& loss,
+                                 std::ostream& log) {
+  REBALANCE_CHECK(o.max_norm >= 0, "max_norm must be >= 0 (0: off), got {}", o.max_norm);
+  HeadRebalancing h;
+  h.max_norm = o.max_norm;
+  if (!o.decouple.empty()) h.decoupler = make_decoupler(o.decouple);
+  if (h.decoupler || o.max_norm > 0) h.head_weight = model.head()->weight;  // a model without a head refuses here
+  if (model.cosine_head()) {
+    REBALANCE_CHECK(o.max_norm == 0, "max_norm acts on the norms of the head's class weights, which a cosine head "
+                    "(model \"{}\") divides out of its logits; use head=linear", o.model);
+    REBALANCE_CHECK(!h.decoupler, "decouple \"{}\" re-balances a linear head: its class weights, their norms or its "
+                    "logits on the frozen features; a cosine head (model \"{}\") normalises features and weights, so "
+                    "none of that carries over; use head=linear", o.decouple, o.model);
+    // With every cosine right (+1 at the label, -1 elsewhere) softmax cross-entropy is still log(1 + (C-1) e^-2s).
+    const double s = loss.logit_scale(), floor = std::log1p(static_cast<double>(loss.classes() - 1) * std::exp(-2 * s));
+    if (floor > 0.05)
+      log << fmt::format("warning: model \"{}\" has a cosine head, whose logits are cosines in [-1, 1], and loss "
+                         "\"{}\" scales them by {}: cross-entropy on them cannot fall below {:.3f}, even with every "
+                         "cosine right, and no prediction becomes confident; use ldam (its s scales them) or "
+                         "head=linear\n",
+                         o.model, o.loss, s, floor);
+  }
+  return h;
 }
 
 }  // namespace rebalance::train

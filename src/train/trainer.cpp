@@ -341,26 +341,7 @@ TrainResult fit_impl(const Dataset& train, const Dataset& val, const TrainOption
                     "features (tabular or flattened); train on image data (an image folder, fashion-mnist) or drop "
                     "--augment", o.augment, train.num_features());
   }
-  std::unique_ptr<Decoupler> decoupler;
-  if (!o.decouple.empty()) decoupler = make_decoupler(o.decouple);
-  at::Tensor head_weight;
-  if (decoupler || o.max_norm > 0) head_weight = model->head()->weight;  // a model without a head refuses here
-  if (model->cosine_head()) {
-    REBALANCE_CHECK(o.max_norm == 0, "max_norm acts on the norms of the head's class weights, which a cosine head "
-                    "(model \"{}\") divides out of its logits; use head=linear", o.model);
-    REBALANCE_CHECK(!decoupler, "decouple \"{}\" re-balances a linear head: its class weights, their norms or its "
-                    "logits on the frozen features; a cosine head (model \"{}\") normalises features and weights, so "
-                    "none of that carries over; use head=linear", o.decouple, o.model);
-    // With every cosine right (+1 at the label, -1 elsewhere) softmax cross-entropy is still log(1 + (C-1) e^-2s).
-    const double s = loss->logit_scale(), floor = std::log1p(static_cast<double>(c - 1) * std::exp(-2 * s));
-    if (floor > 0.05)
-      log << fmt::format("warning: model \"{}\" has a cosine head, whose logits are cosines in [-1, 1], and loss "
-                         "\"{}\" scales them by {}: cross-entropy on them cannot fall below {:.3f}, even with every "
-                         "cosine right, and no prediction becomes confident; use ldam (its s scales them) or "
-                         "head=linear\n",
-                         o.model, o.loss, s, floor);
-  }
-  REBALANCE_CHECK(o.max_norm >= 0, "max_norm must be >= 0 (0: off), got {}", o.max_norm);
+  const auto head = head_rebalancing(o, *model, *loss, log);
   std::unique_ptr<mix::Mix> mixer;
   if (!o.mix.empty()) {
     mixer = mix::make_mix(o.mix);
@@ -416,6 +397,14 @@ TrainResult fit_impl(const Dataset& train, const Dataset& val, const TrainOption
     const auto rows = static_cast<int64_t>(policy->epoch_rows(labels, c, o.batch_size, probe).size());
     const int64_t per_epoch = std::max<int64_t>(1, (rows + o.batch_size - 1) / o.batch_size);
     planned = (o.iterations + per_epoch - 1) / per_epoch;
+  }
+  if (lead) losses::warn_if_deferred_past(*loss, planned, log);
+  if (mixer) {
+    bool mixes = false;
+    for (int64_t e = 0; e < planned && !mixes; ++e) mixes = mixer->active(e, planned);
+    if (!mixes && lead)
+      log << fmt::format("warning: mix \"{}\": its start and end leave none of the {} epochs to mix, so no batch is "
+                         "mixed; lower start or end\n", o.mix, planned);
   }
   const int64_t last_epoch = o.iterations > 0 ? std::numeric_limits<int64_t>::max() : o.epochs;
   Progress progress(o.progress, planned);
@@ -504,7 +493,7 @@ TrainResult fit_impl(const Dataset& train, const Dataset& val, const TrainOption
           at += g.numel();
         }
         optimizer->step();
-        if (o.max_norm > 0) project_max_norm_(head_weight, o.max_norm);
+        head.after_step();
         total += flat[0][0].item<double>() * n;
         seen += n;
       } else {
@@ -514,7 +503,7 @@ TrainResult fit_impl(const Dataset& train, const Dataset& val, const TrainOption
                        : batch_loss(logits, 0, idx.size(0));
         l.backward();
         optimizer->step();
-        if (o.max_norm > 0) project_max_norm_(head_weight, o.max_norm);
+        head.after_step();
         total += l.item<double>() * idx.size(0);
         seen += idx.size(0);
       }
@@ -572,7 +561,7 @@ TrainResult fit_impl(const Dataset& train, const Dataset& val, const TrainOption
   result.best_epoch = epochs.best_epoch();
   result.best_metric = epochs.best_metric();
   result.model = best_model;
-  if (decoupler) decoupler->apply(*best_model, train, val, o, log);
+  if (head.decoupler) head.decoupler->apply(*best_model, train, val, o, log);
   if (const int64_t folds = decision->folds_wanted(has_val ? val_counts : std::vector<int64_t>(c, 0)); folds > 0) {
     const auto [oof, labels] = out_of_fold_logits(train, o, folds, log);
     decision->fit(oof, labels, train_counts);

@@ -101,8 +101,9 @@ class Methods(unittest.TestCase):
             return m["name"] + (":" + ",".join(args) if args else "")
 
         data = "synthetic:n=300,features=4,informative=3,redundant=0,weights=[0.8,0.2],seed=1"
-        losses, policies, decisions = (fams[f]["methods"] for f in ("losses", "batch-policies", "decisions"))
-        n = max(len(losses), len(policies), len(decisions))
+        losses, policies, decisions, mixing, decoupling, augmentations = (
+            fams[f]["methods"] for f in ("losses", "batch-policies", "decisions", "mixing", "decoupling", "augmentations"))
+        n = max(len(losses), len(policies), len(decisions), len(mixing), len(decoupling), len(augmentations))
         with tempfile.TemporaryDirectory() as d:
             for model in fams["models"]["methods"]:
                 if model["name"] == "backbone":
@@ -113,7 +114,12 @@ class Methods(unittest.TestCase):
                 for i in range(n):
                     lines += ["[[method]]", f'name = "m{i}"', f'loss = "{spelled(losses[i % len(losses)])}"',
                               f'batch_policy = "{spelled(policies[i % len(policies)])}"',
-                              f'decision = "{spelled(decisions[i % len(decisions)])}"']
+                              f'decision = "{spelled(decisions[i % len(decisions)])}"',
+                              f'mix = "{spelled(mixing[i % len(mixing)])}"',
+                              f'decouple = "{spelled(decoupling[i % len(decoupling)])}"',
+                              f'augment = "{spelled(augmentations[i % len(augmentations)])}"']
+                for m in fams["joint"]["methods"]:  # joint methods take no mixing or augmentation
+                    lines += ["[[method]]", f'name = "joint {m["name"]}"', f'joint = "{spelled(m)}"']
                 with open(cfg, "w") as f:
                     f.write("\n".join(lines) + "\n")
                 with self.subTest(model["name"]):

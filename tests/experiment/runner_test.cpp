@@ -96,6 +96,16 @@ TEST(ExperimentConfigErrors, NameTheKeyAndLine) {
                         "element 2");
   EXPECT_ERROR_MENTIONS(load_experiment(with("batch_size = 64", "batch_size = 64\n[[")), "bad.toml:11");
   EXPECT_ERROR_MENTIONS(load_experiment(dir.file("missing.toml")), "no such file");
+  // A loss is checked before the data is loaded against as many classes as its weights name.
+  EXPECT_NO_THROW(load_experiment(with("weighted_ce:weights=ratio", "weighted_ce:weights=[1,2,3]")));
+  // A joint method's classifier loss is a sum of parts: a mixed or augmented row belongs to none.
+  EXPECT_ERROR_MENTIONS(load_experiment(with("loss = \"weighted_ce:weights=ratio\"",
+                                             "joint = \"aug\"\nmix = \"mixup\"")),
+                        "bad.toml:18", "[method].mix", "method \"CS\" trains jointly", "drop mix \"mixup\"");
+  std::string augmented = kTiny;  // augment for every method in [train], joint in one
+  augmented.replace(augmented.find("batch_size = 64"), 15, "batch_size = 64\naugment = \"hflip\"");
+  augmented.replace(augmented.find("loss = \"weighted_ce:weights=ratio\""), 34, "joint = \"aug\"");
+  EXPECT_ERROR_MENTIONS(load_experiment(dir.write("aug.toml", augmented)), "[method].joint", "drop augment \"hflip\"");
 }
 
 TEST(ExperimentRunner, KilledRunResumesToTheSameResults) {

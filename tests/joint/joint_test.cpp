@@ -192,9 +192,57 @@ TEST(Joint, BadInputIsRefusedClearly) {
   const auto three = three_digits();
   EXPECT_ERROR_MENTIONS(joint::fit(three, three.subset(torch::arange(0)), o, named, log), "minority = \"6\"",
                         "3 classes", "minority = auto");
-  auto focal = o;
-  focal.loss = "focal";
-  EXPECT_ERROR_MENTIONS(joint::fit(zeros_and_sixes(40, 8), empty, focal, tiny_joint("aug", 1), log), "loss \"focal\"");
+  // A mixed or augmented row belongs to no one part of the joint loss.
+  auto mixed = o;
+  mixed.mix = "mixup";
+  EXPECT_ERROR_MENTIONS(joint::fit(zeros_and_sixes(40, 8), empty, mixed, tiny_joint("aug", 1), log), "joint aug",
+                        "drop mix \"mixup\"");
+  auto augmented = o;
+  augmented.augment = "hflip";
+  EXPECT_ERROR_MENTIONS(joint::fit(zeros_and_sixes(40, 8), empty, augmented, tiny_joint("aug", 1), log),
+                        "drop augment \"hflip\"");
+  auto bad_loss = o;
+  bad_loss.loss = "ldam:drw_epoch=-4";
+  EXPECT_ERROR_MENTIONS(joint::fit(zeros_and_sixes(40, 8), empty, bad_loss, tiny_joint("aug", 1), log), "drw_epoch",
+                        "-4");
+}
+
+TEST(Joint, TheLossDeferredReweightingMaxNormAndDecouplingStackOnTheJointClassifier) {
+  const auto data = zeros_and_sixes(40, 8);
+  const auto none = data.subset(torch::arange(0));
+  const auto o = small_classifier(2);
+  const auto j = tiny_joint("aug", 2);
+  std::ostringstream log;
+  const auto plain = joint::fit(data, none, o, j, log);
+  // Deferred re-weighting from the second epoch: the first epoch is the seed's cross-entropy, the
+  // second weighs the minority's parts by its inverse frequency (48 / (2 x 8) = 3, the majority's
+  // 48 / (2 x 40) = 0.6).
+  auto deferred = o;
+  deferred.loss = "weighted_ce:weights=inverse,drw_epoch=1";
+  const auto drw = joint::fit(data, none, deferred, j, log);
+  ASSERT_EQ(drw.train.history.size(), 2u);
+  EXPECT_EQ(drw.train.history[0].train_loss, plain.train.history[0].train_loss);
+  EXPECT_NE(drw.train.history[1].train_loss, plain.train.history[1].train_loss);
+  EXPECT_FALSE(same(weights(drw.train.model->parameters()), weights(plain.train.model->parameters())));
+  // A deferral past the last epoch is said.
+  auto late = o;
+  late.loss = "ldam:drw_epoch=5";
+  std::ostringstream late_log;
+  (void)joint::fit(data, none, late, j, late_log);
+  EXPECT_NE(late_log.str().find("never applies"), std::string::npos) << late_log.str();
+  // MaxNorm after every classifier step: every class row of the head within the radius.
+  auto capped = o;
+  capped.max_norm = 0.05;
+  const auto c = joint::fit(data, none, capped, j, log);
+  EXPECT_LE(c.train.model->head()->weight.detach().norm(2, 1).max().item<double>(), 0.05 + 1e-6);
+  EXPECT_GT(plain.train.model->head()->weight.detach().norm(2, 1).max().item<double>(), 0.05);
+  // Decoupling re-balances the kept weights' head after the last phase: tau-norm (tau 1) leaves
+  // every class row of unit norm.
+  auto normed = o;
+  normed.decouple = "tau_norm:tau=1";
+  const auto t = joint::fit(data, none, normed, j, log);
+  const auto norms = t.train.model->head()->weight.detach().norm(2, 1);
+  EXPECT_TRUE(torch::allclose(norms, torch::ones_like(norms), 1e-5, 1e-5)) << norms;
 }
 
 TEST(Joint, SeveralMinorityClassesGetACycleGANEach) {

@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include <sstream>
+
 #include "../test_util.hpp"
 
 using namespace rebalance;
@@ -153,4 +155,41 @@ TEST(LossesErrors, BadSpecs) {
   EXPECT_ERROR_MENTIONS(make_loss("weighted_ce", {5, 0}), "class 1 has no training rows");
   EXPECT_ERROR_MENTIONS(make_loss("focal:alpha=1", kCounts), "unknown parameter \"alpha\"");
   EXPECT_ERROR_MENTIONS(make_loss("ce", kCounts)->forward(torch::zeros({4, 2}), target()), "built for 3 classes");
+}
+
+TEST(LossesErrors, EveryDeferredLossRefusesABadDrwEpochAndFocalABadBeta) {
+  for (const std::string name : {"weighted_ce", "focal", "cb", "la", "balanced_softmax", "ldam"})
+    EXPECT_ERROR_MENTIONS(make_loss(name + ":drw_epoch=-5", kCounts), std::string("loss \"") + name + ":drw_epoch=-5\"",
+                          std::string("drw_epoch must be >= 0, or -1 for never"), std::string("-5"));
+  // Focal's beta weighs only from drw_epoch on, but a bad one is refused even when never used.
+  EXPECT_ERROR_MENTIONS(make_loss("focal:beta=1.5", kCounts), "beta", "[0, 1)", "1.5");
+}
+
+TEST(Losses, ASpecIsCheckedBeforeTheDataAgainstAsManyClassesAsItsWeightsName) {
+  // Configs and searches check a loss before any data is loaded: a list of three weights is a
+  // three-class loss, not an error about two classes.
+  EXPECT_NO_THROW(check_loss_spec("weighted_ce:weights=[1,2,3]"));
+  EXPECT_NO_THROW(check_loss_spec("weighted_ce:weights=1/2/3/4"));
+  EXPECT_NO_THROW(check_loss_spec("ldam:drw_epoch=160"));
+  EXPECT_ERROR_MENTIONS(check_loss_spec("weighted_ce:weights=[1,-2,3]"), "weight of class 1 is -2");
+  EXPECT_ERROR_MENTIONS(check_loss_spec("focal:drw_epoch=-3"), "drw_epoch", "-3");
+  EXPECT_ERROR_MENTIONS(check_loss_spec("hinge"), "unknown loss \"hinge\"");
+}
+
+TEST(Losses, ADeferralPastTheLastEpochIsWarnedAbout) {
+  const auto warning = [](const std::string& spec, int64_t epochs) {
+    std::ostringstream log;
+    warn_if_deferred_past(*make_loss(spec, kCounts), epochs, log);
+    return log.str();
+  };
+  EXPECT_NE(warning("ldam:drw_epoch=160", 20).find("defers its re-weighting to epoch 160 (0-based), but training "
+                                                   "runs 20 epochs: it never applies"),
+            std::string::npos);
+  EXPECT_NE(warning("cb:drw_epoch=20", 20).find("never applies"), std::string::npos);
+  EXPECT_EQ(warning("cb:drw_epoch=19", 20), "");
+  EXPECT_EQ(warning("cb", 20), "");             // corrected from the start: nothing deferred
+  EXPECT_EQ(warning("ldam", 20), "");           // never re-weighted: nothing deferred
+  EXPECT_EQ(warning("la:drw_epoch=-1", 20), "");
+  EXPECT_EQ(make_loss("focal:drw_epoch=4", kCounts)->deferred_from(), 4);
+  EXPECT_EQ(make_loss("ldam:drw_epoch=0", kCounts)->deferred_from(), -1);
 }

@@ -309,10 +309,12 @@ TEST(Mix, TrainingWithEachRuleIsSeededAndChangesTheModel) {
     EXPECT_FALSE(rebalance::testing::same_tensors(a.model->parameters(), none.model->parameters()));
     EXPECT_EQ(train::options_to_json(o)["mix"], spec);
   }
-  // No mixing epoch at all: the unmixed run exactly.
+  // No mixing epoch at all: the unmixed run exactly, and a warning that says so.
   o.mix = "mixup:end=2";
-  EXPECT_TRUE(rebalance::testing::same_tensors(train::fit(task.train, task.validation, o, log).model->parameters(),
+  std::ostringstream unmixed;
+  EXPECT_TRUE(rebalance::testing::same_tensors(train::fit(task.train, task.validation, o, unmixed).model->parameters(),
                                                none.model->parameters()));
+  EXPECT_NE(unmixed.str().find("leave none of the 2 epochs to mix"), std::string::npos) << unmixed.str();
   Dataset flat = task.train;
   flat.x = task.train.x.reshape({task.train.size(), -1});
   o.mix = "cutmix";

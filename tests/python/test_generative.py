@@ -129,3 +129,21 @@ def test_joint_gan_classifier(mode, generator, digit_images):
     with pytest.raises(ValueError, match="belongs to the"):
         JointGANClassifier(generator="stargan", generator_params={"pool_size": 10}, model="mlp:hidden=[8]",
                            epochs=1).fit(x, y)
+
+
+def test_joint_gan_classifier_stacks_the_long_tail_recipes(digit_images):
+    """The loss (deferred re-weighting included), decoupling and MaxNorm reach the joint classifier;
+    mixing does not exist there (a mixed row belongs to no one part of the joint loss)."""
+    x, y = digit_images
+    common = dict(generator_params={"steps": 2, "decay_steps": 0, "batch_size": 4}, model="mlp:hidden=[16]",
+                  epochs=2, batch_size=32, monitor="none", random_state=0)
+    plain = JointGANClassifier(**common).fit(x, y)
+    stacked = JointGANClassifier(loss="ldam:drw_epoch=1", optimizer="sgd", lr=0.05, momentum=0.9,
+                                 schedule="cosine", decouple="tau_norm:tau=1", **common).fit(x, y)
+    assert not np.allclose(plain.predict_proba(x), stacked.predict_proba(x))
+    capped = JointGANClassifier(max_norm=0.05, **common).fit(x, y)
+    assert not np.allclose(plain.predict_proba(x), capped.predict_proba(x))
+    with pytest.raises(ValueError, match="drw_epoch must be >= 0, or -1 for never"):
+        JointGANClassifier(loss="ldam:drw_epoch=-3", **common).fit(x, y)
+    with pytest.raises(ValueError, match="JointGANClassifier: max_norm must be in"):
+        JointGANClassifier(max_norm=-1.0, **common).fit(x, y)

@@ -11,7 +11,8 @@ from rebalance.generative import JointGANClassifier
 
 def test_every_declared_python_option_is_a_keyword_of_the_classifier():
     declared = {key for key, _, _ in _core.train_options()}
-    assert declared == {"model", "optimizer", "lr", "weight_decay", "epochs", "batch_size", "monitor", "decision"}
+    assert declared == {"model", "loss", "optimizer", "momentum", "lr", "schedule", "weight_decay", "epochs",
+                        "batch_size", "monitor", "decision", "decouple", "max_norm"}
     params = inspect.signature(JointGANClassifier.__init__).parameters
     assert declared <= set(params)
     for key, default, help_text in _core.train_options():

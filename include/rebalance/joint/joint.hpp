@@ -88,14 +88,19 @@ struct JointResult {
   bool finished = false;  ///< false when stop_after_phases ended the run early
 };
 
-/// Train a classifier (TrainOptions: model, optimizer, lr, weight decay, epochs, batch size,
-/// monitor, decision, seed, checkpoint_dir, resume, device) jointly with a CycleGAN on image
-/// data: binary (the seed) or several minority classes, each with a CycleGAN of its own against
-/// the majority (the slides' "multiclass ???"). Each classifier step takes batch_size / 2
-/// majority rows and as many rows of each minority class, with their translations; the loss is
-///   sum_c [CE(b_c, c) + CE(G_A->c(a), c)] + (1/gamma) [CE(a, A) + mean_c CE(G_c->A(b_c), A)],
-/// the slides' L_cls for one minority class. With checkpoint_dir every phase is written atomically and
-/// resume continues after the last complete phase, ending with the same weights.
+/// Train a classifier (TrainOptions: model, loss, optimizer, lr, schedule, weight decay, epochs,
+/// batch size, monitor, decision, decouple, max_norm, seed, checkpoint_dir, resume, device)
+/// jointly with a CycleGAN on image data: binary (the seed) or several minority classes, each with
+/// a CycleGAN of its own against the majority (the slides' "multiclass ???"). Each classifier step
+/// takes batch_size / 2 majority rows and as many rows of each minority class, with their
+/// translations; the loss is
+///   sum_c [L(b_c, c) + L(G_A->c(a), c)] + (1/gamma) [L(a, A) + mean_c L(G_c->A(b_c), A)],
+/// each L the mean of the loss's per-row terms over that part (w_c l_i: a class weight, deferred
+/// re-weighting's from its epoch, times the row's loss; the counts are the training set's). With
+/// loss "ce" this is the slides' L_cls for one minority class. Decoupling re-balances the head of
+/// the kept weights after the last phase, on the real training rows. Mixing and augmentation are
+/// refused (a mixed row belongs to no one part). With checkpoint_dir every phase is written
+/// atomically and resume continues after the last complete phase, ending with the same weights.
 JointResult fit(const Dataset& train, const Dataset& validation, const train::TrainOptions& options,
                 const JointOptions& joint, std::ostream& log);
 

@@ -5,6 +5,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
+#include <iosfwd>
 #include <memory>
 #include <string>
 #include <vector>
@@ -24,6 +25,9 @@ class Loss {
   virtual at::Tensor per_sample(const at::Tensor& logits, const at::Tensor& target) = 0;
   /// Called at the start of every epoch (0-based); LDAM's deferred re-weighting switches here.
   virtual void set_epoch(int64_t epoch) { (void)epoch; }
+  /// The epoch (0-based) from which deferred re-weighting corrects the loss; -1 when nothing is
+  /// deferred (no correction, or one from the start).
+  virtual int64_t deferred_from() const { return -1; }
   /// Per-class weights in use now ([C] float64), or empty when the loss has none.
   virtual std::vector<double> class_weights() const { return {}; }
   /// The factor the loss multiplies the logits by before its softmax: LDAM's s, 1 for the rest. A
@@ -69,5 +73,13 @@ std::vector<MethodDoc> loss_docs();
 ///   "balanced_softmax"                     cross-entropy on z + log n_c (Ren et al., NeurIPS 2020)
 ///   "ldam:max_margin=0.5,s=30,drw_epoch=-1,beta=0.9999"  LDAM with deferred re-weighting
 std::unique_ptr<Loss> make_loss(const std::string& spec, const std::vector<int64_t>& class_counts);
+
+/// Check a loss spec before the data it trains on is known (configs, searches, decoupling's
+/// stages): its name and parameters, against as many classes as a list of weights names (else 2).
+void check_loss_spec(const std::string& spec);
+
+/// Deferred re-weighting that starts at or after the last of `epochs` never corrects anything: a
+/// warning line on `log` saying so (nothing when the loss defers nothing or starts in time).
+void warn_if_deferred_past(const Loss& loss, int64_t epochs, std::ostream& log);
 
 }  // namespace rebalance::losses

@@ -21,6 +21,10 @@
 #include "rebalance/models/classifier.hpp"
 #include "rebalance/train/train_options.hpp"
 
+namespace rebalance::losses {
+class Loss;
+}
+
 namespace rebalance::train {
 
 /// tau-normalisation of a head's weight [C, F]: row c divided by ||w_c||^tau (rows of norm 0 kept).
@@ -61,5 +65,21 @@ class Decoupler {
 /// "crt:epochs=10,policy=balanced", "lws", "tau_norm:tau=1" (or tau=auto), "wb:max_norm=1";
 /// unknown names and parameters refused, listing the accepted ones.
 std::unique_ptr<Decoupler> make_decoupler(const std::string& spec);
+
+/// What o.decouple and o.max_norm do to `model`'s head, checked against it: a model without a
+/// head refuses both, a cosine head refuses both (its logits divide the weights' norms out), and a
+/// cosine head under a loss whose scale leaves its softmax unable to become confident gets a
+/// warning on `log`. Used by every training loop (train::fit, joint::fit).
+struct HeadRebalancing {
+  std::unique_ptr<Decoupler> decoupler;  ///< null without o.decouple
+  at::Tensor head_weight;                ///< the head's weight [C, F] when decouple or max_norm needs it
+  double max_norm = 0;
+  /// MaxNorm's projection of the head's rows, after each optimiser step (nothing when max_norm is 0).
+  void after_step() const {
+    if (max_norm > 0) project_max_norm_(head_weight, max_norm);
+  }
+};
+HeadRebalancing head_rebalancing(const TrainOptions& o, models::Classifier& model, const losses::Loss& loss,
+                                 std::ostream& log);
 
 }  // namespace rebalance::train
