@@ -21,6 +21,7 @@
 #include "rebalance/core/rng_streams.hpp"
 #include "rebalance/data/dataset.hpp"
 #include "rebalance/generative/samplers.hpp"
+#include "rebalance/joint/m2m.hpp"
 #include "rebalance/losses/loss.hpp"
 #include "rebalance/mix/mix.hpp"
 #include "rebalance/models/classifier.hpp"
@@ -131,10 +132,15 @@ std::vector<int64_t> label_vector(const at::Tensor& labels, int64_t num_classes)
 /// class come from the trained networks and those networks can be traced.
 class Generator {
  public:
-  Generator(const std::string& spec, uint64_t seed) : sampler_(make_sampler(spec, seed)) {
+  Generator(const std::string& spec, uint64_t seed) : sampler_(make_sampler(spec, seed)), spec_(spec) {
     fitted_ = dynamic_cast<generative::FittedGenerator*>(sampler_.get());
-    if (!fitted_)
-      throw py::value_error("\"" + spec + "\" is not a generative sampler (vae, mgvae, cyclegan or stargan)");
+    // DeepSMOTE and M2m make their rows from the training rows (codes interpolated between
+    // neighbours; majority rows moved by gradient steps): fit_resample only.
+    const bool from_rows = dynamic_cast<generative::DeepSMOTEOverSampler*>(sampler_.get()) ||
+                           dynamic_cast<joint::M2mOverSampler*>(sampler_.get());
+    if (!fitted_ && !from_rows)
+      throw py::value_error("\"" + spec + "\" is not a generative sampler (vae, mgvae, deepsmote, m2m, cyclegan or "
+                            "stargan)");
   }
   py::tuple fit_resample(const at::Tensor& x, const at::Tensor& y, int64_t num_classes) {
     Dataset out;
@@ -152,8 +158,11 @@ class Generator {
     }
     return py::make_tuple(out.x, out.y, out.origin, out.parents_or_none());
   }
+  /// Whether more rows of a class and the networks behind them exist after fit_resample.
+  bool has_networks() const { return fitted_ != nullptr; }
   py::tuple sample(int64_t cls, int64_t n, uint64_t draw) {
     if (!data_.x.defined()) throw py::value_error("call fit or fit_resample before sample");
+    networks();
     if (n < 0) throw py::value_error("n must be >= 0, got " + std::to_string(n));
     std::vector<int64_t> parents;
     at::Tensor rows;
@@ -163,15 +172,23 @@ class Generator {
     }
     return py::make_tuple(rows, torch::tensor(parents, torch::kInt64));
   }
-  std::vector<int64_t> fitted_classes() const { return fitted_->fitted_classes(); }
-  at::Tensor network(int64_t cls, const at::Tensor& input) { return fitted_->network(cls, input); }
-  int64_t network_latent(int64_t cls) const { return fitted_->network_latent(cls); }
-  std::vector<at::Tensor> network_tensors(int64_t cls) const { return fitted_->network_tensors(cls); }
-  void set_trainable(bool on) { fitted_->set_trainable(on); }
+  std::vector<int64_t> fitted_classes() const { return networks().fitted_classes(); }
+  at::Tensor network(int64_t cls, const at::Tensor& input) { return networks().network(cls, input); }
+  int64_t network_latent(int64_t cls) const { return networks().network_latent(cls); }
+  std::vector<at::Tensor> network_tensors(int64_t cls) const { return networks().network_tensors(cls); }
+  void set_trainable(bool on) { networks().set_trainable(on); }
   std::map<int64_t, int64_t> strategy() const { return sampler_->resolved_strategy(); }
 
  private:
+  generative::FittedGenerator& networks() const {
+    if (!fitted_)
+      throw py::value_error("\"" + spec_ + "\" makes its rows from the training rows (DeepSMOTE: codes interpolated "
+                            "between neighbours of a class; M2m: majority rows moved by gradient steps), so it keeps no "
+                            "network that draws rows of a class on its own: use fit_resample");
+    return *fitted_;
+  }
   std::unique_ptr<Sampler> sampler_;
+  std::string spec_;
   generative::FittedGenerator* fitted_ = nullptr;
   Dataset data_;
 };
@@ -284,6 +301,25 @@ PYBIND11_MODULE(_torch, m) {
                            std::to_string(weight.dim()) + "-D");
     return train::tau_normalized(weight, tau);
   }, py::arg("weight"), py::arg("tau"));
+  m.def("choose_tau", [](const at::Tensor& features, const at::Tensor& weight, const at::Tensor& labels) {
+    if (!at::isFloatingType(weight.scalar_type()) || weight.dim() != 2)
+      throw py::type_error("choose_tau: the head's weight must be a floating-point tensor [C, F], got " +
+                           torch_dtype(weight) + " " + std::to_string(weight.dim()) + "-D");
+    if (features.dim() != 2 || features.size(1) != weight.size(1))
+      throw py::value_error("choose_tau: features must be [N, " + std::to_string(weight.size(1)) +
+                            "] (the head's inputs), got " + std::to_string(features.dim()) + "-D of width " +
+                            std::to_string(features.dim() == 2 ? features.size(1) : 0));
+    // The targets checked as those of the head's scores [N, C] (their shape only).
+    const auto t =
+        checked_targets(features.new_empty({features.size(0), weight.size(0)}), labels, weight.size(0), "choose_tau")
+            .to(torch::kCPU);
+    if (t.numel() == 0) throw py::value_error("choose_tau: tau is chosen on held-out rows, and none were given");
+    py::gil_scoped_release release;
+    const auto f = features.detach().to(torch::kCPU, torch::kFloat32);
+    const auto w = weight.detach().to(torch::kCPU, torch::kFloat32);
+    return train::best_balanced_accuracy_value(
+        [&](double tau) { return torch::matmul(f, train::tau_normalized(w, tau).t()).argmax(1); }, t, w.size(0));
+  }, py::arg("features"), py::arg("weight"), py::arg("labels"));
   m.def("cosine_logits", [](const at::Tensor& features, const at::Tensor& weight) {
     if (!at::isFloatingType(features.scalar_type()) || features.dim() != 2 || !at::isFloatingType(weight.scalar_type()) ||
         weight.dim() != 2)
@@ -358,5 +394,6 @@ PYBIND11_MODULE(_torch, m) {
       .def("network_latent", &Generator::network_latent, py::arg("cls"))
       .def("network_tensors", &Generator::network_tensors, py::arg("cls"))
       .def("set_trainable", &Generator::set_trainable, py::arg("on"))
-      .def("strategy", &Generator::strategy);
+      .def("strategy", &Generator::strategy)
+      .def("has_networks", &Generator::has_networks);
 }

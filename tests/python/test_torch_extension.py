@@ -12,7 +12,8 @@ from sklearn.datasets import load_digits
 import rebalance.torch as rt
 from rebalance.torch import _ext
 from rebalance.torch.decision import DecisionRule, LogitAdjustment, ThresholdMoving
-from rebalance.torch.generative import CycleGANOverSampler, MGVAEOverSampler, StarGANOverSampler, VAEOverSampler
+from rebalance.torch.generative import (CycleGANOverSampler, DeepSMOTEOverSampler, M2mOverSampler,
+                                        MGVAEOverSampler, StarGANOverSampler, VAEOverSampler)
 from rebalance.torch.transforms import Augment
 
 
@@ -209,6 +210,29 @@ def test_mgvae_cyclegan_and_stargan_on_tensors_export_and_reload(tmp_path):
         _export_round_trip(gen, 1, make, tmp_path)
 
 
+def test_deepsmote_and_m2m_on_tensors_grow_the_classes_from_their_rows():
+    """The published generative baselines on tensors: the caller's rows unchanged and first, the
+    classes grown, each new row's parents real rows (DeepSMOTE: two of its class; M2m: the row it
+    was moved from), the caller's dtype; no network of a class to sample or export."""
+    x, y = _digits([40, 12, 12])
+    x64 = x.double()
+    for gen in (DeepSMOTEOverSampler(epochs=3, min_steps=0, batch_size=16, latent=8, seed=0),
+                M2mOverSampler(model="mlp:hidden=[16]", epochs=5, seed=0)):
+        xr, yr = gen.fit_resample(x64, y)
+        assert xr.dtype == torch.float64 and torch.equal(xr[:len(x)], x64) and torch.equal(yr[:len(y)], y)
+        assert torch.bincount(yr).tolist() == [40, 40, 40]
+        new = gen.origin_ < 0
+        assert int(new.sum()) == 56 and (gen.origin_[~new] == torch.arange(len(x))).all()
+        assert (gen.parents_[new, 0] >= 0).all()
+        if isinstance(gen, DeepSMOTEOverSampler):
+            assert (y[gen.parents_[new, 0]] == yr[new]).all() and (y[gen.parents_[new, 1]] == yr[new]).all()
+        assert gen.sampling_strategy_ == {1: 28, 2: 28}
+        with pytest.raises(NotImplementedError, match="use fit_resample"):
+            gen.sample(1, 3)
+        with pytest.raises(NotImplementedError, match="no network"):
+            gen.to_torchscript(1)
+
+
 def test_generator_bad_input():
     x, y = _digits([30, 10])
     with pytest.raises(TypeError, match="floating-point tensor, got torch.int64"):
@@ -227,3 +251,5 @@ def test_generator_bad_input():
         VAEOverSampler().sample(1, 3)
     with pytest.raises(ValueError, match="not a generative sampler"):
         _ext.Generator("smote", 0)
+    with pytest.raises(ValueError, match="keeps no network"):
+        _ext.Generator("m2m", 0).fitted_classes()

@@ -193,6 +193,57 @@ def test_decouple_tau_norm_and_max_norm_on_a_linear_head():
         tau_normalize_(fc, 3)
 
 
+def test_choose_tau_is_the_best_balanced_accuracy_of_the_grid():
+    from rebalance.torch.decouple import choose_tau, tau_normalized
+    torch.manual_seed(0)
+    fc = nn.Linear(6, 3)
+    with torch.no_grad():
+        fc.weight.mul_(torch.tensor([[8.0], [1.0], [0.3]]))  # a head whose norms follow the class counts
+    feats = torch.randn(90, 6)
+    targets = torch.arange(3).repeat(30)
+
+    def balanced_accuracy(tau):
+        pred = (feats @ tau_normalized(fc.weight, tau).T).argmax(1)
+        return torch.stack([(pred[targets == c] == c).double().mean() for c in range(3)]).mean().item()
+    grid = [round(0.05 * i, 2) for i in range(41)]
+    best = max(balanced_accuracy(t) for t in grid)
+    tau = choose_tau(fc, feats, targets)
+    assert abs(balanced_accuracy(tau) - best) < 1e-12
+    assert tau == min((t for t in grid if abs(balanced_accuracy(t) - best) < 1e-12), key=lambda t: abs(t - 1))
+    with pytest.raises(TypeError, match="integer"):
+        choose_tau(fc, feats, targets.float())
+    with pytest.raises(ValueError, match=r"features must be \[N, 6\]"):
+        choose_tau(fc, feats[:, :4], targets)
+    with pytest.raises(ValueError, match="none were given"):
+        choose_tau(fc, feats[:0], targets[:0])
+
+
+def test_learnable_weight_scaling_scales_each_logit_and_folds_into_the_layer():
+    from rebalance.torch.decouple import LearnableWeightScaling
+    torch.manual_seed(0)
+    fc = nn.Linear(4, 3)
+    before = fc.weight.detach().clone(), fc.bias.detach().clone()
+    lws = LearnableWeightScaling(fc)
+    assert [n for n, p in lws.named_parameters() if p.requires_grad] == ["scales"]
+    x = torch.randn(8, 4)
+    assert torch.allclose(lws(x), fc(x))
+    with torch.no_grad():
+        lws.scales.copy_(torch.tensor([2.0, 0.5, 1.5]))
+    scaled = lws(x)
+    assert torch.allclose(scaled, fc(x) * torch.tensor([2.0, 0.5, 1.5]))
+    # one step on the scales alone: the layer's own weights stay as they are
+    opt = torch.optim.SGD(lws.parameters(), lr=0.1)
+    nn.functional.cross_entropy(lws(x), torch.tensor([0, 1, 2, 2, 1, 0, 2, 2])).backward()
+    opt.step()
+    assert torch.equal(fc.weight, before[0]) and torch.equal(fc.bias, before[1])
+    learnt = lws(x).detach()
+    folded = lws.fold_()
+    assert folded is fc and torch.allclose(folded(x), learnt, atol=1e-6)
+    assert torch.equal(lws.scales.detach(), torch.ones(3))
+    with pytest.raises(TypeError, match="nn.Linear"):
+        LearnableWeightScaling(nn.Conv2d(1, 1, 1))
+
+
 def test_cosine_linear_gives_cosines_and_ldam_trains_on_it():
     from rebalance.torch.decouple import CosineLinear
     head = CosineLinear(2, 2)

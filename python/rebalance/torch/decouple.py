@@ -7,8 +7,16 @@ and ``--max-norm`` use:
     for x, y in loader:                      # weight balancing: MaxNorm after every step
         ...; optimizer.step(); max_norm_(model.fc, 1.0)
 
-cRT and LWS are ordinary training on frozen features: re-initialise the head
-(``fc.reset_parameters()``) and train it with ``rebalance.torch.data.BalancedSampler`` batches.
+    tau = choose_tau(model.fc, val_features, val_targets)   # tau=auto: best balanced accuracy
+    tau_normalize_(model.fc, tau)
+
+cRT is ordinary training of the head on frozen features: re-initialise it
+(``fc.reset_parameters()``), freeze the rest, and train with ``rebalance.torch.data.BalancedSampler``
+batches. LWS trains one factor per class's logit the same way:
+
+    lws = LearnableWeightScaling(model.fc)   # the head frozen, lws.scales learnt
+    model.fc = lws                           # train lws.scales on balanced batches, then
+    model.fc = lws.fold_()                   # the factors written into the nn.Linear
 
 ``CosineLinear`` is the other final layer of the long-tail papers: logits are the cosines between
 the normalised features and class weights (Cao et al. 2019's NormedLinear, ``head=cosine`` in the
@@ -23,8 +31,9 @@ import torch
 from torch import nn
 
 from . import _ext
+from ._targets import read_targets
 
-__all__ = ["tau_normalize_", "max_norm_", "tau_normalized", "CosineLinear"]
+__all__ = ["tau_normalize_", "max_norm_", "tau_normalized", "choose_tau", "LearnableWeightScaling", "CosineLinear"]
 
 
 def _linear(layer, who):
@@ -48,6 +57,45 @@ def tau_normalize_(layer, tau=1.0):
         if layer.bias is not None:
             layer.bias.zero_()
     return layer
+
+
+def choose_tau(layer, features, targets):
+    """tau-normalisation's ``tau=auto`` (the CLI's ``tau_norm:tau=auto``): the tau of 0, 0.05, ...,
+    2 whose tau-normalised ``layer`` (bias dropped) scores the best balanced accuracy on held-out
+    ``features`` [N, F] (the inputs of the layer) and ``targets``; ties go to the tau nearest 1."""
+    layer = _linear(layer, "choose_tau")
+    if not isinstance(features, torch.Tensor) or not features.is_floating_point():
+        raise TypeError(f"choose_tau: features must be a floating-point tensor, got "
+                        f"{getattr(features, 'dtype', type(features).__name__)}")
+    return _ext.choose_tau(features.detach(), layer.weight.detach(), read_targets(targets, where="choose_tau"))
+
+
+class LearnableWeightScaling(nn.Module):
+    """Learnable weight scaling (Kang et al., ICLR 2020; the CLI's ``--decouple lws``): a trained
+    final ``nn.Linear``, frozen, whose class c's logit is multiplied by a learnt factor ``scales[c]``
+    (initially 1). Train ``scales`` alone on frozen features with class-balanced batches;
+    ``fold_()`` writes the factors into the layer (w_c f_c, b_c f_c) and returns it."""
+
+    def __init__(self, layer):
+        super().__init__()
+        self.layer = _linear(layer, "LearnableWeightScaling")
+        self.layer.requires_grad_(False)
+        self.scales = nn.Parameter(torch.ones(layer.out_features, device=layer.weight.device, dtype=layer.weight.dtype))
+
+    def forward(self, x):
+        return self.layer(x) * self.scales
+
+    def fold_(self):
+        """The layer with the learnt factors multiplied into its rows (and bias); the factors reset to 1."""
+        with torch.no_grad():
+            self.layer.weight.mul_(self.scales.unsqueeze(1))
+            if self.layer.bias is not None:
+                self.layer.bias.mul_(self.scales)
+            self.scales.fill_(1.0)
+        return self.layer
+
+    def extra_repr(self):
+        return f"classes={self.layer.out_features}"
 
 
 def max_norm_(layer, radius):

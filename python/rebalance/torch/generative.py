@@ -1,4 +1,4 @@
-"""The generative over-samplers on tensors: VAE, MGVAE, CycleGAN and StarGAN.
+"""The generative over-samplers on tensors: VAE, MGVAE, CycleGAN, StarGAN, DeepSMOTE and M2m.
 
     gen = VAEOverSampler(epochs=50, seed=0)
     x_res, y_res = gen.fit_resample(x, y)       # x: [N, C, H, W] or [N, D] tensor, y: [N] int targets
@@ -18,6 +18,11 @@ What export writes: for the VAE and MGVAE, the decoder of the class (codes z [n,
 in data units; draw z from N(0, I) for prior samples); for the CycleGAN, the generator from the
 majority class to the class (images -> images); for the StarGAN, its generator aimed at the class.
 The weights are frozen into the file; the module takes any batch size.
+
+DeepSMOTE (Dablain et al. 2022: SMOTE between an autoencoder's codes of a class's neighbours,
+decoded) and M2m (Kim et al. 2020: majority images moved towards the class by gradient steps
+against a classifier trained first) make their rows from the training rows: ``fit_resample`` and
+``fit`` only, with ``origin_`` and ``parents_`` as above; ``sample`` and ``to_torchscript`` say so.
 """
 import inspect
 import numbers
@@ -32,7 +37,8 @@ from .data import _strategy_text
 
 __all__ = ["GenerativeOverSampler"]
 
-_CLASSES = ("VAEOverSampler", "MGVAEOverSampler", "CycleGANOverSampler", "StarGANOverSampler")
+_CLASSES = ("VAEOverSampler", "MGVAEOverSampler", "CycleGANOverSampler", "StarGANOverSampler",
+            "DeepSMOTEOverSampler", "M2mOverSampler")
 _DECLARED = {d["class_name"]: d for d in _core.samplers() if d["class_name"] in _CLASSES}
 
 
@@ -136,6 +142,11 @@ class GenerativeOverSampler:
         if self._gen is None:
             raise ValueError(f"This {self._class_name} instance is not fitted yet. Call 'fit' or 'fit_resample' "
                              "first.")
+        if not self._gen.has_networks():
+            raise NotImplementedError(
+                f"{self._class_name} makes its rows from the training rows (DeepSMOTE: codes interpolated between "
+                "neighbours of a class; M2m: majority rows moved by gradient steps), so it keeps no network that "
+                "draws rows of a class on its own: use fit_resample")
 
     def sample(self, cls, n):
         """n more rows of class `cls` from the networks trained ([n, features...], x's dtype and
