@@ -178,9 +178,9 @@ void add_table_command(CLI::App& app, Action& action) {
       ->capture_default_str();
   cmd->add_option("-o,--output", output, "also write PREFIX.md and PREFIX.csv (one pair per metric: PREFIX_METRIC.*)");
   cmd->add_option("--config", config_path,
-                  "order the rows and columns as this experiment config lists its methods and levels (default: as "
-                  "they first appear in the results; `run --jobs` adds cells as they finish, then puts them in grid "
-                  "order)");
+                  "tabulate this experiment config's cells only, rows and columns as it lists its methods and levels "
+                  "(default: every row, as they first appear in the results; `run --jobs` adds cells as they finish, "
+                  "then puts them in grid order)");
   cmd->callback([&action] {
     action = [] {
       std::vector<NamedPath> outs;
@@ -188,9 +188,24 @@ void add_table_command(CLI::App& app, Action& action) {
         for (const char* ext : {".md", ".csv"})
           if (!output.empty()) outs.push_back({"--output", (metric_names.size() > 1 ? output + "_" + m : output) + ext});
       check_outputs({{"results", results_path}, {"--config", config_path}}, outs);
-      const auto order = config_path.empty() ? TableOrder{} : table_order(load_experiment(config_path));
-      const auto results = read_results(results_path);
+      auto results = read_results(results_path);
       REBALANCE_CHECK(!results.empty(), "{}: no results", results_path);
+      TableOrder order;
+      if (!config_path.empty()) {
+        // A table of a config holds its cells only: rows of another version of it (other settings,
+        // so other keys) would be averaged in under the same method names.
+        const auto config = load_experiment(config_path);
+        order = table_order(config);
+        int64_t left_out = 0;
+        results = rows_of_grid(config, results, &left_out);
+        REBALANCE_CHECK(!results.empty(), "{}: none of its {} rows is a cell of {} (rows of another version of the "
+                        "config: its data, training or method settings differ)", results_path, left_out, config_path);
+        if (left_out > 0)
+          std::cerr << fmt::format("note: left out {} row{} of {} that {} no cell of {} (another version of the "
+                                   "config: its data, training or method settings differ)\n",
+                                   left_out, left_out == 1 ? "" : "s", results_path, left_out == 1 ? "is" : "are",
+                                   config_path);
+      }
       for (const auto& m : metric_names) {
         const auto t = make_table(results, m, order);
         const auto md = table_markdown(t);

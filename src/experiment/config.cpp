@@ -327,6 +327,8 @@ ExperimentConfig load_experiment(const std::string& path) {
     mc.decouple = m.str("decouple", "");
     mc.model = m.str("model", "");
     mc.unfreeze_after = m.integer("unfreeze_after", -1, 0, 100000);
+    mc.weight_decay = m.number("weight_decay", -1.0, 0.0, 10.0);
+    mc.max_norm = m.number("max_norm", -1.0, 0.0, 1e6);
     mc.synthetic_weight = m.number("synthetic_weight", 1.0, 0.0, 100.0);
     REBALANCE_CHECK(mc.synthetic_weight == 1.0 || !mc.sampler.empty(),
                     "{}: method \"{}\" has no sampler, so there are no synthetic rows to weigh",

@@ -54,7 +54,9 @@ std::string cell_key(const std::string& hash, const ImbalanceLevel& level, const
   const auto joint = m.joint.empty() ? std::string() : "|joint=" + m.joint;
   const auto aug = (m.augment.empty() ? std::string() : "|augment=" + m.augment) + (m.mix.empty() ? "" : "|mix=" + m.mix) +
                    (m.decouple.empty() ? "" : "|decouple=" + m.decouple) + (m.model.empty() ? "" : "|model=" + m.model);
-  const auto unfreeze = m.unfreeze_after < 0 ? std::string() : fmt::format("|unfreeze_after={}", m.unfreeze_after);
+  const auto unfreeze = (m.unfreeze_after < 0 ? std::string() : fmt::format("|unfreeze_after={}", m.unfreeze_after)) +
+                        (m.weight_decay < 0 ? std::string() : fmt::format("|weight_decay={}", m.weight_decay)) +
+                        (m.max_norm < 0 ? std::string() : fmt::format("|max_norm={}", m.max_norm));
   return fmt::format("{}|{}|{}|{}|{}|{}|{}{}{}{}{}{}|{}", hash, level.label, m.name, m.sampler, m.loss, m.batch_policy,
                      m.decision, weight, counts, joint, aug, unfreeze, seed);
 }
@@ -274,6 +276,20 @@ TableOrder table_order(const ExperimentConfig& c) {
   for (const auto& m : c.methods) order.methods.push_back(display_name(m));
   for (const auto& level : c.levels) order.levels.push_back(level.label);
   return order;
+}
+
+std::vector<nlohmann::json> rows_of_grid(const ExperimentConfig& c, const std::vector<nlohmann::json>& results,
+                                         int64_t* left_out) {
+  const auto hash = experiment_hash(c);
+  std::set<std::string> keys;
+  for (const auto& level : c.levels)
+    for (const auto seed : c.seeds)
+      for (const auto& m : c.methods) keys.insert(cell_key(hash, level, m, seed));
+  std::vector<nlohmann::json> rows;
+  for (const auto& r : results)
+    if (keys.count(r.value("key", ""))) rows.push_back(r);
+  if (left_out) *left_out = static_cast<int64_t>(results.size() - rows.size());
+  return rows;
 }
 
 int64_t order_results(const ExperimentConfig& c, const std::string& out_dir) {
@@ -572,6 +588,8 @@ RunSummary run_experiment(const ExperimentConfig& c, const RunOptions& o, std::o
         if (!m.decouple.empty()) opts.decouple = m.decouple;
         if (!m.model.empty()) opts.model = m.model;
         if (m.unfreeze_after >= 0) opts.unfreeze_after = m.unfreeze_after;
+        if (m.weight_decay >= 0) opts.weight_decay = m.weight_decay;
+        if (m.max_norm >= 0) opts.max_norm = m.max_norm;
         opts.seed = seed;
         opts.progress = o.progress;
         opts.checkpoint_dir = checkpoint.string();
@@ -660,7 +678,9 @@ RunSummary run_experiment(const ExperimentConfig& c, const RunOptions& o, std::o
                                         {"loss_counts", m.loss_counts},
                                         {"augment", m.augment}, {"mix", m.mix}, {"decouple", m.decouple},
                                         {"model", m.model.empty() ? c.train.model : m.model},
-                                        {"unfreeze_after", m.unfreeze_after}}},
+                                        {"unfreeze_after", m.unfreeze_after},
+                                        {"weight_decay", m.weight_decay < 0 ? c.train.weight_decay : m.weight_decay},
+                                        {"max_norm", m.max_norm < 0 ? c.train.max_norm : m.max_norm}}},
                               {"seed", seed},
                               {"train_counts", train.class_counts()},
                               {"best_epoch", result.best_epoch},

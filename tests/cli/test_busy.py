@@ -85,6 +85,27 @@ class ParallelCells(TempCase):
         ordered = run("table", shuffled, "--metric", "f1_macro", "--config", TINY).stdout
         self.assertEqual(methods(ordered), ["Vanilla", "CS", "TS", "SMOTE"])
         self.assertIn("| method | 10 |", ordered)
+        # A row of another version of the config (other settings, another key) is no cell of it: the
+        # config's table leaves it out and says so, rather than averaging it in under the same name.
+        stale = self.path("stale.jsonl")
+        with open(shuffled) as f:
+            lines = f.readlines()
+        foreign = json.loads(lines[0])
+        foreign["key"] = "0123456789abcdef" + foreign["key"][foreign["key"].index("|"):]
+        foreign["metrics"]["f1_macro"] = 0.0
+        with open(stale, "w") as g:
+            g.writelines(lines + [json.dumps(foreign) + "\n"])
+        p = run("table", stale, "--metric", "f1_macro", "--config", TINY)
+        self.assertEqual(p.stdout, ordered)
+        self.assertIn("left out 1 row of", p.stderr)
+        self.assertIn("another version of the config", p.stderr)
+        self.assertNotEqual(run("table", stale, "--metric", "f1_macro").stdout,
+                            run("table", shuffled, "--metric", "f1_macro").stdout)  # without --config: every row
+        with open(stale, "w") as g:
+            g.write(json.dumps(foreign) + "\n")
+        p = run("table", stale, "--config", TINY, ok=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("none of its 1 rows is a cell of", p.stderr)
         p = run("table", shuffled, "--config", self.path("none.toml"), ok=False)
         self.assertEqual(p.returncode, 1)
         self.assertIn("none.toml", p.stderr)

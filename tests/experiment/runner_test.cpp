@@ -613,6 +613,30 @@ TEST(ExperimentRunner, MixingReachesTheTrainerAndTheResults) {
   EXPECT_ERROR_MENTIONS(load_experiment(dir.write("bad.toml", bad)), "[method].mix", "kappa");
 }
 
+TEST(ExperimentRunner, AMethodMayTuneItsWeightDecayAndMaxNormWeightBalancingsTwoStages) {
+  // Weight balancing (Alshammari et al.): a first stage with its own weight decay (and MaxNorm),
+  // the second its wb stage; the [train] table's values for every other method.
+  TempDir dir;
+  const std::string method = "name = \"WB\"\nweight_decay = 0.005\nmax_norm = 0.5\ndecouple = \"wb:epochs=2\"\n";
+  const auto c = load_experiment(dir.write("m.toml", tiny_one_cell() + "[[method]]\n" + method));
+  EXPECT_DOUBLE_EQ(c.methods[2].weight_decay, 0.005);
+  EXPECT_DOUBLE_EQ(c.methods[2].max_norm, 0.5);
+  EXPECT_LT(c.methods[0].weight_decay, 0);
+  const auto rows = run_with_method(dir, method);
+  EXPECT_EQ(rows[2]["spec"]["weight_decay"], 0.005);
+  EXPECT_EQ(rows[2]["spec"]["max_norm"], 0.5);
+  EXPECT_EQ(rows[0]["spec"]["weight_decay"], c.train.weight_decay);
+  EXPECT_EQ(rows[0]["spec"]["max_norm"], 0.0);
+  EXPECT_NE(rows[2]["key"].get<std::string>().find("|weight_decay=0.005|max_norm=0.5"), std::string::npos);
+  // Methods without them keep the keys they had before the keys existed.
+  EXPECT_EQ(rows[0]["key"].get<std::string>().find("weight_decay"), std::string::npos);
+  EXPECT_EQ(rows[0]["key"].get<std::string>().find("max_norm"), std::string::npos);
+  EXPECT_NE(rows[0]["metrics"], rows[2]["metrics"]);
+  std::string bad = tiny_one_cell() + "[[method]]\n" + method;
+  bad.replace(bad.find("max_norm = 0.5"), 14, "max_norm = -2");
+  EXPECT_ERROR_MENTIONS(load_experiment(dir.write("bad.toml", bad)), "[method].max_norm", "got -2");
+}
+
 TEST(ExperimentRunner, AMethodMayTrainItsOwnModel) {
   // LDAM's scale is meant for a cosine head (Cao et al.): one method trains on one, the others on [train]'s.
   TempDir dir;

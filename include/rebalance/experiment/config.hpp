@@ -29,6 +29,11 @@ struct MethodConfig {
   std::string model;
   /// Unfreeze a frozen backbone after this many epochs (TrainOptions::unfreeze_after); -1: [train]'s.
   int64_t unfreeze_after = -1;
+  /// L2 weight decay of the training (TrainOptions::weight_decay); < 0: [train]'s. Weight balancing
+  /// tunes it for its first stage.
+  double weight_decay = -1;
+  /// MaxNorm radius of the head's class rows after every step (TrainOptions::max_norm); < 0: [train]'s.
+  double max_norm = -1;
   /// Loss weight of the sampler's synthetic rows against a real row's 1 (TrainOptions::synthetic_weight).
   double synthetic_weight = 1.0;
   /// The counts behind the loss's corrections (TrainOptions::loss_counts): "all" or "real".

@@ -53,6 +53,12 @@ int64_t order_results(const ExperimentConfig& config, const std::string& out_dir
 /// The table order of `config`: its methods (as results name them) and levels, as it lists them.
 TableOrder table_order(const ExperimentConfig& config);
 
+/// The rows of `results` that are cells of `config`'s grid (by their keys); `left_out` receives
+/// how many were not (rows of another version of the config: other data, training or method
+/// settings, whose keys differ), which a table of this config must not mix in.
+std::vector<nlohmann::json> rows_of_grid(const ExperimentConfig& config, const std::vector<nlohmann::json>& results,
+                                         int64_t* left_out = nullptr);
+
 /// Forget the cells claimed by earlier workers in `out_dir`: the process that starts the workers
 /// calls it before they start and after they end (a killed run's claims would hide its unfinished
 /// cells from the rerun).
