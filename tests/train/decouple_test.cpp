@@ -36,6 +36,7 @@ std::vector<at::Tensor> body_of(models::Classifier& m) {
   std::vector<at::Tensor> out;
   for (const auto& p : m.parameters())
     if (!p.is_same(head->weight) && !p.is_same(head->bias)) out.push_back(p.detach().clone());
+  for (const auto& b : m.buffers()) out.push_back(b.detach().clone());  // batch norm's running statistics
   return out;
 }
 
@@ -149,6 +150,17 @@ TEST(Decouple, ClassifierRetrainingLeavesTheBackboneAndRaisesMinorityRecall) {
   const auto again = fit(t.train, t.validation, stage_one("crt:epochs=5"), log);
   EXPECT_TRUE(torch::equal(again.model->head()->weight, crt.model->head()->weight));
   EXPECT_GT(minority_recall(crt), minority_recall(plain));
+  // A convolutional backbone with batch normalisation: its weights and its running statistics
+  // (features are computed in evaluation mode) stay as stage one left them.
+  auto conv = stage_one();
+  conv.model = "resnet:depth=8";
+  conv.epochs = 1;
+  const auto conv_plain = fit(t.train, t.validation, conv, log);
+  conv.decouple = "crt:epochs=2";
+  const auto conv_crt = fit(t.train, t.validation, conv, log);
+  ASSERT_FALSE(conv_crt.model->buffers().empty());
+  EXPECT_TRUE(rebalance::testing::same_tensors(body_of(*conv_plain.model), body_of(*conv_crt.model)));
+  EXPECT_FALSE(torch::equal(conv_plain.model->head()->weight, conv_crt.model->head()->weight));
 }
 
 TEST(Decouple, LearnableWeightScalingScalesEachClassRow) {
