@@ -26,6 +26,9 @@ METHODS = [
     ("CB (beta=0.9999)", ["--loss", "cb:beta=0.9999"]),
     ("LDAM-DRW", ["--loss", "ldam:drw_epoch=1"]),
     ("balanced softmax", ["--loss", "balanced_softmax"]),
+    ("CB-DRW", ["--loss", "cb:beta=0.9999,drw_epoch=1"]),
+    ("focal-DRW", ["--loss", "focal:gamma=2,drw_epoch=1"]),
+    ("logit-adjusted loss, DRW", ["--loss", "la:tau=1,drw_epoch=1"]),
     ("post-hoc LA (tau auto)", ["--decision", "prior:tau=auto"]),
     ("mixup", ["--mix", "mixup"]),
     ("Remix", ["--mix", "remix"]),
@@ -34,7 +37,7 @@ METHODS = [
     ("cRT (10 epochs)", ["--decouple", "crt"]),
     ("LWS (10 epochs)", ["--decouple", "lws"]),
     ("tau-norm (tau auto)", ["--decouple", "tau_norm:tau=auto"]),
-    ("weight balancing (10 epochs)", ["--decouple", "wb", "--max-norm", "1"]),
+    ("weight balancing (10 epochs)", ["--weight-decay", "5e-3", "--decouple", "wb"]),
     ("DeepSMOTE (10 AE epochs)", ["--sampler", "deepsmote:epochs=10,min_steps=0"]),
     ("M2m (LeNet g, 10 epochs)", ["--sampler", "m2m"]),
 ]
