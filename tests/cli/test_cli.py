@@ -324,6 +324,18 @@ class Train(TempCase):
                 "--joint", "alt:rounds=2," + tiny)
         self.assertIn("alt round 2: generators 2 steps", p.stdout)
         self.assertIn("teacher", p.stdout)
+        # The long-tail recipes stack on the joint classifier: a loss with deferred re-weighting and a
+        # decoupled head; mixing is refused with the reason.
+        p = run("train", "--data", "mnist-digits", "--pair", "0:100,6:12", "--model", "mlp:hidden=[16]",
+                "--epochs", "2", "--batch-size", "16", "--monitor", "none", "--loss", "ldam:drw_epoch=1",
+                "--decouple", "tau_norm:tau=1", "--summary", summary, "--joint", "aug:" + tiny)
+        self.assertIn("decouple tau_norm:tau=1: head weights divided by their norms^1", p.stdout + p.stderr)
+        with open(summary) as f:
+            self.assertEqual(json.load(f)["options"]["loss"], "ldam:drw_epoch=1")
+        p = run("train", "--data", "mnist-digits", "--pair", "0:100,6:12", "--epochs", "1", "--monitor", "none",
+                "--mix", "mixup", "--joint", "aug:" + tiny, ok=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn('drop mix "mixup"', p.stderr)
         # One StarGAN for every class instead of a CycleGAN per class, saved with its own kind.
         p = run("train", "--data", "mnist-digits", "--pair", "0:100,6:12", "--model", "mlp:hidden=[16]",
                 "--epochs", "2", "--batch-size", "16", "--monitor", "none", "--save-generator", gen,
