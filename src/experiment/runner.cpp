@@ -344,6 +344,9 @@ fs::path cell_checkpoint_dir(const std::string& out_dir, const std::string& key)
 /// generator again nor measures its rows again. A framed file of named tensors: data, not code.
 constexpr std::string_view kCellRowsMagic = "REBALANCE-CELL-ROWS 1\n";
 constexpr const char* kCellRowsFile = "sampled.rows";
+/// The cell's key, written into its checkpoint folder when the cell starts: which cell a folder
+/// belongs to, for the runs of other configs that share the output folder.
+constexpr const char* kCellKeyFile = "cell.key";
 
 struct CellRows {
   Dataset train;
@@ -393,26 +396,48 @@ std::optional<CellRows> read_cell_rows(const fs::path& dir) {
 }
 
 /// Whether a killed run left a checkpoint in a cell's folder: its sampler's rows or its training's.
-bool has_checkpoint(const fs::path& dir) { return fs::exists(dir) && !fs::is_empty(dir); }
+bool has_checkpoint(const fs::path& dir) {
+  if (!fs::exists(dir)) return false;
+  for (const auto& entry : fs::directory_iterator(dir))
+    if (entry.path().filename() != kCellKeyFile) return true;
+  return false;
+}
 
-/// The training's files in a cell's checkpoint folder (all but the sampler's rows).
+/// The training's files in a cell's checkpoint folder (all but the sampler's rows and the key).
 std::vector<fs::path> training_checkpoint_files(const fs::path& dir) {
   std::vector<fs::path> files;
   if (fs::exists(dir))
     for (const auto& entry : fs::directory_iterator(dir))
-      if (entry.path().filename() != kCellRowsFile) files.push_back(entry.path());
+      if (const auto name = entry.path().filename(); name != kCellRowsFile && name != kCellKeyFile)
+        files.push_back(entry.path());
   return files;
 }
 
-/// Remove the checkpoint folders of cells that are not missing from this grid any more (finished
-/// by another run, or of an earlier version of the config, whose keys have another hash).
-void prune_checkpoints(const std::string& out_dir, const std::vector<MissingCell>& missing) {
+/// Remove the checkpoint folders that no run will continue: a finished cell's (finished by another
+/// run), and a cell's of another version of the config's data or training (its key's hash is not
+/// `hash`). A folder of a cell of this version that this grid does not hold (another method or seed,
+/// run by a config that narrows this one to some of its methods, seeds or levels) is kept for the
+/// run that holds it; so is a folder whose cell is unknown (no key file: an older build's).
+void prune_checkpoints(const std::string& out_dir, const std::string& hash, const std::set<std::string>& done) {
   const auto dir = checkpoints_dir(out_dir);
   if (!fs::exists(dir)) return;
-  std::set<std::string> keep;
-  for (const auto& m : missing) keep.insert(cell_checkpoint_dir(out_dir, m.key).filename().string());
-  for (const auto& entry : fs::directory_iterator(dir))
-    if (!keep.count(entry.path().filename().string())) fs::remove_all(entry.path());
+  std::set<std::string> finished;
+  for (const auto& key : done) finished.insert(cell_checkpoint_dir(out_dir, key).filename().string());
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    bool obsolete = finished.count(entry.path().filename().string()) > 0;
+    if (const auto key_file = entry.path() / kCellKeyFile; !obsolete && fs::exists(key_file)) {
+      const auto key = read_file(key_file.string());
+      obsolete = done.count(key) > 0 || key.substr(0, key.find('|')) != hash;
+    }
+    if (obsolete) fs::remove_all(entry.path());
+  }
+}
+
+/// Mark a cell's checkpoint folder as the cell's (see kCellKeyFile).
+void mark_checkpoint(const fs::path& dir, const std::string& key) {
+  fs::create_directories(dir);
+  if (!fs::exists(dir / kCellKeyFile))
+    write_atomic((dir / kCellKeyFile).string(), [&](std::ostream& out) { out << key; }, false);
 }
 
 /// Train a cell with per-epoch checkpoints in `dir`, continuing from them where an earlier, killed
@@ -476,7 +501,7 @@ RunSummary run_experiment(const ExperimentConfig& c, const RunOptions& o, std::o
   // Cells not in the results yet, from here on: the time-left estimate's count.
   const auto missing_at_start = missing_of(c, hash, done);
   auto missing = static_cast<int64_t>(missing_at_start.size());
-  if (o.worker == 0) prune_checkpoints(o.out_dir, missing_at_start);
+  if (o.worker == 0) prune_checkpoints(o.out_dir, hash, done);
 
   // Data sets are loaded once for the whole grid.
   // Named pair members, not a structured binding: clang 14 cannot capture a binding in a lambda.
@@ -522,6 +547,8 @@ RunSummary run_experiment(const ExperimentConfig& c, const RunOptions& o, std::o
         const auto t0 = Clock::now();
         // The cell's sample grid and its results line appear together: a cell that fails (a full
         // disk) leaves no file of its own but its checkpoint, and a rerun runs it again from there.
+        // (Its key file is written before the group, which would stage it until the cell's end.)
+        mark_checkpoint(cell_checkpoint_dir(o.out_dir, key), key);
         AtomicFileGroup cell_files;
         Dataset train = task->train;
         double sampler_s = 0, quality_s = 0;

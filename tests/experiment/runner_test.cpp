@@ -162,12 +162,29 @@ TEST(ExperimentRunner, ACellKilledInsideItsTrainingContinuesFromItsLastEpoch) {
   ASSERT_EQ(missing.size(), 3u);
   EXPECT_TRUE(missing[0].started);
   EXPECT_FALSE(missing[1].started);
-  // A folder of no missing cell (an earlier config's, a finished cell's) is removed by the next run.
+  // The next run removes the folder of a cell of another version of the config's data or training
+  // (its key's hash is another) and leaves one of no known cell (no key file) alone.
   std::filesystem::create_directories(dir.file("part/.checkpoints/cell-0123456789abcdef"));
+  dir.write("part/.checkpoints/cell-0123456789abcdef/cell.key", "0123456789abcdef|minority=8|Vanilla|0");
+  std::filesystem::create_directories(dir.file("part/.checkpoints/cell-of-no-known-cell"));
   std::ostringstream resumed;
   EXPECT_EQ(run_experiment(c, into("part", 2), resumed).ran, 2);
   EXPECT_NE(resumed.str().find("continuing the training from the checkpoint in"), std::string::npos) << resumed.str();
-  EXPECT_TRUE(checkpoints("part").empty());
+  EXPECT_EQ(checkpoints("part"), std::vector<std::string>{"cell-of-no-known-cell"});
+  std::filesystem::remove_all(dir.file("part/.checkpoints/cell-of-no-known-cell"));
+  // A config narrowed to the other methods (the same data and training, so the same cells) neither
+  // continues nor removes the killed cell's checkpoint; the whole config then continues it.
+  EXPECT_EQ(kill("narrowed", 3), 0);
+  auto others = c;
+  others.methods.erase(others.methods.begin());
+  EXPECT_EQ(run_experiment(others, into("narrowed"), log).ran, 2);
+  EXPECT_EQ(checkpoints("narrowed").size(), 1u);
+  std::ostringstream narrowed_then_whole;
+  EXPECT_EQ(run_experiment(c, into("narrowed"), narrowed_then_whole).ran, 1);
+  EXPECT_NE(narrowed_then_whole.str().find("continuing the training from the checkpoint in"), std::string::npos)
+      << narrowed_then_whole.str();
+  EXPECT_TRUE(checkpoints("narrowed").empty());
+  EXPECT_EQ(without_timings(read_results(dir.file("narrowed/results.jsonl"))).size(), 3u);
   // Killed inside SMOTE's cell: its rows are kept too, and the rerun neither samples nor trains again
   // what the killed run did.
   EXPECT_EQ(kill("part", 2), 0);

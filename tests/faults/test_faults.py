@@ -190,7 +190,7 @@ class Experiment(FaultCase):
         # The failed cell's training is kept, whole, in its checkpoint: the rerun continues it.
         kept = checkpoint_files(self.d)
         self.assertEqual(sorted(os.path.basename(k) for k in kept),
-                         ["best-0.pt", "model-0.pt", "optimizer-0.pt", "state.json"])
+                         ["best-0.pt", "cell.key", "model-0.pt", "optimizer-0.pt", "state.json"])
         self.assertFailedCleanly(p, before, os.path.join(out, "results.jsonl"), shared=kept)
         p = run("run", cfg, "--out", out)
         self.assertIn("done: 2 run, 1 already in", p.stdout)
