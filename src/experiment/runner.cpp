@@ -396,11 +396,9 @@ std::optional<CellRows> read_cell_rows(const fs::path& dir) {
 }
 
 /// Whether a killed run left a checkpoint in a cell's folder: its sampler's rows or its training's.
+std::vector<fs::path> training_checkpoint_files(const fs::path& dir);
 bool has_checkpoint(const fs::path& dir) {
-  if (!fs::exists(dir)) return false;
-  for (const auto& entry : fs::directory_iterator(dir))
-    if (entry.path().filename() != kCellKeyFile) return true;
-  return false;
+  return fs::exists(dir / kCellRowsFile) || !training_checkpoint_files(dir).empty();
 }
 
 /// The training's files in a cell's checkpoint folder (all but the sampler's rows and the key).
@@ -499,8 +497,7 @@ RunSummary run_experiment(const ExperimentConfig& c, const RunOptions& o, std::o
   for (const auto& r : results) done.insert(r.value("key", ""));
   s.total = static_cast<int64_t>(c.levels.size() * c.seeds.size() * c.methods.size());
   // Cells not in the results yet, from here on: the time-left estimate's count.
-  const auto missing_at_start = missing_of(c, hash, done);
-  auto missing = static_cast<int64_t>(missing_at_start.size());
+  auto missing = static_cast<int64_t>(missing_of(c, hash, done).size());
   if (o.worker == 0) prune_checkpoints(o.out_dir, hash, done);
 
   // Data sets are loaded once for the whole grid.
@@ -547,15 +544,15 @@ RunSummary run_experiment(const ExperimentConfig& c, const RunOptions& o, std::o
         const auto t0 = Clock::now();
         // The cell's sample grid and its results line appear together: a cell that fails (a full
         // disk) leaves no file of its own but its checkpoint, and a rerun runs it again from there.
-        // (Its key file is written before the group, which would stage it until the cell's end.)
-        mark_checkpoint(cell_checkpoint_dir(o.out_dir, key), key);
+        // A cell of hours survives a killed run: its sampler's rows and its training's last finished
+        // epoch are kept here until its row is written. (Its key file is written before the group,
+        // which would stage it until the cell's end.)
+        const auto checkpoint = cell_checkpoint_dir(o.out_dir, key);
+        mark_checkpoint(checkpoint, key);
         AtomicFileGroup cell_files;
         Dataset train = task->train;
         double sampler_s = 0, quality_s = 0;
         nlohmann::json quality;
-        // A cell of hours survives a killed run: its sampler's rows and its training's last finished
-        // epoch are kept here until its row is written.
-        const auto checkpoint = cell_checkpoint_dir(o.out_dir, key);
         std::optional<CellRows> kept_rows;
         if (!m.sampler.empty()) {
           try {
